@@ -1,0 +1,30 @@
+import { Coordinator } from '@cascade/coordinator';
+import type { CommandModule } from 'yargs';
+import { parseListen } from '../args.js';
+import { loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+
+interface Args extends LogArgs {
+  listen: string;
+}
+
+export const coordinatorCommand: CommandModule<object, Args> = {
+  command: 'coordinator',
+  describe: 'Run the coordinator: sessions, both FIFO queues, pairing, /status',
+  builder: (y) =>
+    withLogOptions(
+      y.option('listen', { type: 'string', default: '0.0.0.0:7770', describe: 'host:port for ws control and HTTP /status' }),
+    ) as never,
+  handler: async (argv) => {
+    const { host, port } = parseListen(argv.listen);
+    const logger = loggerFrom(argv, { role: 'coordinator' });
+    const coordinator = new Coordinator({ logger, host, port });
+    const bound = await coordinator.listen();
+    process.stdout.write(`cascade coordinator listening on ${bound.url}\n`);
+    await new Promise<void>((resolve) =>
+      onStopSignal((signal) => {
+        logger.info({ signal }, 'stopping');
+        void coordinator.close().then(resolve);
+      }),
+    );
+  },
+};

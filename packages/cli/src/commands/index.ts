@@ -1,0 +1,22 @@
+import type { CommandModule } from 'yargs';
+import { coordinatorCommand } from './coordinator.js';
+import { demoCommand } from './demo.js';
+import { manifestCommand } from './manifest.js';
+import { endCommand, setCommand, startCommand } from './operator.js';
+import { peerCommand } from './peer.js';
+import { seedCommand } from './seed.js';
+import { statusCommand } from './status.js';
+
+/** Every `cascade` subcommand, in help order. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [
+  coordinatorCommand,
+  seedCommand,
+  peerCommand,
+  statusCommand,
+  startCommand,
+  endCommand,
+  setCommand,
+  manifestCommand,
+  demoCommand,
+];

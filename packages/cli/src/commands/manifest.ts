@@ -1,0 +1,38 @@
+import { formatBytes, wireBytes, zeroMap } from '@cascade/common';
+import { loadOrBuildManifest } from '@cascade/seeder';
+import type { CommandModule } from 'yargs';
+import { parseSizeArg } from '../args.js';
+
+interface Args {
+  image: string;
+  json: boolean;
+  slice: string;
+}
+
+export const manifestCommand: CommandModule<object, Args> = {
+  command: 'manifest <image>',
+  describe: 'Build (or read from cache) and print the manifest of an image',
+  builder: (y) =>
+    y
+      .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the whole manifest as JSON' })
+      .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' }) as never,
+  handler: async (argv) => {
+    const { manifest, cached } = await loadOrBuildManifest(argv.image, { sliceSize: parseSizeArg(argv.slice, '--slice') });
+    if (argv.json) {
+      process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+      return;
+    }
+    const zeros = zeroMap(manifest).cardinality();
+    const lines = [
+      `image     ${manifest.name}`,
+      `imageId   ${manifest.imageId}`,
+      `size      ${manifest.size} bytes (${formatBytes(manifest.size)})`,
+      `slices    ${manifest.digests.length} × ${formatBytes(manifest.sliceSize)} (${zeros} all-zero, never sent)`,
+      `on wire   ${formatBytes(wireBytes(manifest))}`,
+      `digest    ${manifest.digest} per slice`,
+      `cache     ${cached ? 'reused' : 'built'}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  },
+};

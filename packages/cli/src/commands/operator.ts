@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CascadeError,
+  ControlClient,
+  silentLogger,
+  type ClientMessage,
+  type CoordinatorMessage,
+  type SessionOptions,
+} from '@cascade/common';
+import type { CommandModule } from 'yargs';
+import { DEFAULT_COORDINATOR } from '../common-options.js';
+import { sessionOptionsFrom } from './seed.js';
+
+/** Connect as an operator or observer, send one message, and wait for its answer. */
+export async function requestOnce(
+  url: string,
+  role: 'operator' | 'observer',
+  msg: ClientMessage,
+  accept: (m: CoordinatorMessage) => boolean,
+  timeoutMs = 10_000,
+): Promise<CoordinatorMessage> {
+  let settle: ((m: CoordinatorMessage) => void) | null = null;
+  let fail: ((e: Error) => void) | null = null;
+  const answer = new Promise<CoordinatorMessage>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  const client = new ControlClient({
+    url,
+    logger: silentLogger(),
+    reconnect: false,
+    hello: { role, id: randomUUID(), name: `${role}@${process.env.USER ?? 'cli'}` },
+    onConnected: () => client.send(msg),
+    onMessage: (m) => {
+      if (m.type === 'error') fail?.(new CascadeError(m.code as never, m.message));
+      else if (accept(m)) settle?.(m);
+    },
+  });
+  const timer = setTimeout(() => fail?.(new CascadeError('ERR_COORDINATOR_UNREACHABLE', `no answer from ${url}`)), timeoutMs);
+  try {
+    await client.start();
+    return await answer;
+  } finally {
+    clearTimeout(timer);
+    client.close();
+  }
+}
+
+interface Args {
+  name: string;
+  coordinator: string;
+}
+
+function sessionCommand(verb: 'start' | 'end', describe: string): CommandModule<object, Args> {
+  return {
+    command: `${verb} <name>`,
+    describe,
+    builder: (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true, describe: 'session name' })
+        .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' }) as never,
+    handler: async (argv) => {
+      const type = verb === 'start' ? 'start-session' : 'end-session';
+      await requestOnce(argv.coordinator, 'operator', { type, session: argv.name }, (m) => m.type === 'ack');
+      process.stdout.write(`session ${argv.name}: ${verb === 'start' ? 'started' : 'ended'}\n`);
+    },
+  };
+}
+
+export const startCommand = sessionCommand('start', 'Start a waiting session now');
+export const endCommand = sessionCommand('end', 'End a session: peers finish serving and exit');
+
+interface SetArgs extends Args {
+  'start-count'?: number;
+  'start-after'?: string;
+  'end-count'?: number;
+  linger?: string;
+}
+
+export const setCommand: CommandModule<object, SetArgs> = {
+  command: 'set <name>',
+  describe: "Change a session's gating while it waits",
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', demandOption: true })
+      .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR })
+      .option('start-count', { type: 'number' })
+      .option('start-after', { type: 'string' })
+      .option('end-count', { type: 'number' })
+      .option('linger', { type: 'string' }) as never,
+  handler: async (argv) => {
+    const options: SessionOptions = sessionOptionsFrom(argv);
+    await requestOnce(argv.coordinator, 'operator', { type: 'set-session', session: argv.name, options }, (m) => m.type === 'ack');
+    process.stdout.write(`session ${argv.name}: updated ${JSON.stringify(options)}\n`);
+  },
+};

@@ -1,0 +1,85 @@
+import { writeFile } from 'node:fs/promises';
+import { parseFaultSpec, toCascadeError } from '@cascade/common';
+import { Peer, type PeerResult } from '@cascade/peer';
+import type { CommandModule } from 'yargs';
+import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
+import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { exitCodeFor, ExitCode } from '../exit.js';
+
+interface Args extends LogArgs {
+  coordinator: string;
+  session: string;
+  target: string;
+  capacity: number;
+  listen: string;
+  advertise?: string;
+  rate?: string;
+  reuse: boolean;
+  name?: string;
+  window: number;
+  stall: string;
+  report?: string;
+  fault?: string;
+}
+
+export const peerCommand: CommandModule<object, Args> = {
+  command: 'peer',
+  describe: 'Image this machine from the cascade, then serve others until the session ends',
+  builder: (y) =>
+    withLogOptions(
+      y
+        .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
+        .option('session', { type: 'string', demandOption: true, describe: 'session name' })
+        .option('target', { type: 'string', demandOption: true, describe: 'file or block device to write' })
+        .option('capacity', { type: 'number', default: 3, describe: 'clients served at once once imaged' })
+        .option('listen', { type: 'string', default: '0.0.0.0:0', describe: 'data-plane host:port (port 0: any)' })
+        .option('advertise', { type: 'string', describe: 'address clients connect to (default: the bound one)' })
+        .option('rate', { type: 'string', describe: 'uplink cap when serving, e.g. 100Mbit' })
+        .option('reuse', { type: 'boolean', default: false, describe: 'hash the target first; fetch only slices that differ' })
+        .option('name', { type: 'string', describe: 'name shown in status (default: hostname)' })
+        .option('window', { type: 'number', default: 4, describe: 'requests kept outstanding' })
+        .option('stall', { type: 'string', default: '30s', describe: 'a server silent this long is lost' })
+        .option('report', { type: 'string', describe: 'write the result as JSON to this file' })
+        .option('fault', { type: 'string', hidden: true, describe: 'fault injection when serving: corrupt-every:N | corrupt-once:I,J' }),
+    ) as never,
+  handler: async (argv) => {
+    const logger = loggerFrom(argv, { role: 'peer', session: argv.session, ...(argv.name ? { name: argv.name } : {}) });
+    const peer = new Peer({
+      logger,
+      coordinator: argv.coordinator,
+      session: argv.session,
+      target: argv.target,
+      capacity: argv.capacity,
+      listen: parseListen(argv.listen),
+      reuse: argv.reuse,
+      window: argv.window,
+      stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
+      ...(argv.advertise ? { advertise: argv.advertise } : {}),
+      ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
+      ...(argv.name ? { name: argv.name } : {}),
+      ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
+    });
+    onStopSignal((signal) => {
+      logger.info({ signal }, 'stopping');
+      void peer.shutdown().then(() => process.exit(ExitCode.INCOMPLETE));
+    });
+    let result: PeerResult | null = null;
+    let exit: number = ExitCode.OK;
+    let error: string | null = null;
+    try {
+      result = await peer.run();
+      process.stdout.write(
+        `imaged ${argv.target}: ${result.bytesReceived} bytes received from ${result.servers.join(', ') || 'nobody (reused)'}; served ${result.bytesServed} bytes\n`,
+      );
+    } catch (err) {
+      const e = toCascadeError(err, 'ERR_INCOMPLETE');
+      exit = exitCodeFor(e);
+      error = `${e.message} (${e.code})`;
+      process.stderr.write(`cascade peer: ${error}\n`);
+    }
+    if (argv.report) {
+      await writeFile(argv.report, JSON.stringify({ name: peer.name, id: peer.id, exit, error, ...result }, null, 2));
+    }
+    process.exit(exit);
+  },
+};

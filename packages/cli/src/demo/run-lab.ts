@@ -1,0 +1,121 @@
+import { join } from 'node:path';
+import { exitWithin, peerAddress, readReport, spawnRole, startCoordinator, type RoleProcess } from './lab.js';
+import { firstDifference } from './fixtures.js';
+
+export interface LabOptions {
+  workdir: string;
+  image: string;
+  imageSize: number;
+  peers: number;
+  seederCapacity?: number;
+  peerCapacity?: number;
+  /** Uplink cap for every server (seeder and peers), e.g. "40MB/s". */
+  rate?: string;
+  sliceSize?: string;
+  session?: string;
+  /** Extra arguments for peer i (1-based). */
+  peerArgs?: (i: number) => string[];
+  seederArgs?: string[];
+  /** Everything must finish within this long. */
+  timeoutMs?: number;
+}
+
+export interface PeerOutcome {
+  name: string;
+  exit: number;
+  byteExact: boolean;
+  firstDifference: number;
+  /** ms from the lab's start until this peer reported its image complete. */
+  imagedAfterMs: number | null;
+  servers: string[];
+  bytesReceived: number;
+  bytesServed: number;
+  badSlices: number;
+  error: string | null;
+  logFile: string;
+}
+
+export interface LabResult {
+  peers: PeerOutcome[];
+  seederExit: number;
+  makespanMs: number;
+  startedAt: number;
+  ok: boolean;
+  workdir: string;
+}
+
+interface Report {
+  exit: number;
+  error: string | null;
+  servers?: string[];
+  bytesReceived?: number;
+  bytesServed?: number;
+  badSlices?: number;
+  imagedAt?: number | null;
+}
+
+/**
+ * Run a whole cascade as separate processes on loopback: a coordinator, a seeder and `peers`
+ * peers, each on its own 127.0.x.y address; wait for all and compare every target with the
+ * image byte for byte.
+ */
+export async function runLab(o: LabOptions): Promise<LabResult> {
+  const session = o.session ?? 'demo';
+  const timeout = o.timeoutMs ?? 10 * 60_000;
+  const rate = o.rate ? ['--rate', o.rate] : [];
+  const coordinator = await startCoordinator(o.workdir, '127.0.1.100');
+  const startedAt = Date.now();
+  const procs: RoleProcess[] = [coordinator];
+  try {
+    const seeder = spawnRole('seeder', [
+      'seed', o.image, '--coordinator', coordinator.url, '--session', session,
+      '--capacity', String(o.seederCapacity ?? 2), '--listen', '127.0.1.1:0', '--end-count', String(o.peers),
+      '--name', 'seeder', ...(o.sliceSize ? ['--slice', o.sliceSize] : []), ...rate, ...(o.seederArgs ?? []),
+    ], o.workdir);
+    procs.push(seeder);
+    const peers: RoleProcess[] = [];
+    for (let i = 1; i <= o.peers; i++) {
+      const name = `peer-${String(i).padStart(2, '0')}`;
+      const p = spawnRole(name, [
+        'peer', '--coordinator', coordinator.url, '--session', session, '--target', join(o.workdir, `${name}.img`),
+        '--capacity', String(o.peerCapacity ?? 3), '--listen', `${peerAddress(i)}:0`, '--name', name,
+        '--report', join(o.workdir, `${name}.json`), ...rate, ...(o.peerArgs?.(i) ?? []),
+      ], o.workdir);
+      peers.push(p);
+      procs.push(p);
+    }
+    const deadline = startedAt + timeout;
+    const exits = await Promise.all(peers.map((p) => exitWithin(p, Math.max(1000, deadline - Date.now()))));
+    const seederExit = await exitWithin(seeder, Math.max(5000, deadline - Date.now()));
+    const outcomes: PeerOutcome[] = [];
+    for (const [i, p] of peers.entries()) {
+      const r = await readReport<Report>(join(o.workdir, `${p.name}.json`));
+      const diff = await firstDifference(o.image, join(o.workdir, `${p.name}.img`), o.imageSize).catch(() => 0);
+      outcomes.push({
+        name: p.name,
+        exit: exits[i] ?? 1,
+        byteExact: diff === -1,
+        firstDifference: diff,
+        imagedAfterMs: r?.imagedAt ? r.imagedAt - startedAt : null,
+        servers: r?.servers ?? [],
+        bytesReceived: r?.bytesReceived ?? 0,
+        bytesServed: r?.bytesServed ?? 0,
+        badSlices: r?.badSlices ?? 0,
+        error: r?.error ?? (r ? null : 'no report written'),
+        logFile: p.logFile,
+      });
+    }
+    const times = outcomes.map((x) => x.imagedAfterMs ?? 0);
+    return {
+      peers: outcomes,
+      seederExit,
+      makespanMs: Math.max(0, ...times),
+      startedAt,
+      ok: outcomes.every((x) => x.exit === 0 && x.byteExact) && seederExit === 0,
+      workdir: o.workdir,
+    };
+  } finally {
+    for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGTERM');
+    await Promise.all(procs.map((p) => exitWithin(p, 5000)));
+  }
+}

@@ -1,0 +1,33 @@
+import { isCascadeError, type ErrorCode } from '@cascade/common';
+
+/** Peer exit codes (DESIGN.md): 0 imaged · 2 bad configuration · 3 target unusable · 4 unverifiable · 5 incomplete. */
+export const ExitCode = {
+  OK: 0,
+  FAILURE: 1,
+  BAD_CONFIG: 2,
+  TARGET_UNUSABLE: 3,
+  VERIFY_FAILED: 4,
+  INCOMPLETE: 5,
+} as const;
+
+const byCode: Partial<Record<ErrorCode, number>> = {
+  ERR_BAD_CONFIG: ExitCode.BAD_CONFIG,
+  ERR_BAD_UNIT: ExitCode.BAD_CONFIG,
+  ERR_UNKNOWN_SESSION: ExitCode.BAD_CONFIG,
+  ERR_PROTOCOL_VERSION: ExitCode.BAD_CONFIG,
+  ERR_TARGET_UNUSABLE: ExitCode.TARGET_UNUSABLE,
+  ERR_TARGET_TOO_SMALL: ExitCode.TARGET_UNUSABLE,
+  ERR_VERIFY_FAILED: ExitCode.VERIFY_FAILED,
+  ERR_INCOMPLETE: ExitCode.INCOMPLETE,
+};
+
+export function exitCodeFor(err: unknown): number {
+  return isCascadeError(err) ? (byCode[err.code] ?? ExitCode.FAILURE) : ExitCode.FAILURE;
+}
+
+/** One clear line on stderr, then the exit code that matches the error. */
+export function reportFatal(err: unknown): never {
+  const line = isCascadeError(err) ? `cascade: ${err.message} (${err.code})` : `cascade: ${(err as Error)?.stack ?? String(err)}`;
+  process.stderr.write(`${line}\n`);
+  process.exit(exitCodeFor(err));
+}

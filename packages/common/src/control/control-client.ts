@@ -1,0 +1,175 @@
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { CascadeError } from '../errors.js';
+import { decodeCoordinatorMessage, encodeControl } from '../protocol/control-codec.js';
+import {
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type ClientMessageOf,
+  type CoordinatorMessage,
+} from '../protocol/control-messages.js';
+
+export interface ControlClientOptions {
+  url: string;
+  hello: Omit<ClientMessageOf<'hello'>, 'type' | 'protocol'>;
+  logger: Logger;
+  onMessage: (msg: CoordinatorMessage) => void;
+  /** After every welcome (first connect and each reconnect): re-announce state here. */
+  onConnected?: () => void;
+  onDisconnected?: (reason: string) => void;
+  /** Reconnect with exponential backoff and jitter; false for one-shot commands. */
+  reconnect?: false | { initialMs?: number; maxMs?: number; giveUpAfterMs?: number };
+  /** Expect a ping from the coordinator at least this often (×3 before giving up on it). */
+  pingIntervalMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * A role's control connection to the coordinator: hello first, msgpack frames, validated
+ * incoming messages, and reconnection with backoff so a coordinator restart costs nothing.
+ */
+export class ControlClient {
+  private ws: WebSocket | null = null;
+  private closedByUs = false;
+  private attempt = 0;
+  private offlineSince: number | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private aliveTimer: NodeJS.Timeout | null = null;
+  private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  private welcomed = false;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ControlClientOptions) {
+    this.log = opts.logger.child({ component: 'control-client' });
+  }
+
+  /** Local address of the control connection (what this host looks like to the coordinator). */
+  get localAddress(): string | undefined {
+    const sock = (this.ws as unknown as { _socket?: { localAddress?: string } } | null)?._socket;
+    return sock?.localAddress;
+  }
+
+  get connected(): boolean {
+    return this.welcomed && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Connect; resolves on the first welcome. Rejects if a one-shot connection fails. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.firstWelcome = { resolve, reject };
+      this.connect();
+    });
+  }
+
+  /** Send a message; false (and dropped) when not connected — state is re-announced on reconnect. */
+  send(msg: ClientMessage): boolean {
+    if (!this.connected || !this.ws) return false;
+    this.ws.send(encodeControl(msg));
+    return true;
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.aliveTimer) clearTimeout(this.aliveTimer);
+    this.ws?.close(1000);
+    this.ws = null;
+  }
+
+  private connect(): void {
+    const ws = new WebSocket(this.opts.url, {
+      maxPayload: 32 * 1024 * 1024,
+      handshakeTimeout: this.opts.connectTimeoutMs ?? 10_000,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    this.welcomed = false;
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      this.heartbeat();
+      ws.send(encodeControl({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.opts.hello }));
+    });
+    ws.on('ping', () => this.heartbeat());
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (ws !== this.ws) return;
+      this.heartbeat();
+      if (!isBinary) {
+        this.log.warn('coordinator sent a text frame; ignored');
+        return;
+      }
+      let msg: CoordinatorMessage;
+      try {
+        msg = decodeCoordinatorMessage(data);
+      } catch (err) {
+        this.log.warn({ err }, 'invalid message from coordinator; ignored');
+        return;
+      }
+      if (msg.type === 'welcome') {
+        this.welcomed = true;
+        this.attempt = 0;
+        this.offlineSince = null;
+        this.log.info({ url: this.opts.url }, 'connected to coordinator');
+        this.firstWelcome?.resolve();
+        this.firstWelcome = null;
+        this.opts.onConnected?.();
+        return;
+      }
+      if (msg.type === 'error' && !this.welcomed) {
+        const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
+        this.closedByUs = true;
+        this.firstWelcome?.reject(err);
+        this.firstWelcome = null;
+      }
+      this.opts.onMessage(msg);
+    });
+    ws.on('error', (err) => this.log.debug({ err }, 'control connection error'));
+    ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
+  }
+
+  private heartbeat(): void {
+    if (this.aliveTimer) clearTimeout(this.aliveTimer);
+    const interval = this.opts.pingIntervalMs ?? 10_000;
+    this.aliveTimer = setTimeout(() => {
+      this.log.warn('no sign of life from the coordinator; reconnecting');
+      this.ws?.terminate();
+    }, interval * 3);
+    this.aliveTimer.unref();
+  }
+
+  private onClose(ws: WebSocket, reason: string): void {
+    if (ws !== this.ws) return;
+    if (this.aliveTimer) clearTimeout(this.aliveTimer);
+    const wasWelcomed = this.welcomed;
+    this.welcomed = false;
+    if (this.closedByUs) return;
+    if (wasWelcomed) {
+      this.log.warn({ reason }, 'lost the coordinator');
+      this.opts.onDisconnected?.(reason);
+    }
+    const rc = this.opts.reconnect;
+    if (rc === false) {
+      this.firstWelcome?.reject(
+        new CascadeError('ERR_COORDINATOR_UNREACHABLE', `cannot reach the coordinator at ${this.opts.url}`),
+      );
+      this.firstWelcome = null;
+      return;
+    }
+    const now = Date.now();
+    this.offlineSince ??= now;
+    const giveUp = rc?.giveUpAfterMs ?? 30 * 60_000;
+    if (now - this.offlineSince > giveUp) {
+      const err = new CascadeError('ERR_COORDINATOR_UNREACHABLE', `coordinator unreachable for ${Math.round(giveUp / 1000)}s`);
+      this.firstWelcome?.reject(err);
+      this.firstWelcome = null;
+      this.opts.onDisconnected?.('gave-up');
+      return;
+    }
+    const initial = rc?.initialMs ?? 250;
+    const max = rc?.maxMs ?? 10_000;
+    const base = Math.min(max, initial * 2 ** this.attempt);
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    this.attempt++;
+    this.log.debug({ delay, attempt: this.attempt }, 'reconnecting to coordinator');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+}

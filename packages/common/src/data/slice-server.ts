@@ -1,0 +1,286 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { CascadeError, toCascadeError } from '../errors.js';
+import { sliceLength, zeroMap, type SliceBitmap } from '../manifest/manifest.js';
+import {
+  decodeHelloBody,
+  encodeError,
+  encodeSliceHeader,
+  encodeWelcome,
+  FrameDecoder,
+  FrameFlags,
+  FrameType,
+  type DataHello,
+  type Frame,
+} from '../protocol/data-frames.js';
+import type { TicketClaims } from '../protocol/ticket.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { SliceSource } from './slice-source.js';
+
+export interface SliceServerOptions {
+  logger: Logger;
+  source: SliceSource;
+  /** Checks a client's HELLO (ticket, image, session); returns the claims or throws. */
+  authorize: (hello: DataHello) => TicketClaims;
+  /** Clients served at once. */
+  capacity: number;
+  host: string;
+  port: number;
+  rateLimiter?: RateLimiter | undefined;
+  /** GETs one client may have outstanding. */
+  maxOutstanding?: number;
+  helloTimeoutMs?: number;
+  /** A connection with no traffic for this long is closed. */
+  idleTimeoutMs?: number;
+  /** Connections (before HELLO included) held at once. */
+  maxConnections?: number;
+}
+
+export interface ClientStats {
+  client: string;
+  address: string;
+  bytes: number;
+  slices: number;
+  since: number;
+}
+
+/**
+ * The slice server every server role runs: checks a ticket, counts the client against its
+ * capacity, and answers pipelined GETs with a header and the raw slice bytes, in order,
+ * respecting socket backpressure. Never throws from a socket handler: a bad client gets an
+ * ERROR frame and is closed.
+ *
+ * Events: `client-joined` (ClientStats), `client-left` (ClientStats, reason).
+ */
+export class SliceServer extends EventEmitter {
+  private server: Server | null = null;
+  private readonly clients = new Map<string, Connection>();
+  private readonly sockets = new Set<Socket>();
+  private readonly zero: SliceBitmap;
+  private totalBytes = 0;
+  private capacityValue: number;
+
+  constructor(private readonly opts: SliceServerOptions) {
+    super();
+    this.zero = zeroMap(opts.source.manifest);
+    this.capacityValue = opts.capacity;
+  }
+
+  get capacity(): number {
+    return this.capacityValue;
+  }
+  get activeClients(): number {
+    return this.clients.size;
+  }
+  get bytesServed(): number {
+    return this.totalBytes;
+  }
+  clientStats(): ClientStats[] {
+    return [...this.clients.values()].map((c) => c.stats);
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    const server = createServer((socket) => this.accept(socket));
+    server.maxConnections = this.opts.maxConnections ?? Math.max(16, this.opts.capacity * 4);
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.opts.logger.error({ err }, 'slice server error'));
+    const addr = server.address() as AddressInfo;
+    return { host: addr.address, port: addr.port };
+  }
+
+  /** Stop accepting; end every connection (clients keep what they verified). */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    const conn = new Connection(this, socket, this.opts);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      conn.closed();
+    });
+  }
+
+  /** @internal */
+  admit(conn: Connection, claims: TicketClaims): CascadeError | null {
+    const existing = this.clients.get(claims.client);
+    if (existing) existing.abort(new CascadeError('ERR_SERVER_LOST', 'replaced by a newer connection of the same client'));
+    else if (this.clients.size >= this.capacityValue) {
+      return new CascadeError('ERR_SERVER_FULL', `server is serving its capacity of ${this.capacityValue} clients`);
+    }
+    this.clients.set(claims.client, conn);
+    this.emit('client-joined', conn.stats);
+    return null;
+  }
+
+  /** @internal */
+  release(conn: Connection, reason: string): void {
+    if (this.clients.get(conn.stats.client) === conn) {
+      this.clients.delete(conn.stats.client);
+      this.emit('client-left', conn.stats, reason);
+    }
+  }
+
+  /** @internal */
+  countBytes(n: number): void {
+    this.totalBytes += n;
+  }
+
+  /** @internal */
+  isZero(index: number): boolean {
+    return this.zero.get(index);
+  }
+}
+
+/** One client connection: HELLO, then an ordered pump of GET answers. */
+class Connection {
+  readonly stats: ClientStats;
+  private readonly decoder: FrameDecoder;
+  private readonly queue: number[] = [];
+  private pumping = false;
+  private admitted = false;
+  private done = false;
+  private readonly log: Logger;
+  private helloTimer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly server: SliceServer,
+    private readonly socket: Socket,
+    private readonly opts: SliceServerOptions,
+  ) {
+    const address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.stats = { client: '?', address, bytes: 0, slices: 0, since: Date.now() };
+    this.log = opts.logger.child({ component: 'slice-server', remote: address });
+    this.decoder = new FrameDecoder({ maxSliceBytes: 0, accept: [FrameType.HELLO, FrameType.GET, FrameType.BYE] });
+    this.helloTimer = setTimeout(
+      () => this.abort(new CascadeError('ERR_HELLO_TIMEOUT', 'no HELLO in time')),
+      opts.helloTimeoutMs ?? 10_000,
+    );
+    socket.setTimeout(opts.idleTimeoutMs ?? 120_000, () =>
+      this.abort(new CascadeError('ERR_SERVER_LOST', 'connection idle for too long')),
+    );
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.log.debug({ err }, 'client socket error'));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.done) return;
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+      for (const f of frames) this.onFrame(f);
+    } catch (err) {
+      this.abort(toCascadeError(err, 'ERR_FRAME_MALFORMED'));
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    if (this.done) return;
+    if (f.type === FrameType.HELLO) return this.onHello(f);
+    if (!this.admitted) throw new CascadeError('ERR_HELLO_REQUIRED', 'HELLO must come first');
+    if (f.type === FrameType.BYE) return this.finish('bye');
+    // GET
+    const count = this.opts.source.manifest.digests.length;
+    if (f.index >= count) throw new CascadeError('ERR_SLICE_OUT_OF_RANGE', `slice ${f.index} is outside the image (${count} slices)`);
+    if (this.queue.length >= (this.opts.maxOutstanding ?? 64)) {
+      throw new CascadeError('ERR_TOO_MANY_REQUESTS', 'too many requests outstanding');
+    }
+    this.queue.push(f.index);
+    void this.pump();
+  }
+
+  private onHello(f: Frame): void {
+    if (this.admitted) throw new CascadeError('ERR_FRAME_MALFORMED', 'second HELLO');
+    const hello = decodeHelloBody(f);
+    const claims = this.opts.authorize(hello);
+    if (claims.client !== hello.client) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: issued for another client');
+    this.stats.client = hello.client;
+    const refusal = this.server.admit(this, claims);
+    if (refusal) throw refusal;
+    this.admitted = true;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
+    this.log.debug({ client: hello.client }, 'client admitted');
+    this.socket.write(encodeWelcome());
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.done && this.queue.length > 0) {
+        const index = this.queue.shift() as number;
+        await this.sendSlice(index);
+      }
+    } catch (err) {
+      this.abort(toCascadeError(err, 'ERR_IMAGE_UNREADABLE'));
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async sendSlice(index: number): Promise<void> {
+    if (this.server.isZero(index)) {
+      this.socket.write(encodeSliceHeader(index, 0, FrameFlags.ZERO));
+      return;
+    }
+    const length = sliceLength(this.opts.source.manifest, index);
+    const data = await this.opts.source.readSlice(index);
+    if (this.done) return;
+    if (this.opts.rateLimiter) await this.opts.rateLimiter.take(length);
+    if (this.done) return;
+    this.socket.write(encodeSliceHeader(index, data.length));
+    const flushed = this.socket.write(data);
+    this.stats.bytes += data.length;
+    this.stats.slices++;
+    this.server.countBytes(data.length);
+    if (!flushed) await this.drained();
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Send an ERROR frame and close. */
+  abort(err: CascadeError): void {
+    if (this.done) return;
+    this.log.info({ code: err.code, client: this.stats.client, reason: err.message }, 'closed data connection');
+    if (this.socket.writable) this.socket.end(encodeError(err.code, err.message));
+    this.finish(err.code);
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private finish(reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.queue.length = 0;
+    if (this.socket.writable) this.socket.end();
+    if (this.admitted) this.server.release(this, reason);
+  }
+
+  closed(): void {
+    this.finish('closed');
+  }
+}

@@ -1,0 +1,106 @@
+import type { FileHandle } from 'node:fs/promises';
+import { CascadeError } from '../errors.js';
+import { sliceLength, zeroMap, type Manifest, type SliceBitmap } from '../manifest/manifest.js';
+
+/** Where a server's slices come from: the seeder's image, or a peer's verified target. */
+export interface SliceSource {
+  readonly manifest: Manifest;
+  /** True when slice `index` can be served now. */
+  has(index: number): boolean;
+  /** The slice's bytes; rejects with ERR_SLICE_UNAVAILABLE if not held (relay: after waiting). */
+  readSlice(index: number): Promise<Buffer>;
+}
+
+/** Read exactly `length` bytes at `position`, or fail. */
+export async function readFully(fh: FileHandle, length: number, position: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafeSlow(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) {
+      throw new CascadeError('ERR_IMAGE_UNREADABLE', `short read at ${position + got} (wanted ${length} bytes)`);
+    }
+    got += bytesRead;
+  }
+  return buf;
+}
+
+/**
+ * Slices read from an open file. `held` says which slices may be served (all, for a seeder;
+ * the verified ones, for a peer).
+ */
+export class FileSliceSource implements SliceSource {
+  private readonly zero: SliceBitmap;
+  constructor(
+    readonly manifest: Manifest,
+    private readonly fh: FileHandle,
+    private readonly held: (index: number) => boolean = () => true,
+    private readonly waitFor?: (index: number) => Promise<void>,
+  ) {
+    this.zero = zeroMap(manifest);
+  }
+
+  has(index: number): boolean {
+    return index >= 0 && index < this.manifest.digests.length && this.held(index);
+  }
+
+  isZero(index: number): boolean {
+    return this.zero.get(index);
+  }
+
+  async readSlice(index: number): Promise<Buffer> {
+    if (index < 0 || index >= this.manifest.digests.length) {
+      throw new CascadeError('ERR_SLICE_OUT_OF_RANGE', `slice ${index} is outside the image`);
+    }
+    if (!this.held(index)) {
+      if (!this.waitFor) throw new CascadeError('ERR_SLICE_UNAVAILABLE', `slice ${index} is not held`);
+      await this.waitFor(index);
+    }
+    return readFully(this.fh, sliceLength(this.manifest, index), index * this.manifest.sliceSize);
+  }
+}
+
+/**
+ * Fault injection for tests and drills: a source that flips one byte of chosen slices.
+ * `every` corrupts every Nth slice served (index % every === every - 1); `once` corrupts each
+ * listed index the first time only.
+ */
+export class CorruptingSliceSource implements SliceSource {
+  private readonly onceLeft: Set<number>;
+  constructor(
+    private readonly inner: SliceSource,
+    private readonly fault: { every?: number; once?: number[] },
+  ) {
+    this.onceLeft = new Set(fault.once ?? []);
+  }
+  get manifest(): Manifest {
+    return this.inner.manifest;
+  }
+  has(index: number): boolean {
+    return this.inner.has(index);
+  }
+  async readSlice(index: number): Promise<Buffer> {
+    const buf = await this.inner.readSlice(index);
+    const every = this.fault.every;
+    const hit = (every !== undefined && index % every === every - 1) || this.onceLeft.delete(index);
+    if (hit && buf.length > 0) {
+      const copy = Buffer.from(buf);
+      copy[copy.length >> 1] = (copy[copy.length >> 1] ?? 0) ^ 0xff;
+      return copy;
+    }
+    return buf;
+  }
+}
+
+/** Parse a fault spec: `corrupt-every:10`, `corrupt-once:3,7`. */
+export function parseFaultSpec(spec: string): { every?: number; once?: number[] } {
+  const m = /^corrupt-(every|once):([\d,]+)$/.exec(spec.trim());
+  if (!m) throw new CascadeError('ERR_BAD_CONFIG', `unknown fault "${spec}" (use corrupt-every:N or corrupt-once:I,J)`);
+  const nums = (m[2] ?? '').split(',').filter(Boolean).map(Number);
+  if (m[1] === 'every') {
+    const n = nums[0];
+    if (n === undefined || n < 1) throw new CascadeError('ERR_BAD_CONFIG', `corrupt-every needs N ≥ 1`);
+    return { every: n };
+  }
+  return { once: nums };
+}

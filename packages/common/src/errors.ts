@@ -1,0 +1,80 @@
+/**
+ * Every error cascade raises carries a stable `code` that scripts, logs and tests can match on.
+ * The codes are listed here, in one place, with what they mean.
+ */
+export const ErrorCodes = {
+  // configuration and input
+  ERR_BAD_CONFIG: 'a flag, environment variable or kernel command-line value is invalid',
+  ERR_BAD_UNIT: 'a size, rate or duration could not be parsed',
+  // control plane
+  ERR_MESSAGE_MALFORMED: 'a control message is not a msgpack map of a known shape',
+  ERR_MESSAGE_TOO_LARGE: 'a control message exceeds the maximum message size',
+  ERR_MESSAGE_UNKNOWN_TYPE: 'a control message has a type this protocol does not know',
+  ERR_PROTOCOL_VERSION: 'the peer speaks another protocol version',
+  ERR_HELLO_REQUIRED: 'the first message on a connection must be hello',
+  ERR_HELLO_TIMEOUT: 'no hello arrived in time',
+  ERR_TOO_MANY_BAD_MESSAGES: 'the connection sent too many invalid messages and was closed',
+  ERR_TOO_MANY_CONNECTIONS: 'the coordinator is at its connection limit',
+  ERR_ROLE_FORBIDDEN: 'this role may not send this message',
+  ERR_UNKNOWN_SESSION: 'no session of that name exists',
+  ERR_SESSION_EXISTS: 'a session of that name is already open with another image',
+  ERR_SESSION_ENDED: 'the session has ended',
+  ERR_COORDINATOR_UNREACHABLE: 'the coordinator could not be reached',
+  // data plane
+  ERR_FRAME_MALFORMED: 'a data-plane frame is malformed',
+  ERR_FRAME_TOO_LARGE: 'a data-plane frame exceeds its size limit',
+  ERR_TICKET_INVALID: 'the ticket is missing, forged, expired, or for another server or image',
+  ERR_SERVER_FULL: 'the server is already serving its capacity of clients',
+  ERR_SLICE_UNAVAILABLE: 'the server does not hold that slice (yet)',
+  ERR_SLICE_OUT_OF_RANGE: 'the slice index is outside the image',
+  ERR_TOO_MANY_REQUESTS: 'the client has too many requests outstanding',
+  ERR_SLICE_DIGEST_MISMATCH: 'a received slice does not match the manifest digest',
+  ERR_SERVER_LOST: 'the connection to the server was lost or stalled',
+  ERR_SERVER_BAD: 'the server sent bad slices repeatedly',
+  // manifest and image
+  ERR_MANIFEST_INVALID: 'the manifest is malformed or its imageId does not match its content',
+  ERR_IMAGE_UNREADABLE: 'the image could not be read',
+  ERR_IMAGE_CHANGED: 'the image changed while it was being served',
+  // peer target
+  ERR_TARGET_UNUSABLE: 'the target cannot be opened or written',
+  ERR_TARGET_TOO_SMALL: 'the target is smaller than the image',
+  ERR_VERIFY_FAILED: 'the image could not be verified after retries',
+  ERR_INCOMPLETE: 'the session ended before the image was complete',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface CascadeErrorOptions {
+  cause?: unknown;
+  /** Extra structured fields for logs. */
+  details?: Record<string, unknown>;
+}
+
+/** Base error: a stable `code`, a human message, optional cause and structured details. */
+export class CascadeError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: CascadeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CascadeError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** True when `err` is a CascadeError, optionally with the given code. */
+export function isCascadeError(err: unknown, code?: ErrorCode): err is CascadeError {
+  return err instanceof CascadeError && (code === undefined || err.code === code);
+}
+
+/** Turn anything thrown into a CascadeError, keeping the original as cause. */
+export function toCascadeError(err: unknown, fallback: ErrorCode): CascadeError {
+  if (err instanceof CascadeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new CascadeError(fallback, message, { cause: err });
+}

@@ -1,0 +1,26 @@
+/**
+ * @cascade/common — wire formats and shared mechanisms used by every role.
+ *
+ * @example
+ * ```ts
+ * import { buildManifest, encodeControl, decodeClientMessage } from '@cascade/common';
+ * const manifest = await buildManifest('lab.img');
+ * const frame = encodeControl({ type: 'open-session', manifest: { ...manifest }, options: {} });
+ * decodeClientMessage(frame); // validated, typed
+ * ```
+ */
+export * from './errors.js';
+export * from './units.js';
+export * from './logger.js';
+export * from './manifest/manifest.js';
+export * from './manifest/build-manifest.js';
+export * from './protocol/control-messages.js';
+export * from './protocol/control-codec.js';
+export * from './protocol/data-frames.js';
+export * from './protocol/ticket.js';
+export * from './data/slice-source.js';
+export * from './data/slice-server.js';
+export * from './data/rate-limiter.js';
+export * from './data/block-device.js';
+export * from './data/advertise.js';
+export * from './control/control-client.js';

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { CascadeError } from '../errors.js';
+
+export const MANIFEST_VERSION = 1 as const;
+export const DEFAULT_SLICE_SIZE = 4 * 1024 * 1024;
+export const MIN_SLICE_SIZE = 64 * 1024;
+export const MAX_SLICE_SIZE = 64 * 1024 * 1024;
+
+/** What every machine needs to know about an image to fetch and verify it. */
+export interface Manifest {
+  version: typeof MANIFEST_VERSION;
+  /** Digest of the manifest's content (not its name): a changed image is a different image. */
+  imageId: string;
+  /** The image's file name, for people. */
+  name: string;
+  size: number;
+  sliceSize: number;
+  digest: 'md5';
+  /** Hex digest of every slice, in order (the last slice may be short). */
+  digests: string[];
+  /** Bitmap, base64: bit i (LSB first) set when slice i is all zeros and never crosses the wire. */
+  zero: string;
+}
+
+const hex32 = z.string().regex(/^[0-9a-f]{32}$/);
+
+export const manifestSchema = z.object({
+  version: z.literal(MANIFEST_VERSION),
+  imageId: z.string().regex(/^[0-9a-f]{32}$/),
+  name: z.string().max(255),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  sliceSize: z.number().int().min(MIN_SLICE_SIZE).max(MAX_SLICE_SIZE),
+  digest: z.literal('md5'),
+  digests: z.array(hex32).max(16 * 1024 * 1024),
+  zero: z.string().max(4 * 1024 * 1024),
+});
+
+/** Number of slices for an image of `size` bytes. */
+export function sliceCount(size: number, sliceSize: number): number {
+  return Math.ceil(size / sliceSize);
+}
+
+/** Byte length of slice `index` (the last one may be short). */
+export function sliceLength(m: Pick<Manifest, 'size' | 'sliceSize'>, index: number): number {
+  const start = index * m.sliceSize;
+  return Math.max(0, Math.min(m.sliceSize, m.size - start));
+}
+
+/** Bitmap helpers for the zero map (and any other per-slice bit set). */
+export class SliceBitmap {
+  readonly bytes: Uint8Array;
+  constructor(
+    readonly count: number,
+    bytes?: Uint8Array,
+  ) {
+    this.bytes = bytes ?? new Uint8Array(Math.ceil(count / 8));
+  }
+  static fromBase64(count: number, b64: string): SliceBitmap {
+    const buf = Buffer.from(b64, 'base64');
+    if (buf.length !== Math.ceil(count / 8)) {
+      throw new CascadeError('ERR_MANIFEST_INVALID', `bitmap holds ${buf.length} bytes, expected ${Math.ceil(count / 8)}`);
+    }
+    return new SliceBitmap(count, new Uint8Array(buf));
+  }
+  get(i: number): boolean {
+    return ((this.bytes[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+  }
+  set(i: number): void {
+    this.bytes[i >> 3] = (this.bytes[i >> 3] ?? 0) | (1 << (i & 7));
+  }
+  toBase64(): string {
+    return Buffer.from(this.bytes).toString('base64');
+  }
+  cardinality(): number {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) if (this.get(i)) n++;
+    return n;
+  }
+}
+
+/** The imageId: a digest over everything that defines the bytes (not the file name). */
+export function computeImageId(m: Omit<Manifest, 'imageId' | 'name'>): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([m.version, m.size, m.sliceSize, m.digest, m.zero]));
+  for (const d of m.digests) h.update(d);
+  return h.digest('hex').slice(0, 32);
+}
+
+/** Validate an untrusted manifest: schema, internal consistency and imageId. */
+export function parseManifest(input: unknown): Manifest {
+  const r = manifestSchema.safeParse(input);
+  if (!r.success) {
+    throw new CascadeError('ERR_MANIFEST_INVALID', `manifest is malformed: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  const m = r.data as Manifest;
+  const count = sliceCount(m.size, m.sliceSize);
+  if (m.digests.length !== count) {
+    throw new CascadeError('ERR_MANIFEST_INVALID', `manifest lists ${m.digests.length} digests for ${count} slices`);
+  }
+  SliceBitmap.fromBase64(count, m.zero);
+  if (computeImageId(m) !== m.imageId) {
+    throw new CascadeError('ERR_MANIFEST_INVALID', 'manifest imageId does not match its content');
+  }
+  return m;
+}
+
+/** Zero bitmap of a manifest. */
+export function zeroMap(m: Manifest): SliceBitmap {
+  return SliceBitmap.fromBase64(m.digests.length, m.zero);
+}
+
+/** Bytes that cross the wire for a full image (zero slices excluded). */
+export function wireBytes(m: Manifest): number {
+  const zero = zeroMap(m);
+  let total = 0;
+  for (let i = 0; i < m.digests.length; i++) if (!zero.get(i)) total += sliceLength(m, i);
+  return total;
+}

@@ -1,0 +1,64 @@
+import msgpack from 'msgpack-lite';
+import type { z } from 'zod';
+import { CascadeError } from '../errors.js';
+import {
+  clientMessageSchema,
+  clientMessageTypes,
+  coordinatorMessageSchema,
+  coordinatorMessageTypes,
+  type ClientMessage,
+  type CoordinatorMessage,
+  type ControlMessage,
+} from './control-messages.js';
+
+/** Default ceiling for one control message (a manifest for a 100 GiB image fits easily). */
+export const MAX_CONTROL_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+const codec = msgpack.createCodec({ binarraybuffer: false, preset: false });
+
+/** Encode one control message as the payload of one binary ws frame. */
+export function encodeControl(msg: ControlMessage): Buffer {
+  return msgpack.encode(msg, { codec });
+}
+
+function decodeWith<T>(
+  data: Uint8Array,
+  schema: z.ZodType<T>,
+  known: ReadonlySet<string>,
+  maxBytes: number,
+): T {
+  if (data.byteLength > maxBytes) {
+    throw new CascadeError('ERR_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds ${maxBytes}`);
+  }
+  let raw: unknown;
+  try {
+    raw = msgpack.decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { codec });
+  } catch (err) {
+    throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message is not valid msgpack', { cause: err });
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Buffer.isBuffer(raw)) {
+    throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message is not a msgpack map');
+  }
+  const type = (raw as { type?: unknown }).type;
+  if (typeof type !== 'string') throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message has no type');
+  if (!known.has(type)) {
+    throw new CascadeError('ERR_MESSAGE_UNKNOWN_TYPE', `unknown message type "${type.slice(0, 64)}"`);
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    throw new CascadeError('ERR_MESSAGE_MALFORMED', `invalid ${type} message${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}
+
+/** Decode and validate a message sent to the coordinator. Throws CascadeError. */
+export function decodeClientMessage(data: Uint8Array, maxBytes = MAX_CONTROL_MESSAGE_BYTES): ClientMessage {
+  return decodeWith(data, clientMessageSchema, clientMessageTypes, maxBytes);
+}
+
+/** Decode and validate a message sent by the coordinator. Throws CascadeError. */
+export function decodeCoordinatorMessage(data: Uint8Array, maxBytes = MAX_CONTROL_MESSAGE_BYTES): CoordinatorMessage {
+  return decodeWith(data, coordinatorMessageSchema, coordinatorMessageTypes, maxBytes);
+}

@@ -1,0 +1,186 @@
+import msgpack from 'msgpack-lite';
+import { CascadeError } from '../errors.js';
+
+/**
+ * Data-plane framing. Every frame is a 12-byte header followed by `length` payload bytes:
+ *
+ *   offset 0  u8   type
+ *   offset 1  u8   flags
+ *   offset 2  u16  magic 0xCA5C (catches a stream that is not cascade's, or out of sync)
+ *   offset 4  u32  index (slice index for GET and SLICE; 0 otherwise)
+ *   offset 8  u32  length of the payload
+ *
+ * Client → server: HELLO {session, imageId, ticket} (msgpack), then GET index (no payload), BYE.
+ * Server → client: WELCOME, SLICE index + raw bytes, ERROR {code, message} (msgpack), then close.
+ */
+export const FrameType = {
+  HELLO: 1,
+  WELCOME: 2,
+  GET: 3,
+  SLICE: 4,
+  ERROR: 5,
+  BYE: 6,
+} as const;
+export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
+
+export const FrameFlags = {
+  /** SLICE: the slice is all zeros; no payload follows. */
+  ZERO: 1,
+} as const;
+
+export const HEADER_BYTES = 12;
+export const FRAME_MAGIC = 0xca5c;
+/** Ceiling for HELLO, WELCOME and ERROR payloads. */
+export const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
+
+export interface FrameHeader {
+  type: FrameTypeValue;
+  flags: number;
+  index: number;
+  length: number;
+}
+
+/** A decoded frame. `chunks` hold the payload as received (no copy); `payload()` joins them. */
+export interface Frame extends FrameHeader {
+  chunks: Buffer[];
+}
+
+export function encodeHeader(type: FrameTypeValue, index: number, length: number, flags = 0): Buffer {
+  const b = Buffer.allocUnsafe(HEADER_BYTES);
+  b.writeUInt8(type, 0);
+  b.writeUInt8(flags, 1);
+  b.writeUInt16BE(FRAME_MAGIC, 2);
+  b.writeUInt32BE(index >>> 0, 4);
+  b.writeUInt32BE(length >>> 0, 8);
+  return b;
+}
+
+function encodeWithBody(type: FrameTypeValue, body: unknown): Buffer {
+  const payload = msgpack.encode(body);
+  if (payload.length > MAX_CONTROL_FRAME_BYTES) {
+    throw new CascadeError('ERR_FRAME_TOO_LARGE', `frame body of ${payload.length} bytes exceeds ${MAX_CONTROL_FRAME_BYTES}`);
+  }
+  return Buffer.concat([encodeHeader(type, 0, payload.length), payload]);
+}
+
+export interface DataHello {
+  session: string;
+  imageId: string;
+  ticket: string;
+  client: string;
+}
+
+export const encodeHello = (h: DataHello): Buffer => encodeWithBody(FrameType.HELLO, h);
+export const encodeWelcome = (): Buffer => encodeHeader(FrameType.WELCOME, 0, 0);
+export const encodeGet = (index: number): Buffer => encodeHeader(FrameType.GET, index, 0);
+export const encodeBye = (): Buffer => encodeHeader(FrameType.BYE, 0, 0);
+export const encodeError = (code: string, message: string): Buffer =>
+  encodeWithBody(FrameType.ERROR, { code, message: message.slice(0, 1024) });
+/** Header of a SLICE frame; the raw slice bytes are written after it as they are. */
+export const encodeSliceHeader = (index: number, length: number, flags = 0): Buffer =>
+  encodeHeader(FrameType.SLICE, index, length, flags);
+
+/** Join a frame's chunks (one copy, only when a caller really needs one buffer). */
+export function framePayload(f: Frame): Buffer {
+  return f.chunks.length === 1 ? (f.chunks[0] as Buffer) : Buffer.concat(f.chunks);
+}
+
+/** Decode the msgpack body of HELLO or ERROR frames, with shape checks. */
+export function decodeHelloBody(f: Frame): DataHello {
+  const body = decodeBody(f);
+  const { session, imageId, ticket, client } = body as Record<string, unknown>;
+  if (typeof session !== 'string' || typeof imageId !== 'string' || typeof ticket !== 'string' || typeof client !== 'string') {
+    throw new CascadeError('ERR_FRAME_MALFORMED', 'HELLO needs session, imageId, ticket and client strings');
+  }
+  return { session, imageId, ticket, client };
+}
+
+export function decodeErrorBody(f: Frame): { code: string; message: string } {
+  const body = decodeBody(f) as Record<string, unknown>;
+  return { code: String(body.code ?? 'ERR_FRAME_MALFORMED'), message: String(body.message ?? '') };
+}
+
+function decodeBody(f: Frame): object {
+  let body: unknown;
+  try {
+    body = msgpack.decode(framePayload(f));
+  } catch (err) {
+    throw new CascadeError('ERR_FRAME_MALFORMED', 'frame body is not valid msgpack', { cause: err });
+  }
+  if (body === null || typeof body !== 'object') throw new CascadeError('ERR_FRAME_MALFORMED', 'frame body is not a map');
+  return body;
+}
+
+export interface FrameDecoderOptions {
+  /** Largest SLICE payload accepted. */
+  maxSliceBytes: number;
+  /** Frame types this side accepts; anything else is an error. */
+  accept: readonly FrameTypeValue[];
+}
+
+/**
+ * Push decoder: feed it socket chunks in any split; it returns whole frames. Payload bytes are
+ * kept as subarrays of the incoming chunks, never copied. Throws CascadeError on a bad header or
+ * an oversized frame; after a throw the decoder is unusable (close the connection).
+ */
+export class FrameDecoder {
+  private header: FrameHeader | null = null;
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private pending: Buffer | null = null;
+  private readonly accept: Set<number>;
+
+  constructor(private readonly opts: FrameDecoderOptions) {
+    this.accept = new Set(opts.accept);
+  }
+
+  /** Bytes buffered towards the next frame. */
+  get buffered(): number {
+    return this.have + (this.pending?.length ?? 0);
+  }
+
+  push(chunk: Buffer): Frame[] {
+    const out: Frame[] = [];
+    let buf: Buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = null;
+    while (buf.length > 0) {
+      if (this.header === null) {
+        if (buf.length < HEADER_BYTES) {
+          this.pending = Buffer.from(buf); // tiny copy: never more than 11 bytes
+          break;
+        }
+        this.header = this.parseHeader(buf);
+        buf = buf.subarray(HEADER_BYTES);
+      }
+      const need = this.header.length - this.have;
+      if (need > 0) {
+        const take = buf.subarray(0, Math.min(need, buf.length));
+        this.chunks.push(take);
+        this.have += take.length;
+        buf = buf.subarray(take.length);
+      }
+      if (this.have === this.header.length) {
+        out.push({ ...this.header, chunks: this.chunks });
+        this.header = null;
+        this.chunks = [];
+        this.have = 0;
+      }
+    }
+    return out;
+  }
+
+  private parseHeader(b: Buffer): FrameHeader {
+    const type = b.readUInt8(0);
+    const flags = b.readUInt8(1);
+    const magic = b.readUInt16BE(2);
+    const index = b.readUInt32BE(4);
+    const length = b.readUInt32BE(8);
+    if (magic !== FRAME_MAGIC) throw new CascadeError('ERR_FRAME_MALFORMED', 'bad frame magic: stream is not a cascade data connection');
+    if (!this.accept.has(type)) throw new CascadeError('ERR_FRAME_MALFORMED', `unexpected frame type ${type}`);
+    const limit = type === FrameType.SLICE ? this.opts.maxSliceBytes : type === FrameType.GET || type === FrameType.WELCOME || type === FrameType.BYE ? 0 : MAX_CONTROL_FRAME_BYTES;
+    if (length > limit) {
+      throw new CascadeError('ERR_FRAME_TOO_LARGE', `frame type ${type} of ${length} bytes exceeds the limit of ${limit}`);
+    }
+    return { type: type as FrameTypeValue, flags, index, length };
+  }
+}

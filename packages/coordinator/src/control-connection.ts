@@ -1,0 +1,103 @@
+import {
+  CascadeError,
+  decodeClientMessage,
+  encodeControl,
+  type ClientMessage,
+  type CoordinatorMessage,
+  type Logger,
+  type Role,
+} from '@cascade/common';
+import type WebSocket from 'ws';
+
+export interface ConnectionLimits {
+  /** Invalid messages tolerated before the connection is closed. */
+  maxBadMessages: number;
+  helloTimeoutMs: number;
+  maxMessageBytes: number;
+}
+
+/** Who is at the other end of one ws connection, once it said hello. */
+export interface Identity {
+  id: string;
+  name: string;
+  role: Role;
+  session: string | undefined;
+}
+
+/**
+ * One ws connection to the coordinator: decodes and validates every frame, counts bad ones,
+ * enforces hello-first and the hello timeout. Never throws out of a socket handler.
+ */
+export class ControlConnection {
+  identity: Identity | null = null;
+  private bad = 0;
+  private helloTimer: NodeJS.Timeout | null;
+  alive = true;
+  readonly remote: string;
+
+  constructor(
+    readonly ws: WebSocket,
+    remote: string,
+    private readonly limits: ConnectionLimits,
+    private readonly log: Logger,
+    private readonly onMessage: (conn: ControlConnection, msg: ClientMessage) => void,
+  ) {
+    this.remote = remote;
+    this.helloTimer = setTimeout(() => this.fail(new CascadeError('ERR_HELLO_TIMEOUT', 'no hello in time')), limits.helloTimeoutMs);
+    ws.on('pong', () => (this.alive = true));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
+  }
+
+  send(msg: CoordinatorMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeControl(msg));
+  }
+
+  /** Send an error and close the connection (1008 policy violation). */
+  fail(err: CascadeError): void {
+    this.log.warn({ code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message }, 'closing control connection');
+    this.send({ type: 'error', code: err.code, message: err.message });
+    this.ws.close(1008, err.code);
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+  }
+
+  /** Reply with an error but keep the connection (the peer may recover). */
+  reject(err: CascadeError): void {
+    this.log.info({ code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message }, 'refused request');
+    this.send({ type: 'error', code: err.code, message: err.message });
+  }
+
+  welcomed(identity: Identity): void {
+    this.identity = identity;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
+  }
+
+  dispose(): void {
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    let msg: ClientMessage;
+    try {
+      if (!isBinary) throw new CascadeError('ERR_MESSAGE_MALFORMED', 'control messages are binary msgpack frames');
+      msg = decodeClientMessage(data, this.limits.maxMessageBytes);
+      if (!this.identity && msg.type !== 'hello') throw new CascadeError('ERR_HELLO_REQUIRED', 'the first message must be hello');
+      if (this.identity && msg.type === 'hello') throw new CascadeError('ERR_MESSAGE_MALFORMED', 'hello was already said');
+    } catch (err) {
+      const e = err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', String(err));
+      if (!this.identity || ++this.bad >= this.limits.maxBadMessages) {
+        this.fail(this.identity ? new CascadeError('ERR_TOO_MANY_BAD_MESSAGES', `${this.bad} invalid messages: ${e.message}`) : e);
+      } else {
+        this.reject(e);
+      }
+      return;
+    }
+    try {
+      this.onMessage(this, msg);
+    } catch (err) {
+      // A handler bug must not take the coordinator down; tell the client and log it loudly.
+      this.log.error({ err, type: msg.type, peer: this.identity?.name }, 'error handling control message');
+      this.reject(err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'));
+    }
+  }
+}

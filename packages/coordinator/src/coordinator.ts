@@ -1,0 +1,419 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  CascadeError,
+  MAX_CONTROL_MESSAGE_BYTES,
+  newTicketKey,
+  parseManifest,
+  PROTOCOL_VERSION,
+  signTicket,
+  type ClientMessage,
+  type ClientMessageOf,
+  type CoordinatorMessage,
+  type Logger,
+  type Manifest,
+} from '@cascade/common';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ControlConnection, type ConnectionLimits } from './control-connection.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import type { Decision } from './scheduler/types.js';
+import { buildStatus, type PeerView, type StatusSnapshot } from './status.js';
+
+export interface CoordinatorOptions {
+  logger: Logger;
+  host: string;
+  port: number;
+  limits?: Partial<ConnectionLimits> & { maxConnections?: number };
+  /** How often gating timers and linger are checked. */
+  tickIntervalMs?: number;
+  /** ws ping interval; a connection that misses a pong for one interval is dropped. */
+  pingIntervalMs?: number;
+  ticketTtlMs?: number;
+  /** Digest mismatches reported against one server before it is quarantined. */
+  quarantineAfter?: number;
+  now?: () => number;
+}
+
+interface ServerInfo {
+  host: string;
+  port: number;
+  key: Buffer;
+  badSlices: number;
+}
+
+/**
+ * The live coordinator: a ws control plane in front of the pure Scheduler, plus HTTP /status
+ * and /healthz on the same port. All state is soft: peers and seeders re-announce after a
+ * reconnect, so a restarted coordinator rebuilds its queues.
+ */
+export class Coordinator {
+  readonly scheduler = new Scheduler();
+  private readonly log: Logger;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Map<string, ControlConnection>();
+  private readonly sockets = new Map<WebSocket, ControlConnection>();
+  private readonly manifests = new Map<string, Manifest>();
+  private readonly serverInfo = new Map<string, ServerInfo>();
+  readonly peers = new Map<string, PeerView>();
+  private readonly warnings: Array<{ at: number; event: string; detail: string }> = [];
+  private readonly limits: ConnectionLimits & { maxConnections: number };
+  private readonly now: () => number;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly opts: CoordinatorOptions) {
+    this.log = opts.logger.child({ component: 'coordinator' });
+    this.now = opts.now ?? Date.now;
+    this.limits = {
+      maxBadMessages: opts.limits?.maxBadMessages ?? 5,
+      helloTimeoutMs: opts.limits?.helloTimeoutMs ?? 10_000,
+      maxMessageBytes: opts.limits?.maxMessageBytes ?? MAX_CONTROL_MESSAGE_BYTES,
+      maxConnections: opts.limits?.maxConnections ?? 20_000,
+    };
+    this.http = createServer((req, res) => this.onHttp(req, res));
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.limits.maxMessageBytes, perMessageDeflate: false });
+    this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
+    this.wss.on('error', (err) => this.log.error({ err }, 'ws server error'));
+  }
+
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port, this.opts.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    const tick = setInterval(() => this.apply(this.scheduler.tick(this.now())), this.opts.tickIntervalMs ?? 500);
+    const ping = setInterval(() => this.pingAll(), this.opts.pingIntervalMs ?? 10_000);
+    this.timers = [tick, ping];
+    const addr = this.http.address() as AddressInfo;
+    this.log.info({ host: addr.address, port: addr.port }, 'coordinator listening');
+    return { host: addr.address, port: addr.port, url: `ws://${addr.address}:${addr.port}` };
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.conns.values()) c.ws.terminate();
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  status(session?: string): StatusSnapshot {
+    return buildStatus(this.scheduler, this.peers, this.manifests, this.warnings, this.now(), session);
+  }
+
+  // ---- connections -----------------------------------------------------------------------
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    const conn = new ControlConnection(ws, remote, this.limits, this.log, (c, m) => this.onMessage(c, m));
+    if (this.wss.clients.size > this.limits.maxConnections) {
+      conn.fail(new CascadeError('ERR_TOO_MANY_CONNECTIONS', `coordinator holds its maximum of ${this.limits.maxConnections} connections`));
+      return;
+    }
+    this.sockets.set(ws, conn);
+    ws.on('error', (err) => this.log.debug({ err, remote }, 'control socket error'));
+    ws.on('close', () => {
+      this.sockets.delete(ws);
+      this.onClose(conn);
+    });
+  }
+
+  private pingAll(): void {
+    for (const [ws, conn] of this.sockets) {
+      if (!conn.alive) {
+        this.log.warn({ peer: conn.identity?.name }, 'no pong; dropping connection');
+        ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      ws.ping();
+    }
+  }
+
+  private onClose(conn: ControlConnection): void {
+    conn.dispose();
+    const id = conn.identity;
+    if (!id || this.conns.get(id.id) !== conn) return;
+    this.conns.delete(id.id);
+    const now = this.now();
+    const peer = this.peers.get(id.id);
+    if (peer) peer.connected = false;
+    if (this.scheduler.getServer(id.id)) {
+      this.log.warn({ peer: id.name, id: id.id }, 'server lost');
+      this.warn(now, 'server-lost', `${id.name} disconnected`);
+      this.apply(this.scheduler.removeServer(id.id, now));
+    }
+    const client = this.scheduler.getClient(id.id);
+    if (client && client.state !== 'imaged') this.apply(this.scheduler.removeClient(id.id, now));
+    if (!client || client.state !== 'imaged') {
+      if (!this.scheduler.getServer(id.id)) this.peers.delete(id.id);
+    }
+  }
+
+  private onMessage(conn: ControlConnection, msg: ClientMessage): void {
+    if (msg.type === 'hello') return this.onHello(conn, msg);
+    const who = conn.identity as NonNullable<ControlConnection['identity']>;
+    const now = this.now();
+    switch (msg.type) {
+      case 'open-session':
+        return this.onOpenSession(conn, msg, now);
+      case 'serve':
+        return this.onServe(conn, msg, now);
+      case 'want':
+        return this.onWant(conn, msg, now);
+      case 'progress': {
+        const p = this.peers.get(who.id);
+        if (p) Object.assign(p, { slices: msg.slices, bytes: msg.bytes, rate: msg.rate, updatedAt: now });
+        return;
+      }
+      case 'done':
+        return this.onDone(conn, msg, now);
+      case 'failed':
+        return this.onFailed(conn, msg, now);
+      case 'leave':
+        this.log.info({ peer: who.name, reason: msg.reason }, 'peer leaving');
+        this.apply(this.scheduler.removeServer(who.id, now));
+        return;
+      case 'start-session':
+      case 'end-session':
+      case 'set-session':
+        return this.onOperator(conn, msg, now);
+      case 'get-status':
+        conn.send({ type: 'status', status: this.status(msg.session) as unknown as Record<string, unknown> });
+        return;
+    }
+  }
+
+  private onHello(conn: ControlConnection, msg: ClientMessageOf<'hello'>): void {
+    if (msg.protocol !== PROTOCOL_VERSION) {
+      conn.fail(new CascadeError('ERR_PROTOCOL_VERSION', `coordinator speaks protocol ${PROTOCOL_VERSION}, got ${msg.protocol}`));
+      return;
+    }
+    if ((msg.role === 'seeder' || msg.role === 'peer') && !msg.session) {
+      conn.fail(new CascadeError('ERR_BAD_CONFIG', `a ${msg.role} must name its session`));
+      return;
+    }
+    const old = this.conns.get(msg.id);
+    if (old && old !== conn) {
+      this.conns.delete(msg.id);
+      old.ws.close(1000, 'replaced');
+    }
+    conn.welcomed({ id: msg.id, name: msg.name, role: msg.role, session: msg.session });
+    this.conns.set(msg.id, conn);
+    conn.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: msg.id });
+    this.log.info({ peer: msg.name, id: msg.id, role: msg.role, session: msg.session, remote: conn.remote }, 'hello');
+    if (msg.role === 'peer' && msg.session) {
+      const prev = this.peers.get(msg.id);
+      this.peers.set(msg.id, {
+        ...(prev ?? { slices: 0, bytes: 0, rate: 0, updatedAt: this.now(), host: null, joinedAt: this.now() }),
+        id: msg.id,
+        name: msg.name,
+        session: msg.session,
+        connected: true,
+      });
+      this.sendSession(conn, msg.session);
+    }
+  }
+
+  /** Tell a peer about its session's image, if the session is open. */
+  private sendSession(conn: ControlConnection, name: string): void {
+    const s = this.scheduler.getSession(name);
+    const manifest = this.manifests.get(name);
+    if (!s || !manifest || s.state === 'pending') return;
+    if (s.state === 'ended') {
+      conn.send({ type: 'session-ended', session: name, reason: s.endReason ?? 'ended' });
+      return;
+    }
+    conn.send({ type: 'session', session: name, manifest: { ...manifest }, options: s.options });
+  }
+
+  private onOpenSession(conn: ControlConnection, msg: ClientMessageOf<'open-session'>, now: number): void {
+    const who = conn.identity!;
+    if (who.role !== 'seeder' || !who.session) {
+      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', 'only a seeder opens a session'));
+      return;
+    }
+    const manifest = parseManifest(msg.manifest);
+    const s = this.scheduler.getSession(who.session);
+    const current = this.manifests.get(who.session);
+    if (s && current && s.state !== 'ended' && s.state !== 'pending' && current.imageId !== manifest.imageId) {
+      conn.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${who.session} is open with image ${current.imageId}`));
+      return;
+    }
+    const reopened = s?.state === 'ended';
+    this.manifests.set(who.session, manifest);
+    this.log.info(
+      { session: who.session, image: manifest.name, imageId: manifest.imageId, size: manifest.size, options: msg.options },
+      reopened ? 'session re-opened' : 'session opened',
+    );
+    this.apply(this.scheduler.openSession(who.session, { imageId: manifest.imageId, size: manifest.size, name: manifest.name }, msg.options, now));
+    conn.send({ type: 'ack', of: 'open-session', session: who.session });
+    for (const c of this.conns.values()) {
+      if (c.identity?.role === 'peer' && c.identity.session === who.session) this.sendSession(c, who.session);
+    }
+  }
+
+  private onServe(conn: ControlConnection, msg: ClientMessageOf<'serve'>, now: number): void {
+    const who = conn.identity!;
+    if ((who.role !== 'seeder' && who.role !== 'peer') || !who.session) {
+      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', 'only seeders and peers serve'));
+      return;
+    }
+    const s = this.scheduler.getSession(who.session);
+    if (!s || s.state === 'pending' || s.state === 'ended') {
+      conn.reject(new CascadeError('ERR_UNKNOWN_SESSION', `session ${who.session} is not open`));
+      return;
+    }
+    let info = this.serverInfo.get(who.id);
+    if (!info) {
+      info = { host: msg.host, port: msg.port, key: newTicketKey(), badSlices: 0 };
+      this.serverInfo.set(who.id, info);
+    }
+    info.host = msg.host;
+    info.port = msg.port;
+    const peer = this.peers.get(who.id);
+    if (peer) peer.host = `${msg.host}:${msg.port}`;
+    conn.send({ type: 'serving', serverId: who.id, ticketKey: info.key });
+    this.log.info({ server: who.name, id: who.id, host: msg.host, port: msg.port, capacity: msg.capacity, relay: msg.relay ?? false }, 'server ready');
+    this.apply(this.scheduler.addServer(who.session, who.id, msg.capacity, now, { relay: msg.relay ?? false }));
+  }
+
+  private onWant(conn: ControlConnection, msg: ClientMessageOf<'want'>, now: number): void {
+    const who = conn.identity!;
+    if (who.role !== 'peer' || !who.session) {
+      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', 'only peers ask for the image'));
+      return;
+    }
+    const s = this.scheduler.getSession(who.session);
+    if (s?.state === 'ended') {
+      conn.send({ type: 'session-ended', session: who.session, reason: s.endReason ?? 'ended' });
+      return;
+    }
+    if (msg.activeServer) {
+      this.log.info({ peer: who.name, server: msg.activeServer, have: msg.have }, 'transfer re-announced');
+      this.apply(this.scheduler.resumeTransfer(who.session, who.id, msg.activeServer, now));
+      return;
+    }
+    this.log.info({ peer: who.name, session: who.session, have: msg.have }, 'client waiting');
+    this.apply(this.scheduler.enqueueClient(who.session, who.id, now));
+  }
+
+  private onDone(conn: ControlConnection, msg: ClientMessageOf<'done'>, now: number): void {
+    const who = conn.identity!;
+    const server = this.peerName(msg.server);
+    this.log.info({ peer: who.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
+    const p = this.peers.get(who.id);
+    if (p) Object.assign(p, { doneAt: now, servedBy: server });
+    this.apply(this.scheduler.transferDone(who.id, now, who.session));
+  }
+
+  private onFailed(conn: ControlConnection, msg: ClientMessageOf<'failed'>, now: number): void {
+    const who = conn.identity!;
+    const server = this.peerName(msg.server);
+    this.log.warn({ peer: who.name, server, code: msg.code, reason: msg.reason, badSlices: msg.badSlices }, 'transfer failed');
+    this.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
+    const info = this.serverInfo.get(msg.server);
+    if (info && msg.badSlices.length > 0) {
+      info.badSlices += msg.badSlices.length;
+      if (info.badSlices >= (this.opts.quarantineAfter ?? 3)) {
+        this.log.warn({ server, badSlices: info.badSlices }, 'server quarantined');
+        this.warn(now, 'quarantined', `${server} sent ${info.badSlices} bad slices`);
+        this.scheduler.quarantineServer(msg.server);
+      }
+    }
+    this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: msg.code !== 'ERR_SERVER_FULL' }));
+  }
+
+  private onOperator(conn: ControlConnection, msg: ClientMessageOf<'start-session' | 'end-session' | 'set-session'>, now: number): void {
+    const who = conn.identity!;
+    if (who.role !== 'operator') {
+      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', `${msg.type} is an operator command`));
+      return;
+    }
+    const s = this.scheduler.getSession(msg.session);
+    if (!s || s.state === 'pending') {
+      conn.reject(new CascadeError('ERR_UNKNOWN_SESSION', `no session named "${msg.session}" is open`));
+      return;
+    }
+    this.log.info({ operator: who.name, command: msg.type, session: msg.session }, 'operator command');
+    if (msg.type === 'start-session') this.apply(this.scheduler.startSession(msg.session, now));
+    else if (msg.type === 'end-session') this.apply(this.scheduler.endSession(msg.session, now, 'operator'));
+    else this.apply(this.scheduler.setOptions(msg.session, msg.options, now));
+    conn.send({ type: 'ack', of: msg.type, session: msg.session });
+  }
+
+  // ---- decisions -----------------------------------------------------------------------------
+
+  private apply(decisions: Decision[]): void {
+    for (const d of decisions) {
+      switch (d.kind) {
+        case 'assign':
+          this.assign(d.session, d.client, d.server, d.at);
+          break;
+        case 'queued':
+          this.conns.get(d.client)?.send({ type: 'queued', position: d.position });
+          break;
+        case 'started':
+          this.log.info({ session: d.session, reason: d.reason }, 'session started');
+          break;
+        case 'ended':
+          this.log.info({ session: d.session, reason: d.reason, imaged: this.scheduler.getSession(d.session)?.imaged }, 'session ended');
+          this.broadcast(d.session, { type: 'session-ended', session: d.session, reason: d.reason });
+          break;
+      }
+    }
+  }
+
+  private assign(session: string, client: string, server: string, now: number): void {
+    const info = this.serverInfo.get(server);
+    const manifest = this.manifests.get(session);
+    const conn = this.conns.get(client);
+    if (!info || !manifest || !conn) {
+      // Cannot reach one side: undo, and let the scheduler hand the client out again.
+      this.log.warn({ client, server }, 'assignment could not be delivered');
+      this.apply(conn ? this.scheduler.transferFailed(client, now) : this.scheduler.removeClient(client, now));
+      return;
+    }
+    const ticket = signTicket(
+      { session, imageId: manifest.imageId, client, server, expires: now + (this.opts.ticketTtlMs ?? 60_000) },
+      info.key,
+    );
+    const serverName = this.peerName(server);
+    conn.send({ type: 'assign', server: { id: server, name: serverName, host: info.host, port: info.port }, ticket });
+    const p = this.peers.get(client);
+    if (p) Object.assign(p, { server: serverName, assignedAt: now });
+    this.log.info({ session, client: conn.identity?.name, server: serverName }, 'assigned');
+  }
+
+  private broadcast(session: string, msg: CoordinatorMessage): void {
+    for (const c of this.conns.values()) if (c.identity?.session === session) c.send(msg);
+  }
+
+  private peerName(id: string): string {
+    return this.conns.get(id)?.identity?.name ?? this.peers.get(id)?.name ?? id;
+  }
+
+  private warn(at: number, event: string, detail: string): void {
+    this.warnings.push({ at, event, detail });
+    if (this.warnings.length > 50) this.warnings.shift();
+  }
+
+  // ---- http ------------------------------------------------------------------------------
+
+  private onHttp(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://coordinator');
+    const send = (code: number, type: string, body: string): void => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
+    if (url.pathname === '/healthz') return send(200, 'text/plain', 'ok\n');
+    if (url.pathname === '/status') {
+      return send(200, 'application/json', `${JSON.stringify(this.status(url.searchParams.get('session') ?? undefined))}\n`);
+    }
+    send(404, 'text/plain', 'not found\n');
+  }
+}

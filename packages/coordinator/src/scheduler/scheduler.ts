@@ -1,0 +1,422 @@
+import type { SessionOptions } from '@cascade/common';
+import { KeyedQueue } from './keyed-queue.js';
+import type { ClientEntry, Decision, EndReason, ImageInfo, ServerEntry, SessionEntry } from './types.js';
+
+/**
+ * The pure scheduler: sessions, a FIFO queue of servers with free slots and a FIFO queue of
+ * waiting clients per session, and the pairing between them. No I/O and no clock: every call
+ * takes `now` and returns the decisions it made. The live coordinator and the simulator both
+ * drive this very class.
+ *
+ * Pairing: the head client is paired with the head server; a server that still has a free slot
+ * after an assignment goes to the tail (so load spreads over servers), and so does a server
+ * whose slot frees. Clients that lost their server rejoin at the head.
+ */
+export class Scheduler {
+  private readonly sessions = new Map<string, SessionEntry>();
+  private readonly servers = new Map<string, ServerEntry>();
+  private readonly clients = new Map<string, ClientEntry>();
+
+  // ---- sessions -------------------------------------------------------------------------
+
+  /** Open (or re-open after it ended) a session with its image and options. */
+  openSession(name: string, image: ImageInfo, options: SessionOptions, now: number): Decision[] {
+    const s = this.session(name);
+    if (s.state === 'ended') this.resetSession(s);
+    s.image = image;
+    s.options = { ...options };
+    if (s.state === 'pending') {
+      s.state = 'waiting';
+      s.openedAt = now;
+    }
+    return this.evaluate(s, now);
+  }
+
+  /** Change gating while the session waits (or end conditions while it runs). */
+  setOptions(name: string, options: SessionOptions, now: number): Decision[] {
+    const s = this.mustSession(name);
+    s.options = { ...s.options, ...options };
+    return this.evaluate(s, now);
+  }
+
+  startSession(name: string, now: number): Decision[] {
+    const s = this.mustSession(name);
+    if (s.state !== 'waiting') return [];
+    return [this.start(s, 'operator', now), ...this.pair(s, now)];
+  }
+
+  endSession(name: string, now: number, reason: EndReason = 'operator'): Decision[] {
+    const s = this.mustSession(name);
+    if (s.state === 'ended') return [];
+    return [this.end(s, reason, now)];
+  }
+
+  /** Forget an ended session entirely. */
+  dropSession(name: string): void {
+    const s = this.sessions.get(name);
+    if (!s) return;
+    this.resetSession(s);
+    this.sessions.delete(name);
+  }
+
+  getSession(name: string): SessionEntry | undefined {
+    return this.sessions.get(name);
+  }
+
+  sessionNames(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  getServer(id: string): ServerEntry | undefined {
+    return this.servers.get(id);
+  }
+
+  getClient(id: string): ClientEntry | undefined {
+    return this.clients.get(id);
+  }
+
+  // ---- servers --------------------------------------------------------------------------
+
+  /** A server (seeder or imaged peer) offers `capacity` slots. Re-adding updates capacity. */
+  addServer(session: string, id: string, capacity: number, now: number, opts: { relay?: boolean } = {}): Decision[] {
+    const s = this.session(session);
+    let srv = this.servers.get(id);
+    if (srv && srv.session !== session) {
+      this.removeServer(id, now);
+      srv = undefined;
+    }
+    if (!srv) {
+      srv = { id, session, capacity, clients: new Set(), relay: opts.relay ?? false, quarantined: false, served: 0, since: now };
+      this.servers.set(id, srv);
+      s.servers.add(id);
+    }
+    srv.capacity = capacity;
+    srv.relay = opts.relay ?? false;
+    this.requeueServer(s, srv);
+    return this.evaluate(s, now);
+  }
+
+  /**
+   * A server is gone. It leaves the server queue; its clients' transfers stay recorded until
+   * each client reports (failed → head of the queue) or leaves, because a data connection may
+   * outlive a control connection.
+   */
+  removeServer(id: string, now: number): Decision[] {
+    const srv = this.servers.get(id);
+    if (!srv) return [];
+    const s = this.mustSession(srv.session);
+    s.serverQueue.remove(id);
+    s.servers.delete(id);
+    this.servers.delete(id);
+    return this.evaluate(s, now);
+  }
+
+  /** Stop giving this server new clients (it sent bad slices). */
+  quarantineServer(id: string): void {
+    const srv = this.servers.get(id);
+    if (!srv) return;
+    srv.quarantined = true;
+    this.sessions.get(srv.session)?.serverQueue.remove(id);
+  }
+
+  // ---- clients --------------------------------------------------------------------------
+
+  /** A client wants the image. `front` puts it at the head (it lost its server). */
+  enqueueClient(session: string, id: string, now: number, opts: { front?: boolean } = {}): Decision[] {
+    const s = this.session(session);
+    const existing = this.clients.get(id);
+    if (existing && existing.session !== session) this.removeClient(id, now);
+    let c = this.clients.get(id);
+    if (c?.state === 'transferring') this.releaseTransfer(c, now);
+    if (!c) {
+      c = { id, session, state: 'queued', server: null, since: now, avoid: new Set() };
+      this.clients.set(id, c);
+      s.clients.add(id);
+    }
+    c.state = 'queued';
+    c.server = null;
+    c.since = now;
+    if (opts.front) s.clientQueue.pushFront(id);
+    else s.clientQueue.pushBack(id);
+    const position = opts.front ? 0 : s.clientQueue.size - 1;
+    const out: Decision[] = [{ kind: 'queued', session, client: id, position }];
+    return out.concat(this.evaluate(s, now));
+  }
+
+  /**
+   * Record a transfer already running (a client re-announcing after a coordinator restart):
+   * no new assignment, the server's slot is taken.
+   */
+  resumeTransfer(session: string, clientId: string, serverId: string, now: number): Decision[] {
+    const s = this.session(session);
+    const srv = this.servers.get(serverId);
+    if (!srv || srv.session !== session) return this.enqueueClient(session, clientId, now, { front: true });
+    let c = this.clients.get(clientId);
+    if (!c) {
+      c = { id: clientId, session, state: 'queued', server: null, since: now, avoid: new Set() };
+      this.clients.set(clientId, c);
+      s.clients.add(clientId);
+    }
+    s.clientQueue.remove(clientId);
+    if (c.state === 'transferring') this.releaseTransfer(c, now);
+    this.bind(s, c, srv, now);
+    if (srv.clients.size >= srv.capacity) s.serverQueue.remove(serverId);
+    return this.evaluate(s, now);
+  }
+
+  /** The client is gone (disconnected for good, or left). */
+  removeClient(id: string, now: number): Decision[] {
+    const c = this.clients.get(id);
+    if (!c) return [];
+    const s = this.mustSession(c.session);
+    if (c.state === 'transferring') this.releaseTransfer(c, now);
+    s.clientQueue.remove(id);
+    s.clients.delete(id);
+    this.clients.delete(id);
+    return this.evaluate(s, now);
+  }
+
+  /**
+   * The client holds the whole verified image. Its server's slot frees. With `session`, an
+   * unknown client is recorded as imaged (re-announced after a coordinator restart).
+   */
+  transferDone(id: string, now: number, session?: string): Decision[] {
+    let c = this.clients.get(id);
+    if (!c && session !== undefined) {
+      // An imaged peer re-announcing to a restarted coordinator: count it again.
+      c = { id, session, state: 'queued', server: null, since: now, avoid: new Set() };
+      this.clients.set(id, c);
+      this.session(session).clients.add(id);
+    }
+    if (!c) return [];
+    const s = this.mustSession(c.session);
+    s.clientQueue.remove(id);
+    if (c.state === 'transferring') {
+      const srv = c.server ? this.servers.get(c.server) : undefined;
+      if (srv) srv.served++;
+      this.releaseTransfer(c, now);
+    }
+    if (c.state !== 'imaged') {
+      c.state = 'imaged';
+      s.imaged++;
+      s.progression.push({ at: now, imaged: s.imaged });
+    }
+    c.server = null;
+    const out: Decision[] = [];
+    const endCount = s.options.endCount;
+    if (s.state === 'running' && endCount !== undefined && endCount > 0 && s.imaged >= endCount) {
+      out.push(this.end(s, 'end-count', now));
+      return out;
+    }
+    return out.concat(this.evaluate(s, now));
+  }
+
+  /** The client's transfer failed (server lost, bad slices): it rejoins at the head. */
+  transferFailed(id: string, now: number, opts: { avoidServer?: boolean } = {}): Decision[] {
+    const c = this.clients.get(id);
+    if (!c) return [];
+    if (opts.avoidServer && c.server) c.avoid.add(c.server);
+    return this.enqueueClient(c.session, id, now, { front: true });
+  }
+
+  // ---- time -------------------------------------------------------------------------------
+
+  /** Advance time: start timers and linger. */
+  tick(now: number): Decision[] {
+    const out: Decision[] = [];
+    for (const s of this.sessions.values()) out.push(...this.evaluate(s, now));
+    return out;
+  }
+
+  /** Earliest future time at which tick() could decide something (for the simulator). */
+  nextDeadline(): number | null {
+    let best: number | null = null;
+    const consider = (t: number): void => {
+      if (best === null || t < best) best = t;
+    };
+    for (const s of this.sessions.values()) {
+      if (s.state === 'waiting' && s.options.startAfterMs !== undefined && !s.options.startManual && s.openedAt !== null) {
+        consider(s.openedAt + s.options.startAfterMs);
+      }
+      if (s.state === 'running' && s.options.lingerMs !== undefined && s.idleSince !== null) {
+        consider(s.idleSince + s.options.lingerMs);
+      }
+    }
+    return best;
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private session(name: string): SessionEntry {
+    let s = this.sessions.get(name);
+    if (!s) {
+      s = {
+        name,
+        state: 'pending',
+        options: {},
+        image: null,
+        openedAt: null,
+        startedAt: null,
+        endedAt: null,
+        endReason: null,
+        imaged: 0,
+        clientQueue: new KeyedQueue(),
+        serverQueue: new KeyedQueue(),
+        servers: new Set(),
+        clients: new Set(),
+        transfers: 0,
+        idleSince: null,
+        progression: [],
+      };
+      this.sessions.set(name, s);
+    }
+    return s;
+  }
+
+  private mustSession(name: string): SessionEntry {
+    const s = this.sessions.get(name);
+    if (!s) throw new Error(`unknown session ${name}`);
+    return s;
+  }
+
+  private resetSession(s: SessionEntry): void {
+    for (const id of s.servers) this.servers.delete(id);
+    for (const id of s.clients) this.clients.delete(id);
+    Object.assign(s, {
+      state: 'pending',
+      image: null,
+      openedAt: null,
+      startedAt: null,
+      endedAt: null,
+      endReason: null,
+      imaged: 0,
+      clientQueue: new KeyedQueue(),
+      serverQueue: new KeyedQueue(),
+      servers: new Set(),
+      clients: new Set(),
+      transfers: 0,
+      idleSince: null,
+      progression: [],
+    });
+  }
+
+  private start(s: SessionEntry, reason: Extract<Decision, { kind: 'started' }>['reason'], now: number): Decision {
+    s.state = 'running';
+    s.startedAt = now;
+    return { kind: 'started', session: s.name, reason, at: now };
+  }
+
+  private end(s: SessionEntry, reason: EndReason, now: number): Decision {
+    s.state = 'ended';
+    s.endedAt = now;
+    s.endReason = reason;
+    s.clientQueue = new KeyedQueue();
+    s.serverQueue = new KeyedQueue();
+    return { kind: 'ended', session: s.name, reason, at: now };
+  }
+
+  /** Start if a gate opened, pair, and check linger. */
+  private evaluate(s: SessionEntry, now: number): Decision[] {
+    const out: Decision[] = [];
+    if (s.state === 'waiting') {
+      const reason = this.startReason(s, now);
+      if (reason) out.push(this.start(s, reason, now));
+    }
+    if (s.state !== 'running') return out;
+    out.push(...this.pair(s, now));
+    const idle = s.clientQueue.size === 0 && s.transfers === 0;
+    if (!idle) s.idleSince = null;
+    else {
+      s.idleSince ??= now;
+      const linger = s.options.lingerMs;
+      if (linger !== undefined && now - s.idleSince >= linger) out.push(this.end(s, 'linger', now));
+    }
+    return out;
+  }
+
+  private startReason(s: SessionEntry, now: number): 'immediate' | 'count' | 'timer' | null {
+    const o = s.options;
+    if (o.startManual) return null;
+    const gated = o.startCount !== undefined || o.startAfterMs !== undefined;
+    if (!gated) return 'immediate';
+    if (o.startCount !== undefined && s.clientQueue.size >= o.startCount) return 'count';
+    if (o.startAfterMs !== undefined && s.openedAt !== null && now - s.openedAt >= o.startAfterMs) return 'timer';
+    return null;
+  }
+
+  /** Pair head clients with head servers while both queues hold someone. */
+  private pair(s: SessionEntry, now: number): Decision[] {
+    const out: Decision[] = [];
+    let guard = s.clientQueue.size + s.serverQueue.size + 1;
+    while (s.clientQueue.size > 0 && s.serverQueue.size > 0 && guard-- > 0) {
+      const client = this.clients.get(s.clientQueue.peek() as string) as ClientEntry;
+      const srv = this.pickServer(s, client);
+      if (!srv) break;
+      s.clientQueue.shift();
+      this.bind(s, client, srv, now);
+      out.push({ kind: 'assign', session: s.name, client: client.id, server: srv.id, at: now });
+      if (srv.clients.size < srv.capacity) s.serverQueue.pushBack(srv.id);
+    }
+    return out;
+  }
+
+  /**
+   * Take the first server in queue order that can serve this client: not itself, not one that
+   * downloads from it (relay), and not one it asked to avoid unless no other is free.
+   */
+  private pickServer(s: SessionEntry, client: ClientEntry): ServerEntry | null {
+    let fallback: ServerEntry | null = null;
+    let scanned = 0;
+    for (const id of s.serverQueue) {
+      if (scanned++ > 64) break;
+      const srv = this.servers.get(id) as ServerEntry;
+      if (!this.canServe(srv, client)) continue;
+      if (client.avoid.has(id)) {
+        fallback ??= srv;
+        continue;
+      }
+      s.serverQueue.remove(id);
+      return srv;
+    }
+    if (fallback) s.serverQueue.remove(fallback.id);
+    return fallback;
+  }
+
+  private canServe(srv: ServerEntry, client: ClientEntry): boolean {
+    if (srv.id === client.id || srv.quarantined) return false;
+    if (!srv.relay) return true;
+    // A relay must not be downstream of the client it would serve (no cycles).
+    let cur: string | null = srv.id;
+    for (let depth = 0; cur !== null && depth < 10_000; depth++) {
+      if (cur === client.id) return false;
+      cur = this.clients.get(cur)?.server ?? null;
+    }
+    return true;
+  }
+
+  private bind(s: SessionEntry, c: ClientEntry, srv: ServerEntry, now: number): void {
+    c.state = 'transferring';
+    c.server = srv.id;
+    c.since = now;
+    srv.clients.add(c.id);
+    s.transfers++;
+  }
+
+  private releaseTransfer(c: ClientEntry, now: number): void {
+    const s = this.mustSession(c.session);
+    s.transfers = Math.max(0, s.transfers - 1);
+    const srv = c.server ? this.servers.get(c.server) : undefined;
+    c.server = null;
+    c.state = 'queued';
+    c.since = now;
+    if (srv) {
+      srv.clients.delete(c.id);
+      this.requeueServer(s, srv);
+    }
+  }
+
+  private requeueServer(s: SessionEntry, srv: ServerEntry): void {
+    if (!srv.quarantined && srv.clients.size < srv.capacity && s.state !== 'ended') s.serverQueue.pushBack(srv.id);
+    if (srv.clients.size >= srv.capacity) s.serverQueue.remove(srv.id);
+  }
+}

@@ -1,0 +1,63 @@
+import type { SessionOptions } from '@cascade/common';
+
+export type SessionState = 'pending' | 'waiting' | 'running' | 'ended';
+
+/** What the scheduler decided; the live coordinator and the simulator act on these. */
+export type Decision =
+  | { kind: 'assign'; session: string; client: string; server: string; at: number }
+  | { kind: 'queued'; session: string; client: string; position: number }
+  | { kind: 'started'; session: string; reason: 'immediate' | 'count' | 'timer' | 'operator'; at: number }
+  | { kind: 'ended'; session: string; reason: EndReason; at: number };
+
+export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-left';
+
+export interface ImageInfo {
+  imageId: string;
+  size: number;
+  name: string;
+}
+
+export interface ServerEntry {
+  id: string;
+  session: string;
+  capacity: number;
+  /** Clients being served now. */
+  clients: Set<string>;
+  /** Serving while still downloading (relay mode). */
+  relay: boolean;
+  quarantined: boolean;
+  /** Clients this server has finished serving. */
+  served: number;
+  since: number;
+}
+
+export interface ClientEntry {
+  id: string;
+  session: string;
+  state: 'queued' | 'transferring' | 'imaged';
+  server: string | null;
+  since: number;
+  /** Servers that failed this client, avoided when another is free. */
+  avoid: Set<string>;
+}
+
+export interface SessionEntry {
+  name: string;
+  state: SessionState;
+  options: SessionOptions;
+  image: ImageInfo | null;
+  openedAt: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  endReason: EndReason | null;
+  imaged: number;
+  clientQueue: import('./keyed-queue.js').KeyedQueue<string>;
+  serverQueue: import('./keyed-queue.js').KeyedQueue<string>;
+  servers: Set<string>;
+  clients: Set<string>;
+  transfers: number;
+  /** Since when nobody waits and nothing transfers (for linger), or null. */
+  idleSince: number | null;
+  /** (time, machines imaged) at every finish. */
+  progression: Array<{ at: number; imaged: number }>;
+}

@@ -1,0 +1,194 @@
+import { waterFill } from './water-fill.js';
+
+/** One machine in the fluid model: what it has received, how fast, from whom, and whom it serves. */
+export interface FlowHost {
+  readonly id: string;
+  /** Uplink, shared by its clients (bytes/ms; Infinity in the fixed model). */
+  readonly up: number;
+  /** The most it can receive (bytes/ms): downlink, disk. */
+  readonly down: number;
+  /** Verified bytes at time `t0`. */
+  bytes: number;
+  t0: number;
+  /** Current receive rate (bytes/ms). */
+  rate: number;
+  complete: boolean;
+  parent: FlowHost | null;
+  readonly children: Set<FlowHost>;
+  /** Bumped whenever this host's pending event is superseded. */
+  version: number;
+  /** Time of its pending event, or Infinity. */
+  eventAt: number;
+  dirty: boolean;
+}
+
+export interface FlowOptions {
+  imageBytes: number;
+  sliceBytes: number;
+  /** Called with the time of a host's next event (a completion or a relay regime change). */
+  schedule: (host: FlowHost, time: number) => void;
+}
+
+/**
+ * The fluid bandwidth model. Every active transfer has a rate; rates are piecewise constant
+ * between events, so bytes are computed lazily from (bytes, t0, rate). When something changes at a
+ * server (a client comes or goes, or, in relay mode, the server's own rate changes), only that
+ * server's clients are recomputed, and from them whichever relay's rate changed.
+ *
+ * Relay: a child receives only slices its parent has verified, so while the parent is incomplete
+ * the child stays at least one slice behind it. A child is then either free (behind that limit,
+ * at its fair share), bound (at the limit, at most its parent's rate) or stalled (ahead of the
+ * limit, e.g. re-attached to a parent that is behind it: rate 0 until the parent passes it).
+ */
+export class FlowNetwork {
+  private readonly size: number;
+  private readonly slice: number;
+  private readonly eps: number;
+  private readonly dirty: FlowHost[] = [];
+
+  constructor(private readonly opts: FlowOptions) {
+    this.size = opts.imageBytes;
+    this.slice = Math.min(opts.sliceBytes, opts.imageBytes);
+    this.eps = opts.imageBytes * 1e-9 + 1e-6;
+  }
+
+  host(id: string, up: number, down: number, complete = false): FlowHost {
+    const bytes = complete ? this.size : 0;
+    return { id, up, down, bytes, t0: 0, rate: 0, complete, parent: null, children: new Set(), version: 0, eventAt: Infinity, dirty: false };
+  }
+
+  bytesAt(h: FlowHost, now: number): number {
+    return h.complete ? this.size : Math.min(this.size, h.bytes + h.rate * (now - h.t0));
+  }
+
+  /** True when the host holds the whole image (its completion event is due). */
+  isFinished(h: FlowHost, now: number): boolean {
+    return h.complete || (h.parent?.complete === true && this.bytesAt(h, now) >= this.size - this.eps);
+  }
+
+  /**
+   * A host's scheduled event is due. Returns true when it now holds the whole image (the caller
+   * then calls finish); otherwise its relay regime changed and its parent is recomputed.
+   */
+  due(h: FlowHost, now: number): boolean {
+    h.eventAt = Infinity;
+    if (this.isFinished(h, now)) return true;
+    if (h.parent) this.markDirty(h.parent);
+    return false;
+  }
+
+  attach(child: FlowHost, parent: FlowHost, now: number): void {
+    if (child.parent) this.detach(child, now);
+    this.advance(child, now);
+    child.parent = parent;
+    parent.children.add(child);
+    this.markDirty(parent);
+  }
+
+  /** The transfer stops (server lost): the slice in flight is lost, verified slices are kept. */
+  detach(child: FlowHost, now: number): void {
+    const parent = child.parent;
+    this.advance(child, now);
+    child.bytes = Math.floor(child.bytes / this.slice) * this.slice;
+    this.setRate(child, 0);
+    child.parent = null;
+    this.cancel(child);
+    if (parent) {
+      parent.children.delete(child);
+      this.markDirty(parent);
+    }
+  }
+
+  /** The child holds the whole image: it leaves its parent and its own clients are uncapped. */
+  finish(child: FlowHost, now: number): void {
+    const parent = child.parent;
+    child.bytes = this.size;
+    child.t0 = now;
+    child.rate = 0;
+    child.complete = true;
+    child.parent = null;
+    this.cancel(child);
+    if (parent) {
+      parent.children.delete(child);
+      this.markDirty(parent);
+    }
+    if (child.children.size > 0) this.markDirty(child);
+  }
+
+  /** Its clients' rates must be recomputed at the next flush. */
+  markDirty(h: FlowHost): void {
+    if (h.dirty) return;
+    h.dirty = true;
+    this.dirty.push(h);
+  }
+
+  /** Recompute every dirty server's clients, cascading down relays whose rate changed. */
+  flush(now: number): void {
+    for (let i = 0; i < this.dirty.length; i++) {
+      const h = this.dirty[i] as FlowHost;
+      h.dirty = false;
+      this.recompute(h, now);
+    }
+    this.dirty.length = 0;
+  }
+
+  private recompute(p: FlowHost, now: number): void {
+    if (p.children.size === 0) return;
+    const kids = [...p.children];
+    const pBytes = this.bytesAt(p, now);
+    const caps = kids.map((c) => {
+      this.advance(c, now);
+      return this.capOf(c, p, pBytes);
+    });
+    const rates = waterFill(p.up, caps);
+    kids.forEach((c, i) => {
+      this.setRate(c, rates[i] as number);
+      this.reschedule(c, p, pBytes, now);
+    });
+  }
+
+  /** The most this child could receive now, before sharing the parent's uplink. */
+  private capOf(c: FlowHost, p: FlowHost, pBytes: number): number {
+    if (p.complete) return c.down;
+    const limit = pBytes - this.slice;
+    const gap = limit - c.bytes;
+    if (gap > this.eps) return c.down;
+    if (gap < -this.eps) return 0;
+    c.bytes = Math.max(0, limit);
+    return Math.min(c.down, p.rate);
+  }
+
+  /** When this child's situation next changes: it completes, catches up, or is released. */
+  private reschedule(c: FlowHost, p: FlowHost, pBytes: number, now: number): void {
+    let dt = Infinity;
+    if (p.complete) {
+      if (c.rate > 0) dt = (this.size - c.bytes) / c.rate;
+    } else if (c.rate > 0) {
+      const gap = pBytes - this.slice - c.bytes;
+      if (gap > this.eps && c.rate > p.rate) dt = gap / (c.rate - p.rate);
+    } else if (p.rate > 0) {
+      dt = Math.max(0, c.bytes + this.slice - pBytes) / p.rate;
+    }
+    const at = now + dt;
+    if (Math.abs(at - c.eventAt) <= 1e-9 * Math.max(1, Math.abs(at))) return;
+    c.version++;
+    c.eventAt = at;
+    if (dt < Infinity) this.opts.schedule(c, at);
+  }
+
+  private setRate(c: FlowHost, rate: number): void {
+    if (rate === c.rate) return;
+    c.rate = rate;
+    if (c.children.size > 0 && !c.complete) this.markDirty(c);
+  }
+
+  private advance(h: FlowHost, now: number): void {
+    h.bytes = this.bytesAt(h, now);
+    h.t0 = now;
+  }
+
+  private cancel(h: FlowHost): void {
+    h.version++;
+    h.eventAt = Infinity;
+  }
+}

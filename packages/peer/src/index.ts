@@ -1,0 +1,15 @@
+/**
+ * @cascade/peer — a lab machine's role: join, pull and verify slices, write the target,
+ * then serve others.
+ *
+ * @example
+ * ```ts
+ * const peer = new Peer({ logger, coordinator: 'ws://10.0.0.1:7770', session: 'lab-a',
+ *   target: '/dev/sda', capacity: 3, listen: { host: '0.0.0.0', port: 0 } });
+ * const result = await peer.run(); // until the session ends
+ * ```
+ */
+export * from './peer.js';
+export * from './slice-client.js';
+export * from './slice-store.js';
+export * from './target.js';

@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  advertisedHost,
+  buildManifest,
+  CascadeError,
+  ControlClient,
+  CorruptingSliceSource,
+  FileSliceSource,
+  parseManifest,
+  RateLimiter,
+  SliceServer,
+  verifyTicket,
+  type CoordinatorMessage,
+  type CoordinatorMessageOf,
+  type Logger,
+  type Manifest,
+  type SliceSource,
+} from '@cascade/common';
+import PQueue from 'p-queue';
+import { fetchSlices } from './slice-client.js';
+import { SliceStore } from './slice-store.js';
+import { openTarget, syncTarget, writeSlice, type OpenedTarget } from './target.js';
+
+export interface PeerOptions {
+  logger: Logger;
+  coordinator: string;
+  session: string;
+  target: string;
+  name?: string;
+  capacity: number;
+  listen: { host: string; port: number };
+  advertise?: string;
+  /** Hash what the target already holds and fetch only slices that differ. */
+  reuse?: boolean;
+  /** Uplink cap in bytes/s when serving. */
+  rate?: number;
+  window?: number;
+  stallTimeoutMs?: number;
+  /** Servers that may each fail us before the image counts as unverifiable. */
+  maxServerFailures?: number;
+  fault?: { every?: number; once?: number[] };
+  onProgress?: (p: PeerProgress) => void;
+}
+
+export interface PeerProgress {
+  phase: 'waiting' | 'hashing' | 'queued' | 'transferring' | 'serving';
+  slices: number;
+  total: number;
+  bytes: number;
+  rate: number;
+  server?: string;
+}
+
+export interface PeerResult {
+  /** 'imaged' or why not. */
+  outcome: 'imaged' | 'incomplete';
+  sessionEndReason: string;
+  imageId: string | null;
+  bytesReceived: number;
+  slicesReceived: number;
+  slicesReused: number;
+  badSlices: number;
+  servers: string[];
+  startedAt: number;
+  imagedAt: number | null;
+  bytesServed: number;
+  clientsServed: number;
+}
+
+/**
+ * A lab machine's role: wait for an assignment, pull slices, verify each before writing it,
+ * report done, then serve others until the session ends.
+ */
+export class Peer {
+  readonly id = randomUUID();
+  readonly name: string;
+  private readonly log: Logger;
+  private control: ControlClient | null = null;
+  private manifest: Manifest | null = null;
+  private store: SliceStore | null = null;
+  private target: OpenedTarget | null = null;
+  private server: SliceServer | null = null;
+  private bound: { host: string; port: number } | null = null;
+  private ticketKey: Uint8Array | null = null;
+  private activeServer: string | null = null;
+  private serverFailures = 0;
+  private preparing: Promise<void> | null = null;
+  private settle: { resolve: (r: PeerResult) => void; reject: (e: Error) => void } | null = null;
+  private readonly writes = new PQueue({ concurrency: 1 });
+  private progressTimer: NodeJS.Timeout | null = null;
+  private readonly result: PeerResult = {
+    outcome: 'incomplete',
+    sessionEndReason: '',
+    imageId: null,
+    bytesReceived: 0,
+    slicesReceived: 0,
+    slicesReused: 0,
+    badSlices: 0,
+    servers: [],
+    startedAt: Date.now(),
+    imagedAt: null,
+    bytesServed: 0,
+    clientsServed: 0,
+  };
+  private rateWindow: Array<{ t: number; bytes: number }> = [];
+
+  constructor(private readonly opts: PeerOptions) {
+    this.name = opts.name ?? hostname();
+    this.log = opts.logger.child({ component: 'peer' });
+  }
+
+  /** Run until the session ends. Resolves with the result; rejects with a CascadeError. */
+  async run(): Promise<PeerResult> {
+    const done = new Promise<PeerResult>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.control = new ControlClient({
+      url: this.opts.coordinator,
+      logger: this.opts.logger,
+      hello: { role: 'peer', id: this.id, name: this.name, session: this.opts.session },
+      onConnected: () => this.announce(),
+      onMessage: (m) => this.onMessage(m),
+      onDisconnected: (reason) => {
+        if (reason === 'gave-up') this.fail(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
+      },
+    });
+    this.emitProgress('waiting');
+    this.log.info({ session: this.opts.session, coordinator: this.opts.coordinator, target: this.opts.target }, 'waiting for the session');
+    await this.control.start();
+    this.progressTimer = setInterval(() => this.reportProgress(), 1000);
+    try {
+      return await done;
+    } finally {
+      await this.shutdown();
+    }
+  }
+
+  /** Stop now: tell the coordinator, close the server (clients keep what they verified). */
+  async shutdown(): Promise<void> {
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    this.progressTimer = null;
+    this.control?.send({ type: 'leave', reason: 'stopping' });
+    this.control?.close();
+    this.control = null;
+    if (this.server) {
+      this.result.bytesServed = this.server.bytesServed;
+      await this.server.close();
+      this.server = null;
+    }
+    await this.writes.onIdle();
+    await this.target?.fh.close().catch(() => undefined);
+    this.target = null;
+  }
+
+  private fail(err: CascadeError): void {
+    this.settle?.reject(err);
+    this.settle = null;
+  }
+
+  private finish(): void {
+    this.settle?.resolve(this.result);
+    this.settle = null;
+  }
+
+  /** First connect and every reconnect: say what we hold and what we are doing. */
+  private announce(): void {
+    const store = this.store;
+    if (!store) return; // no session yet: the coordinator sends it when it opens
+    if (store.complete) {
+      this.control?.send({ type: 'done', server: this.result.servers.at(-1) ?? 'reused', bytes: this.result.bytesReceived, ms: 0 });
+      this.offerServe();
+      return;
+    }
+    this.control?.send({
+      type: 'want',
+      have: store.heldSlices,
+      ...(this.activeServer ? { activeServer: this.activeServer } : {}),
+    });
+  }
+
+  private onMessage(m: CoordinatorMessage): void {
+    switch (m.type) {
+      case 'session':
+        void this.onSession(m);
+        return;
+      case 'queued':
+        this.log.info({ position: m.position }, 'queued');
+        this.emitProgress('queued');
+        return;
+      case 'assign':
+        void this.onAssign(m);
+        return;
+      case 'serving':
+        this.ticketKey = m.ticketKey;
+        return;
+      case 'session-ended':
+        this.onSessionEnded(m.reason);
+        return;
+      case 'error':
+        this.log.warn({ code: m.code, reason: m.message }, 'coordinator reported an error');
+        if (m.code === 'ERR_PROTOCOL_VERSION' || m.code === 'ERR_BAD_CONFIG') this.fail(new CascadeError(m.code, m.message));
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async onSession(m: CoordinatorMessageOf<'session'>): Promise<void> {
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(m.manifest);
+    } catch (err) {
+      this.log.error({ err }, 'coordinator sent an invalid manifest; ignoring it');
+      return;
+    }
+    if (this.manifest) {
+      if (this.manifest.imageId !== manifest.imageId) this.log.warn({ imageId: manifest.imageId }, 'session now offers another image; keeping ours');
+      return;
+    }
+    this.manifest = manifest;
+    this.result.imageId = manifest.imageId;
+    this.log.info({ image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length }, 'session open');
+    this.preparing = this.prepare(manifest).catch((err: unknown) => {
+      this.fail(err instanceof CascadeError ? err : new CascadeError('ERR_TARGET_UNUSABLE', String(err)));
+    });
+    await this.preparing;
+  }
+
+  /** Open the target, account for what it already holds, then join the client queue. */
+  private async prepare(manifest: Manifest): Promise<void> {
+    const target = await openTarget(this.opts.target, manifest);
+    this.target = target;
+    const store = new SliceStore(manifest);
+    if (this.opts.reuse) await this.hashExisting(manifest, store);
+    for (let i = 0; i < store.count; i++) {
+      if (!store.zero.get(i) || store.has(i)) continue;
+      if (!target.zeroFilled) await writeSlice(target, i * manifest.sliceSize, [Buffer.alloc(Math.min(manifest.sliceSize, manifest.size - i * manifest.sliceSize))]);
+      store.markHeld(i);
+    }
+    store.resetQueue();
+    this.store = store;
+    this.log.info({ held: store.heldSlices, missing: store.missing(), reused: this.result.slicesReused }, 'target ready');
+    if (store.complete) {
+      await this.completed();
+      return;
+    }
+    this.announce();
+  }
+
+  private async hashExisting(manifest: Manifest, store: SliceStore): Promise<void> {
+    this.emitProgress('hashing');
+    const existing = await buildManifest(this.opts.target, { sliceSize: manifest.sliceSize, size: manifest.size });
+    existing.digests.forEach((d, i) => {
+      if (d === manifest.digests[i]) {
+        store.markHeld(i);
+        if (!store.zero.get(i)) this.result.slicesReused++;
+      }
+    });
+    this.log.info({ reused: this.result.slicesReused, of: manifest.digests.length }, 'hashed what the target holds');
+  }
+
+  private async onAssign(m: CoordinatorMessageOf<'assign'>): Promise<void> {
+    await this.preparing;
+    const store = this.store;
+    const manifest = this.manifest;
+    if (!store || !manifest || !this.target || !this.settle) return;
+    if (this.activeServer) {
+      this.log.warn({ server: m.server.name }, 'assignment while a transfer runs; ignored');
+      return;
+    }
+    this.activeServer = m.server.id;
+    this.log.info({ server: m.server.name, host: m.server.host, port: m.server.port, missing: store.missing() }, 'assigned');
+    this.emitProgress('transferring', m.server.name);
+    const started = Date.now();
+    const target = this.target;
+    const r = await fetchSlices({
+      logger: this.opts.logger,
+      manifest,
+      server: m.server,
+      ticket: m.ticket,
+      session: this.opts.session,
+      clientId: this.id,
+      localAddress: this.localAddress(),
+      window: this.opts.window ?? 4,
+      stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
+      next: () => store.next(),
+      retry: (i) => store.retry(i),
+      onVerified: (i, chunks) =>
+        this.writes.add(async () => {
+          await writeSlice(target, i * manifest.sliceSize, chunks);
+          store.markHeld(i);
+          this.countReceived(chunks);
+        }),
+    });
+    this.activeServer = null;
+    this.result.badSlices += r.badSlices.length;
+    if (!this.result.servers.includes(m.server.name)) this.result.servers.push(m.server.name);
+    if (!this.settle) return;
+    if (store.complete) {
+      this.log.info({ server: m.server.name, bytes: r.bytes, ms: Date.now() - started }, 'image complete and verified');
+      await this.completed(m.server.id, r.bytes, Date.now() - started);
+      return;
+    }
+    const err = r.error ?? new CascadeError('ERR_SERVER_LOST', 'server finished without sending every slice');
+    if (err.code === 'ERR_TARGET_UNUSABLE') {
+      this.control?.send({ type: 'failed', server: m.server.id, code: err.code, reason: err.message, badSlices: [] });
+      this.fail(err);
+      return;
+    }
+    if (err.code !== 'ERR_SERVER_FULL' && ++this.serverFailures > (this.opts.maxServerFailures ?? 20)) {
+      this.fail(new CascadeError('ERR_VERIFY_FAILED', `image could not be completed after ${this.serverFailures} failed transfers: ${err.message}`));
+      return;
+    }
+    this.control?.send({ type: 'failed', server: m.server.id, code: err.code, reason: err.message, badSlices: r.badSlices });
+    this.emitProgress('queued');
+  }
+
+  private countReceived(chunks: Buffer[]): void {
+    let n = 0;
+    for (const c of chunks) n += c.length;
+    this.result.bytesReceived += n;
+    this.result.slicesReceived++;
+    this.rateWindow.push({ t: Date.now(), bytes: n });
+  }
+
+  /** Whole image verified: flush, report done, and become a server. */
+  private async completed(serverId?: string, bytes = 0, ms = 0): Promise<void> {
+    await this.writes.onIdle();
+    await syncTarget(this.target!);
+    this.result.outcome = 'imaged';
+    this.result.imagedAt = Date.now();
+    this.control?.send({ type: 'done', server: serverId ?? 'reused', bytes, ms });
+    await this.startServing();
+  }
+
+  private async startServing(): Promise<void> {
+    if (this.server || this.opts.capacity <= 0) return;
+    const manifest = this.manifest!;
+    const store = this.store!;
+    let source: SliceSource = new FileSliceSource(manifest, this.target!.fh, (i) => store.has(i));
+    if (this.opts.fault) source = new CorruptingSliceSource(source, this.opts.fault);
+    const server = new SliceServer({
+      logger: this.opts.logger,
+      source,
+      capacity: this.opts.capacity,
+      host: this.opts.listen.host,
+      port: this.opts.listen.port,
+      rateLimiter: this.opts.rate ? new RateLimiter(this.opts.rate) : undefined,
+      authorize: (hello) => {
+        if (!this.ticketKey) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered yet');
+        return verifyTicket(hello.ticket, this.ticketKey, { server: this.id, imageId: manifest.imageId, session: this.opts.session, now: Date.now() });
+      },
+    });
+    server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
+      this.result.clientsServed++;
+      this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left');
+    });
+    const bound = await server.listen();
+    this.server = server;
+    this.bound = bound;
+    this.log.info({ host: bound.host, port: bound.port, capacity: this.opts.capacity }, 'serving slices');
+    this.emitProgress('serving');
+    this.offerServe();
+  }
+
+  private offerServe(): void {
+    const b = this.bound;
+    if (!b) return;
+    const host = advertisedHost(b.host, this.opts.advertise, this.control?.localAddress);
+    this.control?.send({ type: 'serve', host, port: b.port, capacity: this.opts.capacity });
+  }
+
+  private localAddress(): string | undefined {
+    const h = this.opts.listen.host;
+    return h === '0.0.0.0' || h === '::' ? undefined : h;
+  }
+
+  private onSessionEnded(reason: string): void {
+    this.result.sessionEndReason = reason;
+    this.log.info({ reason, outcome: this.result.outcome }, 'session ended');
+    if (this.result.outcome !== 'imaged') {
+      this.fail(new CascadeError('ERR_INCOMPLETE', `session ended (${reason}) before the image was complete`));
+      return;
+    }
+    this.finish();
+  }
+
+  private reportProgress(): void {
+    const store = this.store;
+    if (!store || !this.activeServer) return;
+    const now = Date.now();
+    this.rateWindow = this.rateWindow.filter((e) => now - e.t <= 5000);
+    const bytes = this.rateWindow.reduce((a, e) => a + e.bytes, 0);
+    const rate = bytes / 5;
+    this.control?.send({ type: 'progress', slices: store.heldSlices, bytes: store.heldBytes, rate });
+    this.opts.onProgress?.({ phase: 'transferring', slices: store.heldSlices, total: store.count, bytes: store.heldBytes, rate });
+  }
+
+  private emitProgress(phase: PeerProgress['phase'], server?: string): void {
+    const s = this.store;
+    this.opts.onProgress?.({
+      phase,
+      slices: s?.heldSlices ?? 0,
+      total: s?.count ?? 0,
+      bytes: s?.heldBytes ?? 0,
+      rate: 0,
+      ...(server ? { server } : {}),
+    });
+  }
+}

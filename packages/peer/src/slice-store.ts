@@ -1,0 +1,91 @@
+import { CascadeError, SliceBitmap, sliceLength, zeroMap, type Manifest } from '@cascade/common';
+
+/**
+ * Which slices this peer holds verified, which it still needs (in order), and who waits for
+ * one to arrive (relay serving). A slice is marked held only after it was verified and written.
+ */
+export class SliceStore {
+  readonly held: SliceBitmap;
+  readonly zero: SliceBitmap;
+  private heldCount = 0;
+  private heldBytesValue = 0;
+  private queue: number[] = [];
+  private readonly waiters = new Map<number, Array<() => void>>();
+
+  constructor(readonly manifest: Manifest) {
+    this.held = new SliceBitmap(manifest.digests.length);
+    this.zero = zeroMap(manifest);
+  }
+
+  get count(): number {
+    return this.manifest.digests.length;
+  }
+  get heldSlices(): number {
+    return this.heldCount;
+  }
+  get heldBytes(): number {
+    return this.heldBytesValue;
+  }
+  get complete(): boolean {
+    return this.heldCount === this.count;
+  }
+
+  has(index: number): boolean {
+    return this.held.get(index);
+  }
+
+  markHeld(index: number): void {
+    if (this.held.get(index)) return;
+    this.held.set(index);
+    this.heldCount++;
+    this.heldBytesValue += sliceLength(this.manifest, index);
+    const w = this.waiters.get(index);
+    if (w) {
+      this.waiters.delete(index);
+      for (const fn of w) fn();
+    }
+  }
+
+  /** Rebuild the fetch queue from what is missing (non-zero slices only, in index order). */
+  resetQueue(): void {
+    this.queue = [];
+    for (let i = this.count - 1; i >= 0; i--) if (!this.held.get(i) && !this.zero.get(i)) this.queue.push(i);
+  }
+
+  /** Next slice to request, or undefined. */
+  next(): number | undefined {
+    while (this.queue.length > 0) {
+      const i = this.queue.pop() as number;
+      if (!this.held.get(i)) return i;
+    }
+    return undefined;
+  }
+
+  /** Put a slice back at the front (a failed or abandoned request). */
+  retry(index: number): void {
+    if (!this.held.get(index)) this.queue.push(index);
+  }
+
+  missing(): number {
+    return this.count - this.heldCount;
+  }
+
+  /** Resolve once slice `index` is held, or reject after `timeoutMs`. */
+  waitFor(index: number, timeoutMs: number): Promise<void> {
+    if (this.held.get(index)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const list = this.waiters.get(index);
+        if (list) this.waiters.set(index, list.filter((f) => f !== done));
+        reject(new CascadeError('ERR_SLICE_UNAVAILABLE', `slice ${index} did not arrive within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const list = this.waiters.get(index) ?? [];
+      list.push(done);
+      this.waiters.set(index, list);
+    });
+  }
+}

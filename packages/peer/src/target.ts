@@ -1,0 +1,87 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { CascadeError, sizeOf, type Manifest } from '@cascade/common';
+
+export interface OpenedTarget {
+  fh: FileHandle;
+  path: string;
+  blockDevice: boolean;
+  /** Bytes available (device size, or the file's size after preparing it). */
+  size: number;
+  /** True when the region the image covers was known to read as zeros before we wrote anything. */
+  zeroFilled: boolean;
+}
+
+function unusable(path: string, what: string, err?: unknown): CascadeError {
+  const why = err instanceof Error ? `: ${err.message}` : '';
+  return new CascadeError('ERR_TARGET_UNUSABLE', `target ${path}: ${what}${why}`, { cause: err });
+}
+
+/**
+ * Open the target for positional writes — a file (created and sized to the image, no temporary
+ * copy) or a block device (its size read from the device; too small is refused).
+ */
+export async function openTarget(path: string, manifest: Manifest): Promise<OpenedTarget> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r+').catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return open(path, 'w+');
+      throw err;
+    });
+  } catch (err) {
+    throw unusable(path, 'cannot open for writing', err);
+  }
+  try {
+    const { size, blockDevice } = await sizeOf(fh, path);
+    if (blockDevice) {
+      if (size < manifest.size) {
+        throw new CascadeError('ERR_TARGET_TOO_SMALL', `target ${path} holds ${size} bytes; the image needs ${manifest.size}`);
+      }
+      return { fh, path, blockDevice, size, zeroFilled: false };
+    }
+    const zeroFilled = size === 0;
+    if (size !== manifest.size) await fh.truncate(manifest.size);
+    return { fh, path, blockDevice, size: manifest.size, zeroFilled };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    if (err instanceof CascadeError) throw err;
+    throw unusable(path, 'cannot prepare', err);
+  }
+}
+
+/** Write a slice (as received chunks) at its position; retries short writes. */
+export async function writeSlice(t: OpenedTarget, position: number, chunks: readonly Buffer[]): Promise<void> {
+  try {
+    let pending = chunks.slice();
+    let pos = position;
+    while (pending.length > 0) {
+      const { bytesWritten } = await t.fh.writev(pending, pos);
+      pos += bytesWritten;
+      pending = dropWritten(pending, bytesWritten);
+    }
+  } catch (err) {
+    throw unusable(t.path, `write at byte ${position} failed`, err);
+  }
+}
+
+function dropWritten(chunks: Buffer[], n: number): Buffer[] {
+  let left = n;
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    if (left >= c.length) {
+      left -= c.length;
+      continue;
+    }
+    out.push(left > 0 ? c.subarray(left) : c);
+    left = 0;
+  }
+  return out;
+}
+
+/** Flush everything written to stable storage (before `done` is reported). */
+export async function syncTarget(t: OpenedTarget): Promise<void> {
+  try {
+    await t.fh.sync();
+  } catch (err) {
+    throw unusable(t.path, 'flush failed', err);
+  }
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import {
+  advertisedHost,
+  CascadeError,
+  ControlClient,
+  CorruptingSliceSource,
+  FileSliceSource,
+  RateLimiter,
+  SliceServer,
+  verifyTicket,
+  type CoordinatorMessage,
+  type Logger,
+  type Manifest,
+  type SessionOptions,
+  type SliceSource,
+} from '@cascade/common';
+import { loadOrBuildManifest } from './manifest-cache.js';
+
+export interface SeederOptions {
+  logger: Logger;
+  image: string;
+  coordinator: string;
+  session: string;
+  name?: string;
+  capacity: number;
+  listen: { host: string; port: number };
+  /** Address clients should connect to; defaults to the bound address (or the control link's). */
+  advertise?: string;
+  sessionOptions: SessionOptions;
+  sliceSize?: number;
+  /** Uplink cap in bytes/s. */
+  rate?: number;
+  /** Fault injection for drills and tests. */
+  fault?: { every?: number; once?: number[] };
+  onManifestProgress?: (done: number, total: number) => void;
+}
+
+export interface SeederResult {
+  reason: string;
+  bytesServed: number;
+}
+
+/**
+ * The seeder: builds (or reuses) the image's manifest, opens the session at the coordinator,
+ * and serves slices to `capacity` clients at once until the session ends.
+ */
+export class Seeder {
+  readonly id = randomUUID();
+  private readonly log: Logger;
+  private manifest: Manifest | null = null;
+  private fh: FileHandle | null = null;
+  private server: SliceServer | null = null;
+  private control: ControlClient | null = null;
+  private ticketKey: Uint8Array | null = null;
+  private bound: { host: string; port: number } | null = null;
+  private finished: ((r: SeederResult) => void) | null = null;
+  private failedRun: ((e: Error) => void) | null = null;
+
+  constructor(private readonly opts: SeederOptions) {
+    this.log = opts.logger.child({ component: 'seeder' });
+  }
+
+  /** Run until the session ends; resolves with why. */
+  async run(): Promise<SeederResult> {
+    const { manifest, cached } = await loadOrBuildManifest(this.opts.image, {
+      ...(this.opts.sliceSize ? { sliceSize: this.opts.sliceSize } : {}),
+      ...(this.opts.onManifestProgress ? { onProgress: this.opts.onManifestProgress } : {}),
+      onCacheWriteError: (err) => this.log.warn({ err }, 'could not cache the manifest beside the image'),
+    });
+    this.manifest = manifest;
+    this.log.info({ image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length, cached }, 'manifest ready');
+    const mtime = (await stat(this.opts.image)).mtimeMs;
+    this.fh = await open(this.opts.image, 'r');
+    let source: SliceSource = new FileSliceSource(manifest, this.fh);
+    if (this.opts.fault) source = new CorruptingSliceSource(source, this.opts.fault);
+    this.server = new SliceServer({
+      logger: this.opts.logger,
+      source,
+      capacity: this.opts.capacity,
+      host: this.opts.listen.host,
+      port: this.opts.listen.port,
+      rateLimiter: this.opts.rate ? new RateLimiter(this.opts.rate) : undefined,
+      authorize: (hello) => {
+        if (!this.ticketKey) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered with a coordinator yet');
+        return verifyTicket(hello.ticket, this.ticketKey, { server: this.id, imageId: manifest.imageId, session: this.opts.session, now: Date.now() });
+      },
+    });
+    this.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
+      this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
+    );
+    this.bound = await this.server.listen();
+    this.log.info({ host: this.bound.host, port: this.bound.port, capacity: this.opts.capacity }, 'serving slices');
+    const done = new Promise<SeederResult>((resolve, reject) => {
+      this.finished = resolve;
+      this.failedRun = reject;
+    });
+    this.control = new ControlClient({
+      url: this.opts.coordinator,
+      logger: this.opts.logger,
+      hello: { role: 'seeder', id: this.id, name: this.opts.name ?? `seeder@${hostname()}`, session: this.opts.session },
+      onConnected: () => this.announce(),
+      onMessage: (m) => this.onMessage(m),
+      onDisconnected: (reason) => {
+        if (reason === 'gave-up') this.failedRun?.(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
+      },
+    });
+    await this.control.start();
+    const watch = setInterval(() => void this.checkImageUnchanged(mtime), 5000);
+    try {
+      return await done;
+    } finally {
+      clearInterval(watch);
+      await this.stop();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.control?.close();
+    await this.server?.close();
+    await this.fh?.close().catch(() => undefined);
+    this.fh = null;
+  }
+
+  /** First connect and every reconnect: (re)open the session and offer our slots. */
+  private announce(): void {
+    const m = this.manifest!;
+    this.control!.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions });
+    this.control!.send({ type: 'serve', host: this.advertisedHost(), port: this.bound!.port, capacity: this.opts.capacity });
+  }
+
+  private advertisedHost(): string {
+    return advertisedHost(this.bound!.host, this.opts.advertise, this.control?.localAddress);
+  }
+
+  private onMessage(m: CoordinatorMessage): void {
+    switch (m.type) {
+      case 'serving':
+        this.ticketKey = m.ticketKey;
+        break;
+      case 'session-ended':
+        this.log.info({ session: m.session, reason: m.reason, bytesServed: this.server?.bytesServed }, 'session ended');
+        this.finished?.({ reason: m.reason, bytesServed: this.server?.bytesServed ?? 0 });
+        break;
+      case 'error':
+        this.log.error({ code: m.code, reason: m.message }, 'coordinator reported an error');
+        if (m.code === 'ERR_SESSION_EXISTS' || m.code === 'ERR_PROTOCOL_VERSION') {
+          this.failedRun?.(new CascadeError(m.code, m.message));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async checkImageUnchanged(mtime: number): Promise<void> {
+    try {
+      const now = (await stat(this.opts.image)).mtimeMs;
+      if (now !== mtime) {
+        this.failedRun?.(new CascadeError('ERR_IMAGE_CHANGED', `image ${this.opts.image} changed while being served; restart the seeder to publish the new version`));
+      }
+    } catch (err) {
+      this.failedRun?.(new CascadeError('ERR_IMAGE_UNREADABLE', `image ${this.opts.image} is gone`, { cause: err }));
+    }
+  }
+}
