@@ -9,7 +9,12 @@ export interface LogArgs {
 /** --log-level / --log-format, shared by every long-running role. */
 export function withLogOptions<T>(y: Argv<T>): Argv<T & LogArgs> {
   return y
-    .option('log-level', { type: 'string', default: 'info', describe: 'trace|debug|info|warn|error', group: 'Logging:' })
+    .option('log-level', {
+      type: 'string',
+      default: 'info',
+      describe: 'trace|debug|info|warn|error',
+      group: 'Logging:',
+    })
     .option('log-format', {
       choices: ['auto', 'json', 'pretty'] as const,
       default: 'auto' as LogFormat,

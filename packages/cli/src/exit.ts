@@ -27,7 +27,9 @@ export function exitCodeFor(err: unknown): number {
 
 /** One clear line on stderr, then the exit code that matches the error. */
 export function reportFatal(err: unknown): never {
-  const line = isCascadeError(err) ? `cascade: ${err.message} (${err.code})` : `cascade: ${(err as Error)?.stack ?? String(err)}`;
+  const line = isCascadeError(err)
+    ? `cascade: ${err.message} (${err.code})`
+    : `cascade: ${(err as Error)?.stack ?? String(err)}`;
   process.stderr.write(`${line}\n`);
   process.exit(exitCodeFor(err));
 }

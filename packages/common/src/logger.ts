@@ -25,7 +25,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = { pid: process.pid, ...options.base };
   const level = options.level ?? process.env.CASCADE_LOG_LEVEL ?? 'info';
   if (pretty) {
-    const stream = pinoPretty({ destination: fd, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+    const stream = pinoPretty({
+      destination: fd,
+      colorize: true,
+      translateTime: 'HH:MM:ss.l',
+      ignore: 'pid,hostname',
+      sync: true,
+    });
     return pino({ level, base }, stream);
   }
   return pino({ level, base }, pino.destination({ fd, sync: true }));

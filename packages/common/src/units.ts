@@ -53,7 +53,10 @@ export function parseSize(input: string | number): number {
   const [n, unit] = split(input, 'size');
   const mult = SIZE_UNITS[unit];
   if (mult === undefined) {
-    throw new CascadeError('ERR_BAD_UNIT', `unknown size unit "${unit}" in "${input}" (use B, KiB, MiB, GiB, KB, MB, GB)`);
+    throw new CascadeError(
+      'ERR_BAD_UNIT',
+      `unknown size unit "${unit}" in "${input}" (use B, KiB, MiB, GiB, KB, MB, GB)`,
+    );
   }
   return checkWhole(Math.round(n * mult), input, 'size');
 }
@@ -69,7 +72,10 @@ export function parseRate(input: string | number): number {
   if (bitMult !== undefined) return checkWhole(Math.round(n * bitMult), input, 'rate');
   const mult = SIZE_UNITS[unit];
   if (mult === undefined) {
-    throw new CascadeError('ERR_BAD_UNIT', `unknown rate unit "${rawUnit}" in "${input}" (use MB/s, MiB/s, Mbit, Gbit)`);
+    throw new CascadeError(
+      'ERR_BAD_UNIT',
+      `unknown rate unit "${rawUnit}" in "${input}" (use MB/s, MiB/s, Mbit, Gbit)`,
+    );
   }
   return checkWhole(Math.round(n * mult), input, 'rate');
 }

@@ -43,7 +43,10 @@ export class ControlConnection {
     private readonly onMessage: (conn: ControlConnection, msg: ClientMessage) => void,
   ) {
     this.remote = remote;
-    this.helloTimer = setTimeout(() => this.fail(new CascadeError('ERR_HELLO_TIMEOUT', 'no hello in time')), limits.helloTimeoutMs);
+    this.helloTimer = setTimeout(
+      () => this.fail(new CascadeError('ERR_HELLO_TIMEOUT', 'no hello in time')),
+      limits.helloTimeoutMs,
+    );
     ws.on('pong', () => (this.alive = true));
     ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
   }
@@ -54,7 +57,10 @@ export class ControlConnection {
 
   /** Send an error and close the connection (1008 policy violation). */
   fail(err: CascadeError): void {
-    this.log.warn({ code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message }, 'closing control connection');
+    this.log.warn(
+      { code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message },
+      'closing control connection',
+    );
     this.send({ type: 'error', code: err.code, message: err.message });
     this.ws.close(1008, err.code);
     setTimeout(() => this.ws.terminate(), 1000).unref();
@@ -62,7 +68,10 @@ export class ControlConnection {
 
   /** Reply with an error but keep the connection (the peer may recover). */
   reject(err: CascadeError): void {
-    this.log.info({ code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message }, 'refused request');
+    this.log.info(
+      { code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message },
+      'refused request',
+    );
     this.send({ type: 'error', code: err.code, message: err.message });
   }
 
@@ -81,12 +90,18 @@ export class ControlConnection {
     try {
       if (!isBinary) throw new CascadeError('ERR_MESSAGE_MALFORMED', 'control messages are binary msgpack frames');
       msg = decodeClientMessage(data, this.limits.maxMessageBytes);
-      if (!this.identity && msg.type !== 'hello') throw new CascadeError('ERR_HELLO_REQUIRED', 'the first message must be hello');
-      if (this.identity && msg.type === 'hello') throw new CascadeError('ERR_MESSAGE_MALFORMED', 'hello was already said');
+      if (!this.identity && msg.type !== 'hello')
+        throw new CascadeError('ERR_HELLO_REQUIRED', 'the first message must be hello');
+      if (this.identity && msg.type === 'hello')
+        throw new CascadeError('ERR_MESSAGE_MALFORMED', 'hello was already said');
     } catch (err) {
       const e = err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', String(err));
       if (!this.identity || ++this.bad >= this.limits.maxBadMessages) {
-        this.fail(this.identity ? new CascadeError('ERR_TOO_MANY_BAD_MESSAGES', `${this.bad} invalid messages: ${e.message}`) : e);
+        this.fail(
+          this.identity
+            ? new CascadeError('ERR_TOO_MANY_BAD_MESSAGES', `${this.bad} invalid messages: ${e.message}`)
+            : e,
+        );
       } else {
         this.reject(e);
       }
@@ -97,7 +112,9 @@ export class ControlConnection {
     } catch (err) {
       // A handler bug must not take the coordinator down; tell the client and log it loudly.
       this.log.error({ err, type: msg.type, peer: this.identity?.name }, 'error handling control message');
-      this.reject(err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'));
+      this.reject(
+        err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'),
+      );
     }
   }
 }

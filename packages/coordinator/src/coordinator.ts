@@ -71,7 +71,11 @@ export class Coordinator {
       maxConnections: opts.limits?.maxConnections ?? 20_000,
     };
     this.http = createServer((req, res) => this.onHttp(req, res));
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.limits.maxMessageBytes, perMessageDeflate: false });
+    this.wss = new WebSocketServer({
+      server: this.http,
+      maxPayload: this.limits.maxMessageBytes,
+      perMessageDeflate: false,
+    });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
     this.wss.on('error', (err) => this.log.error({ err }, 'ws server error'));
   }
@@ -110,7 +114,12 @@ export class Coordinator {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
     const conn = new ControlConnection(ws, remote, this.limits, this.log, (c, m) => this.onMessage(c, m));
     if (this.wss.clients.size > this.limits.maxConnections) {
-      conn.fail(new CascadeError('ERR_TOO_MANY_CONNECTIONS', `coordinator holds its maximum of ${this.limits.maxConnections} connections`));
+      conn.fail(
+        new CascadeError(
+          'ERR_TOO_MANY_CONNECTIONS',
+          `coordinator holds its maximum of ${this.limits.maxConnections} connections`,
+        ),
+      );
       return;
     }
     this.sockets.set(ws, conn);
@@ -189,7 +198,12 @@ export class Coordinator {
 
   private onHello(conn: ControlConnection, msg: ClientMessageOf<'hello'>): void {
     if (msg.protocol !== PROTOCOL_VERSION) {
-      conn.fail(new CascadeError('ERR_PROTOCOL_VERSION', `coordinator speaks protocol ${PROTOCOL_VERSION}, got ${msg.protocol}`));
+      conn.fail(
+        new CascadeError(
+          'ERR_PROTOCOL_VERSION',
+          `coordinator speaks protocol ${PROTOCOL_VERSION}, got ${msg.protocol}`,
+        ),
+      );
       return;
     }
     if ((msg.role === 'seeder' || msg.role === 'peer') && !msg.session) {
@@ -240,16 +254,31 @@ export class Coordinator {
     const s = this.scheduler.getSession(who.session);
     const current = this.manifests.get(who.session);
     if (s && current && s.state !== 'ended' && s.state !== 'pending' && current.imageId !== manifest.imageId) {
-      conn.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${who.session} is open with image ${current.imageId}`));
+      conn.reject(
+        new CascadeError('ERR_SESSION_EXISTS', `session ${who.session} is open with image ${current.imageId}`),
+      );
       return;
     }
     const reopened = s?.state === 'ended';
     this.manifests.set(who.session, manifest);
     this.log.info(
-      { session: who.session, image: manifest.name, imageId: manifest.imageId, size: manifest.size, options: msg.options },
+      {
+        session: who.session,
+        image: manifest.name,
+        imageId: manifest.imageId,
+        size: manifest.size,
+        options: msg.options,
+      },
       reopened ? 'session re-opened' : 'session opened',
     );
-    this.apply(this.scheduler.openSession(who.session, { imageId: manifest.imageId, size: manifest.size, name: manifest.name }, msg.options, now));
+    this.apply(
+      this.scheduler.openSession(
+        who.session,
+        { imageId: manifest.imageId, size: manifest.size, name: manifest.name },
+        msg.options,
+        now,
+      ),
+    );
     conn.send({ type: 'ack', of: 'open-session', session: who.session });
     for (const c of this.conns.values()) {
       if (c.identity?.role === 'peer' && c.identity.session === who.session) this.sendSession(c, who.session);
@@ -277,7 +306,17 @@ export class Coordinator {
     const peer = this.peers.get(who.id);
     if (peer) peer.host = `${msg.host}:${msg.port}`;
     conn.send({ type: 'serving', serverId: who.id, ticketKey: info.key });
-    this.log.info({ server: who.name, id: who.id, host: msg.host, port: msg.port, capacity: msg.capacity, relay: msg.relay ?? false }, 'server ready');
+    this.log.info(
+      {
+        server: who.name,
+        id: who.id,
+        host: msg.host,
+        port: msg.port,
+        capacity: msg.capacity,
+        relay: msg.relay ?? false,
+      },
+      'server ready',
+    );
     this.apply(this.scheduler.addServer(who.session, who.id, msg.capacity, now, { relay: msg.relay ?? false }));
   }
 
@@ -313,7 +352,10 @@ export class Coordinator {
   private onFailed(conn: ControlConnection, msg: ClientMessageOf<'failed'>, now: number): void {
     const who = conn.identity!;
     const server = this.peerName(msg.server);
-    this.log.warn({ peer: who.name, server, code: msg.code, reason: msg.reason, badSlices: msg.badSlices }, 'transfer failed');
+    this.log.warn(
+      { peer: who.name, server, code: msg.code, reason: msg.reason, badSlices: msg.badSlices },
+      'transfer failed',
+    );
     this.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
     const info = this.serverInfo.get(msg.server);
     if (info && msg.badSlices.length > 0) {
@@ -327,7 +369,11 @@ export class Coordinator {
     this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: msg.code !== 'ERR_SERVER_FULL' }));
   }
 
-  private onOperator(conn: ControlConnection, msg: ClientMessageOf<'start-session' | 'end-session' | 'set-session'>, now: number): void {
+  private onOperator(
+    conn: ControlConnection,
+    msg: ClientMessageOf<'start-session' | 'end-session' | 'set-session'>,
+    now: number,
+  ): void {
     const who = conn.identity!;
     if (who.role !== 'operator') {
       conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', `${msg.type} is an operator command`));
@@ -360,7 +406,10 @@ export class Coordinator {
           this.log.info({ session: d.session, reason: d.reason }, 'session started');
           break;
         case 'ended':
-          this.log.info({ session: d.session, reason: d.reason, imaged: this.scheduler.getSession(d.session)?.imaged }, 'session ended');
+          this.log.info(
+            { session: d.session, reason: d.reason, imaged: this.scheduler.getSession(d.session)?.imaged },
+            'session ended',
+          );
           this.broadcast(d.session, { type: 'session-ended', session: d.session, reason: d.reason });
           break;
       }
@@ -412,7 +461,11 @@ export class Coordinator {
     if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
     if (url.pathname === '/healthz') return send(200, 'text/plain', 'ok\n');
     if (url.pathname === '/status') {
-      return send(200, 'application/json', `${JSON.stringify(this.status(url.searchParams.get('session') ?? undefined))}\n`);
+      return send(
+        200,
+        'application/json',
+        `${JSON.stringify(this.status(url.searchParams.get('session') ?? undefined))}\n`,
+      );
     }
     send(404, 'text/plain', 'not found\n');
   }

@@ -14,3 +14,4 @@ export * from './scheduler/types.js';
 export * from './coordinator.js';
 export * from './control-connection.js';
 export * from './status.js';
+export * from './simulator/index.js';

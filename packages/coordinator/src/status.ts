@@ -31,8 +31,26 @@ export interface SessionStatus {
   imaged: number;
   expected: number | null;
   waiting: Array<{ position: number; id: string; name: string; since: number }>;
-  servers: Array<{ id: string; name: string; host: string | null; capacity: number; active: number; served: number; relay: boolean; quarantined: boolean }>;
-  transfers: Array<{ client: string; clientName: string; server: string; serverName: string; since: number; slices: number; bytes: number; rate: number }>;
+  servers: Array<{
+    id: string;
+    name: string;
+    host: string | null;
+    capacity: number;
+    active: number;
+    served: number;
+    relay: boolean;
+    quarantined: boolean;
+  }>;
+  transfers: Array<{
+    client: string;
+    clientName: string;
+    server: string;
+    serverName: string;
+    since: number;
+    slices: number;
+    bytes: number;
+    rate: number;
+  }>;
   progression: Array<{ at: number; imaged: number }>;
   /** Who served whom: client name → server name, for every finished client. */
   tree: Array<{ client: string; server: string }>;
@@ -97,7 +115,8 @@ export function buildStatus(
           rate: p?.rate ?? 0,
         });
       }
-      if (c?.state === 'imaged' && p?.servedBy && tree.length < 10 * LIST_LIMIT) tree.push({ client: nameOf(id), server: p.servedBy });
+      if (c?.state === 'imaged' && p?.servedBy && tree.length < 10 * LIST_LIMIT)
+        tree.push({ client: nameOf(id), server: p.servedBy });
     }
     sessions.push({
       name,

@@ -120,11 +120,15 @@ export class Peer {
       onConnected: () => this.announce(),
       onMessage: (m) => this.onMessage(m),
       onDisconnected: (reason) => {
-        if (reason === 'gave-up') this.fail(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
+        if (reason === 'gave-up')
+          this.fail(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
       },
     });
     this.emitProgress('waiting');
-    this.log.info({ session: this.opts.session, coordinator: this.opts.coordinator, target: this.opts.target }, 'waiting for the session');
+    this.log.info(
+      { session: this.opts.session, coordinator: this.opts.coordinator, target: this.opts.target },
+      'waiting for the session',
+    );
     await this.control.start();
     this.progressTimer = setInterval(() => this.reportProgress(), 1000);
     try {
@@ -166,7 +170,12 @@ export class Peer {
     const store = this.store;
     if (!store) return; // no session yet: the coordinator sends it when it opens
     if (store.complete) {
-      this.control?.send({ type: 'done', server: this.result.servers.at(-1) ?? 'reused', bytes: this.result.bytesReceived, ms: 0 });
+      this.control?.send({
+        type: 'done',
+        server: this.result.servers.at(-1) ?? 'reused',
+        bytes: this.result.bytesReceived,
+        ms: 0,
+      });
       this.offerServe();
       return;
     }
@@ -197,7 +206,8 @@ export class Peer {
         return;
       case 'error':
         this.log.warn({ code: m.code, reason: m.message }, 'coordinator reported an error');
-        if (m.code === 'ERR_PROTOCOL_VERSION' || m.code === 'ERR_BAD_CONFIG') this.fail(new CascadeError(m.code, m.message));
+        if (m.code === 'ERR_PROTOCOL_VERSION' || m.code === 'ERR_BAD_CONFIG')
+          this.fail(new CascadeError(m.code, m.message));
         return;
       default:
         return;
@@ -213,12 +223,16 @@ export class Peer {
       return;
     }
     if (this.manifest) {
-      if (this.manifest.imageId !== manifest.imageId) this.log.warn({ imageId: manifest.imageId }, 'session now offers another image; keeping ours');
+      if (this.manifest.imageId !== manifest.imageId)
+        this.log.warn({ imageId: manifest.imageId }, 'session now offers another image; keeping ours');
       return;
     }
     this.manifest = manifest;
     this.result.imageId = manifest.imageId;
-    this.log.info({ image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length }, 'session open');
+    this.log.info(
+      { image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length },
+      'session open',
+    );
     this.preparing = this.prepare(manifest).catch((err: unknown) => {
       this.fail(err instanceof CascadeError ? err : new CascadeError('ERR_TARGET_UNUSABLE', String(err)));
     });
@@ -233,12 +247,18 @@ export class Peer {
     if (this.opts.reuse) await this.hashExisting(manifest, store);
     for (let i = 0; i < store.count; i++) {
       if (!store.zero.get(i) || store.has(i)) continue;
-      if (!target.zeroFilled) await writeSlice(target, i * manifest.sliceSize, [Buffer.alloc(Math.min(manifest.sliceSize, manifest.size - i * manifest.sliceSize))]);
+      if (!target.zeroFilled)
+        await writeSlice(target, i * manifest.sliceSize, [
+          Buffer.alloc(Math.min(manifest.sliceSize, manifest.size - i * manifest.sliceSize)),
+        ]);
       store.markHeld(i);
     }
     store.resetQueue();
     this.store = store;
-    this.log.info({ held: store.heldSlices, missing: store.missing(), reused: this.result.slicesReused }, 'target ready');
+    this.log.info(
+      { held: store.heldSlices, missing: store.missing(), reused: this.result.slicesReused },
+      'target ready',
+    );
     if (store.complete) {
       await this.completed();
       return;
@@ -268,7 +288,10 @@ export class Peer {
       return;
     }
     this.activeServer = m.server.id;
-    this.log.info({ server: m.server.name, host: m.server.host, port: m.server.port, missing: store.missing() }, 'assigned');
+    this.log.info(
+      { server: m.server.name, host: m.server.host, port: m.server.port, missing: store.missing() },
+      'assigned',
+    );
     this.emitProgress('transferring', m.server.name);
     const started = Date.now();
     const target = this.target;
@@ -307,10 +330,21 @@ export class Peer {
       return;
     }
     if (err.code !== 'ERR_SERVER_FULL' && ++this.serverFailures > (this.opts.maxServerFailures ?? 20)) {
-      this.fail(new CascadeError('ERR_VERIFY_FAILED', `image could not be completed after ${this.serverFailures} failed transfers: ${err.message}`));
+      this.fail(
+        new CascadeError(
+          'ERR_VERIFY_FAILED',
+          `image could not be completed after ${this.serverFailures} failed transfers: ${err.message}`,
+        ),
+      );
       return;
     }
-    this.control?.send({ type: 'failed', server: m.server.id, code: err.code, reason: err.message, badSlices: r.badSlices });
+    this.control?.send({
+      type: 'failed',
+      server: m.server.id,
+      code: err.code,
+      reason: err.message,
+      badSlices: r.badSlices,
+    });
     this.emitProgress('queued');
   }
 
@@ -347,7 +381,12 @@ export class Peer {
       rateLimiter: this.opts.rate ? new RateLimiter(this.opts.rate) : undefined,
       authorize: (hello) => {
         if (!this.ticketKey) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered yet');
-        return verifyTicket(hello.ticket, this.ticketKey, { server: this.id, imageId: manifest.imageId, session: this.opts.session, now: Date.now() });
+        return verifyTicket(hello.ticket, this.ticketKey, {
+          server: this.id,
+          imageId: manifest.imageId,
+          session: this.opts.session,
+          now: Date.now(),
+        });
       },
     });
     server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
@@ -392,7 +431,13 @@ export class Peer {
     const bytes = this.rateWindow.reduce((a, e) => a + e.bytes, 0);
     const rate = bytes / 5;
     this.control?.send({ type: 'progress', slices: store.heldSlices, bytes: store.heldBytes, rate });
-    this.opts.onProgress?.({ phase: 'transferring', slices: store.heldSlices, total: store.count, bytes: store.heldBytes, rate });
+    this.opts.onProgress?.({
+      phase: 'transferring',
+      slices: store.heldSlices,
+      total: store.count,
+      bytes: store.heldBytes,
+      rate,
+    });
   }
 
   private emitProgress(phase: PeerProgress['phase'], server?: string): void {

@@ -82,18 +82,35 @@ class SliceFetch {
     return new Promise((resolve) => {
       this.resolve = resolve;
       const { host, port } = this.opts.server;
-      const socket = connect({ host, port, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
+      const socket = connect({
+        host,
+        port,
+        ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
+      });
       this.socket = socket;
       socket.setNoDelay(true);
       this.armStall();
       socket.on('connect', () => {
         socket.write(
-          encodeHello({ session: this.opts.session, imageId: this.opts.manifest.imageId, ticket: this.opts.ticket, client: this.opts.clientId }),
+          encodeHello({
+            session: this.opts.session,
+            imageId: this.opts.manifest.imageId,
+            ticket: this.opts.ticket,
+            client: this.opts.clientId,
+          }),
         );
       });
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      socket.on('error', (err) => this.end(new CascadeError('ERR_SERVER_LOST', `connection to ${host}:${port} failed: ${err.message}`, { cause: err })));
-      socket.on('close', () => this.end(this.isDone() ? null : new CascadeError('ERR_SERVER_LOST', `server ${host}:${port} closed the connection`)));
+      socket.on('error', (err) =>
+        this.end(
+          new CascadeError('ERR_SERVER_LOST', `connection to ${host}:${port} failed: ${err.message}`, { cause: err }),
+        ),
+      );
+      socket.on('close', () =>
+        this.end(
+          this.isDone() ? null : new CascadeError('ERR_SERVER_LOST', `server ${host}:${port} closed the connection`),
+        ),
+      );
     });
   }
 
@@ -104,7 +121,13 @@ class SliceFetch {
   private armStall(): void {
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = setTimeout(
-      () => this.end(new CascadeError('ERR_SERVER_LOST', `no data from ${this.opts.server.name} for ${this.opts.stallTimeoutMs} ms`)),
+      () =>
+        this.end(
+          new CascadeError(
+            'ERR_SERVER_LOST',
+            `no data from ${this.opts.server.name} for ${this.opts.stallTimeoutMs} ms`,
+          ),
+        ),
       this.opts.stallTimeoutMs,
     );
   }
@@ -178,10 +201,16 @@ class SliceFetch {
     const ok = !zero && f.length === want && h.digest('hex') === m.digests[f.index];
     if (!ok) {
       this.result.badSlices.push(f.index);
-      this.log.warn({ slice: f.index, code: 'ERR_SLICE_DIGEST_MISMATCH', bytes: f.length }, 'slice failed verification; fetching it again');
+      this.log.warn(
+        { slice: f.index, code: 'ERR_SLICE_DIGEST_MISMATCH', bytes: f.length },
+        'slice failed verification; fetching it again',
+      );
       this.opts.retry(f.index);
       if (this.result.badSlices.length >= (this.opts.maxBadSlices ?? 3)) {
-        throw new CascadeError('ERR_SERVER_BAD', `${this.opts.server.name} sent ${this.result.badSlices.length} bad slices`);
+        throw new CascadeError(
+          'ERR_SERVER_BAD',
+          `${this.opts.server.name} sent ${this.result.badSlices.length} bad slices`,
+        );
       }
       return;
     }
@@ -211,7 +240,11 @@ class SliceFetch {
     this.result.error = error;
     this.socket?.end();
     setTimeout(() => this.socket?.destroy(), 2000).unref();
-    if (error) this.log.info({ code: error.code, reason: error.message, slices: this.result.slices }, 'transfer from server ended early');
+    if (error)
+      this.log.info(
+        { code: error.code, reason: error.message, slices: this.result.slices },
+        'transfer from server ended early',
+      );
     this.resolve(this.result);
   }
 }

@@ -76,7 +76,11 @@ export class SliceStore {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const list = this.waiters.get(index);
-        if (list) this.waiters.set(index, list.filter((f) => f !== done));
+        if (list)
+          this.waiters.set(
+            index,
+            list.filter((f) => f !== done),
+          );
         reject(new CascadeError('ERR_SLICE_UNAVAILABLE', `slice ${index} did not arrive within ${timeoutMs} ms`));
       }, timeoutMs);
       const done = (): void => {

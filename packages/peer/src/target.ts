@@ -34,7 +34,10 @@ export async function openTarget(path: string, manifest: Manifest): Promise<Open
     const { size, blockDevice } = await sizeOf(fh, path);
     if (blockDevice) {
       if (size < manifest.size) {
-        throw new CascadeError('ERR_TARGET_TOO_SMALL', `target ${path} holds ${size} bytes; the image needs ${manifest.size}`);
+        throw new CascadeError(
+          'ERR_TARGET_TOO_SMALL',
+          `target ${path} holds ${size} bytes; the image needs ${manifest.size}`,
+        );
       }
       return { fh, path, blockDevice, size, zeroFilled: false };
     }

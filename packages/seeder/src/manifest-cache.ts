@@ -42,7 +42,9 @@ export async function loadOrBuildManifest(
   try {
     fh = await open(imagePath, 'r');
   } catch (err) {
-    throw new CascadeError('ERR_IMAGE_UNREADABLE', `cannot open image ${imagePath}: ${(err as Error).message}`, { cause: err });
+    throw new CascadeError('ERR_IMAGE_UNREADABLE', `cannot open image ${imagePath}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   let size: number;
   try {
@@ -59,7 +61,11 @@ export async function loadOrBuildManifest(
       return { manifest: { ...cached.manifest, name: basename(imagePath) }, cached: true };
     }
   }
-  const manifest = await buildManifest(imagePath, { sliceSize, size, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const manifest = await buildManifest(imagePath, {
+    sliceSize,
+    size,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
   try {
     const tmp = `${cachePath}.tmp-${process.pid}`;
     await writeFile(tmp, JSON.stringify({ key, manifest } satisfies CacheFile));

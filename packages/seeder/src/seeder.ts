@@ -70,7 +70,10 @@ export class Seeder {
       onCacheWriteError: (err) => this.log.warn({ err }, 'could not cache the manifest beside the image'),
     });
     this.manifest = manifest;
-    this.log.info({ image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length, cached }, 'manifest ready');
+    this.log.info(
+      { image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length, cached },
+      'manifest ready',
+    );
     const mtime = (await stat(this.opts.image)).mtimeMs;
     this.fh = await open(this.opts.image, 'r');
     let source: SliceSource = new FileSliceSource(manifest, this.fh);
@@ -83,8 +86,14 @@ export class Seeder {
       port: this.opts.listen.port,
       rateLimiter: this.opts.rate ? new RateLimiter(this.opts.rate) : undefined,
       authorize: (hello) => {
-        if (!this.ticketKey) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered with a coordinator yet');
-        return verifyTicket(hello.ticket, this.ticketKey, { server: this.id, imageId: manifest.imageId, session: this.opts.session, now: Date.now() });
+        if (!this.ticketKey)
+          throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered with a coordinator yet');
+        return verifyTicket(hello.ticket, this.ticketKey, {
+          server: this.id,
+          imageId: manifest.imageId,
+          session: this.opts.session,
+          now: Date.now(),
+        });
       },
     });
     this.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
@@ -99,11 +108,17 @@ export class Seeder {
     this.control = new ControlClient({
       url: this.opts.coordinator,
       logger: this.opts.logger,
-      hello: { role: 'seeder', id: this.id, name: this.opts.name ?? `seeder@${hostname()}`, session: this.opts.session },
+      hello: {
+        role: 'seeder',
+        id: this.id,
+        name: this.opts.name ?? `seeder@${hostname()}`,
+        session: this.opts.session,
+      },
       onConnected: () => this.announce(),
       onMessage: (m) => this.onMessage(m),
       onDisconnected: (reason) => {
-        if (reason === 'gave-up') this.failedRun?.(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
+        if (reason === 'gave-up')
+          this.failedRun?.(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
       },
     });
     await this.control.start();
@@ -127,7 +142,12 @@ export class Seeder {
   private announce(): void {
     const m = this.manifest!;
     this.control!.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions });
-    this.control!.send({ type: 'serve', host: this.advertisedHost(), port: this.bound!.port, capacity: this.opts.capacity });
+    this.control!.send({
+      type: 'serve',
+      host: this.advertisedHost(),
+      port: this.bound!.port,
+      capacity: this.opts.capacity,
+    });
   }
 
   private advertisedHost(): string {
@@ -158,7 +178,12 @@ export class Seeder {
     try {
       const now = (await stat(this.opts.image)).mtimeMs;
       if (now !== mtime) {
-        this.failedRun?.(new CascadeError('ERR_IMAGE_CHANGED', `image ${this.opts.image} changed while being served; restart the seeder to publish the new version`));
+        this.failedRun?.(
+          new CascadeError(
+            'ERR_IMAGE_CHANGED',
+            `image ${this.opts.image} changed while being served; restart the seeder to publish the new version`,
+          ),
+        );
       }
     } catch (err) {
       this.failedRun?.(new CascadeError('ERR_IMAGE_UNREADABLE', `image ${this.opts.image} is gone`, { cause: err }));

@@ -12,7 +12,11 @@ export const coordinatorCommand: CommandModule<object, Args> = {
   describe: 'Run the coordinator: sessions, both FIFO queues, pairing, /status',
   builder: (y) =>
     withLogOptions(
-      y.option('listen', { type: 'string', default: '0.0.0.0:7770', describe: 'host:port for ws control and HTTP /status' }),
+      y.option('listen', {
+        type: 'string',
+        default: '0.0.0.0:7770',
+        describe: 'host:port for ws control and HTTP /status',
+      }),
     ) as never,
   handler: async (argv) => {
     const { host, port } = parseListen(argv.listen);

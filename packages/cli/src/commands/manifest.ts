@@ -18,7 +18,9 @@ export const manifestCommand: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', default: false, describe: 'print the whole manifest as JSON' })
       .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' }) as never,
   handler: async (argv) => {
-    const { manifest, cached } = await loadOrBuildManifest(argv.image, { sliceSize: parseSizeArg(argv.slice, '--slice') });
+    const { manifest, cached } = await loadOrBuildManifest(argv.image, {
+      sliceSize: parseSizeArg(argv.slice, '--slice'),
+    });
     if (argv.json) {
       process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
       return;

@@ -36,7 +36,10 @@ export async function requestOnce(
       else if (accept(m)) settle?.(m);
     },
   });
-  const timer = setTimeout(() => fail?.(new CascadeError('ERR_COORDINATOR_UNREACHABLE', `no answer from ${url}`)), timeoutMs);
+  const timer = setTimeout(
+    () => fail?.(new CascadeError('ERR_COORDINATOR_UNREACHABLE', `no answer from ${url}`)),
+    timeoutMs,
+  );
   try {
     await client.start();
     return await answer;
@@ -90,7 +93,12 @@ export const setCommand: CommandModule<object, SetArgs> = {
       .option('linger', { type: 'string' }) as never,
   handler: async (argv) => {
     const options: SessionOptions = sessionOptionsFrom(argv);
-    await requestOnce(argv.coordinator, 'operator', { type: 'set-session', session: argv.name, options }, (m) => m.type === 'ack');
+    await requestOnce(
+      argv.coordinator,
+      'operator',
+      { type: 'set-session', session: argv.name, options },
+      (m) => m.type === 'ack',
+    );
     process.stdout.write(`session ${argv.name}: updated ${JSON.stringify(options)}\n`);
   },
 };

@@ -35,12 +35,20 @@ export const peerCommand: CommandModule<object, Args> = {
         .option('listen', { type: 'string', default: '0.0.0.0:0', describe: 'data-plane host:port (port 0: any)' })
         .option('advertise', { type: 'string', describe: 'address clients connect to (default: the bound one)' })
         .option('rate', { type: 'string', describe: 'uplink cap when serving, e.g. 100Mbit' })
-        .option('reuse', { type: 'boolean', default: false, describe: 'hash the target first; fetch only slices that differ' })
+        .option('reuse', {
+          type: 'boolean',
+          default: false,
+          describe: 'hash the target first; fetch only slices that differ',
+        })
         .option('name', { type: 'string', describe: 'name shown in status (default: hostname)' })
         .option('window', { type: 'number', default: 4, describe: 'requests kept outstanding' })
         .option('stall', { type: 'string', default: '30s', describe: 'a server silent this long is lost' })
         .option('report', { type: 'string', describe: 'write the result as JSON to this file' })
-        .option('fault', { type: 'string', hidden: true, describe: 'fault injection when serving: corrupt-every:N | corrupt-once:I,J' }),
+        .option('fault', {
+          type: 'string',
+          hidden: true,
+          describe: 'fault injection when serving: corrupt-every:N | corrupt-once:I,J',
+        }),
     ) as never,
   handler: async (argv) => {
     const logger = loggerFrom(argv, { role: 'peer', session: argv.session, ...(argv.name ? { name: argv.name } : {}) });

@@ -52,12 +52,28 @@ export const seedCommand: CommandModule<object, Args> = {
         .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' })
         .option('relay', { type: 'boolean', default: false, describe: 'peers serve verified slices while downloading' })
         .option('start-count', { type: 'number', describe: 'start when N clients wait', group: 'Session gating:' })
-        .option('start-after', { type: 'string', describe: 'start this long after opening (e.g. 10m)', group: 'Session gating:' })
-        .option('start', { choices: ['now', 'manual'], describe: 'manual: wait for "cascade start"', group: 'Session gating:' })
+        .option('start-after', {
+          type: 'string',
+          describe: 'start this long after opening (e.g. 10m)',
+          group: 'Session gating:',
+        })
+        .option('start', {
+          choices: ['now', 'manual'],
+          describe: 'manual: wait for "cascade start"',
+          group: 'Session gating:',
+        })
         .option('end-count', { type: 'number', describe: 'end once N machines are imaged', group: 'Session gating:' })
-        .option('linger', { type: 'string', describe: 'end after this long with nobody waiting', group: 'Session gating:' })
+        .option('linger', {
+          type: 'string',
+          describe: 'end after this long with nobody waiting',
+          group: 'Session gating:',
+        })
         .option('name', { type: 'string', describe: 'name shown in status' })
-        .option('fault', { type: 'string', hidden: true, describe: 'fault injection: corrupt-every:N | corrupt-once:I,J' }),
+        .option('fault', {
+          type: 'string',
+          hidden: true,
+          describe: 'fault injection: corrupt-every:N | corrupt-once:I,J',
+        }),
     ) as never,
   handler: async (argv) => {
     const logger = loggerFrom(argv, { role: 'seeder', session: argv.session });

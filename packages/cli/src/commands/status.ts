@@ -11,7 +11,12 @@ interface Args {
 }
 
 export async function fetchStatus(url: string, session?: string): Promise<StatusSnapshot> {
-  const m = await requestOnce(url, 'observer', { type: 'get-status', ...(session ? { session } : {}) }, (x) => x.type === 'status');
+  const m = await requestOnce(
+    url,
+    'observer',
+    { type: 'get-status', ...(session ? { session } : {}) },
+    (x) => x.type === 'status',
+  );
   return (m as { status: unknown }).status as StatusSnapshot;
 }
 
@@ -26,8 +31,12 @@ function renderSession(x: SessionStatus, now: number): string {
     `session ${x.name}: ${x.state}${x.endReason ? ` (${x.endReason})` : ''} — ${img}`,
     `  imaged ${x.imaged}${x.expected ? ` of ${x.expected}` : ''}; ${x.waiting.length} waiting; ${x.transfers.length} transferring; ${x.servers.length} servers`,
   ];
-  for (const srv of x.servers) lines.push(`  server ${srv.name} ${srv.host ?? ''} ${srv.capacity - srv.active}/${srv.capacity} free, served ${srv.served}${srv.quarantined ? ' QUARANTINED' : ''}`);
-  for (const t of x.transfers) lines.push(`  transfer ${t.serverName} → ${t.clientName} ${formatBytes(t.bytes)} ${formatDuration(now - t.since)}`);
+  for (const srv of x.servers)
+    lines.push(
+      `  server ${srv.name} ${srv.host ?? ''} ${srv.capacity - srv.active}/${srv.capacity} free, served ${srv.served}${srv.quarantined ? ' QUARANTINED' : ''}`,
+    );
+  for (const t of x.transfers)
+    lines.push(`  transfer ${t.serverName} → ${t.clientName} ${formatBytes(t.bytes)} ${formatDuration(now - t.since)}`);
   for (const w of x.waiting) lines.push(`  waiting #${w.position} ${w.name} for ${formatDuration(now - w.since)}`);
   return `${lines.join('\n')}\n`;
 }

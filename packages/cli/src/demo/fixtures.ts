@@ -12,7 +12,7 @@ export interface ImageSpec {
 /** Default zero regions: one large hole in the middle and a small one near the end. */
 export function defaultZeros(size: number): Array<[number, number]> {
   const mib = 1024 * 1024;
-  if (size < 32 * mib) return [[Math.floor(size / 3), Math.floor(size / 3) + Math.min(size / 6, 8 * mib)]];
+  if (size < 32 * mib) return [[Math.floor(size / 3), Math.floor(size / 3) + Math.floor(Math.min(size / 6, 8 * mib))]];
   const mid = Math.floor(size / 2 / mib) * mib;
   return [
     [mid, mid + Math.floor(size / 8 / mib) * mib],
@@ -25,7 +25,10 @@ export function defaultZeros(size: number): Array<[number, number]> {
  * same seed) with zero regions. Returns nothing; the content is a function of (size, seed, zeros).
  */
 export async function writeImage(path: string, spec: ImageSpec): Promise<void> {
-  const key = createHash('sha256').update(spec.seed ?? 'cascade-demo').digest().subarray(0, 16);
+  const key = createHash('sha256')
+    .update(spec.seed ?? 'cascade-demo')
+    .digest()
+    .subarray(0, 16);
   const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
   const zeros = spec.zeros ?? defaultZeros(spec.size);
   const chunk = 4 * 1024 * 1024;

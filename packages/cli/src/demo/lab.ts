@@ -20,7 +20,12 @@ export interface RoleProcess {
 }
 
 /** Start one `cascade` role as its own process, its stderr (logs) and stdout in a log file. */
-export function spawnRole(name: string, args: string[], workdir: string, onStdout?: (line: string) => void): RoleProcess {
+export function spawnRole(
+  name: string,
+  args: string[],
+  workdir: string,
+  onStdout?: (line: string) => void,
+): RoleProcess {
   const logFile = join(workdir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(process.execPath, [CASCADE_BIN, ...args, '--log-format', 'json'], {
@@ -48,7 +53,12 @@ export function spawnRole(name: string, args: string[], workdir: string, onStdou
 }
 
 /** Start a coordinator on `host` (any free port) and resolve with its URL once it listens. */
-export async function startCoordinator(workdir: string, host: string, port = 0, name = 'coordinator'): Promise<RoleProcess & { url: string }> {
+export async function startCoordinator(
+  workdir: string,
+  host: string,
+  port = 0,
+  name = 'coordinator',
+): Promise<RoleProcess & { url: string }> {
   let found: (url: string) => void = () => undefined;
   const urlP = new Promise<string>((resolve) => (found = resolve));
   const role = spawnRole(name, ['coordinator', '--listen', `${host}:${port}`], workdir, (line) => {
@@ -58,7 +68,9 @@ export async function startCoordinator(workdir: string, host: string, port = 0, 
   const url = await Promise.race([
     urlP,
     role.exited.then((code) => Promise.reject(new Error(`coordinator exited with ${code}; see ${role.logFile}`))),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('coordinator did not start in 15 s')), 15_000).unref()),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('coordinator did not start in 15 s')), 15_000).unref(),
+    ),
   ]);
   return { ...role, url };
 }

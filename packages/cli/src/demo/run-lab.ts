@@ -67,20 +67,56 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   const startedAt = Date.now();
   const procs: RoleProcess[] = [coordinator];
   try {
-    const seeder = spawnRole('seeder', [
-      'seed', o.image, '--coordinator', coordinator.url, '--session', session,
-      '--capacity', String(o.seederCapacity ?? 2), '--listen', '127.0.1.1:0', '--end-count', String(o.peers),
-      '--name', 'seeder', ...(o.sliceSize ? ['--slice', o.sliceSize] : []), ...rate, ...(o.seederArgs ?? []),
-    ], o.workdir);
+    const seeder = spawnRole(
+      'seeder',
+      [
+        'seed',
+        o.image,
+        '--coordinator',
+        coordinator.url,
+        '--session',
+        session,
+        '--capacity',
+        String(o.seederCapacity ?? 2),
+        '--listen',
+        '127.0.1.1:0',
+        '--end-count',
+        String(o.peers),
+        '--name',
+        'seeder',
+        ...(o.sliceSize ? ['--slice', o.sliceSize] : []),
+        ...rate,
+        ...(o.seederArgs ?? []),
+      ],
+      o.workdir,
+    );
     procs.push(seeder);
     const peers: RoleProcess[] = [];
     for (let i = 1; i <= o.peers; i++) {
       const name = `peer-${String(i).padStart(2, '0')}`;
-      const p = spawnRole(name, [
-        'peer', '--coordinator', coordinator.url, '--session', session, '--target', join(o.workdir, `${name}.img`),
-        '--capacity', String(o.peerCapacity ?? 3), '--listen', `${peerAddress(i)}:0`, '--name', name,
-        '--report', join(o.workdir, `${name}.json`), ...rate, ...(o.peerArgs?.(i) ?? []),
-      ], o.workdir);
+      const p = spawnRole(
+        name,
+        [
+          'peer',
+          '--coordinator',
+          coordinator.url,
+          '--session',
+          session,
+          '--target',
+          join(o.workdir, `${name}.img`),
+          '--capacity',
+          String(o.peerCapacity ?? 3),
+          '--listen',
+          `${peerAddress(i)}:0`,
+          '--name',
+          name,
+          '--report',
+          join(o.workdir, `${name}.json`),
+          ...rate,
+          ...(o.peerArgs?.(i) ?? []),
+        ],
+        o.workdir,
+      );
       peers.push(p);
       procs.push(p);
     }

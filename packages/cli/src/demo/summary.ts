@@ -3,7 +3,10 @@ import type { LabResult } from './run-lab.js';
 
 /** Machines imaged at `steps` evenly spaced times up to the makespan (like the CSUS table). */
 export function progression(result: LabResult, steps = 8): Array<{ atMs: number; imaged: number }> {
-  const times = result.peers.map((p) => p.imagedAfterMs).filter((t): t is number => t !== null).sort((a, b) => a - b);
+  const times = result.peers
+    .map((p) => p.imagedAfterMs)
+    .filter((t): t is number => t !== null)
+    .sort((a, b) => a - b);
   const end = result.makespanMs;
   if (end <= 0) return [];
   const rows: Array<{ atMs: number; imaged: number }> = [];
@@ -32,11 +35,14 @@ export function renderSummary(result: LabResult, header: string): string {
     if (p.error) out.push(`           ${p.error} (log: ${p.logFile})`);
   }
   out.push('', 'progression (machines imaged over time):');
-  for (const row of progression(result)) out.push(`  ${formatDuration(row.atMs).padStart(8)}  ${String(row.imaged).padStart(4)}`);
+  for (const row of progression(result))
+    out.push(`  ${formatDuration(row.atMs).padStart(8)}  ${String(row.imaged).padStart(4)}`);
   const bySeeder = result.peers.filter((p) => p.servers.includes('seeder')).length;
   const byPeers = result.peers.filter((p) => p.servers.some((s) => s !== 'seeder')).length;
   const exact = result.peers.filter((p) => p.byteExact).length;
   out.push('', `served by the seeder: ${bySeeder} · served by peers: ${byPeers}`);
-  out.push(`total: ${exact}/${result.peers.length} byte-exact, makespan ${formatDuration(result.makespanMs)}${result.ok ? '' : ' — FAILED'}`);
+  out.push(
+    `total: ${exact}/${result.peers.length} byte-exact, makespan ${formatDuration(result.makespanMs)}${result.ok ? '' : ' — FAILED'}`,
+  );
   return `${out.join('\n')}\n`;
 }

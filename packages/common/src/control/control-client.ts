@@ -158,7 +158,10 @@ export class ControlClient {
     this.offlineSince ??= now;
     const giveUp = rc?.giveUpAfterMs ?? 30 * 60_000;
     if (now - this.offlineSince > giveUp) {
-      const err = new CascadeError('ERR_COORDINATOR_UNREACHABLE', `coordinator unreachable for ${Math.round(giveUp / 1000)}s`);
+      const err = new CascadeError(
+        'ERR_COORDINATOR_UNREACHABLE',
+        `coordinator unreachable for ${Math.round(giveUp / 1000)}s`,
+      );
       this.firstWelcome?.reject(err);
       this.firstWelcome = null;
       this.opts.onDisconnected?.('gave-up');

@@ -117,7 +117,8 @@ export class SliceServer extends EventEmitter {
   /** @internal */
   admit(conn: Connection, claims: TicketClaims): CascadeError | null {
     const existing = this.clients.get(claims.client);
-    if (existing) existing.abort(new CascadeError('ERR_SERVER_LOST', 'replaced by a newer connection of the same client'));
+    if (existing)
+      existing.abort(new CascadeError('ERR_SERVER_LOST', 'replaced by a newer connection of the same client'));
     else if (this.clients.size >= this.capacityValue) {
       return new CascadeError('ERR_SERVER_FULL', `server is serving its capacity of ${this.capacityValue} clients`);
     }
@@ -194,7 +195,8 @@ class Connection {
     if (f.type === FrameType.BYE) return this.finish('bye');
     // GET
     const count = this.opts.source.manifest.digests.length;
-    if (f.index >= count) throw new CascadeError('ERR_SLICE_OUT_OF_RANGE', `slice ${f.index} is outside the image (${count} slices)`);
+    if (f.index >= count)
+      throw new CascadeError('ERR_SLICE_OUT_OF_RANGE', `slice ${f.index} is outside the image (${count} slices)`);
     if (this.queue.length >= (this.opts.maxOutstanding ?? 64)) {
       throw new CascadeError('ERR_TOO_MANY_REQUESTS', 'too many requests outstanding');
     }
@@ -206,7 +208,8 @@ class Connection {
     if (this.admitted) throw new CascadeError('ERR_FRAME_MALFORMED', 'second HELLO');
     const hello = decodeHelloBody(f);
     const claims = this.opts.authorize(hello);
-    if (claims.client !== hello.client) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: issued for another client');
+    if (claims.client !== hello.client)
+      throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: issued for another client');
     this.stats.client = hello.client;
     const refusal = this.server.admit(this, claims);
     if (refusal) throw refusal;

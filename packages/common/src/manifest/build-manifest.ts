@@ -45,13 +45,18 @@ export function md5Hex(data: Buffer | readonly Buffer[]): string {
 export async function buildManifest(path: string, options: BuildManifestOptions = {}): Promise<Manifest> {
   const sliceSize = options.sliceSize ?? DEFAULT_SLICE_SIZE;
   if (!Number.isInteger(sliceSize) || sliceSize < MIN_SLICE_SIZE || sliceSize > MAX_SLICE_SIZE) {
-    throw new CascadeError('ERR_BAD_CONFIG', `slice size must be between ${MIN_SLICE_SIZE} and ${MAX_SLICE_SIZE} bytes`);
+    throw new CascadeError(
+      'ERR_BAD_CONFIG',
+      `slice size must be between ${MIN_SLICE_SIZE} and ${MAX_SLICE_SIZE} bytes`,
+    );
   }
   let fh;
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw new CascadeError('ERR_IMAGE_UNREADABLE', `cannot open image ${path}: ${(err as Error).message}`, { cause: err });
+    throw new CascadeError('ERR_IMAGE_UNREADABLE', `cannot open image ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     const size = options.size ?? (await fh.stat()).size;
@@ -65,7 +70,10 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
       while (got < want) {
         const { bytesRead } = await fh.read(buf, got, want - got, i * sliceSize + got);
         if (bytesRead === 0) {
-          throw new CascadeError('ERR_IMAGE_UNREADABLE', `image ${path} ended at ${i * sliceSize + got} of ${size} bytes`);
+          throw new CascadeError(
+            'ERR_IMAGE_UNREADABLE',
+            `image ${path} ended at ${i * sliceSize + got} of ${size} bytes`,
+          );
         }
         got += bytesRead;
       }

@@ -59,7 +59,10 @@ export class SliceBitmap {
   static fromBase64(count: number, b64: string): SliceBitmap {
     const buf = Buffer.from(b64, 'base64');
     if (buf.length !== Math.ceil(count / 8)) {
-      throw new CascadeError('ERR_MANIFEST_INVALID', `bitmap holds ${buf.length} bytes, expected ${Math.ceil(count / 8)}`);
+      throw new CascadeError(
+        'ERR_MANIFEST_INVALID',
+        `bitmap holds ${buf.length} bytes, expected ${Math.ceil(count / 8)}`,
+      );
     }
     return new SliceBitmap(count, new Uint8Array(buf));
   }

@@ -21,12 +21,7 @@ export function encodeControl(msg: ControlMessage): Buffer {
   return msgpack.encode(msg, { codec });
 }
 
-function decodeWith<T>(
-  data: Uint8Array,
-  schema: z.ZodType<T>,
-  known: ReadonlySet<string>,
-  maxBytes: number,
-): T {
+function decodeWith<T>(data: Uint8Array, schema: z.ZodType<T>, known: ReadonlySet<string>, maxBytes: number): T {
   if (data.byteLength > maxBytes) {
     throw new CascadeError('ERR_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds ${maxBytes}`);
   }

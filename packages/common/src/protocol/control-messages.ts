@@ -9,7 +9,7 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const host = z.string().min(1).max(255);
 const port = z.number().int().min(1).max(65535);
 const capacity = z.number().int().min(0).max(1024);
-const bin = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: "expected binary" });
+const bin = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected binary' });
 
 export const roleSchema = z.enum(['seeder', 'peer', 'observer', 'operator']);
 export type Role = z.infer<typeof roleSchema>;
@@ -45,7 +45,11 @@ export const clientMessageSchemas = [
     session: name.optional(),
     auth: bin.optional(),
   }),
-  z.object({ type: z.literal('open-session'), manifest: z.record(z.string(), z.unknown()), options: sessionOptionsSchema }),
+  z.object({
+    type: z.literal('open-session'),
+    manifest: z.record(z.string(), z.unknown()),
+    options: sessionOptionsSchema,
+  }),
   z.object({ type: z.literal('serve'), host, port, capacity, relay: z.boolean().optional() }),
   z.object({
     type: z.literal('want'),

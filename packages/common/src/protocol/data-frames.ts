@@ -58,7 +58,10 @@ export function encodeHeader(type: FrameTypeValue, index: number, length: number
 function encodeWithBody(type: FrameTypeValue, body: unknown): Buffer {
   const payload = msgpack.encode(body);
   if (payload.length > MAX_CONTROL_FRAME_BYTES) {
-    throw new CascadeError('ERR_FRAME_TOO_LARGE', `frame body of ${payload.length} bytes exceeds ${MAX_CONTROL_FRAME_BYTES}`);
+    throw new CascadeError(
+      'ERR_FRAME_TOO_LARGE',
+      `frame body of ${payload.length} bytes exceeds ${MAX_CONTROL_FRAME_BYTES}`,
+    );
   }
   return Buffer.concat([encodeHeader(type, 0, payload.length), payload]);
 }
@@ -89,7 +92,12 @@ export function framePayload(f: Frame): Buffer {
 export function decodeHelloBody(f: Frame): DataHello {
   const body = decodeBody(f);
   const { session, imageId, ticket, client } = body as Record<string, unknown>;
-  if (typeof session !== 'string' || typeof imageId !== 'string' || typeof ticket !== 'string' || typeof client !== 'string') {
+  if (
+    typeof session !== 'string' ||
+    typeof imageId !== 'string' ||
+    typeof ticket !== 'string' ||
+    typeof client !== 'string'
+  ) {
     throw new CascadeError('ERR_FRAME_MALFORMED', 'HELLO needs session, imageId, ticket and client strings');
   }
   return { session, imageId, ticket, client };
@@ -107,7 +115,8 @@ function decodeBody(f: Frame): object {
   } catch (err) {
     throw new CascadeError('ERR_FRAME_MALFORMED', 'frame body is not valid msgpack', { cause: err });
   }
-  if (body === null || typeof body !== 'object') throw new CascadeError('ERR_FRAME_MALFORMED', 'frame body is not a map');
+  if (body === null || typeof body !== 'object')
+    throw new CascadeError('ERR_FRAME_MALFORMED', 'frame body is not a map');
   return body;
 }
 
@@ -175,11 +184,20 @@ export class FrameDecoder {
     const magic = b.readUInt16BE(2);
     const index = b.readUInt32BE(4);
     const length = b.readUInt32BE(8);
-    if (magic !== FRAME_MAGIC) throw new CascadeError('ERR_FRAME_MALFORMED', 'bad frame magic: stream is not a cascade data connection');
+    if (magic !== FRAME_MAGIC)
+      throw new CascadeError('ERR_FRAME_MALFORMED', 'bad frame magic: stream is not a cascade data connection');
     if (!this.accept.has(type)) throw new CascadeError('ERR_FRAME_MALFORMED', `unexpected frame type ${type}`);
-    const limit = type === FrameType.SLICE ? this.opts.maxSliceBytes : type === FrameType.GET || type === FrameType.WELCOME || type === FrameType.BYE ? 0 : MAX_CONTROL_FRAME_BYTES;
+    const limit =
+      type === FrameType.SLICE
+        ? this.opts.maxSliceBytes
+        : type === FrameType.GET || type === FrameType.WELCOME || type === FrameType.BYE
+          ? 0
+          : MAX_CONTROL_FRAME_BYTES;
     if (length > limit) {
-      throw new CascadeError('ERR_FRAME_TOO_LARGE', `frame type ${type} of ${length} bytes exceeds the limit of ${limit}`);
+      throw new CascadeError(
+        'ERR_FRAME_TOO_LARGE',
+        `frame type ${type} of ${length} bytes exceeds the limit of ${limit}`,
+      );
     }
     return { type: type as FrameTypeValue, flags, index, length };
   }

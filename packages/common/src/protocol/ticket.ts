@@ -45,15 +45,20 @@ export function verifyTicket(ticket: string, key: Uint8Array, expect: TicketExpe
   const dot = ticket.indexOf('.');
   if (dot <= 0 || ticket.length > 2048) fail('malformed');
   const body = ticket.slice(0, dot);
-  const sig = Buffer.from(ticket.slice(dot + 1), 'base64url');
+  const sigText = ticket.slice(dot + 1);
+  const sig = Buffer.from(sigText, 'base64url');
   const want = mac(key, body);
-  if (sig.length !== want.length || !timingSafeEqual(sig, want)) fail('bad signature');
+  // Base64url decoding skips junk and ignores the last character's spare bits: demand the one canonical form.
+  if (sig.length !== want.length || !timingSafeEqual(sig, want) || sig.toString('base64url') !== sigText) {
+    fail('bad signature');
+  }
   let claims: TicketClaims;
   try {
     claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TicketClaims;
   } catch {
     return fail('malformed body');
   }
+  if (typeof claims !== 'object' || claims === null) fail('malformed body');
   if (claims.server !== expect.server) fail('issued for another server');
   if (claims.imageId !== expect.imageId) fail('issued for another image');
   if (claims.session !== expect.session) fail('issued for another session');

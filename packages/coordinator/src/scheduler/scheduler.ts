@@ -86,7 +86,16 @@ export class Scheduler {
       srv = undefined;
     }
     if (!srv) {
-      srv = { id, session, capacity, clients: new Set(), relay: opts.relay ?? false, quarantined: false, served: 0, since: now };
+      srv = {
+        id,
+        session,
+        capacity,
+        clients: new Set(),
+        relay: opts.relay ?? false,
+        quarantined: false,
+        served: 0,
+        since: now,
+      };
       this.servers.set(id, srv);
       s.servers.add(id);
     }
@@ -235,7 +244,12 @@ export class Scheduler {
       if (best === null || t < best) best = t;
     };
     for (const s of this.sessions.values()) {
-      if (s.state === 'waiting' && s.options.startAfterMs !== undefined && !s.options.startManual && s.openedAt !== null) {
+      if (
+        s.state === 'waiting' &&
+        s.options.startAfterMs !== undefined &&
+        !s.options.startManual &&
+        s.openedAt !== null
+      ) {
         consider(s.openedAt + s.options.startAfterMs);
       }
       if (s.state === 'running' && s.options.lingerMs !== undefined && s.idleSince !== null) {

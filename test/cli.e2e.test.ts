@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CASCADE_BIN, exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
+import { tempDir } from './helpers.js';
+
+/** Run `cascade ARGS` to completion; resolve with exit code and output. */
+function cascade(args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CASCADE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+const dir = await tempDir('cli');
+
+describe('the cascade command', () => {
+  let coordinator: RoleProcess & { url: string };
+  let image: string;
+
+  before(async () => {
+    image = join(dir, 'img.bin');
+    await writeImage(image, { size: 3 * 1024 * 1024 + 7, seed: 'cli' });
+    coordinator = await startCoordinator(dir, '127.0.5.1');
+  });
+  after(async () => {
+    coordinator.proc.kill('SIGTERM');
+    await exitWithin(coordinator, 5000);
+  });
+
+  test('manifest --json prints a manifest with a digest per slice', async () => {
+    const r = await cascade(['manifest', image, '--json', '--slice', '1MiB']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout) as { digests: string[]; size: number; imageId: string };
+    assert.equal(m.size, 3 * 1024 * 1024 + 7);
+    assert.equal(m.digests.length, 4);
+    assert.match(m.imageId, /^[0-9a-f]{32}$/);
+  });
+
+  test('a bad flag value exits 2 with one clear line', async () => {
+    const r = await cascade(['peer', '--session', 's', '--target', join(dir, 't'), '--listen', 'nonsense']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--listen: expected host:port.*ERR_BAD_CONFIG/);
+  });
+
+  test('a missing required flag exits 2', async () => {
+    const r = await cascade(['peer', '--session', 's']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /target/);
+  });
+
+  test('ending an unknown session is refused with ERR_UNKNOWN_SESSION', async () => {
+    const r = await cascade(['end', 'nope', '--coordinator', coordinator.url]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /ERR_UNKNOWN_SESSION/);
+  });
+
+  test('a peer whose target cannot be written exits 3; a session ended early makes a waiting peer exit 5', async () => {
+    const seeder = spawnRole('seeder-gated', ['seed', image, '--coordinator', coordinator.url, '--session', 'gated', '--start', 'manual', '--listen', '127.0.5.2:0', '--slice', '1MiB'], dir);
+    const bad = await cascade(['peer', '--coordinator', coordinator.url, '--session', 'gated', '--target', join(dir, 'no', 'such', 'dir', 't.img'), '--listen', '127.0.5.3:0']);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /ERR_TARGET_UNUSABLE/);
+
+    const waiting = spawnRole('peer-waiting', ['peer', '--coordinator', coordinator.url, '--session', 'gated', '--target', join(dir, 'w.img'), '--listen', '127.0.5.4:0'], dir);
+    await new Promise((r) => setTimeout(r, 1500));
+    const status = await cascade(['status', '--coordinator', coordinator.url, '--json']);
+    const snap = JSON.parse(status.stdout) as { sessions: Array<{ name: string; state: string; waiting: unknown[] }> };
+    const gated = snap.sessions.find((s) => s.name === 'gated');
+    assert.equal(gated?.state, 'waiting');
+    assert.equal(gated?.waiting.length, 1);
+
+    const end = await cascade(['end', 'gated', '--coordinator', coordinator.url]);
+    assert.equal(end.code, 0, end.stderr);
+    assert.equal(await exitWithin(waiting, 15_000), 5);
+    assert.equal(await exitWithin(seeder, 15_000), 0);
+  });
+
+  test('a session with --linger ends once nobody waits, and its imaged peer exits 0', async () => {
+    const seeder = spawnRole('seeder-linger', ['seed', image, '--coordinator', coordinator.url, '--session', 'linger', '--linger', '1s', '--listen', '127.0.5.5:0', '--slice', '1MiB'], dir);
+    const peer = await cascade(['peer', '--coordinator', coordinator.url, '--session', 'linger', '--target', join(dir, 'l.img'), '--listen', '127.0.5.6:0']);
+    assert.equal(peer.code, 0, peer.stderr);
+    assert.match(peer.stdout, /imaged .*l\.img/);
+    assert.equal(await exitWithin(seeder, 15_000), 0);
+  });
+});
