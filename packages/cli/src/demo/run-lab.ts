@@ -1,6 +1,18 @@
 import { join } from 'node:path';
 import { exitWithin, peerAddress, readReport, spawnRole, startCoordinator, type RoleProcess } from './lab.js';
+import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { firstDifference } from './fixtures.js';
+
+/** The coordinator's /status for one session, or null if it cannot be read. */
+async function fetchSession(url: string, session: string): Promise<SessionStatus | null> {
+  try {
+    const res = await fetch(`${url.replace(/^ws/, 'http')}/status?session=${encodeURIComponent(session)}`);
+    const snap = (await res.json()) as StatusSnapshot;
+    return snap.sessions.find((s) => s.name === session) ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export interface LabOptions {
   workdir: string;
@@ -38,7 +50,12 @@ export interface PeerOutcome {
 export interface LabResult {
   peers: PeerOutcome[];
   seederExit: number;
+  /** ms from the lab's start (processes launched) until the last peer was imaged. */
   makespanMs: number;
+  /** ms from the session's start at the coordinator until the last peer was imaged. */
+  cascadeMs: number | null;
+  /** The coordinator's view of the session at the end (progression, who served whom). */
+  session: SessionStatus | null;
   startedAt: number;
   ok: boolean;
   workdir: string;
@@ -123,6 +140,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     const deadline = startedAt + timeout;
     const exits = await Promise.all(peers.map((p) => exitWithin(p, Math.max(1000, deadline - Date.now()))));
     const seederExit = await exitWithin(seeder, Math.max(5000, deadline - Date.now()));
+    const status = await fetchSession(coordinator.url, session);
     const outcomes: PeerOutcome[] = [];
     for (const [i, p] of peers.entries()) {
       const r = await readReport<Report>(join(o.workdir, `${p.name}.json`));
@@ -142,10 +160,13 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
       });
     }
     const times = outcomes.map((x) => x.imagedAfterMs ?? 0);
+    const lastImaged = startedAt + Math.max(0, ...times);
     return {
       peers: outcomes,
       seederExit,
       makespanMs: Math.max(0, ...times),
+      cascadeMs: status?.startedAt ? lastImaged - status.startedAt : null,
+      session: status,
       startedAt,
       ok: outcomes.every((x) => x.exit === 0 && x.byteExact) && seederExit === 0,
       workdir: o.workdir,
