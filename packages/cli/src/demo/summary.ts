@@ -41,8 +41,9 @@ export function renderSummary(result: LabResult, header: string): string {
   const byPeers = result.peers.filter((p) => p.servers.some((s) => s !== 'seeder')).length;
   const exact = result.peers.filter((p) => p.byteExact).length;
   out.push('', `served by the seeder: ${bySeeder} · served by peers: ${byPeers}`);
+  const cascade = result.cascadeMs === null ? '' : ` (${formatDuration(result.cascadeMs)} from the session's start)`;
   out.push(
-    `total: ${exact}/${result.peers.length} byte-exact, makespan ${formatDuration(result.makespanMs)}${result.ok ? '' : ' — FAILED'}`,
+    `total: ${exact}/${result.peers.length} byte-exact, makespan ${formatDuration(result.makespanMs)}${cascade}${result.ok ? '' : ' — FAILED'}`,
   );
   return `${out.join('\n')}\n`;
 }
