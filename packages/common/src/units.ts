@@ -113,7 +113,7 @@ export function formatBytes(n: number): string {
 /** Milliseconds → `1h02m03s`, `4m05s`, `12.3s`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '—';
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
   const total = Math.round(ms / 1000);
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);

@@ -159,7 +159,11 @@ class SliceFetch {
       throw new CascadeError('ERR_FRAME_MALFORMED', `unexpected slice ${f.index} (expected ${expected ?? 'none'})`);
     }
     this.ready.push(f);
-    if (this.ready.length >= 2) this.socket?.pause();
+    if (this.ready.length >= 2) {
+      // We stop reading while the target catches up: a slow disk is not a stalled server.
+      this.socket?.pause();
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+    }
     void this.processReady();
   }
 
@@ -181,7 +185,10 @@ class SliceFetch {
         const f = this.ready.shift() as Frame;
         this.outstanding.shift();
         await this.handleSlice(f);
-        if (this.ready.length < 2) this.socket?.resume();
+        if (this.ready.length < 2 && this.socket?.isPaused()) {
+          this.socket.resume();
+          this.armStall();
+        }
         this.fill();
       }
     } catch (err) {

@@ -101,11 +101,30 @@ export function parseManifest(input: unknown): Manifest {
   if (m.digests.length !== count) {
     throw new CascadeError('ERR_MANIFEST_INVALID', `manifest lists ${m.digests.length} digests for ${count} slices`);
   }
-  SliceBitmap.fromBase64(count, m.zero);
+  const zero = SliceBitmap.fromBase64(count, m.zero);
+  for (let i = 0; i < count; i++) {
+    if (zero.get(i) && m.digests[i] !== zeroDigest(sliceLength(m, i))) {
+      throw new CascadeError(
+        'ERR_MANIFEST_INVALID',
+        `slice ${i} is flagged all-zero but its digest is not that of zeros`,
+      );
+    }
+  }
   if (computeImageId(m) !== m.imageId) {
     throw new CascadeError('ERR_MANIFEST_INVALID', 'manifest imageId does not match its content');
   }
   return m;
+}
+
+const zeroDigests = new Map<number, string>();
+/** MD5 hex of `length` zero bytes (memoized: a manifest has at most two lengths). */
+function zeroDigest(length: number): string {
+  let d = zeroDigests.get(length);
+  if (d === undefined) {
+    d = createHash('md5').update(Buffer.alloc(length)).digest('hex');
+    zeroDigests.set(length, d);
+  }
+  return d;
 }
 
 /** Zero bitmap of a manifest. */

@@ -21,18 +21,34 @@ export function encodeControl(msg: ControlMessage): Buffer {
   return msgpack.encode(msg, { codec });
 }
 
+/** Decode exactly one msgpack value; trailing or missing bytes are malformed. */
+function decodeSingle(data: Uint8Array): unknown {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const decoder = msgpack.Decoder({ codec });
+  const values: unknown[] = [];
+  decoder.on('data', (v: unknown) => values.push(v));
+  try {
+    decoder.decode(buf);
+  } catch (err) {
+    throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message is not valid msgpack', { cause: err });
+  }
+  const rest = (decoder as unknown as { buffer?: Buffer }).buffer;
+  if (values.length !== 1 || (rest !== undefined && decoder.offset !== rest.length)) {
+    throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message must be exactly one msgpack value');
+  }
+  return values[0];
+}
+
 function decodeWith<T>(data: Uint8Array, schema: z.ZodType<T>, known: ReadonlySet<string>, maxBytes: number): T {
   if (data.byteLength > maxBytes) {
     throw new CascadeError('ERR_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds ${maxBytes}`);
   }
-  let raw: unknown;
-  try {
-    raw = msgpack.decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { codec });
-  } catch (err) {
-    throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message is not valid msgpack', { cause: err });
-  }
+  const raw = decodeSingle(data);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Buffer.isBuffer(raw)) {
     throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message is not a msgpack map');
+  }
+  if (Object.getPrototypeOf(raw) !== Object.prototype) {
+    throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message map has a forbidden key');
   }
   const type = (raw as { type?: unknown }).type;
   if (typeof type !== 'string') throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message has no type');
