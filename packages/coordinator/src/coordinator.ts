@@ -1,12 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   CascadeError,
   MAX_CONTROL_MESSAGE_BYTES,
-  newTicketKey,
   parseManifest,
   PROTOCOL_VERSION,
-  signTicket,
   type ClientMessage,
   type ClientMessageOf,
   type CoordinatorMessage,
@@ -15,6 +13,9 @@ import {
 } from '@cascade/common';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ControlConnection, type ConnectionLimits } from './control-connection.js';
+import { serveHttp } from './http-endpoints.js';
+import { maySend } from './permissions.js';
+import { ServerRegistry } from './server-registry.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { Decision } from './scheduler/types.js';
 import { buildStatus, type PeerView, type StatusSnapshot } from './status.js';
@@ -34,13 +35,6 @@ export interface CoordinatorOptions {
   now?: () => number;
 }
 
-interface ServerInfo {
-  host: string;
-  port: number;
-  key: Buffer;
-  badSlices: number;
-}
-
 /**
  * The live coordinator: a ws control plane in front of the pure Scheduler, plus HTTP /status
  * and /healthz on the same port. All state is soft: peers and seeders re-announce after a
@@ -54,7 +48,7 @@ export class Coordinator {
   private readonly conns = new Map<string, ControlConnection>();
   private readonly sockets = new Map<WebSocket, ControlConnection>();
   private readonly manifests = new Map<string, Manifest>();
-  private readonly serverInfo = new Map<string, ServerInfo>();
+  private readonly registry: ServerRegistry;
   readonly peers = new Map<string, PeerView>();
   private readonly warnings: Array<{ at: number; event: string; detail: string }> = [];
   private readonly limits: ConnectionLimits & { maxConnections: number };
@@ -70,7 +64,8 @@ export class Coordinator {
       maxMessageBytes: opts.limits?.maxMessageBytes ?? MAX_CONTROL_MESSAGE_BYTES,
       maxConnections: opts.limits?.maxConnections ?? 20_000,
     };
-    this.http = createServer((req, res) => this.onHttp(req, res));
+    this.registry = new ServerRegistry(opts.ticketTtlMs ?? 60_000, opts.quarantineAfter ?? 3);
+    this.http = createServer((req, res) => serveHttp(req, res, (session) => this.status(session)));
     this.wss = new WebSocketServer({
       server: this.http,
       maxPayload: this.limits.maxMessageBytes,
@@ -165,6 +160,10 @@ export class Coordinator {
   private onMessage(conn: ControlConnection, msg: ClientMessage): void {
     if (msg.type === 'hello') return this.onHello(conn, msg);
     const who = conn.identity as NonNullable<ControlConnection['identity']>;
+    if (!maySend(who.role, msg.type)) {
+      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', `a ${who.role} may not send ${msg.type}`));
+      return;
+    }
     const now = this.now();
     switch (msg.type) {
       case 'open-session':
@@ -246,24 +245,19 @@ export class Coordinator {
 
   private onOpenSession(conn: ControlConnection, msg: ClientMessageOf<'open-session'>, now: number): void {
     const who = conn.identity!;
-    if (who.role !== 'seeder' || !who.session) {
-      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', 'only a seeder opens a session'));
-      return;
-    }
+    const session = who.session!; // seeders and peers name their session at hello
     const manifest = parseManifest(msg.manifest);
-    const s = this.scheduler.getSession(who.session);
-    const current = this.manifests.get(who.session);
+    const s = this.scheduler.getSession(session);
+    const current = this.manifests.get(session);
     if (s && current && s.state !== 'ended' && s.state !== 'pending' && current.imageId !== manifest.imageId) {
-      conn.reject(
-        new CascadeError('ERR_SESSION_EXISTS', `session ${who.session} is open with image ${current.imageId}`),
-      );
+      conn.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${session} is open with image ${current.imageId}`));
       return;
     }
     const reopened = s?.state === 'ended';
-    this.manifests.set(who.session, manifest);
+    this.manifests.set(session, manifest);
     this.log.info(
       {
-        session: who.session,
+        session: session,
         image: manifest.name,
         imageId: manifest.imageId,
         size: manifest.size,
@@ -273,39 +267,30 @@ export class Coordinator {
     );
     this.apply(
       this.scheduler.openSession(
-        who.session,
+        session,
         { imageId: manifest.imageId, size: manifest.size, name: manifest.name },
         msg.options,
         now,
       ),
     );
-    conn.send({ type: 'ack', of: 'open-session', session: who.session });
+    conn.send({ type: 'ack', of: 'open-session', session: session });
     for (const c of this.conns.values()) {
-      if (c.identity?.role === 'peer' && c.identity.session === who.session) this.sendSession(c, who.session);
+      if (c.identity?.role === 'peer' && c.identity.session === session) this.sendSession(c, session);
     }
   }
 
   private onServe(conn: ControlConnection, msg: ClientMessageOf<'serve'>, now: number): void {
     const who = conn.identity!;
-    if ((who.role !== 'seeder' && who.role !== 'peer') || !who.session) {
-      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', 'only seeders and peers serve'));
-      return;
-    }
-    const s = this.scheduler.getSession(who.session);
+    const session = who.session!; // seeders and peers name their session at hello
+    const s = this.scheduler.getSession(session);
     if (!s || s.state === 'pending' || s.state === 'ended') {
-      conn.reject(new CascadeError('ERR_UNKNOWN_SESSION', `session ${who.session} is not open`));
+      conn.reject(new CascadeError('ERR_UNKNOWN_SESSION', `session ${session} is not open`));
       return;
     }
-    let info = this.serverInfo.get(who.id);
-    if (!info) {
-      info = { host: msg.host, port: msg.port, key: newTicketKey(), badSlices: 0 };
-      this.serverInfo.set(who.id, info);
-    }
-    info.host = msg.host;
-    info.port = msg.port;
+    const key = this.registry.register(who.id, msg.host, msg.port);
     const peer = this.peers.get(who.id);
     if (peer) peer.host = `${msg.host}:${msg.port}`;
-    conn.send({ type: 'serving', serverId: who.id, ticketKey: info.key });
+    conn.send({ type: 'serving', serverId: who.id, ticketKey: key });
     this.log.info(
       {
         server: who.name,
@@ -317,27 +302,24 @@ export class Coordinator {
       },
       'server ready',
     );
-    this.apply(this.scheduler.addServer(who.session, who.id, msg.capacity, now, { relay: msg.relay ?? false }));
+    this.apply(this.scheduler.addServer(session, who.id, msg.capacity, now, { relay: msg.relay ?? false }));
   }
 
   private onWant(conn: ControlConnection, msg: ClientMessageOf<'want'>, now: number): void {
     const who = conn.identity!;
-    if (who.role !== 'peer' || !who.session) {
-      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', 'only peers ask for the image'));
-      return;
-    }
-    const s = this.scheduler.getSession(who.session);
+    const session = who.session!; // seeders and peers name their session at hello
+    const s = this.scheduler.getSession(session);
     if (s?.state === 'ended') {
-      conn.send({ type: 'session-ended', session: who.session, reason: s.endReason ?? 'ended' });
+      conn.send({ type: 'session-ended', session: session, reason: s.endReason ?? 'ended' });
       return;
     }
     if (msg.activeServer) {
       this.log.info({ peer: who.name, server: msg.activeServer, have: msg.have }, 'transfer re-announced');
-      this.apply(this.scheduler.resumeTransfer(who.session, who.id, msg.activeServer, now));
+      this.apply(this.scheduler.resumeTransfer(session, who.id, msg.activeServer, now));
       return;
     }
-    this.log.info({ peer: who.name, session: who.session, have: msg.have }, 'client waiting');
-    this.apply(this.scheduler.enqueueClient(who.session, who.id, now));
+    this.log.info({ peer: who.name, session: session, have: msg.have }, 'client waiting');
+    this.apply(this.scheduler.enqueueClient(session, who.id, now));
   }
 
   private onDone(conn: ControlConnection, msg: ClientMessageOf<'done'>, now: number): void {
@@ -357,14 +339,11 @@ export class Coordinator {
       'transfer failed',
     );
     this.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
-    const info = this.serverInfo.get(msg.server);
-    if (info && msg.badSlices.length > 0) {
-      info.badSlices += msg.badSlices.length;
-      if (info.badSlices >= (this.opts.quarantineAfter ?? 3)) {
-        this.log.warn({ server, badSlices: info.badSlices }, 'server quarantined');
-        this.warn(now, 'quarantined', `${server} sent ${info.badSlices} bad slices`);
-        this.scheduler.quarantineServer(msg.server);
-      }
+    const bad = this.registry.reportBadSlices(msg.server, msg.badSlices.length);
+    if (bad.quarantine) {
+      this.log.warn({ server, badSlices: bad.total }, 'server quarantined');
+      this.warn(now, 'quarantined', `${server} sent ${bad.total} bad slices`);
+      this.scheduler.quarantineServer(msg.server);
     }
     this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: msg.code !== 'ERR_SERVER_FULL' }));
   }
@@ -375,10 +354,6 @@ export class Coordinator {
     now: number,
   ): void {
     const who = conn.identity!;
-    if (who.role !== 'operator') {
-      conn.reject(new CascadeError('ERR_ROLE_FORBIDDEN', `${msg.type} is an operator command`));
-      return;
-    }
     const s = this.scheduler.getSession(msg.session);
     if (!s || s.state === 'pending') {
       conn.reject(new CascadeError('ERR_UNKNOWN_SESSION', `no session named "${msg.session}" is open`));
@@ -417,21 +392,18 @@ export class Coordinator {
   }
 
   private assign(session: string, client: string, server: string, now: number): void {
-    const info = this.serverInfo.get(server);
     const manifest = this.manifests.get(session);
     const conn = this.conns.get(client);
-    if (!info || !manifest || !conn) {
+    const address = this.registry.address(server);
+    const ticket = manifest && this.registry.ticket(server, { session, imageId: manifest.imageId, client }, now);
+    if (!address || !ticket || !conn) {
       // Cannot reach one side: undo, and let the scheduler hand the client out again.
       this.log.warn({ client, server }, 'assignment could not be delivered');
       this.apply(conn ? this.scheduler.transferFailed(client, now) : this.scheduler.removeClient(client, now));
       return;
     }
-    const ticket = signTicket(
-      { session, imageId: manifest.imageId, client, server, expires: now + (this.opts.ticketTtlMs ?? 60_000) },
-      info.key,
-    );
     const serverName = this.peerName(server);
-    conn.send({ type: 'assign', server: { id: server, name: serverName, host: info.host, port: info.port }, ticket });
+    conn.send({ type: 'assign', server: { id: server, name: serverName, ...address }, ticket });
     const p = this.peers.get(client);
     if (p) Object.assign(p, { server: serverName, assignedAt: now });
     this.log.info({ session, client: conn.identity?.name, server: serverName }, 'assigned');
@@ -448,25 +420,5 @@ export class Coordinator {
   private warn(at: number, event: string, detail: string): void {
     this.warnings.push({ at, event, detail });
     if (this.warnings.length > 50) this.warnings.shift();
-  }
-
-  // ---- http ------------------------------------------------------------------------------
-
-  private onHttp(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://coordinator');
-    const send = (code: number, type: string, body: string): void => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
-    if (url.pathname === '/healthz') return send(200, 'text/plain', 'ok\n');
-    if (url.pathname === '/status') {
-      return send(
-        200,
-        'application/json',
-        `${JSON.stringify(this.status(url.searchParams.get('session') ?? undefined))}\n`,
-      );
-    }
-    send(404, 'text/plain', 'not found\n');
   }
 }
