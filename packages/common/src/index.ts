@@ -23,4 +23,5 @@ export * from './data/slice-server.js';
 export * from './data/rate-limiter.js';
 export * from './data/block-device.js';
 export * from './data/advertise.js';
+export * from './data/serve-image.js';
 export * from './control/control-client.js';

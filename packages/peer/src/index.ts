@@ -13,3 +13,5 @@ export * from './peer.js';
 export * from './slice-client.js';
 export * from './slice-store.js';
 export * from './target.js';
+export * from './target-store.js';
+export * from './rate-meter.js';

@@ -2,24 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   advertisedHost,
-  buildManifest,
+  serveImage,
   CascadeError,
   ControlClient,
-  CorruptingSliceSource,
-  FileSliceSource,
   parseManifest,
-  RateLimiter,
   SliceServer,
-  verifyTicket,
   type CoordinatorMessage,
   type CoordinatorMessageOf,
   type Logger,
   type Manifest,
-  type SliceSource,
 } from '@cascade/common';
 import PQueue from 'p-queue';
+import { RateMeter } from './rate-meter.js';
 import { fetchSlices } from './slice-client.js';
-import { SliceStore } from './slice-store.js';
+import type { SliceStore } from './slice-store.js';
+import { accountTarget } from './target-store.js';
 import { openTarget, syncTarget, writeSlice, type OpenedTarget } from './target.js';
 
 export interface PeerOptions {
@@ -103,7 +100,7 @@ export class Peer {
     bytesServed: 0,
     clientsServed: 0,
   };
-  private rateWindow: Array<{ t: number; bytes: number }> = [];
+  private readonly meter = new RateMeter(5000);
 
   constructor(private readonly opts: PeerOptions) {
     this.name = opts.name ?? hostname();
@@ -243,39 +240,18 @@ export class Peer {
   private async prepare(manifest: Manifest): Promise<void> {
     const target = await openTarget(this.opts.target, manifest);
     this.target = target;
-    const store = new SliceStore(manifest);
-    if (this.opts.reuse) await this.hashExisting(manifest, store);
-    for (let i = 0; i < store.count; i++) {
-      if (!store.zero.get(i) || store.has(i)) continue;
-      if (!target.zeroFilled)
-        await writeSlice(target, i * manifest.sliceSize, [
-          Buffer.alloc(Math.min(manifest.sliceSize, manifest.size - i * manifest.sliceSize)),
-        ]);
-      store.markHeld(i);
-    }
-    store.resetQueue();
+    const { store, reused } = await accountTarget(target, manifest, {
+      reuse: this.opts.reuse ?? false,
+      onHashing: () => this.emitProgress('hashing'),
+    });
+    this.result.slicesReused = reused;
     this.store = store;
-    this.log.info(
-      { held: store.heldSlices, missing: store.missing(), reused: this.result.slicesReused },
-      'target ready',
-    );
+    this.log.info({ held: store.heldSlices, missing: store.missing(), reused }, 'target ready');
     if (store.complete) {
       await this.completed();
       return;
     }
     this.announce();
-  }
-
-  private async hashExisting(manifest: Manifest, store: SliceStore): Promise<void> {
-    this.emitProgress('hashing');
-    const existing = await buildManifest(this.opts.target, { sliceSize: manifest.sliceSize, size: manifest.size });
-    existing.digests.forEach((d, i) => {
-      if (d === manifest.digests[i]) {
-        store.markHeld(i);
-        if (!store.zero.get(i)) this.result.slicesReused++;
-      }
-    });
-    this.log.info({ reused: this.result.slicesReused, of: manifest.digests.length }, 'hashed what the target holds');
   }
 
   private async onAssign(m: CoordinatorMessageOf<'assign'>): Promise<void> {
@@ -353,7 +329,7 @@ export class Peer {
     for (const c of chunks) n += c.length;
     this.result.bytesReceived += n;
     this.result.slicesReceived++;
-    this.rateWindow.push({ t: Date.now(), bytes: n });
+    this.meter.add(n);
   }
 
   /** Whole image verified: flush, report done, and become a server. */
@@ -368,32 +344,24 @@ export class Peer {
 
   private async startServing(): Promise<void> {
     if (this.server || this.opts.capacity <= 0) return;
-    const manifest = this.manifest!;
     const store = this.store!;
-    let source: SliceSource = new FileSliceSource(manifest, this.target!.fh, (i) => store.has(i));
-    if (this.opts.fault) source = new CorruptingSliceSource(source, this.opts.fault);
-    const server = new SliceServer({
+    const { server, bound } = await serveImage({
       logger: this.opts.logger,
-      source,
+      manifest: this.manifest!,
+      fh: this.target!.fh,
+      held: (i) => store.has(i),
+      serverId: this.id,
+      session: this.opts.session,
+      ticketKey: () => this.ticketKey,
       capacity: this.opts.capacity,
-      host: this.opts.listen.host,
-      port: this.opts.listen.port,
-      rateLimiter: this.opts.rate ? new RateLimiter(this.opts.rate) : undefined,
-      authorize: (hello) => {
-        if (!this.ticketKey) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered yet');
-        return verifyTicket(hello.ticket, this.ticketKey, {
-          server: this.id,
-          imageId: manifest.imageId,
-          session: this.opts.session,
-          now: Date.now(),
-        });
-      },
+      listen: this.opts.listen,
+      rate: this.opts.rate,
+      fault: this.opts.fault,
     });
     server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
       this.result.clientsServed++;
       this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left');
     });
-    const bound = await server.listen();
     this.server = server;
     this.bound = bound;
     this.log.info({ host: bound.host, port: bound.port, capacity: this.opts.capacity }, 'serving slices');
@@ -426,10 +394,7 @@ export class Peer {
   private reportProgress(): void {
     const store = this.store;
     if (!store || !this.activeServer) return;
-    const now = Date.now();
-    this.rateWindow = this.rateWindow.filter((e) => now - e.t <= 5000);
-    const bytes = this.rateWindow.reduce((a, e) => a + e.bytes, 0);
-    const rate = bytes / 5;
+    const rate = this.meter.rate();
     this.control?.send({ type: 'progress', slices: store.heldSlices, bytes: store.heldBytes, rate });
     this.opts.onProgress?.({
       phase: 'transferring',

@@ -3,18 +3,14 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   advertisedHost,
+  serveImage,
   CascadeError,
   ControlClient,
-  CorruptingSliceSource,
-  FileSliceSource,
-  RateLimiter,
   SliceServer,
-  verifyTicket,
   type CoordinatorMessage,
   type Logger,
   type Manifest,
   type SessionOptions,
-  type SliceSource,
 } from '@cascade/common';
 import { loadOrBuildManifest } from './manifest-cache.js';
 
@@ -76,31 +72,24 @@ export class Seeder {
     );
     const mtime = (await stat(this.opts.image)).mtimeMs;
     this.fh = await open(this.opts.image, 'r');
-    let source: SliceSource = new FileSliceSource(manifest, this.fh);
-    if (this.opts.fault) source = new CorruptingSliceSource(source, this.opts.fault);
-    this.server = new SliceServer({
+    const served = await serveImage({
       logger: this.opts.logger,
-      source,
+      manifest,
+      fh: this.fh,
+      serverId: this.id,
+      session: this.opts.session,
+      ticketKey: () => this.ticketKey,
       capacity: this.opts.capacity,
-      host: this.opts.listen.host,
-      port: this.opts.listen.port,
-      rateLimiter: this.opts.rate ? new RateLimiter(this.opts.rate) : undefined,
-      authorize: (hello) => {
-        if (!this.ticketKey)
-          throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered with a coordinator yet');
-        return verifyTicket(hello.ticket, this.ticketKey, {
-          server: this.id,
-          imageId: manifest.imageId,
-          session: this.opts.session,
-          now: Date.now(),
-        });
-      },
+      listen: this.opts.listen,
+      rate: this.opts.rate,
+      fault: this.opts.fault,
     });
-    this.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
+    this.server = served.server;
+    this.bound = served.bound;
+    served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
       this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
     );
-    this.bound = await this.server.listen();
-    this.log.info({ host: this.bound.host, port: this.bound.port, capacity: this.opts.capacity }, 'serving slices');
+    this.log.info({ ...served.bound, capacity: this.opts.capacity }, 'serving slices');
     const done = new Promise<SeederResult>((resolve, reject) => {
       this.finished = resolve;
       this.failedRun = reject;

@@ -1,0 +1,57 @@
+import type { FileHandle } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { CascadeError } from '../errors.js';
+import type { Manifest } from '../manifest/manifest.js';
+import { verifyTicket } from '../protocol/ticket.js';
+import { RateLimiter } from './rate-limiter.js';
+import { SliceServer } from './slice-server.js';
+import { CorruptingSliceSource, FileSliceSource, type SliceSource } from './slice-source.js';
+
+export interface ServeImageOptions {
+  logger: Logger;
+  manifest: Manifest;
+  fh: FileHandle;
+  /** Which slices may be served (default: all). */
+  held?: (index: number) => boolean;
+  /** This server's id, as the coordinator knows it (tickets name it). */
+  serverId: string;
+  session: string;
+  /** The ticket key the coordinator gave this server, or null before registration. */
+  ticketKey: () => Uint8Array | null;
+  capacity: number;
+  listen: { host: string; port: number };
+  /** Uplink cap in bytes/s. */
+  rate?: number | undefined;
+  fault?: { every?: number; once?: number[] } | undefined;
+}
+
+/**
+ * Serve an image file (a seeder's image or a peer's verified target) to ticket holders: the
+ * one way every server role starts its slice server.
+ */
+export async function serveImage(
+  o: ServeImageOptions,
+): Promise<{ server: SliceServer; bound: { host: string; port: number } }> {
+  let source: SliceSource = new FileSliceSource(o.manifest, o.fh, o.held);
+  if (o.fault) source = new CorruptingSliceSource(source, o.fault);
+  const server = new SliceServer({
+    logger: o.logger,
+    source,
+    capacity: o.capacity,
+    host: o.listen.host,
+    port: o.listen.port,
+    rateLimiter: o.rate ? new RateLimiter(o.rate) : undefined,
+    authorize: (hello) => {
+      const key = o.ticketKey();
+      if (!key) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered with a coordinator yet');
+      return verifyTicket(hello.ticket, key, {
+        server: o.serverId,
+        imageId: o.manifest.imageId,
+        session: o.session,
+        now: Date.now(),
+      });
+    },
+  });
+  const bound = await server.listen();
+  return { server, bound };
+}
