@@ -20,7 +20,12 @@ let url: string;
 let dir: string;
 
 before(async () => {
-  coordinator = new Coordinator({ logger: silentLogger(), host: '127.0.4.1', port: 0, limits: { helloTimeoutMs: 300, maxBadMessages: 3 } });
+  coordinator = new Coordinator({
+    logger: silentLogger(),
+    host: '127.0.4.1',
+    port: 0,
+    limits: { helloTimeoutMs: 300, maxBadMessages: 3 },
+  });
   url = (await coordinator.listen()).url;
   dir = await mkdtemp(join(tmpdir(), 'cascade-coord-'));
 });
@@ -120,7 +125,12 @@ describe('Coordinator control plane', () => {
   });
 
   test('an oversized frame is refused without harming the coordinator', async () => {
-    const small = new Coordinator({ logger: silentLogger(), host: '127.0.4.2', port: 0, limits: { maxMessageBytes: 1024 } });
+    const small = new Coordinator({
+      logger: silentLogger(),
+      host: '127.0.4.2',
+      port: 0,
+      limits: { maxMessageBytes: 1024 },
+    });
     const { url: u } = await small.listen();
     try {
       const ws = new WebSocket(u);
@@ -184,7 +194,10 @@ describe('Coordinator control plane', () => {
     const session = await peer.next('session');
     assert.equal((session as unknown as { manifest: { imageId: string } }).manifest.imageId, m.imageId);
     peer.send({ type: 'want', have: 0 });
-    const assign = (await peer.next('assign')) as { server: { host: string; port: number; id: string }; ticket: string };
+    const assign = (await peer.next('assign')) as {
+      server: { host: string; port: number; id: string };
+      ticket: string;
+    };
     assert.deepEqual([assign.server.host, assign.server.port, assign.server.id], ['127.0.4.9', 9999, 'seed-1']);
     assert.match(assign.ticket, /^[\w-]+\.[\w-]+$/);
 
@@ -192,7 +205,10 @@ describe('Coordinator control plane', () => {
       sessions: Array<{ name: string; transfers: Array<{ clientName: string; serverName: string }> }>;
     };
     const s = status.sessions.find((x) => x.name === 'pairing');
-    assert.deepEqual(s?.transfers.map((t) => [t.clientName, t.serverName]), [['peer-1', 'seed-1']]);
+    assert.deepEqual(
+      s?.transfers.map((t) => [t.clientName, t.serverName]),
+      [['peer-1', 'seed-1']],
+    );
     seeder.ws.close();
     peer.ws.close();
   });

@@ -26,7 +26,9 @@ describe('KeyedQueue', () => {
   test('behaves like an array model under any mix of operations', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.constantFrom('back', 'front', 'shift', 'remove'), fc.integer({ min: 0, max: 20 })), { maxLength: 300 }),
+        fc.array(fc.tuple(fc.constantFrom('back', 'front', 'shift', 'remove'), fc.integer({ min: 0, max: 20 })), {
+          maxLength: 300,
+        }),
         (ops) => {
           const q = new KeyedQueue<number>(4);
           let model: number[] = [];

@@ -6,7 +6,9 @@ import type { Decision } from '../src/scheduler/types.js';
 const IMAGE = { imageId: 'a'.repeat(32), size: 1000, name: 'lab.img' };
 
 function assigns(ds: Decision[]): Array<[string, string]> {
-  return ds.filter((d) => d.kind === 'assign').map((d) => [(d as { client: string }).client, (d as { server: string }).server]);
+  return ds
+    .filter((d) => d.kind === 'assign')
+    .map((d) => [(d as { client: string }).client, (d as { server: string }).server]);
 }
 
 function open(options = {}): Scheduler {
@@ -175,7 +177,10 @@ describe('Scheduler session gating', () => {
     s.addServer('lab', 'seed', 2, 0);
     s.enqueueClient('lab', 'c1', 0);
     s.enqueueClient('lab', 'c2', 0);
-    assert.deepEqual(s.transferDone('c1', 5).filter((d) => d.kind === 'ended'), []);
+    assert.deepEqual(
+      s.transferDone('c1', 5).filter((d) => d.kind === 'ended'),
+      [],
+    );
     const out = s.transferDone('c2', 6);
     assert.deepEqual(out, [{ kind: 'ended', session: 'lab', reason: 'end-count', at: 6 }]);
     assert.equal(s.getSession('lab')!.state, 'ended');
@@ -214,5 +219,20 @@ describe('Scheduler session gating', () => {
     assert.deepEqual(assigns(out), []);
     assert.equal(s.getServer('A')!.clients.size, 1);
     assert.deepEqual(assigns(s.enqueueClient('lab', 'c2', 2)), []);
+  });
+});
+
+describe('Scheduler in relay mode', () => {
+  test('a relay that lost its server is paired with a free server however far back it waits', () => {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, { relay: true }, 0);
+    s.addServer('lab', 'X', 1, 0);
+    s.enqueueClient('lab', 'A', 0); // A ← X, and A relays to B1..B70
+    s.addServer('lab', 'A', 70, 0, { relay: true });
+    for (let i = 1; i <= 70; i++) s.enqueueClient('lab', `B${i}`, 0);
+    for (let i = 1; i <= 70; i++) s.addServer('lab', `B${i}`, 1, 0, { relay: true });
+    s.addServer('lab', 'seeder', 1, 0); // a free slot behind 70 relays that are downstream of A
+    s.removeServer('X', 1);
+    assert.deepEqual(assigns(s.transferFailed('A', 1)), [['A', 'seeder']]);
   });
 });

@@ -5,6 +5,7 @@ import { manifestCommand } from './manifest.js';
 import { endCommand, setCommand, startCommand } from './operator.js';
 import { peerCommand } from './peer.js';
 import { seedCommand } from './seed.js';
+import { simulateCommand } from './simulate.js';
 import { statusCommand } from './status.js';
 
 /** Every `cascade` subcommand, in help order. */
@@ -18,5 +19,6 @@ export const commands: CommandModule<any, any>[] = [
   endCommand,
   setCommand,
   manifestCommand,
+  simulateCommand,
   demoCommand,
 ];

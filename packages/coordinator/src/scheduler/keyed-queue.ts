@@ -61,6 +61,7 @@ export class KeyedQueue<K> {
 
   /** Live keys in order (O(n)). */
   *[Symbol.iterator](): IterableIterator<K> {
+    this.skipDead(); // so a scan starts at a live key, not at every key removed since compaction
     for (let i = this.head; i < this.tail; i++) {
       const e = this.at(i);
       if (e && this.live.get(e.key) === e.token) yield e.key;

@@ -380,9 +380,9 @@ export class Scheduler {
    */
   private pickServer(s: SessionEntry, client: ClientEntry): ServerEntry | null {
     let fallback: ServerEntry | null = null;
-    let scanned = 0;
+    // The first eligible server ends the scan; the whole queue is read only when none near the
+    // head may serve this client (relays downstream of it), so no free slot is ever overlooked.
     for (const id of s.serverQueue) {
-      if (scanned++ > 64) break;
       const srv = this.servers.get(id) as ServerEntry;
       if (!this.canServe(srv, client)) continue;
       if (client.avoid.has(id)) {
@@ -401,7 +401,7 @@ export class Scheduler {
     if (!srv.relay) return true;
     // A relay must not be downstream of the client it would serve (no cycles).
     let cur: string | null = srv.id;
-    for (let depth = 0; cur !== null && depth < 10_000; depth++) {
+    for (let depth = 0; cur !== null && depth <= this.clients.size; depth++) {
       if (cur === client.id) return false;
       cur = this.clients.get(cur)?.server ?? null;
     }

@@ -54,7 +54,20 @@ export class FlowNetwork {
 
   host(id: string, up: number, down: number, complete = false): FlowHost {
     const bytes = complete ? this.size : 0;
-    return { id, up, down, bytes, t0: 0, rate: 0, complete, parent: null, children: new Set(), version: 0, eventAt: Infinity, dirty: false };
+    return {
+      id,
+      up,
+      down,
+      bytes,
+      t0: 0,
+      rate: 0,
+      complete,
+      parent: null,
+      children: new Set(),
+      version: 0,
+      eventAt: Infinity,
+      dirty: false,
+    };
   }
 
   bytesAt(h: FlowHost, now: number): number {

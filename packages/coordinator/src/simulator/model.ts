@@ -45,7 +45,8 @@ export function hostRates(model: SimModel, sliceBytes: number): HostRates {
 /** Throws a RangeError naming the first impossible value. */
 export function checkModel(model: SimModel): void {
   const positive = (v: number | undefined, what: string): void => {
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new RangeError(`${what} must be a positive number, got ${v}`);
+    if (v !== undefined && !(Number.isFinite(v) && v > 0))
+      throw new RangeError(`${what} must be a positive number, got ${v}`);
   };
   if (model.kind === 'fixed') {
     positive(model.transferMs, 'transfer time');
