@@ -7,7 +7,9 @@ import { tempDir } from './helpers.js';
 const MiB = 1024 * 1024;
 
 function explain(r: LabResult): string {
-  return r.peers.map((p) => `${p.name}: exit ${p.exit} exact ${p.byteExact} ${p.error ?? ''} (${p.logFile})`).join('\n');
+  return r.peers
+    .map((p) => `${p.name}: exit ${p.exit} exact ${p.byteExact} ${p.error ?? ''} (${p.logFile})`)
+    .join('\n');
 }
 
 describe('the cascade end to end (real processes on loopback)', () => {

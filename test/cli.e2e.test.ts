@@ -65,12 +65,53 @@ describe('the cascade command', () => {
   });
 
   test('a peer whose target cannot be written exits 3; a session ended early makes a waiting peer exit 5', async () => {
-    const seeder = spawnRole('seeder-gated', ['seed', image, '--coordinator', coordinator.url, '--session', 'gated', '--start', 'manual', '--listen', '127.0.5.2:0', '--slice', '1MiB'], dir);
-    const bad = await cascade(['peer', '--coordinator', coordinator.url, '--session', 'gated', '--target', join(dir, 'no', 'such', 'dir', 't.img'), '--listen', '127.0.5.3:0']);
+    const seeder = spawnRole(
+      'seeder-gated',
+      [
+        'seed',
+        image,
+        '--coordinator',
+        coordinator.url,
+        '--session',
+        'gated',
+        '--start',
+        'manual',
+        '--listen',
+        '127.0.5.2:0',
+        '--slice',
+        '1MiB',
+      ],
+      dir,
+    );
+    const bad = await cascade([
+      'peer',
+      '--coordinator',
+      coordinator.url,
+      '--session',
+      'gated',
+      '--target',
+      join(dir, 'no', 'such', 'dir', 't.img'),
+      '--listen',
+      '127.0.5.3:0',
+    ]);
     assert.equal(bad.code, 3, bad.stderr);
     assert.match(bad.stderr, /ERR_TARGET_UNUSABLE/);
 
-    const waiting = spawnRole('peer-waiting', ['peer', '--coordinator', coordinator.url, '--session', 'gated', '--target', join(dir, 'w.img'), '--listen', '127.0.5.4:0'], dir);
+    const waiting = spawnRole(
+      'peer-waiting',
+      [
+        'peer',
+        '--coordinator',
+        coordinator.url,
+        '--session',
+        'gated',
+        '--target',
+        join(dir, 'w.img'),
+        '--listen',
+        '127.0.5.4:0',
+      ],
+      dir,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const status = await cascade(['status', '--coordinator', coordinator.url, '--json']);
     const snap = JSON.parse(status.stdout) as { sessions: Array<{ name: string; state: string; waiting: unknown[] }> };
@@ -85,8 +126,35 @@ describe('the cascade command', () => {
   });
 
   test('a session with --linger ends once nobody waits, and its imaged peer exits 0', async () => {
-    const seeder = spawnRole('seeder-linger', ['seed', image, '--coordinator', coordinator.url, '--session', 'linger', '--linger', '1s', '--listen', '127.0.5.5:0', '--slice', '1MiB'], dir);
-    const peer = await cascade(['peer', '--coordinator', coordinator.url, '--session', 'linger', '--target', join(dir, 'l.img'), '--listen', '127.0.5.6:0']);
+    const seeder = spawnRole(
+      'seeder-linger',
+      [
+        'seed',
+        image,
+        '--coordinator',
+        coordinator.url,
+        '--session',
+        'linger',
+        '--linger',
+        '1s',
+        '--listen',
+        '127.0.5.5:0',
+        '--slice',
+        '1MiB',
+      ],
+      dir,
+    );
+    const peer = await cascade([
+      'peer',
+      '--coordinator',
+      coordinator.url,
+      '--session',
+      'linger',
+      '--target',
+      join(dir, 'l.img'),
+      '--listen',
+      '127.0.5.6:0',
+    ]);
     assert.equal(peer.code, 0, peer.stderr);
     assert.match(peer.stdout, /imaged .*l\.img/);
     assert.equal(await exitWithin(seeder, 15_000), 0);

@@ -35,6 +35,11 @@ test('the simulator predicts a rate-capped loopback cascade within 15 %', async 
     sliceBytes: MiB,
   });
   const ratio = lab.cascadeMs / sim.makespanMs;
-  console.log(`simulator ${(sim.makespanMs / 1000).toFixed(2)} s, loopback ${(lab.cascadeMs / 1000).toFixed(2)} s, ratio ${ratio.toFixed(3)}`);
-  assert.ok(Math.abs(ratio - 1) <= 0.15, `loopback ${lab.cascadeMs} ms vs simulated ${sim.makespanMs} ms (ratio ${ratio.toFixed(3)})`);
+  console.log(
+    `simulator ${(sim.makespanMs / 1000).toFixed(2)} s, loopback ${(lab.cascadeMs / 1000).toFixed(2)} s, ratio ${ratio.toFixed(3)}`,
+  );
+  assert.ok(
+    Math.abs(ratio - 1) <= 0.15,
+    `loopback ${lab.cascadeMs} ms vs simulated ${sim.makespanMs} ms (ratio ${ratio.toFixed(3)})`,
+  );
 });

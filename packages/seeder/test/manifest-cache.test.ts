@@ -53,6 +53,9 @@ describe('manifest cache', () => {
   });
 
   test('a missing image is refused with ERR_IMAGE_UNREADABLE', async () => {
-    await assert.rejects(loadOrBuildManifest(join(dir, 'missing.img')), { name: 'CascadeError', code: 'ERR_IMAGE_UNREADABLE' });
+    await assert.rejects(loadOrBuildManifest(join(dir, 'missing.img')), {
+      name: 'CascadeError',
+      code: 'ERR_IMAGE_UNREADABLE',
+    });
   });
 });
