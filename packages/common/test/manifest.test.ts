@@ -18,28 +18,9 @@ import {
   zeroMap,
   type Manifest,
 } from '../src/manifest/manifest.js';
+import { makeImage, noise } from './fixtures.js';
 
 const S = MIN_SLICE_SIZE;
-
-/** Deterministic pseudo-random bytes (xorshift32), never a run of 64 KiB zeros. */
-function noise(length: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
-
-/** An image of `lengths[i]`-byte slices; indices in `zero` are all zeros, the rest noise. */
-function makeImage(lengths: number[], zero: ReadonlySet<number>, seed = 7): Buffer {
-  return Buffer.concat(lengths.map((len, i) => (zero.has(i) ? Buffer.alloc(len) : noise(len, seed * 1000 + i + 1))));
-}
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 

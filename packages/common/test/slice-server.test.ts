@@ -26,6 +26,7 @@ import { newTicketKey, signTicket, verifyTicket, type TicketClaims } from '../sr
 import { RateLimiter } from '../src/data/rate-limiter.js';
 import { SliceServer, type ClientStats, type SliceServerOptions } from '../src/data/slice-server.js';
 import { FileSliceSource } from '../src/data/slice-source.js';
+import { noise } from './fixtures.js';
 
 const HOST = '127.0.3.1';
 const S = MIN_SLICE_SIZE;
@@ -34,20 +35,6 @@ const SERVER_ID = 'seeder-1';
 /** Slice 2 is all zeros; slice 6 is short (5000 bytes). */
 const ZERO_SLICE = 2;
 const LENGTHS = [S, S, S, S, S, S, 5000];
-
-function noise(length: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 let dir: string;
 let image: Buffer;

@@ -22,6 +22,7 @@ import {
 import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../src/slice-client.js';
 import { SliceStore } from '../src/slice-store.js';
 import { openTarget, writeSlice, type OpenedTarget } from '../src/target.js';
+import { noise } from '../../common/test/fixtures.js';
 
 const HOST = '127.0.3.2';
 const S = MIN_SLICE_SIZE;
@@ -31,20 +32,6 @@ const CLIENT_ID = 'peer-1';
 /** 12 full slices and a 3000-byte tail; slices 4 and 9 are all zeros. */
 const LENGTHS = [...Array.from({ length: 12 }, () => S), 3000];
 const ZERO = new Set([4, 9]);
-
-function noise(length: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 let dir: string;
 let image: Buffer;
