@@ -18,7 +18,7 @@ import {
   zeroMap,
   type Manifest,
 } from '../src/manifest/manifest.js';
-import { makeImage, noise } from './fixtures.js';
+import { makeImage } from './fixtures.js';
 
 const S = MIN_SLICE_SIZE;
 
