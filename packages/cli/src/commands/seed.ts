@@ -13,7 +13,6 @@ interface Args extends LogArgs {
   advertise?: string;
   rate?: string;
   slice: string;
-  relay: boolean;
   'start-count'?: number;
   'start-after'?: string;
   start?: string;
@@ -32,7 +31,6 @@ export function sessionOptionsFrom(argv: Partial<Args>): SessionOptions {
   if (argv['end-count'] !== undefined) o.endCount = argv['end-count'];
   const linger = optionalDuration(argv.linger, '--linger');
   if (linger !== undefined) o.lingerMs = linger;
-  if (argv.relay) o.relay = true;
   return o;
 }
 
@@ -50,7 +48,6 @@ export const seedCommand: CommandModule<object, Args> = {
         .option('advertise', { type: 'string', describe: 'address clients connect to (default: the bound one)' })
         .option('rate', { type: 'string', describe: 'uplink cap, e.g. 100Mbit or 12MB/s' })
         .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' })
-        .option('relay', { type: 'boolean', default: false, describe: 'peers serve verified slices while downloading' })
         .option('start-count', { type: 'number', describe: 'start when N clients wait', group: 'Session gating:' })
         .option('start-after', {
           type: 'string',
