@@ -1,5 +1,6 @@
 import type { SessionOptions } from '@cascade/common';
 import { KeyedQueue } from './keyed-queue.js';
+import { freshSessionState, newSessionEntry, sessionDeadline, startReason } from './session-entry.js';
 import type { ClientEntry, Decision, EndReason, ImageInfo, ServerEntry, SessionEntry } from './types.js';
 
 /**
@@ -138,9 +139,7 @@ export class Scheduler {
     let c = this.clients.get(id);
     if (c?.state === 'transferring') this.releaseTransfer(c, now);
     if (!c) {
-      c = { id, session, state: 'queued', server: null, since: now, avoid: new Set() };
-      this.clients.set(id, c);
-      s.clients.add(id);
+      c = this.addClient(s, id, now);
     }
     c.state = 'queued';
     c.server = null;
@@ -162,9 +161,7 @@ export class Scheduler {
     if (!srv || srv.session !== session) return this.enqueueClient(session, clientId, now, { front: true });
     let c = this.clients.get(clientId);
     if (!c) {
-      c = { id: clientId, session, state: 'queued', server: null, since: now, avoid: new Set() };
-      this.clients.set(clientId, c);
-      s.clients.add(clientId);
+      c = this.addClient(s, clientId, now);
     }
     s.clientQueue.remove(clientId);
     if (c.state === 'transferring') this.releaseTransfer(c, now);
@@ -193,9 +190,7 @@ export class Scheduler {
     let c = this.clients.get(id);
     if (!c && session !== undefined) {
       // An imaged peer re-announcing to a restarted coordinator: count it again.
-      c = { id, session, state: 'queued', server: null, since: now, avoid: new Set() };
-      this.clients.set(id, c);
-      this.session(session).clients.add(id);
+      c = this.addClient(this.session(session), id, now);
     }
     if (!c) return [];
     const s = this.mustSession(c.session);
@@ -240,21 +235,9 @@ export class Scheduler {
   /** Earliest future time at which tick() could decide something (for the simulator). */
   nextDeadline(): number | null {
     let best: number | null = null;
-    const consider = (t: number): void => {
-      if (best === null || t < best) best = t;
-    };
     for (const s of this.sessions.values()) {
-      if (
-        s.state === 'waiting' &&
-        s.options.startAfterMs !== undefined &&
-        !s.options.startManual &&
-        s.openedAt !== null
-      ) {
-        consider(s.openedAt + s.options.startAfterMs);
-      }
-      if (s.state === 'running' && s.options.lingerMs !== undefined && s.idleSince !== null) {
-        consider(s.idleSince + s.options.lingerMs);
-      }
+      const t = sessionDeadline(s);
+      if (t !== null && (best === null || t < best)) best = t;
     }
     return best;
   }
@@ -264,27 +247,17 @@ export class Scheduler {
   private session(name: string): SessionEntry {
     let s = this.sessions.get(name);
     if (!s) {
-      s = {
-        name,
-        state: 'pending',
-        options: {},
-        image: null,
-        openedAt: null,
-        startedAt: null,
-        endedAt: null,
-        endReason: null,
-        imaged: 0,
-        clientQueue: new KeyedQueue(),
-        serverQueue: new KeyedQueue(),
-        servers: new Set(),
-        clients: new Set(),
-        transfers: 0,
-        idleSince: null,
-        progression: [],
-      };
+      s = newSessionEntry(name);
       this.sessions.set(name, s);
     }
     return s;
+  }
+
+  private addClient(s: SessionEntry, id: string, now: number): ClientEntry {
+    const c: ClientEntry = { id, session: s.name, state: 'queued', server: null, since: now, avoid: new Set() };
+    this.clients.set(id, c);
+    s.clients.add(id);
+    return c;
   }
 
   private mustSession(name: string): SessionEntry {
@@ -296,22 +269,7 @@ export class Scheduler {
   private resetSession(s: SessionEntry): void {
     for (const id of s.servers) this.servers.delete(id);
     for (const id of s.clients) this.clients.delete(id);
-    Object.assign(s, {
-      state: 'pending',
-      image: null,
-      openedAt: null,
-      startedAt: null,
-      endedAt: null,
-      endReason: null,
-      imaged: 0,
-      clientQueue: new KeyedQueue(),
-      serverQueue: new KeyedQueue(),
-      servers: new Set(),
-      clients: new Set(),
-      transfers: 0,
-      idleSince: null,
-      progression: [],
-    });
+    Object.assign(s, freshSessionState());
   }
 
   private start(s: SessionEntry, reason: Extract<Decision, { kind: 'started' }>['reason'], now: number): Decision {
@@ -333,7 +291,7 @@ export class Scheduler {
   private evaluate(s: SessionEntry, now: number): Decision[] {
     const out: Decision[] = [];
     if (s.state === 'waiting') {
-      const reason = this.startReason(s, now);
+      const reason = startReason(s, now);
       if (reason) out.push(this.start(s, reason, now));
     }
     if (s.state !== 'running') return out;
@@ -346,16 +304,6 @@ export class Scheduler {
       if (linger !== undefined && now - s.idleSince >= linger) out.push(this.end(s, 'linger', now));
     }
     return out;
-  }
-
-  private startReason(s: SessionEntry, now: number): 'immediate' | 'count' | 'timer' | null {
-    const o = s.options;
-    if (o.startManual) return null;
-    const gated = o.startCount !== undefined || o.startAfterMs !== undefined;
-    if (!gated) return 'immediate';
-    if (o.startCount !== undefined && s.clientQueue.size >= o.startCount) return 'count';
-    if (o.startAfterMs !== undefined && s.openedAt !== null && now - s.openedAt >= o.startAfterMs) return 'timer';
-    return null;
   }
 
   /** Pair head clients with head servers while both queues hold someone. */

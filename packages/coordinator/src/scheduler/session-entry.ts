@@ -1,0 +1,49 @@
+import { KeyedQueue } from './keyed-queue.js';
+import type { SessionEntry } from './types.js';
+
+type Resettable = Omit<SessionEntry, 'name' | 'options'>;
+
+/** Everything a session holds between one opening and the next (a re-open starts from this). */
+export function freshSessionState(): Resettable {
+  return {
+    state: 'pending',
+    image: null,
+    openedAt: null,
+    startedAt: null,
+    endedAt: null,
+    endReason: null,
+    imaged: 0,
+    clientQueue: new KeyedQueue(),
+    serverQueue: new KeyedQueue(),
+    servers: new Set(),
+    clients: new Set(),
+    transfers: 0,
+    idleSince: null,
+    progression: [],
+  };
+}
+
+export function newSessionEntry(name: string): SessionEntry {
+  return { name, options: {}, ...freshSessionState() };
+}
+
+/** Why a waiting session may start now, or null: the COUNT= / WAIT= / keyboard gates. */
+export function startReason(s: SessionEntry, now: number): 'immediate' | 'count' | 'timer' | null {
+  const o = s.options;
+  if (o.startManual) return null;
+  const gated = o.startCount !== undefined || o.startAfterMs !== undefined;
+  if (!gated) return 'immediate';
+  if (o.startCount !== undefined && s.clientQueue.size >= o.startCount) return 'count';
+  if (o.startAfterMs !== undefined && s.openedAt !== null && now - s.openedAt >= o.startAfterMs) return 'timer';
+  return null;
+}
+
+/** The next moment a timer (start-after or linger) of this session comes due, or null. */
+export function sessionDeadline(s: SessionEntry): number | null {
+  const o = s.options;
+  if (s.state === 'waiting' && o.startAfterMs !== undefined && !o.startManual && s.openedAt !== null) {
+    return s.openedAt + o.startAfterMs;
+  }
+  if (s.state === 'running' && o.lingerMs !== undefined && s.idleSince !== null) return s.idleSince + o.lingerMs;
+  return null;
+}
