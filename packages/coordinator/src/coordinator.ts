@@ -18,7 +18,8 @@ import { maySend } from './permissions.js';
 import { ServerRegistry } from './server-registry.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { Decision } from './scheduler/types.js';
-import { buildStatus, type PeerView, type StatusSnapshot } from './status.js';
+import { PeerBoard } from './peer-board.js';
+import type { StatusSnapshot } from './status.js';
 
 export interface CoordinatorOptions {
   logger: Logger;
@@ -49,8 +50,7 @@ export class Coordinator {
   private readonly sockets = new Map<WebSocket, ControlConnection>();
   private readonly manifests = new Map<string, Manifest>();
   private readonly registry: ServerRegistry;
-  readonly peers = new Map<string, PeerView>();
-  private readonly warnings: Array<{ at: number; event: string; detail: string }> = [];
+  private readonly board = new PeerBoard();
   private readonly limits: ConnectionLimits & { maxConnections: number };
   private readonly now: () => number;
   private timers: NodeJS.Timeout[] = [];
@@ -100,7 +100,7 @@ export class Coordinator {
   }
 
   status(session?: string): StatusSnapshot {
-    return buildStatus(this.scheduler, this.peers, this.manifests, this.warnings, this.now(), session);
+    return this.board.snapshot(this.scheduler, this.manifests, this.now(), session);
   }
 
   // ---- connections -----------------------------------------------------------------------
@@ -143,18 +143,15 @@ export class Coordinator {
     if (!id || this.conns.get(id.id) !== conn) return;
     this.conns.delete(id.id);
     const now = this.now();
-    const peer = this.peers.get(id.id);
-    if (peer) peer.connected = false;
     if (this.scheduler.getServer(id.id)) {
       this.log.warn({ peer: id.name, id: id.id }, 'server lost');
-      this.warn(now, 'server-lost', `${id.name} disconnected`);
+      this.board.warn(now, 'server-lost', `${id.name} disconnected`);
       this.apply(this.scheduler.removeServer(id.id, now));
     }
     const client = this.scheduler.getClient(id.id);
-    if (client && client.state !== 'imaged') this.apply(this.scheduler.removeClient(id.id, now));
-    if (!client || client.state !== 'imaged') {
-      if (!this.scheduler.getServer(id.id)) this.peers.delete(id.id);
-    }
+    const imaged = client?.state === 'imaged';
+    if (client && !imaged) this.apply(this.scheduler.removeClient(id.id, now));
+    this.board.left(id.id, imaged);
   }
 
   private onMessage(conn: ControlConnection, msg: ClientMessage): void {
@@ -173,8 +170,7 @@ export class Coordinator {
       case 'want':
         return this.onWant(conn, msg, now);
       case 'progress': {
-        const p = this.peers.get(who.id);
-        if (p) Object.assign(p, { slices: msg.slices, bytes: msg.bytes, rate: msg.rate, updatedAt: now });
+        this.board.update(who.id, { slices: msg.slices, bytes: msg.bytes, rate: msg.rate, updatedAt: now });
         return;
       }
       case 'done':
@@ -219,14 +215,7 @@ export class Coordinator {
     conn.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: msg.id });
     this.log.info({ peer: msg.name, id: msg.id, role: msg.role, session: msg.session, remote: conn.remote }, 'hello');
     if (msg.role === 'peer' && msg.session) {
-      const prev = this.peers.get(msg.id);
-      this.peers.set(msg.id, {
-        ...(prev ?? { slices: 0, bytes: 0, rate: 0, updatedAt: this.now(), host: null, joinedAt: this.now() }),
-        id: msg.id,
-        name: msg.name,
-        session: msg.session,
-        connected: true,
-      });
+      this.board.joined(msg.id, msg.name, msg.session, this.now());
       this.sendSession(conn, msg.session);
     }
   }
@@ -288,8 +277,7 @@ export class Coordinator {
       return;
     }
     const key = this.registry.register(who.id, msg.host, msg.port);
-    const peer = this.peers.get(who.id);
-    if (peer) peer.host = `${msg.host}:${msg.port}`;
+    this.board.update(who.id, { host: `${msg.host}:${msg.port}` });
     conn.send({ type: 'serving', serverId: who.id, ticketKey: key });
     this.log.info(
       {
@@ -326,8 +314,7 @@ export class Coordinator {
     const who = conn.identity!;
     const server = this.peerName(msg.server);
     this.log.info({ peer: who.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
-    const p = this.peers.get(who.id);
-    if (p) Object.assign(p, { doneAt: now, servedBy: server });
+    this.board.update(who.id, { doneAt: now, servedBy: server });
     this.apply(this.scheduler.transferDone(who.id, now, who.session));
   }
 
@@ -338,11 +325,11 @@ export class Coordinator {
       { peer: who.name, server, code: msg.code, reason: msg.reason, badSlices: msg.badSlices },
       'transfer failed',
     );
-    this.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
+    this.board.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
     const bad = this.registry.reportBadSlices(msg.server, msg.badSlices.length);
     if (bad.quarantine) {
       this.log.warn({ server, badSlices: bad.total }, 'server quarantined');
-      this.warn(now, 'quarantined', `${server} sent ${bad.total} bad slices`);
+      this.board.warn(now, 'quarantined', `${server} sent ${bad.total} bad slices`);
       this.scheduler.quarantineServer(msg.server);
     }
     this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: msg.code !== 'ERR_SERVER_FULL' }));
@@ -404,8 +391,7 @@ export class Coordinator {
     }
     const serverName = this.peerName(server);
     conn.send({ type: 'assign', server: { id: server, name: serverName, ...address }, ticket });
-    const p = this.peers.get(client);
-    if (p) Object.assign(p, { server: serverName, assignedAt: now });
+    this.board.update(client, { server: serverName, assignedAt: now });
     this.log.info({ session, client: conn.identity?.name, server: serverName }, 'assigned');
   }
 
@@ -414,11 +400,6 @@ export class Coordinator {
   }
 
   private peerName(id: string): string {
-    return this.conns.get(id)?.identity?.name ?? this.peers.get(id)?.name ?? id;
-  }
-
-  private warn(at: number, event: string, detail: string): void {
-    this.warnings.push({ at, event, detail });
-    if (this.warnings.length > 50) this.warnings.shift();
+    return this.conns.get(id)?.identity?.name ?? this.board.name(id) ?? id;
   }
 }

@@ -15,3 +15,4 @@ export * from './coordinator.js';
 export * from './control-connection.js';
 export * from './status.js';
 export * from './simulator/index.js';
+export * from './peer-board.js';
