@@ -15,3 +15,4 @@ export * from './slice-store.js';
 export * from './target.js';
 export * from './target-store.js';
 export * from './rate-meter.js';
+export * from './progress.js';

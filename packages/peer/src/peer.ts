@@ -13,6 +13,7 @@ import {
   type Manifest,
 } from '@cascade/common';
 import PQueue from 'p-queue';
+import { peerProgress, type PeerProgress } from './progress.js';
 import { RateMeter } from './rate-meter.js';
 import { fetchSlices } from './slice-client.js';
 import type { SliceStore } from './slice-store.js';
@@ -38,15 +39,6 @@ export interface PeerOptions {
   maxServerFailures?: number;
   fault?: { every?: number; once?: number[] };
   onProgress?: (p: PeerProgress) => void;
-}
-
-export interface PeerProgress {
-  phase: 'waiting' | 'hashing' | 'queued' | 'transferring' | 'serving';
-  slices: number;
-  total: number;
-  bytes: number;
-  rate: number;
-  server?: string;
 }
 
 export interface PeerResult {
@@ -392,28 +384,13 @@ export class Peer {
   }
 
   private reportProgress(): void {
-    const store = this.store;
-    if (!store || !this.activeServer) return;
-    const rate = this.meter.rate();
-    this.control?.send({ type: 'progress', slices: store.heldSlices, bytes: store.heldBytes, rate });
-    this.opts.onProgress?.({
-      phase: 'transferring',
-      slices: store.heldSlices,
-      total: store.count,
-      bytes: store.heldBytes,
-      rate,
-    });
+    if (!this.store || !this.activeServer) return;
+    const p = peerProgress(this.store, 'transferring', this.meter.rate());
+    this.control?.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate });
+    this.opts.onProgress?.(p);
   }
 
   private emitProgress(phase: PeerProgress['phase'], server?: string): void {
-    const s = this.store;
-    this.opts.onProgress?.({
-      phase,
-      slices: s?.heldSlices ?? 0,
-      total: s?.count ?? 0,
-      bytes: s?.heldBytes ?? 0,
-      rate: 0,
-      ...(server ? { server } : {}),
-    });
+    this.opts.onProgress?.(peerProgress(this.store, phase, 0, server));
   }
 }
