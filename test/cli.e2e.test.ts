@@ -21,6 +21,16 @@ function cascade(args: string[], timeoutMs = 30_000): Promise<{ code: number; st
   });
 }
 
+/** `cascade peer` arguments for this file's coordinator. */
+function peerArgs(url: string, session: string, target: string, listen: string): string[] {
+  return ['peer', '--coordinator', url, '--session', session, '--target', target, '--listen', listen];
+}
+
+/** `cascade seed` arguments for this file's coordinator, 1 MiB slices. */
+function seedArgs(image: string, url: string, session: string, listen: string, extra: string[]): string[] {
+  return ['seed', image, '--coordinator', url, '--session', session, '--listen', listen, '--slice', '1MiB', ...extra];
+}
+
 const dir = await tempDir('cli');
 
 describe('the cascade command', () => {
@@ -67,49 +77,18 @@ describe('the cascade command', () => {
   test('a peer whose target cannot be written exits 3; a session ended early makes a waiting peer exit 5', async () => {
     const seeder = spawnRole(
       'seeder-gated',
-      [
-        'seed',
-        image,
-        '--coordinator',
-        coordinator.url,
-        '--session',
-        'gated',
-        '--start',
-        'manual',
-        '--listen',
-        '127.0.5.2:0',
-        '--slice',
-        '1MiB',
-      ],
+      seedArgs(image, coordinator.url, 'gated', '127.0.5.2:0', ['--start', 'manual']),
       dir,
     );
-    const bad = await cascade([
-      'peer',
-      '--coordinator',
-      coordinator.url,
-      '--session',
-      'gated',
-      '--target',
-      join(dir, 'no', 'such', 'dir', 't.img'),
-      '--listen',
-      '127.0.5.3:0',
-    ]);
+    const bad = await cascade(
+      peerArgs(coordinator.url, 'gated', join(dir, 'no', 'such', 'dir', 't.img'), '127.0.5.3:0'),
+    );
     assert.equal(bad.code, 3, bad.stderr);
     assert.match(bad.stderr, /ERR_TARGET_UNUSABLE/);
 
     const waiting = spawnRole(
       'peer-waiting',
-      [
-        'peer',
-        '--coordinator',
-        coordinator.url,
-        '--session',
-        'gated',
-        '--target',
-        join(dir, 'w.img'),
-        '--listen',
-        '127.0.5.4:0',
-      ],
+      peerArgs(coordinator.url, 'gated', join(dir, 'w.img'), '127.0.5.4:0'),
       dir,
     );
     await new Promise((r) => setTimeout(r, 1500));
@@ -128,33 +107,10 @@ describe('the cascade command', () => {
   test('a session with --linger ends once nobody waits, and its imaged peer exits 0', async () => {
     const seeder = spawnRole(
       'seeder-linger',
-      [
-        'seed',
-        image,
-        '--coordinator',
-        coordinator.url,
-        '--session',
-        'linger',
-        '--linger',
-        '1s',
-        '--listen',
-        '127.0.5.5:0',
-        '--slice',
-        '1MiB',
-      ],
+      seedArgs(image, coordinator.url, 'linger', '127.0.5.5:0', ['--linger', '1s']),
       dir,
     );
-    const peer = await cascade([
-      'peer',
-      '--coordinator',
-      coordinator.url,
-      '--session',
-      'linger',
-      '--target',
-      join(dir, 'l.img'),
-      '--listen',
-      '127.0.5.6:0',
-    ]);
+    const peer = await cascade(peerArgs(coordinator.url, 'linger', join(dir, 'l.img'), '127.0.5.6:0'));
     assert.equal(peer.code, 0, peer.stderr);
     assert.match(peer.stdout, /imaged .*l\.img/);
     assert.equal(await exitWithin(seeder, 15_000), 0);
