@@ -19,6 +19,7 @@ const byCode: Partial<Record<ErrorCode, number>> = {
   ERR_TARGET_TOO_SMALL: ExitCode.TARGET_UNUSABLE,
   ERR_VERIFY_FAILED: ExitCode.VERIFY_FAILED,
   ERR_INCOMPLETE: ExitCode.INCOMPLETE,
+  ERR_STOPPED: ExitCode.INCOMPLETE,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -40,6 +40,7 @@ export const ErrorCodes = {
   ERR_TARGET_TOO_SMALL: 'the target is smaller than the image',
   ERR_VERIFY_FAILED: 'the image could not be verified after retries',
   ERR_INCOMPLETE: 'the session ended before the image was complete',
+  ERR_STOPPED: 'the peer was stopped (SIGINT/SIGTERM) before its image was complete',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

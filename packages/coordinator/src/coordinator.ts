@@ -178,9 +178,7 @@ export class Coordinator {
       case 'failed':
         return this.onFailed(conn, msg, now);
       case 'leave':
-        this.log.info({ peer: who.name, reason: msg.reason }, 'peer leaving');
-        this.apply(this.scheduler.removeServer(who.id, now));
-        return;
+        return this.onLeave(who, msg.reason, now);
       case 'start-session':
       case 'end-session':
       case 'set-session':
@@ -318,6 +316,15 @@ export class Coordinator {
     this.apply(this.scheduler.transferDone(who.id, now, who.session));
   }
 
+  /** A peer stops (signal, local fault): it serves no more and fetches no more. */
+  private onLeave(who: { id: string; name: string }, reason: string, now: number): void {
+    this.log.info({ peer: who.name, reason }, 'peer leaving');
+    if (this.scheduler.getServer(who.id)) this.board.warn(now, 'server-left', `${who.name} left (${reason})`);
+    this.apply(this.scheduler.removeServer(who.id, now));
+    const client = this.scheduler.getClient(who.id);
+    if (client && client.state !== 'imaged') this.apply(this.scheduler.removeClient(who.id, now));
+  }
+
   private onFailed(conn: ControlConnection, msg: ClientMessageOf<'failed'>, now: number): void {
     const who = conn.identity!;
     const server = this.peerName(msg.server);
@@ -326,6 +333,11 @@ export class Coordinator {
       'transfer failed',
     );
     this.board.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
+    if (msg.code === 'ERR_TARGET_UNUSABLE') {
+      // The client's own disk failed, not the server: it leaves the queues, nobody is blamed.
+      this.apply(this.scheduler.removeClient(who.id, now));
+      return;
+    }
     const bad = this.registry.reportBadSlices(msg.server, msg.badSlices.length);
     if (bad.quarantine) {
       this.log.warn({ server, badSlices: bad.total }, 'server quarantined');

@@ -220,6 +220,25 @@ describe('Scheduler session gating', () => {
     assert.equal(s.getServer('A')!.clients.size, 1);
     assert.deepEqual(assigns(s.enqueueClient('lab', 'c2', 2)), []);
   });
+
+  test('a transfer re-announced before its server holds the slot once the server re-announces', () => {
+    const s = open();
+    assert.deepEqual(assigns(s.resumeTransfer('lab', 'c1', 'A', 1)), []);
+    assert.equal(s.getClient('c1')!.state, 'transferring');
+    assert.equal(s.getSession('lab')!.clientQueue.size, 0, 'not queued for a second server');
+    s.enqueueClient('lab', 'c2', 2);
+    assert.deepEqual(assigns(s.addServer('lab', 'A', 2, 3)), [['c2', 'A']]);
+    assert.equal(s.getServer('A')!.clients.size, 2);
+    assert.deepEqual(assigns(s.enqueueClient('lab', 'c3', 4)), [], 'A is full: c1 and c2');
+  });
+
+  test('a re-announced transfer whose server never returns goes to the head of the queue on failure', () => {
+    const s = open();
+    s.resumeTransfer('lab', 'c1', 'gone', 1);
+    s.enqueueClient('lab', 'c2', 2);
+    s.transferFailed('c1', 3, { avoidServer: true });
+    assert.deepEqual(s.getSession('lab')!.clientQueue.toArray(), ['c1', 'c2']);
+  });
 });
 
 describe('Scheduler in relay mode', () => {

@@ -41,6 +41,18 @@ export interface PeerOptions {
   onProgress?: (p: PeerProgress) => void;
 }
 
+/** One transfer from one server, as the peer saw it. */
+export interface TransferRecord {
+  server: string;
+  startedAt: number;
+  ms: number;
+  slices: number;
+  bytes: number;
+  badSlices: number;
+  /** Why it ended early (error code), or null when it completed the image. */
+  error: string | null;
+}
+
 export interface PeerResult {
   /** 'imaged' or why not. */
   outcome: 'imaged' | 'incomplete';
@@ -55,6 +67,8 @@ export interface PeerResult {
   imagedAt: number | null;
   bytesServed: number;
   clientsServed: number;
+  /** Every transfer in order: which server, how much, how it ended. */
+  transfers: TransferRecord[];
 }
 
 /**
@@ -78,6 +92,8 @@ export class Peer {
   private settle: { resolve: (r: PeerResult) => void; reject: (e: Error) => void } | null = null;
   private readonly writes = new PQueue({ concurrency: 1 });
   private progressTimer: NodeJS.Timeout | null = null;
+  private readonly stopper = new AbortController();
+  private transfer: Promise<unknown> | null = null;
   private readonly result: PeerResult = {
     outcome: 'incomplete',
     sessionEndReason: '',
@@ -91,6 +107,7 @@ export class Peer {
     imagedAt: null,
     bytesServed: 0,
     clientsServed: 0,
+    transfers: [],
   };
   private readonly meter = new RateMeter(5000);
 
@@ -125,6 +142,27 @@ export class Peer {
     } finally {
       await this.shutdown();
     }
+  }
+
+  /**
+   * Graceful stop (SIGINT/SIGTERM): the transfer in flight is abandoned (a slice being written
+   * finishes; nothing unverified is ever marked held), the coordinator is told, our clients move
+   * on. run() then resolves if the image was already complete, else rejects with ERR_STOPPED.
+   */
+  async stop(reason = 'stopped'): Promise<void> {
+    if (this.stopper.signal.aborted) return;
+    this.log.info({ reason, outcome: this.result.outcome }, 'stopping');
+    this.stopper.abort();
+    await this.transfer?.catch(() => undefined);
+    await this.writes.onIdle();
+    if (this.result.outcome === 'imaged') {
+      this.result.sessionEndReason ||= reason;
+      this.finish();
+      return;
+    }
+    const store = this.store;
+    const held = store ? `${store.heldSlices} of ${store.count} slices verified and kept` : 'nothing fetched yet';
+    this.fail(new CascadeError('ERR_STOPPED', `stopped (${reason}) before the image was complete: ${held}`));
   }
 
   /** Stop now: tell the coordinator, close the server (clients keep what they verified). */
@@ -250,7 +288,7 @@ export class Peer {
     await this.preparing;
     const store = this.store;
     const manifest = this.manifest;
-    if (!store || !manifest || !this.target || !this.settle) return;
+    if (!store || !manifest || !this.target || !this.settle || this.stopper.signal.aborted) return;
     if (this.activeServer) {
       this.log.warn({ server: m.server.name }, 'assignment while a transfer runs; ignored');
       return;
@@ -263,7 +301,7 @@ export class Peer {
     this.emitProgress('transferring', m.server.name);
     const started = Date.now();
     const target = this.target;
-    const r = await fetchSlices({
+    const fetching = fetchSlices({
       logger: this.opts.logger,
       manifest,
       server: m.server,
@@ -281,9 +319,23 @@ export class Peer {
           store.markHeld(i);
           this.countReceived(chunks);
         }),
+      signal: this.stopper.signal,
     });
+    this.transfer = fetching;
+    const r = await fetching;
+    this.transfer = null;
     this.activeServer = null;
     this.result.badSlices += r.badSlices.length;
+    this.result.transfers.push({
+      server: m.server.name,
+      startedAt: started,
+      ms: Date.now() - started,
+      slices: r.slices,
+      bytes: r.bytes,
+      badSlices: r.badSlices.length,
+      error: store.complete ? null : (r.error?.code ?? 'ERR_SERVER_LOST'),
+    });
+    if (this.stopper.signal.aborted) return;
     if (!this.result.servers.includes(m.server.name)) this.result.servers.push(m.server.name);
     if (!this.settle) return;
     if (store.complete) {

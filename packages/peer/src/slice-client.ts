@@ -38,6 +38,8 @@ export interface SliceFetchOptions {
   onVerified: (index: number, chunks: Buffer[]) => Promise<void>;
   /** Bad slices tolerated from one server before giving up on it. */
   maxBadSlices?: number;
+  /** Abort the transfer (graceful stop): the slice being written finishes, the rest is dropped. */
+  signal?: AbortSignal;
 }
 
 export interface SliceFetchResult {
@@ -69,6 +71,7 @@ class SliceFetch {
   private readonly result: SliceFetchResult = { slices: 0, bytes: 0, badSlices: [], error: null };
   private resolve: (r: SliceFetchResult) => void = () => undefined;
   private readonly log: Logger;
+  private readonly onAbort = (): void => this.end(new CascadeError('ERR_STOPPED', 'transfer stopped'));
 
   constructor(private readonly opts: SliceFetchOptions) {
     this.decoder = new FrameDecoder({
@@ -81,6 +84,9 @@ class SliceFetch {
   run(): Promise<SliceFetchResult> {
     return new Promise((resolve) => {
       this.resolve = resolve;
+      const signal = this.opts.signal;
+      if (signal?.aborted) return this.onAbort();
+      signal?.addEventListener('abort', this.onAbort, { once: true });
       const { host, port } = this.opts.server;
       const socket = connect({
         host,
@@ -245,6 +251,7 @@ class SliceFetch {
     this.outstanding.length = 0;
     this.ready.length = 0;
     this.result.error = error;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.socket?.end();
     setTimeout(() => this.socket?.destroy(), 2000).unref();
     if (error)

@@ -68,8 +68,10 @@ export const peerCommand: CommandModule<object, Args> = {
       ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
     });
     onStopSignal((signal) => {
-      logger.info({ signal }, 'stopping');
-      void peer.shutdown().then(() => process.exit(ExitCode.INCOMPLETE));
+      // Graceful: abandon the slice in flight, keep what is verified, tell the coordinator; the
+      // result (and --report) follow below. A stop that hangs is cut short.
+      setTimeout(() => process.exit(ExitCode.INCOMPLETE), 15_000).unref();
+      void peer.stop(signal);
     });
     let result: PeerResult | null = null;
     let exit: number = ExitCode.OK;

@@ -58,10 +58,11 @@ export async function startCoordinator(
   host: string,
   port = 0,
   name = 'coordinator',
+  extra: string[] = [],
 ): Promise<RoleProcess & { url: string }> {
   let found: (url: string) => void = () => undefined;
   const urlP = new Promise<string>((resolve) => (found = resolve));
-  const role = spawnRole(name, ['coordinator', '--listen', `${host}:${port}`], workdir, (line) => {
+  const role = spawnRole(name, ['coordinator', '--listen', `${host}:${port}`, ...extra], workdir, (line) => {
     const m = /listening on (ws:\/\/\S+)/.exec(line);
     if (m?.[1]) found(m[1]);
   });

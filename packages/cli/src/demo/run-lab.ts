@@ -4,7 +4,7 @@ import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { firstDifference } from './fixtures.js';
 
 /** The coordinator's /status for one session, or null if it cannot be read. */
-async function fetchSession(url: string, session: string): Promise<SessionStatus | null> {
+export async function fetchSession(url: string, session: string): Promise<SessionStatus | null> {
   try {
     const res = await fetch(`${url.replace(/^ws/, 'http')}/status?session=${encodeURIComponent(session)}`);
     const snap = (await res.json()) as StatusSnapshot;

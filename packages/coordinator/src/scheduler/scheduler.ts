@@ -99,6 +99,11 @@ export class Scheduler {
       };
       this.servers.set(id, srv);
       s.servers.add(id);
+      // Transfers re-announced before their server (after a coordinator restart) hold its slots.
+      for (const cid of s.clients) {
+        const c = this.clients.get(cid);
+        if (c?.state === 'transferring' && c.server === id) srv.clients.add(cid);
+      }
     }
     srv.capacity = capacity;
     srv.relay = opts.relay ?? false;
@@ -158,14 +163,20 @@ export class Scheduler {
   resumeTransfer(session: string, clientId: string, serverId: string, now: number): Decision[] {
     const s = this.session(session);
     const srv = this.servers.get(serverId);
-    if (!srv || srv.session !== session) return this.enqueueClient(session, clientId, now, { front: true });
+    if (srv && srv.session !== session) return this.enqueueClient(session, clientId, now, { front: true });
     let c = this.clients.get(clientId);
     if (!c) {
       c = this.addClient(s, clientId, now);
     }
     s.clientQueue.remove(clientId);
     if (c.state === 'transferring') this.releaseTransfer(c, now);
-    this.bind(s, c, srv, now);
+    if (!srv) {
+      // The server has not re-announced itself yet (a restarted coordinator): record the
+      // transfer; addServer adopts it. If the server is really gone the client reports failed.
+      this.bind(s, c, null, serverId, now);
+      return this.evaluate(s, now);
+    }
+    this.bind(s, c, srv, srv.id, now);
     if (srv.clients.size >= srv.capacity) s.serverQueue.remove(serverId);
     return this.evaluate(s, now);
   }
@@ -315,7 +326,7 @@ export class Scheduler {
       const srv = this.pickServer(s, client);
       if (!srv) break;
       s.clientQueue.shift();
-      this.bind(s, client, srv, now);
+      this.bind(s, client, srv, srv.id, now);
       out.push({ kind: 'assign', session: s.name, client: client.id, server: srv.id, at: now });
       if (srv.clients.size < srv.capacity) s.serverQueue.pushBack(srv.id);
     }
@@ -356,11 +367,11 @@ export class Scheduler {
     return true;
   }
 
-  private bind(s: SessionEntry, c: ClientEntry, srv: ServerEntry, now: number): void {
+  private bind(s: SessionEntry, c: ClientEntry, srv: ServerEntry | null, serverId: string, now: number): void {
     c.state = 'transferring';
-    c.server = srv.id;
+    c.server = serverId;
     c.since = now;
-    srv.clients.add(c.id);
+    srv?.clients.add(c.id);
     s.transfers++;
   }
 
