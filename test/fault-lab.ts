@@ -58,7 +58,13 @@ export class FaultLab {
   }
 
   async startCoordinator(extra: string[] = []): Promise<void> {
-    const c = await startCoordinator(this.dir, this.coordinatorHost, this.port, `coordinator-${this.procs.length}`, extra);
+    const c = await startCoordinator(
+      this.dir,
+      this.coordinatorHost,
+      this.port,
+      `coordinator-${this.procs.length}`,
+      extra,
+    );
     this.coordinatorRole = c;
     this.procs.push(c);
     this.url = c.url;
@@ -73,15 +79,26 @@ export class FaultLab {
   startSeeder(args: string[], name = 'seeder'): RoleProcess {
     const p = spawnRole(
       `${name}-${this.procs.length}`,
-      ['seed', this.image, '--coordinator', this.url, '--session', this.session, '--name', name, '--listen', '127.0.1.1:0', ...args],
+      [
+        'seed',
+        this.image,
+        '--coordinator',
+        this.url,
+        '--session',
+        this.session,
+        '--name',
+        name,
+        '--listen',
+        '127.0.1.1:0',
+        ...args,
+      ],
       this.dir,
     );
     this.procs.push(p);
     return p;
   }
 
-  startPeer(i: number, args: string[] = [], name = `peer-${i}`): LabPeer {
-    const target = join(this.dir, `${name}.img`);
+  startPeer(i: number, args: string[] = [], name = `peer-${i}`, target = join(this.dir, `${name}.img`)): LabPeer {
     const report = join(this.dir, `${name}.json`);
     const p = spawnRole(
       `${name}-${this.procs.length}`,

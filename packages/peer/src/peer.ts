@@ -94,6 +94,7 @@ export class Peer {
   private progressTimer: NodeJS.Timeout | null = null;
   private readonly stopper = new AbortController();
   private transfer: Promise<unknown> | null = null;
+  private stopReason: string | null = null;
   private readonly result: PeerResult = {
     outcome: 'incomplete',
     sessionEndReason: '',
@@ -114,6 +115,11 @@ export class Peer {
   constructor(private readonly opts: PeerOptions) {
     this.name = opts.name ?? hostname();
     this.log = opts.logger.child({ component: 'peer' });
+  }
+
+  /** What happened so far (also after run() rejected: what was fetched before the failure). */
+  get summary(): PeerResult {
+    return { ...this.result, servers: [...this.result.servers], transfers: [...this.result.transfers] };
   }
 
   /** Run until the session ends. Resolves with the result; rejects with a CascadeError. */
@@ -151,6 +157,7 @@ export class Peer {
    */
   async stop(reason = 'stopped'): Promise<void> {
     if (this.stopper.signal.aborted) return;
+    this.stopReason = reason;
     this.log.info({ reason, outcome: this.result.outcome }, 'stopping');
     this.stopper.abort();
     await this.transfer?.catch(() => undefined);
@@ -169,7 +176,7 @@ export class Peer {
   async shutdown(): Promise<void> {
     if (this.progressTimer) clearInterval(this.progressTimer);
     this.progressTimer = null;
-    this.control?.send({ type: 'leave', reason: 'stopping' });
+    this.control?.send({ type: 'leave', reason: this.stopReason ?? this.result.sessionEndReason ?? 'stopping' });
     this.control?.close();
     this.control = null;
     if (this.server) {

@@ -13,15 +13,17 @@ export const coordinatorCommand: CommandModule<object, Args> = {
   describe: 'Run the coordinator: sessions, both FIFO queues, pairing, /status',
   builder: (y) =>
     withLogOptions(
-      y.option('listen', {
-        type: 'string',
-        default: '0.0.0.0:7770',
-        describe: 'host:port for ws control and HTTP /status',
-      }).option('ping-interval', {
-        type: 'string',
-        default: '10s',
-        describe: 'ws ping interval; a peer silent for two intervals is dropped from the queues',
-      }),
+      y
+        .option('listen', {
+          type: 'string',
+          default: '0.0.0.0:7770',
+          describe: 'host:port for ws control and HTTP /status',
+        })
+        .option('ping-interval', {
+          type: 'string',
+          default: '10s',
+          describe: 'ws ping interval; a peer silent for two intervals is dropped from the queues',
+        }),
     ) as never,
   handler: async (argv) => {
     const { host, port } = parseListen(argv.listen);

@@ -88,7 +88,10 @@ export const peerCommand: CommandModule<object, Args> = {
       process.stderr.write(`cascade peer: ${error}\n`);
     }
     if (argv.report) {
-      await writeFile(argv.report, JSON.stringify({ name: peer.name, id: peer.id, exit, error, ...result }, null, 2));
+      await writeFile(
+        argv.report,
+        JSON.stringify({ name: peer.name, id: peer.id, exit, error, ...(result ?? peer.summary) }, null, 2),
+      );
     }
     process.exit(exit);
   },
