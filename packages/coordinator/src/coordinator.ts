@@ -171,6 +171,7 @@ export class Coordinator {
         return this.onWant(conn, msg, now);
       case 'progress': {
         this.board.update(who.id, { slices: msg.slices, bytes: msg.bytes, rate: msg.rate, updatedAt: now });
+        this.scheduler.noteHeld(who.id, msg.slices);
         return;
       }
       case 'done':
@@ -305,7 +306,7 @@ export class Coordinator {
       return;
     }
     this.log.info({ peer: who.name, session: session, have: msg.have }, 'client waiting');
-    this.apply(this.scheduler.enqueueClient(session, who.id, now));
+    this.apply(this.scheduler.enqueueClient(session, who.id, now, { held: msg.have }));
   }
 
   private onDone(conn: ControlConnection, msg: ClientMessageOf<'done'>, now: number): void {

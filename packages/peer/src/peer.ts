@@ -38,6 +38,10 @@ export interface PeerOptions {
   /** Servers that may each fail us before the image counts as unverifiable. */
   maxServerFailures?: number;
   fault?: { every?: number; once?: number[] };
+  /** Clients served at once while still downloading, in relay sessions (default 1: a chain). */
+  relayCapacity?: number;
+  /** How long a relay holds a request for a slice it has not verified yet (default 60 s). */
+  relayWaitMs?: number;
   onProgress?: (p: PeerProgress) => void;
 }
 
@@ -95,6 +99,9 @@ export class Peer {
   private readonly stopper = new AbortController();
   private transfer: Promise<unknown> | null = null;
   private stopReason: string | null = null;
+  /** The session streams: serve verified slices while still downloading. */
+  private relay = false;
+  private serving: { relay: boolean; capacity: number } | null = null;
   private readonly result: PeerResult = {
     outcome: 'incomplete',
     sessionEndReason: '',
@@ -213,6 +220,7 @@ export class Peer {
       this.offerServe();
       return;
     }
+    this.offerServe(); // a relay serves while it downloads
     this.control?.send({
       type: 'want',
       have: store.heldSlices,
@@ -262,6 +270,7 @@ export class Peer {
       return;
     }
     this.manifest = manifest;
+    this.relay = m.options.relay === true;
     this.result.imageId = manifest.imageId;
     this.log.info(
       { image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length },
@@ -288,6 +297,7 @@ export class Peer {
       await this.completed();
       return;
     }
+    if (this.relay) await this.startServing(true);
     this.announce();
   }
 
@@ -390,21 +400,35 @@ export class Peer {
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
     this.control?.send({ type: 'done', server: serverId ?? 'reused', bytes, ms });
-    await this.startServing();
+    await this.startServing(false);
   }
 
-  private async startServing(): Promise<void> {
-    if (this.server || this.opts.capacity <= 0) return;
+  /**
+   * Serve slices: as a relay (verified slices only, requests for others wait for them) while
+   * downloading in a relay session, then the whole image at full capacity once it is complete.
+   */
+  private async startServing(relay: boolean): Promise<void> {
+    if (this.opts.capacity <= 0 || this.stopper.signal.aborted) return;
+    const capacity = relay ? Math.min(this.opts.capacity, this.opts.relayCapacity ?? 1) : this.opts.capacity;
+    this.serving = { relay, capacity };
+    if (this.server) {
+      this.server.setCapacity(capacity);
+      this.log.info({ capacity, relay }, 'serving the whole image');
+      this.offerServe();
+      return;
+    }
     const store = this.store!;
+    const waitMs = this.opts.relayWaitMs ?? 60_000;
     const { server, bound } = await serveImage({
       logger: this.opts.logger,
       manifest: this.manifest!,
       fh: this.target!.fh,
       held: (i) => store.has(i),
+      ...(relay ? { waitFor: (i: number) => store.waitFor(i, waitMs) } : {}),
       serverId: this.id,
       session: this.opts.session,
       ticketKey: () => this.ticketKey,
-      capacity: this.opts.capacity,
+      capacity,
       listen: this.opts.listen,
       rate: this.opts.rate,
       fault: this.opts.fault,
@@ -415,16 +439,20 @@ export class Peer {
     });
     this.server = server;
     this.bound = bound;
-    this.log.info({ host: bound.host, port: bound.port, capacity: this.opts.capacity }, 'serving slices');
-    this.emitProgress('serving');
+    this.log.info(
+      { host: bound.host, port: bound.port, capacity, relay },
+      relay ? 'relaying slices' : 'serving slices',
+    );
+    if (!relay) this.emitProgress('serving');
     this.offerServe();
   }
 
   private offerServe(): void {
     const b = this.bound;
-    if (!b) return;
+    const serving = this.serving;
+    if (!b || !serving) return;
     const host = advertisedHost(b.host, this.opts.advertise, this.control?.localAddress);
-    this.control?.send({ type: 'serve', host, port: b.port, capacity: this.opts.capacity });
+    this.control?.send({ type: 'serve', host, port: b.port, capacity: serving.capacity, relay: serving.relay });
   }
 
   private localAddress(): string | undefined {

@@ -17,6 +17,7 @@ interface Args extends LogArgs {
   reuse: boolean;
   name?: string;
   window: number;
+  'relay-capacity': number;
   stall: string;
   report?: string;
   fault?: string;
@@ -42,6 +43,11 @@ export const peerCommand: CommandModule<object, Args> = {
         })
         .option('name', { type: 'string', describe: 'name shown in status (default: hostname)' })
         .option('window', { type: 'number', default: 4, describe: 'requests kept outstanding' })
+        .option('relay-capacity', {
+          type: 'number',
+          default: 1,
+          describe: 'relay sessions: clients served while still downloading (1 = a chain at link rate)',
+        })
         .option('stall', { type: 'string', default: '30s', describe: 'a server silent this long is lost' })
         .option('report', { type: 'string', describe: 'write the result as JSON to this file' })
         .option('fault', {
@@ -61,6 +67,7 @@ export const peerCommand: CommandModule<object, Args> = {
       listen: parseListen(argv.listen),
       reuse: argv.reuse,
       window: argv.window,
+      relayCapacity: argv['relay-capacity'],
       stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
       ...(argv.advertise ? { advertise: argv.advertise } : {}),
       ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),

@@ -12,7 +12,8 @@ interface Args extends LogArgs {
   listen: string;
   advertise?: string;
   rate?: string;
-  slice: string;
+  slice?: string;
+  relay: boolean;
   'start-count'?: number;
   'start-after'?: string;
   start?: string;
@@ -31,6 +32,7 @@ export function sessionOptionsFrom(argv: Partial<Args>): SessionOptions {
   if (argv['end-count'] !== undefined) o.endCount = argv['end-count'];
   const linger = optionalDuration(argv.linger, '--linger');
   if (linger !== undefined) o.lingerMs = linger;
+  if (argv.relay) o.relay = true;
   return o;
 }
 
@@ -47,7 +49,12 @@ export const seedCommand: CommandModule<object, Args> = {
         .option('listen', { type: 'string', default: '0.0.0.0:0', describe: 'data-plane host:port (port 0: any)' })
         .option('advertise', { type: 'string', describe: 'address clients connect to (default: the bound one)' })
         .option('rate', { type: 'string', describe: 'uplink cap, e.g. 100Mbit or 12MB/s' })
-        .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' })
+        .option('slice', { type: 'string', describe: 'slice size (default 4MiB; 1MiB with --relay)' })
+        .option('relay', {
+          type: 'boolean',
+          default: false,
+          describe: 'relay mode: peers serve each verified slice while still downloading (a streaming chain)',
+        })
         .option('start-count', { type: 'number', describe: 'start when N clients wait', group: 'Session gating:' })
         .option('start-after', {
           type: 'string',
@@ -82,7 +89,7 @@ export const seedCommand: CommandModule<object, Args> = {
       capacity: argv.capacity,
       listen: parseListen(argv.listen),
       sessionOptions: sessionOptionsFrom(argv),
-      sliceSize: parseSizeArg(argv.slice, '--slice'),
+      sliceSize: parseSizeArg(argv.slice ?? (argv.relay ? '1MiB' : '4MiB'), '--slice'),
       ...(argv.advertise ? { advertise: argv.advertise } : {}),
       ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
       ...(argv.name ? { name: argv.name } : {}),

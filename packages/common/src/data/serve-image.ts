@@ -13,6 +13,8 @@ export interface ServeImageOptions {
   fh: FileHandle;
   /** Which slices may be served (default: all). */
   held?: (index: number) => boolean;
+  /** Relay: wait (bounded) for a slice not held yet instead of refusing it. */
+  waitFor?: (index: number) => Promise<void>;
   /** This server's id, as the coordinator knows it (tickets name it). */
   serverId: string;
   session: string;
@@ -32,7 +34,7 @@ export interface ServeImageOptions {
 export async function serveImage(
   o: ServeImageOptions,
 ): Promise<{ server: SliceServer; bound: { host: string; port: number } }> {
-  let source: SliceSource = new FileSliceSource(o.manifest, o.fh, o.held);
+  let source: SliceSource = new FileSliceSource(o.manifest, o.fh, o.held, o.waitFor);
   if (o.fault) source = new CorruptingSliceSource(source, o.fault);
   const server = new SliceServer({
     logger: o.logger,

@@ -70,6 +70,10 @@ export class SliceServer extends EventEmitter {
   get capacity(): number {
     return this.capacityValue;
   }
+  /** Change how many clients are served at once (a relay whose image became whole). */
+  setCapacity(n: number): void {
+    this.capacityValue = n;
+  }
   get activeClients(): number {
     return this.clients.size;
   }

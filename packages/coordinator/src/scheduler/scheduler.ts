@@ -137,7 +137,7 @@ export class Scheduler {
   // ---- clients --------------------------------------------------------------------------
 
   /** A client wants the image. `front` puts it at the head (it lost its server). */
-  enqueueClient(session: string, id: string, now: number, opts: { front?: boolean } = {}): Decision[] {
+  enqueueClient(session: string, id: string, now: number, opts: { front?: boolean; held?: number } = {}): Decision[] {
     const s = this.session(session);
     const existing = this.clients.get(id);
     if (existing && existing.session !== session) this.removeClient(id, now);
@@ -149,11 +149,18 @@ export class Scheduler {
     c.state = 'queued';
     c.server = null;
     c.since = now;
+    if (opts.held !== undefined) c.held = opts.held;
     if (opts.front) s.clientQueue.pushFront(id);
     else s.clientQueue.pushBack(id);
     const position = opts.front ? 0 : s.clientQueue.size - 1;
     const out: Decision[] = [{ kind: 'queued', session, client: id, position }];
     return out.concat(this.evaluate(s, now));
+  }
+
+  /** A client reported how many slices it holds verified (progress). No decision follows. */
+  noteHeld(id: string, held: number): void {
+    const c = this.clients.get(id);
+    if (c) c.held = held;
   }
 
   /**
@@ -265,7 +272,15 @@ export class Scheduler {
   }
 
   private addClient(s: SessionEntry, id: string, now: number): ClientEntry {
-    const c: ClientEntry = { id, session: s.name, state: 'queued', server: null, since: now, avoid: new Set() };
+    const c: ClientEntry = {
+      id,
+      session: s.name,
+      state: 'queued',
+      server: null,
+      since: now,
+      avoid: new Set(),
+      held: 0,
+    };
     this.clients.set(id, c);
     s.clients.add(id);
     return c;
@@ -358,6 +373,10 @@ export class Scheduler {
   private canServe(srv: ServerEntry, client: ClientEntry): boolean {
     if (srv.id === client.id || srv.quarantined) return false;
     if (!srv.relay) return true;
+    // A relay streams what it receives: it must be receiving (not itself waiting for a server),
+    // and be ahead of the client, or the client would wait on it (DESIGN: re-attach ahead).
+    const self = this.clients.get(srv.id);
+    if (self && self.state !== 'imaged' && (self.state !== 'transferring' || self.held < client.held)) return false;
     // A relay must not be downstream of the client it would serve (no cycles).
     let cur: string | null = srv.id;
     for (let depth = 0; cur !== null && depth <= this.clients.size; depth++) {

@@ -39,6 +39,8 @@ export interface ClientEntry {
   since: number;
   /** Servers that failed this client, avoided when another is free. */
   avoid: Set<string>;
+  /** Slices it holds verified, as last reported (relay mode: only relays ahead of it may serve it). */
+  held: number;
 }
 
 export interface SessionEntry {

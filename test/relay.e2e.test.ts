@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { writeImage } from '@cascade/cli';
+import { FaultLab } from './fault-lab.js';
+import { tempDir } from './helpers.js';
+
+// Relay mode with real processes: peers serve each verified slice while still downloading.
+
+const MiB = 1024 * 1024;
+const SIZE = 16 * MiB;
+
+async function lab(name: string, host: string): Promise<FaultLab> {
+  const dir = await tempDir(name);
+  const image = join(dir, 'master.img');
+  await writeImage(image, { size: SIZE, seed: name, zeros: [[5 * MiB, 6 * MiB]] });
+  const l = new FaultLab(dir, image, SIZE, 'lab', host);
+  await l.startCoordinator(['--ping-interval', '1s']);
+  return l;
+}
+
+const onServer =
+  (client: string, server: string) => (s: { transfers: Array<{ clientName: string; serverName: string }> }) =>
+    s.transfers.some((t) => t.clientName === client && t.serverName === server);
+
+describe('relay mode (real processes on loopback)', () => {
+  test('a 3-level relay chain streams: each level starts before the one above it is complete; all byte-exact', async () => {
+    const l = await lab('relay-chain', '127.0.6.21');
+    l.startSeeder(['--relay', '--capacity', '1', '--rate', '4MB/s', '--slice', '256KiB', '--end-count', '3']);
+    const a = l.startPeer(1, [], 'A');
+    await l.waitFor('A on the seeder', (s) => s.transfers.some((t) => t.clientName === 'A'));
+    const b = l.startPeer(2, [], 'B');
+    await l.waitFor('B on A', onServer('B', 'A'));
+    const c = l.startPeer(3, [], 'C');
+    const deep = await l.waitFor('C on B', onServer('C', 'B'));
+    assert.equal(deep.imaged, 0, 'the chain is three deep before anyone is complete');
+    const relays = deep.servers.filter((x) => x.relay).map((x) => x.name);
+    assert.deepEqual(relays.sort(), ['A', 'B', 'C'], 'every downloading peer is registered as a relay');
+    for (const p of [a, b, c]) {
+      const r = await l.finish(p);
+      assert.equal(r.exit, 0, `${p.name} exit (see ${p.logFile})`);
+      assert.ok(r.exact, `${p.name} byte-exact`);
+      assert.equal(r.report?.transfers?.length, 1, `${p.name} needed one transfer`);
+    }
+    const status = await l.status();
+    const tree = Object.fromEntries((status?.tree ?? []).map((e) => [e.client, e.server]));
+    assert.deepEqual(tree, { A: 'seeder', B: 'A', C: 'B' });
+  });
+
+  test('a relay whose upstream is killed mid-stream re-attaches ahead of it and finishes, and so does its own client', async () => {
+    const l = await lab('relay-upstream-killed', '127.0.6.22');
+    l.startSeeder(['--relay', '--capacity', '1', '--rate', '3MB/s', '--slice', '256KiB', '--end-count', '2']);
+    const a = l.startPeer(1, ['--stall', '5s'], 'A');
+    await l.waitFor('A on the seeder', (s) => s.transfers.some((t) => t.clientName === 'A'));
+    const b = l.startPeer(2, ['--stall', '5s'], 'B');
+    await l.waitFor('B on A', onServer('B', 'A'));
+    const c = l.startPeer(3, ['--stall', '10s'], 'C');
+    await l.waitFor(
+      'C on B, B a quarter in',
+      (s) => onServer('C', 'B')(s) && s.transfers.some((t) => t.clientName === 'B' && t.bytes >= SIZE / 4),
+    );
+    a.proc.kill('SIGKILL');
+    await l.waitFor(
+      'B re-attached',
+      (s) => s.transfers.some((t) => t.clientName === 'B' && t.serverName !== 'A'),
+      20_000,
+    );
+    const rb = await l.finish(b);
+    const rc = await l.finish(c);
+    for (const [name, r] of [
+      ['B', rb],
+      ['C', rc],
+    ] as const) {
+      assert.equal(r.exit, 0, `${name} exit`);
+      assert.ok(r.exact, `${name} byte-exact`);
+      assert.ok((r.report?.bytesReceived ?? Infinity) <= SIZE, `${name} fetched no slice twice`);
+    }
+    const tb = rb.report?.transfers ?? [];
+    assert.deepEqual(
+      tb.map((t) => [t.server, t.error]),
+      [
+        ['A', 'ERR_SERVER_LOST'],
+        ['seeder', null],
+      ],
+    );
+    const tc = rc.report?.transfers ?? [];
+    assert.deepEqual(
+      tc.map((t) => t.server),
+      ['B'],
+      'C kept streaming from B while B found a new upstream',
+    );
+  });
+});
