@@ -132,11 +132,11 @@ export class ControlConnection {
     try {
       this.onMessage(this, msg);
     } catch (err) {
-      // A handler bug must not take the coordinator down; tell the client and log it loudly.
+      // A refusal (e.g. an invalid manifest) is answered with its code; anything else is a handler
+      // bug, which must not take the coordinator down: tell the client and log it loudly.
+      if (err instanceof CascadeError) return this.reject(err);
       this.log.error({ err, type: msg.type, peer: this.identity?.name }, 'error handling control message');
-      this.reject(
-        err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'),
-      );
+      this.reject(new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'));
     }
   }
 }
