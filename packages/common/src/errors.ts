@@ -14,7 +14,11 @@ export const ErrorCodes = {
   ERR_HELLO_REQUIRED: 'the first message on a connection must be hello',
   ERR_HELLO_TIMEOUT: 'no hello arrived in time',
   ERR_TOO_MANY_BAD_MESSAGES: 'the connection sent too many invalid messages and was closed',
-  ERR_TOO_MANY_CONNECTIONS: 'the coordinator is at its connection limit',
+  ERR_TOO_MANY_CONNECTIONS: 'the coordinator or server is at its connection limit (in total or for that address)',
+  ERR_RATE_LIMITED: 'the connection sent more messages per second than allowed and was closed',
+  ERR_AUTH_REQUIRED: 'the coordinator requires a session token and the hello carried no proof of it',
+  ERR_AUTH_FAILED:
+    'the hello proof of the session token is wrong (wrong token, or an answer replayed from another connection)',
   ERR_ROLE_FORBIDDEN: 'this role may not send this message',
   ERR_UNKNOWN_SESSION: 'no session of that name exists',
   ERR_SESSION_EXISTS: 'a session of that name is already open with another image',
@@ -33,6 +37,10 @@ export const ErrorCodes = {
   ERR_SERVER_BAD: 'the server sent bad slices repeatedly',
   // manifest and image
   ERR_MANIFEST_INVALID: 'the manifest is malformed or its imageId does not match its content',
+  ERR_MANIFEST_UNSIGNED: 'the manifest carries no signature, but this peer trusts only signed manifests',
+  ERR_MANIFEST_SIGNATURE_INVALID: 'the manifest signature does not match its content',
+  ERR_MANIFEST_KEY_UNTRUSTED: 'the manifest is signed by a key this peer does not trust',
+  ERR_KEY_INVALID: 'a signing key, public key, certificate or token file could not be read or parsed',
   ERR_IMAGE_UNREADABLE: 'the image could not be read',
   ERR_IMAGE_CHANGED: 'the image changed while it was being served',
   // peer target

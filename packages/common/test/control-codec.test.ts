@@ -75,6 +75,8 @@ const clientSamples: ClientMessage[] = [
 
 /** One (or more) valid sample of every message the coordinator sends. */
 const coordinatorSamples: CoordinatorMessage[] = [
+  { type: 'challenge', nonce: Buffer.alloc(32, 9), auth: true },
+  { type: 'challenge', nonce: Buffer.alloc(32, 1), auth: false },
   { type: 'welcome', protocol: PROTOCOL_VERSION, id: 'peer-1' },
   { type: 'error', code: 'ERR_UNKNOWN_SESSION', message: 'no session "lab-z"' },
   { type: 'session', session: 'lab-a', manifest: manifestLike, options: { relay: false } },

@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import msgpack from 'msgpack-lite';
 import { CascadeError } from '../src/errors.js';
 import { silentLogger } from '../src/logger.js';
 import { buildManifest } from '../src/manifest/build-manifest.js';
@@ -500,4 +501,46 @@ test('a CascadeError thrown by authorize is what the client sees', async () => {
   c.send(c.hello('p1'));
   await c.waitClosed();
   expectError(c.frames[0], 'ERR_SESSION_ENDED');
+});
+
+describe('data-plane tickets: each refusal has its code and not one image byte crosses the wire', () => {
+  /** Send HELLO (+ pipelined GETs), expect exactly one ERROR frame with `code`, and 0 bytes served. */
+  async function refused(helloFrame: Buffer, code: string): Promise<void> {
+    const { server, port } = await startServer();
+    const c = new RawClient(port);
+    c.send(helloFrame, encodeGet(0), encodeGet(1));
+    await c.waitClosed();
+    assert.equal(c.frames.length, 1);
+    expectError(c.frames[0], code);
+    assert.equal(c.bytesReceived, HEADER_BYTES + c.frames[0]!.length, 'only the ERROR frame crossed the wire');
+    assert.equal(server.bytesServed, 0);
+    assert.equal(server.activeClients, 0);
+  }
+  const helloWith = (ticket: string, client = 'p1'): Buffer =>
+    encodeHello({ session: SESSION, imageId: manifest.imageId, ticket, client });
+
+  test('no ticket (empty) is refused with ERR_TICKET_INVALID', async () => {
+    await refused(helloWith(''), 'ERR_TICKET_INVALID');
+  });
+
+  test('a HELLO without a ticket field is refused with ERR_FRAME_MALFORMED', async () => {
+    const body = msgpack.encode({ session: SESSION, imageId: manifest.imageId, client: 'p1' });
+    await refused(Buffer.concat([encodeHeader(FrameType.HELLO, 0, body.length), body]), 'ERR_FRAME_MALFORMED');
+  });
+
+  test('an expired ticket is refused with ERR_TICKET_INVALID', async () => {
+    await refused(helloWith(ticketFor('p1', { expires: Date.now() - 1 })), 'ERR_TICKET_INVALID');
+  });
+
+  test('a ticket for another server is refused with ERR_TICKET_INVALID', async () => {
+    await refused(helloWith(ticketFor('p1', { server: 'peer-elsewhere' })), 'ERR_TICKET_INVALID');
+  });
+
+  test('a ticket for this server signed with another server key is refused with ERR_TICKET_INVALID', async () => {
+    await refused(helloWith(ticketFor('p1', {}, newTicketKey())), 'ERR_TICKET_INVALID');
+  });
+
+  test('a valid ticket presented by another client is refused with ERR_TICKET_INVALID', async () => {
+    await refused(helloWith(ticketFor('p1'), 'p2'), 'ERR_TICKET_INVALID');
+  });
 });

@@ -2,18 +2,23 @@ import {
   CascadeError,
   decodeClientMessage,
   encodeControl,
+  newNonce,
   type ClientMessage,
   type CoordinatorMessage,
   type Logger,
   type Role,
 } from '@cascade/common';
 import type WebSocket from 'ws';
+import { MessageBudget } from './message-budget.js';
 
 export interface ConnectionLimits {
   /** Invalid messages tolerated before the connection is closed. */
   maxBadMessages: number;
   helloTimeoutMs: number;
   maxMessageBytes: number;
+  /** Messages per second one connection may send (sustained), and its burst. */
+  maxMessagesPerSecond: number;
+  messageBurst: number;
 }
 
 /** Who is at the other end of one ws connection, once it said hello. */
@@ -31,18 +36,26 @@ export interface Identity {
 export class ControlConnection {
   identity: Identity | null = null;
   private bad = 0;
+  private closing = false;
   private helloTimer: NodeJS.Timeout | null;
   alive = true;
   readonly remote: string;
+  /** Remote IP alone (for per-address limits). */
+  readonly address: string;
+  /** This connection's challenge: the hello must prove the token over it (hello-auth.ts). */
+  readonly nonce = newNonce();
+  private readonly budget: MessageBudget;
 
   constructor(
     readonly ws: WebSocket,
-    remote: string,
+    remote: { address: string; port: number },
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly onMessage: (conn: ControlConnection, msg: ClientMessage) => void,
   ) {
-    this.remote = remote;
+    this.address = remote.address;
+    this.remote = `${remote.address}:${remote.port}`;
+    this.budget = new MessageBudget(limits.maxMessagesPerSecond, limits.messageBurst);
     this.helloTimer = setTimeout(
       () => this.fail(new CascadeError('ERR_HELLO_TIMEOUT', 'no hello in time')),
       limits.helloTimeoutMs,
@@ -57,6 +70,8 @@ export class ControlConnection {
 
   /** Send an error and close the connection (1008 policy violation). */
   fail(err: CascadeError): void {
+    if (this.closing) return;
+    this.closing = true;
     this.log.warn(
       { code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message },
       'closing control connection',
@@ -86,6 +101,13 @@ export class ControlConnection {
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
+    if (this.closing) return;
+    if (!this.budget.take()) {
+      this.fail(
+        new CascadeError('ERR_RATE_LIMITED', `more than ${this.limits.maxMessagesPerSecond} messages per second`),
+      );
+      return;
+    }
     let msg: ClientMessage;
     try {
       if (!isBinary) throw new CascadeError('ERR_MESSAGE_MALFORMED', 'control messages are binary msgpack frames');
@@ -110,11 +132,11 @@ export class ControlConnection {
     try {
       this.onMessage(this, msg);
     } catch (err) {
-      // A handler bug must not take the coordinator down; tell the client and log it loudly.
+      // A refusal (e.g. an invalid manifest) is answered with its code; anything else is a handler
+      // bug, which must not take the coordinator down: tell the client and log it loudly.
+      if (err instanceof CascadeError) return this.reject(err);
       this.log.error({ err, type: msg.type, peer: this.identity?.name }, 'error handling control message');
-      this.reject(
-        err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'),
-      );
+      this.reject(new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'));
     }
   }
 }

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   CascadeError,
@@ -12,7 +13,9 @@ import {
   type Manifest,
 } from '@cascade/common';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AddressCounter } from './address-counter.js';
 import { ControlConnection, type ConnectionLimits } from './control-connection.js';
+import { checkHello, type HelloPolicy } from './hello-gate.js';
 import { serveHttp } from './http-endpoints.js';
 import { maySend } from './permissions.js';
 import { ServerRegistry } from './server-registry.js';
@@ -25,7 +28,11 @@ export interface CoordinatorOptions {
   logger: Logger;
   host: string;
   port: number;
-  limits?: Partial<ConnectionLimits> & { maxConnections?: number };
+  limits?: Partial<CoordinatorLimits>;
+  /** Session token (hello challenge–response) and --public-status. */
+  auth?: HelloPolicy;
+  /** Serve the control plane and /status over TLS (wss://, https://). PEM. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
   /** How often gating timers and linger are checked. */
   tickIntervalMs?: number;
   /** ws ping interval; a connection that misses a pong for one interval is dropped. */
@@ -35,6 +42,23 @@ export interface CoordinatorOptions {
   quarantineAfter?: number;
   now?: () => number;
 }
+
+export interface CoordinatorLimits extends ConnectionLimits {
+  /** Connections held at once, in total and from one remote address. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+}
+
+/** Defaults: generous enough for 10,000 light clients from a few dozen addresses. */
+export const DEFAULT_COORDINATOR_LIMITS: CoordinatorLimits = {
+  maxBadMessages: 5,
+  helloTimeoutMs: 10_000,
+  maxMessageBytes: MAX_CONTROL_MESSAGE_BYTES,
+  maxMessagesPerSecond: 50,
+  messageBurst: 200,
+  maxConnections: 20_000,
+  maxConnectionsPerAddress: 1000,
+};
 
 /**
  * The live coordinator: a ws control plane in front of the pure Scheduler, plus HTTP /status
@@ -51,21 +75,22 @@ export class Coordinator {
   private readonly manifests = new Map<string, Manifest>();
   private readonly registry: ServerRegistry;
   private readonly board = new PeerBoard();
-  private readonly limits: ConnectionLimits & { maxConnections: number };
+  private readonly limits: CoordinatorLimits;
+  private readonly perAddress = new AddressCounter();
   private readonly now: () => number;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly opts: CoordinatorOptions) {
     this.log = opts.logger.child({ component: 'coordinator' });
     this.now = opts.now ?? Date.now;
-    this.limits = {
-      maxBadMessages: opts.limits?.maxBadMessages ?? 5,
-      helloTimeoutMs: opts.limits?.helloTimeoutMs ?? 10_000,
-      maxMessageBytes: opts.limits?.maxMessageBytes ?? MAX_CONTROL_MESSAGE_BYTES,
-      maxConnections: opts.limits?.maxConnections ?? 20_000,
-    };
+    this.limits = { ...DEFAULT_COORDINATOR_LIMITS, ...opts.limits };
     this.registry = new ServerRegistry(opts.ticketTtlMs ?? 60_000, opts.quarantineAfter ?? 3);
-    this.http = createServer((req, res) => serveHttp(req, res, (session) => this.status(session)));
+    const statusPublic = !opts.auth?.token || opts.auth.publicStatus === true;
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
+      serveHttp(req, res, (session) => this.status(session), statusPublic);
+    this.http = opts.tls
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
+      : createServer(onRequest);
     this.wss = new WebSocketServer({
       server: this.http,
       maxPayload: this.limits.maxMessageBytes,
@@ -88,7 +113,8 @@ export class Coordinator {
     this.timers = [tick, ping];
     const addr = this.http.address() as AddressInfo;
     this.log.info({ host: addr.address, port: addr.port }, 'coordinator listening');
-    return { host: addr.address, port: addr.port, url: `ws://${addr.address}:${addr.port}` };
+    const scheme = this.opts.tls ? 'wss' : 'ws';
+    return { host: addr.address, port: addr.port, url: `${scheme}://${addr.address}:${addr.port}` };
   }
 
   async close(): Promise<void> {
@@ -106,23 +132,28 @@ export class Coordinator {
   // ---- connections -----------------------------------------------------------------------
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
+    const remote = { address: req.socket.remoteAddress ?? '?', port: req.socket.remotePort ?? 0 };
     const conn = new ControlConnection(ws, remote, this.limits, this.log, (c, m) => this.onMessage(c, m));
-    if (this.wss.clients.size > this.limits.maxConnections) {
-      conn.fail(
-        new CascadeError(
-          'ERR_TOO_MANY_CONNECTIONS',
-          `coordinator holds its maximum of ${this.limits.maxConnections} connections`,
-        ),
-      );
+    ws.on('error', (err) => this.log.debug({ err, remote: conn.remote }, 'control socket error'));
+    const { maxConnections, maxConnectionsPerAddress } = this.limits;
+    const refusal =
+      this.wss.clients.size > maxConnections
+        ? `coordinator holds its maximum of ${maxConnections} connections`
+        : this.perAddress.get(conn.address) >= maxConnectionsPerAddress
+          ? `${conn.address} holds its maximum of ${maxConnectionsPerAddress} connections`
+          : null;
+    if (refusal) {
+      conn.fail(new CascadeError('ERR_TOO_MANY_CONNECTIONS', refusal));
       return;
     }
+    this.perAddress.add(conn.address);
     this.sockets.set(ws, conn);
-    ws.on('error', (err) => this.log.debug({ err, remote }, 'control socket error'));
     ws.on('close', () => {
+      this.perAddress.remove(conn.address);
       this.sockets.delete(ws);
       this.onClose(conn);
     });
+    conn.send({ type: 'challenge', nonce: conn.nonce, auth: this.opts.auth?.token !== undefined });
   }
 
   private pingAll(): void {
@@ -191,17 +222,9 @@ export class Coordinator {
   }
 
   private onHello(conn: ControlConnection, msg: ClientMessageOf<'hello'>): void {
-    if (msg.protocol !== PROTOCOL_VERSION) {
-      conn.fail(
-        new CascadeError(
-          'ERR_PROTOCOL_VERSION',
-          `coordinator speaks protocol ${PROTOCOL_VERSION}, got ${msg.protocol}`,
-        ),
-      );
-      return;
-    }
-    if ((msg.role === 'seeder' || msg.role === 'peer') && !msg.session) {
-      conn.fail(new CascadeError('ERR_BAD_CONFIG', `a ${msg.role} must name its session`));
+    const refusal = checkHello(msg, conn.nonce, this.opts.auth ?? {});
+    if (refusal) {
+      conn.fail(refusal);
       return;
     }
     const old = this.conns.get(msg.id);

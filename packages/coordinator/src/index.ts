@@ -13,6 +13,7 @@ export * from './scheduler/keyed-queue.js';
 export * from './scheduler/types.js';
 export * from './coordinator.js';
 export * from './control-connection.js';
+export * from './hello-gate.js';
 export * from './status.js';
 export * from './simulator/index.js';
 export * from './peer-board.js';

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   advertisedHost,
@@ -7,6 +7,7 @@ import {
   ControlClient,
   parseManifest,
   SliceServer,
+  verifyManifestSignature,
   type CoordinatorMessage,
   type CoordinatorMessageOf,
   type Logger,
@@ -43,6 +44,11 @@ export interface PeerOptions {
   /** How long a relay holds a request for a slice it has not verified yet (default 60 s). */
   relayWaitMs?: number;
   onProgress?: (p: PeerProgress) => void;
+  /** Session token for the coordinator's challenge; CA for a wss:// coordinator. */
+  token?: Uint8Array | undefined;
+  ca?: Buffer | string | undefined;
+  /** Accept only manifests signed by one of these keys (refuse unsigned ones too). */
+  trust?: readonly KeyObject[] | undefined;
 }
 
 /** One transfer from one server, as the peer saw it. */
@@ -136,6 +142,8 @@ export class Peer {
       url: this.opts.coordinator,
       logger: this.opts.logger,
       hello: { role: 'peer', id: this.id, name: this.name, session: this.opts.session },
+      token: this.opts.token,
+      ca: this.opts.ca,
       onConnected: () => this.announce(),
       onMessage: (m) => this.onMessage(m),
       onDisconnected: (reason) => {
@@ -248,8 +256,12 @@ export class Peer {
         return;
       case 'error':
         this.log.warn({ code: m.code, reason: m.message }, 'coordinator reported an error');
-        if (m.code === 'ERR_PROTOCOL_VERSION' || m.code === 'ERR_BAD_CONFIG')
-          this.fail(new CascadeError(m.code, m.message));
+        if (
+          (['ERR_PROTOCOL_VERSION', 'ERR_BAD_CONFIG', 'ERR_AUTH_REQUIRED', 'ERR_AUTH_FAILED'] as string[]).includes(
+            m.code,
+          )
+        )
+          this.fail(new CascadeError(m.code as never, m.message));
         return;
       default:
         return;
@@ -263,6 +275,16 @@ export class Peer {
     } catch (err) {
       this.log.error({ err }, 'coordinator sent an invalid manifest; ignoring it');
       return;
+    }
+    if (this.opts.trust && !this.manifest) {
+      try {
+        verifyManifestSignature(manifest, this.opts.trust);
+      } catch (err) {
+        // Nothing was opened or written yet: refuse the image outright.
+        this.log.error({ err, imageId: manifest.imageId }, 'manifest refused: not signed by a trusted key');
+        this.fail(err as CascadeError);
+        return;
+      }
     }
     if (this.manifest) {
       if (this.manifest.imageId !== manifest.imageId)

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import {
   CascadeError,
@@ -9,6 +8,7 @@ import {
   FrameDecoder,
   FrameFlags,
   FrameType,
+  sliceDigest,
   sliceLength,
   toCascadeError,
   type Frame,
@@ -209,9 +209,7 @@ class SliceFetch {
     const m = this.opts.manifest;
     const want = sliceLength(m, f.index);
     const zero = (f.flags & FrameFlags.ZERO) !== 0;
-    const h = createHash('md5');
-    for (const c of f.chunks) h.update(c);
-    const ok = !zero && f.length === want && h.digest('hex') === m.digests[f.index];
+    const ok = !zero && f.length === want && sliceDigest(m.digest, f.chunks) === m.digests[f.index];
     if (!ok) {
       this.result.badSlices.push(f.index);
       this.log.warn(

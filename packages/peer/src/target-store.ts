@@ -16,7 +16,11 @@ export async function accountTarget(
   let reused = 0;
   if (opts.reuse) {
     opts.onHashing?.();
-    const existing = await buildManifest(target.path, { sliceSize: manifest.sliceSize, size: manifest.size });
+    const existing = await buildManifest(target.path, {
+      sliceSize: manifest.sliceSize,
+      size: manifest.size,
+      digest: manifest.digest,
+    });
     existing.digests.forEach((d, i) => {
       if (d !== manifest.digests[i]) return;
       store.markHeld(i);

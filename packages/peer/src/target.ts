@@ -53,6 +53,11 @@ export async function openTarget(path: string, manifest: Manifest): Promise<Open
 
 /** Write a slice (as received chunks) at its position; retries short writes. */
 export async function writeSlice(t: OpenedTarget, position: number, chunks: readonly Buffer[]): Promise<void> {
+  const length = chunks.reduce((n, c) => n + c.length, 0);
+  if (!Number.isSafeInteger(position) || position < 0 || position + length > t.size) {
+    // Never write outside the target, whatever a manifest or a bug says.
+    throw unusable(t.path, `refusing a write of ${length} bytes at ${position}, outside its ${t.size} bytes`);
+  }
   try {
     let pending = chunks.slice();
     let pos = position;

@@ -3,10 +3,12 @@ import { basename } from 'node:path';
 import {
   buildManifest,
   CascadeError,
+  DEFAULT_DIGEST,
   DEFAULT_SLICE_SIZE,
   parseManifest,
   sizeOf,
   type BuildManifestOptions,
+  type DigestAlgorithm,
   type Manifest,
 } from '@cascade/common';
 
@@ -22,6 +24,8 @@ interface CacheFile {
 
 export interface LoadManifestOptions {
   sliceSize?: number;
+  /** Per-slice digest algorithm (default md5); a cached manifest of another algorithm is rebuilt. */
+  digest?: DigestAlgorithm;
   /** Ignore any cached manifest and read the image again. */
   rebuild?: boolean;
   onProgress?: BuildManifestOptions['onProgress'];
@@ -57,13 +61,22 @@ export async function loadOrBuildManifest(
   const cachePath = manifestCachePath(imagePath);
   if (!opts.rebuild) {
     const cached = await readCache(cachePath);
-    if (cached && cached.key.size === size && cached.key.mtimeMs === mtimeMs && cached.key.sliceSize === sliceSize) {
+    const digest = opts.digest ?? DEFAULT_DIGEST;
+    const k = cached?.key;
+    if (
+      k &&
+      k.size === size &&
+      k.mtimeMs === mtimeMs &&
+      k.sliceSize === sliceSize &&
+      cached.manifest.digest === digest
+    ) {
       return { manifest: { ...cached.manifest, name: basename(imagePath) }, cached: true };
     }
   }
   const manifest = await buildManifest(imagePath, {
     sliceSize,
     size,
+    ...(opts.digest ? { digest: opts.digest } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   try {

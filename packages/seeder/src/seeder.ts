@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
@@ -6,8 +6,11 @@ import {
   serveImage,
   CascadeError,
   ControlClient,
+  signManifest,
   SliceServer,
+  unsignedManifest,
   type CoordinatorMessage,
+  type DigestAlgorithm,
   type Logger,
   type Manifest,
   type SessionOptions,
@@ -31,6 +34,13 @@ export interface SeederOptions {
   /** Fault injection for drills and tests. */
   fault?: { every?: number; once?: number[] };
   onManifestProgress?: (done: number, total: number) => void;
+  /** Per-slice digest algorithm (default md5). */
+  digest?: DigestAlgorithm | undefined;
+  /** Sign the manifest with this Ed25519 key (peers with --trust check it). */
+  signKey?: KeyObject | undefined;
+  /** Session token for the coordinator's challenge; CA for a wss:// coordinator. */
+  token?: Uint8Array | undefined;
+  ca?: Buffer | string | undefined;
 }
 
 export interface SeederResult {
@@ -60,14 +70,26 @@ export class Seeder {
 
   /** Run until the session ends; resolves with why. */
   async run(): Promise<SeederResult> {
-    const { manifest, cached } = await loadOrBuildManifest(this.opts.image, {
+    const loaded = await loadOrBuildManifest(this.opts.image, {
       ...(this.opts.sliceSize ? { sliceSize: this.opts.sliceSize } : {}),
+      ...(this.opts.digest ? { digest: this.opts.digest } : {}),
       ...(this.opts.onManifestProgress ? { onProgress: this.opts.onManifestProgress } : {}),
       onCacheWriteError: (err) => this.log.warn({ err }, 'could not cache the manifest beside the image'),
     });
+    const { cached } = loaded;
+    const unsigned = unsignedManifest(loaded.manifest);
+    const manifest = this.opts.signKey ? signManifest(unsigned, this.opts.signKey) : unsigned;
     this.manifest = manifest;
     this.log.info(
-      { image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length, cached },
+      {
+        image: manifest.name,
+        imageId: manifest.imageId,
+        size: manifest.size,
+        slices: manifest.digests.length,
+        digest: manifest.digest,
+        signed: manifest.signature !== undefined,
+        cached,
+      },
       'manifest ready',
     );
     const mtime = (await stat(this.opts.image)).mtimeMs;
@@ -103,6 +125,8 @@ export class Seeder {
         name: this.opts.name ?? `seeder@${hostname()}`,
         session: this.opts.session,
       },
+      token: this.opts.token,
+      ca: this.opts.ca,
       onConnected: () => this.announce(),
       onMessage: (m) => this.onMessage(m),
       onDisconnected: (reason) => {
@@ -154,8 +178,12 @@ export class Seeder {
         break;
       case 'error':
         this.log.error({ code: m.code, reason: m.message }, 'coordinator reported an error');
-        if (m.code === 'ERR_SESSION_EXISTS' || m.code === 'ERR_PROTOCOL_VERSION') {
-          this.failedRun?.(new CascadeError(m.code, m.message));
+        if (
+          (['ERR_SESSION_EXISTS', 'ERR_PROTOCOL_VERSION', 'ERR_AUTH_REQUIRED', 'ERR_AUTH_FAILED'] as string[]).includes(
+            m.code,
+          )
+        ) {
+          this.failedRun?.(new CascadeError(m.code as never, m.message));
         }
         break;
       default:

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { coordinatorCommand } from './coordinator.js';
 import { demoCommand } from './demo.js';
 import { manifestCommand } from './manifest.js';
+import { keygenCommand } from './keygen.js';
 import { endCommand, setCommand, startCommand } from './operator.js';
 import { peerCommand } from './peer.js';
 import { seedCommand } from './seed.js';
@@ -19,6 +20,7 @@ export const commands: CommandModule<any, any>[] = [
   endCommand,
   setCommand,
   manifestCommand,
+  keygenCommand,
   simulateCommand,
   demoCommand,
 ];

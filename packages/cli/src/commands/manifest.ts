@@ -1,4 +1,4 @@
-import { formatBytes, wireBytes, zeroMap } from '@cascade/common';
+import { DIGEST_ALGORITHMS, formatBytes, wireBytes, zeroMap, type DigestAlgorithm } from '@cascade/common';
 import { loadOrBuildManifest } from '@cascade/seeder';
 import type { CommandModule } from 'yargs';
 import { parseSizeArg } from '../args.js';
@@ -7,6 +7,7 @@ interface Args {
   image: string;
   json: boolean;
   slice: string;
+  digest: DigestAlgorithm;
 }
 
 export const manifestCommand: CommandModule<object, Args> = {
@@ -16,10 +17,12 @@ export const manifestCommand: CommandModule<object, Args> = {
     y
       .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
       .option('json', { type: 'boolean', default: false, describe: 'print the whole manifest as JSON' })
-      .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' }) as never,
+      .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' })
+      .option('digest', { choices: DIGEST_ALGORITHMS, default: 'md5' as const, describe: 'per-slice digest' }) as never,
   handler: async (argv) => {
     const { manifest, cached } = await loadOrBuildManifest(argv.image, {
       sliceSize: parseSizeArg(argv.slice, '--slice'),
+      digest: argv.digest,
     });
     if (argv.json) {
       process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);

@@ -9,6 +9,7 @@ import {
 } from '@cascade/common';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_COORDINATOR } from '../common-options.js';
+import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
 import { sessionOptionsFrom } from './seed.js';
 
 /** Connect as an operator or observer, send one message, and wait for its answer. */
@@ -18,6 +19,7 @@ export async function requestOnce(
   msg: ClientMessage,
   accept: (m: CoordinatorMessage) => boolean,
   timeoutMs = 10_000,
+  security: { token?: Uint8Array; ca?: Buffer } = {},
 ): Promise<CoordinatorMessage> {
   let settle: ((m: CoordinatorMessage) => void) | null = null;
   let fail: ((e: Error) => void) | null = null;
@@ -29,6 +31,7 @@ export async function requestOnce(
     url,
     logger: silentLogger(),
     reconnect: false,
+    ...security,
     hello: { role, id: randomUUID(), name: `${role}@${process.env.USER ?? 'cli'}` },
     onConnected: () => client.send(msg),
     onMessage: (m) => {
@@ -49,7 +52,7 @@ export async function requestOnce(
   }
 }
 
-interface Args {
+interface Args extends ClientSecurityArgs {
   name: string;
   coordinator: string;
 }
@@ -59,12 +62,14 @@ function sessionCommand(verb: 'start' | 'end', describe: string): CommandModule<
     command: `${verb} <name>`,
     describe,
     builder: (y) =>
-      y
+      withClientSecurityOptions(y)
         .positional('name', { type: 'string', demandOption: true, describe: 'session name' })
         .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' }) as never,
     handler: async (argv) => {
       const type = verb === 'start' ? 'start-session' : 'end-session';
-      await requestOnce(argv.coordinator, 'operator', { type, session: argv.name }, (m) => m.type === 'ack');
+      const security = await clientSecurityFrom(argv);
+      const msg = { type, session: argv.name } as const;
+      await requestOnce(argv.coordinator, 'operator', msg, (m) => m.type === 'ack', 10_000, security);
       process.stdout.write(`session ${argv.name}: ${verb === 'start' ? 'started' : 'ended'}\n`);
     },
   };
@@ -84,7 +89,7 @@ export const setCommand: CommandModule<object, SetArgs> = {
   command: 'set <name>',
   describe: "Change a session's gating while it waits",
   builder: (y) =>
-    y
+    withClientSecurityOptions(y)
       .positional('name', { type: 'string', demandOption: true })
       .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR })
       .option('start-count', { type: 'number' })
@@ -98,6 +103,8 @@ export const setCommand: CommandModule<object, SetArgs> = {
       'operator',
       { type: 'set-session', session: argv.name, options },
       (m) => m.type === 'ack',
+      10_000,
+      await clientSecurityFrom(argv),
     );
     process.stdout.write(`session ${argv.name}: updated ${JSON.stringify(options)}\n`);
   },

@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
-import { parseFaultSpec, toCascadeError } from '@cascade/common';
+import { loadPublicKey, parseFaultSpec, toCascadeError } from '@cascade/common';
 import { Peer, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
 import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
+import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
 
-interface Args extends LogArgs {
+interface Args extends LogArgs, ClientSecurityArgs {
+  trust?: string[];
   coordinator: string;
   session: string;
   target: string;
@@ -28,7 +30,7 @@ export const peerCommand: CommandModule<object, Args> = {
   describe: 'Image this machine from the cascade, then serve others until the session ends',
   builder: (y) =>
     withLogOptions(
-      y
+      withClientSecurityOptions(y)
         .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
         .option('session', { type: 'string', demandOption: true, describe: 'session name' })
         .option('target', { type: 'string', demandOption: true, describe: 'file or block device to write' })
@@ -54,12 +56,22 @@ export const peerCommand: CommandModule<object, Args> = {
           type: 'string',
           hidden: true,
           describe: 'fault injection when serving: corrupt-every:N | corrupt-once:I,J',
+        })
+        .option('trust', {
+          type: 'string',
+          array: true,
+          describe: 'accept only manifests signed by this public key (ed25519:… or a .pub file); repeatable',
+          group: 'Security:',
         }),
     ) as never,
   handler: async (argv) => {
     const logger = loggerFrom(argv, { role: 'peer', session: argv.session, ...(argv.name ? { name: argv.name } : {}) });
+    const security = await clientSecurityFrom(argv);
+    const trust = argv.trust?.length ? await Promise.all(argv.trust.map((t) => loadPublicKey(t))) : undefined;
     const peer = new Peer({
       logger,
+      ...security,
+      trust,
       coordinator: argv.coordinator,
       session: argv.session,
       target: argv.target,

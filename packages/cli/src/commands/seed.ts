@@ -1,10 +1,19 @@
-import { parseFaultSpec, type SessionOptions } from '@cascade/common';
+import {
+  DIGEST_ALGORITHMS,
+  loadSigningKey,
+  parseFaultSpec,
+  type DigestAlgorithm,
+  type SessionOptions,
+} from '@cascade/common';
 import { Seeder } from '@cascade/seeder';
 import type { CommandModule } from 'yargs';
 import { optionalDuration, parseListen, parseRateArg, parseSizeArg } from '../args.js';
 import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
 
-interface Args extends LogArgs {
+interface Args extends LogArgs, ClientSecurityArgs {
+  'sign-key'?: string;
+  digest: DigestAlgorithm;
   image: string;
   coordinator: string;
   session: string;
@@ -41,7 +50,7 @@ export const seedCommand: CommandModule<object, Args> = {
   describe: 'Open a session for an image and serve it (the file server)',
   builder: (y) =>
     withLogOptions(
-      y
+      withClientSecurityOptions(y)
         .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
         .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
         .option('session', { type: 'string', demandOption: true, describe: 'session name' })
@@ -77,12 +86,28 @@ export const seedCommand: CommandModule<object, Args> = {
           type: 'string',
           hidden: true,
           describe: 'fault injection: corrupt-every:N | corrupt-once:I,J',
+        })
+        .option('sign-key', {
+          type: 'string',
+          describe: 'sign the manifest (key from cascade keygen)',
+          group: 'Security:',
+        })
+        .option('digest', {
+          choices: DIGEST_ALGORITHMS,
+          default: 'md5',
+          describe: 'per-slice digest',
+          group: 'Security:',
         }),
     ) as never,
   handler: async (argv) => {
     const logger = loggerFrom(argv, { role: 'seeder', session: argv.session });
+    const security = await clientSecurityFrom(argv);
+    const signKey = argv['sign-key'] ? await loadSigningKey(argv['sign-key']) : undefined;
     const seeder = new Seeder({
       logger,
+      ...security,
+      digest: argv.digest,
+      signKey,
       image: argv.image,
       coordinator: argv.coordinator,
       session: argv.session,

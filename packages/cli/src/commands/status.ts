@@ -2,20 +2,27 @@ import { formatBytes, formatDuration } from '@cascade/common';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_COORDINATOR } from '../common-options.js';
+import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
 import { requestOnce } from './operator.js';
 
-interface Args {
+interface Args extends ClientSecurityArgs {
   coordinator: string;
   session?: string;
   json: boolean;
 }
 
-export async function fetchStatus(url: string, session?: string): Promise<StatusSnapshot> {
+export async function fetchStatus(
+  url: string,
+  session?: string,
+  security: { token?: Uint8Array; ca?: Buffer } = {},
+): Promise<StatusSnapshot> {
   const m = await requestOnce(
     url,
     'observer',
     { type: 'get-status', ...(session ? { session } : {}) },
     (x) => x.type === 'status',
+    10_000,
+    security,
   );
   return (m as { status: unknown }).status as StatusSnapshot;
 }
@@ -45,12 +52,12 @@ export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
   describe: 'Show sessions, both queues and transfers',
   builder: (y) =>
-    y
+    withClientSecurityOptions(y)
       .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
       .option('session', { type: 'string', describe: 'only this session' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON for scripts' }) as never,
   handler: async (argv) => {
-    const s = await fetchStatus(argv.coordinator, argv.session);
+    const s = await fetchStatus(argv.coordinator, argv.session, await clientSecurityFrom(argv));
     process.stdout.write(argv.json ? `${JSON.stringify(s, null, 2)}\n` : renderPlain(s));
   },
 };

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { CascadeError } from '../errors.js';
 import { decodeCoordinatorMessage, encodeControl } from '../protocol/control-codec.js';
+import { helloProof } from '../protocol/hello-auth.js';
 import {
   PROTOCOL_VERSION,
   type ClientMessage,
@@ -11,7 +12,11 @@ import {
 
 export interface ControlClientOptions {
   url: string;
-  hello: Omit<ClientMessageOf<'hello'>, 'type' | 'protocol'>;
+  hello: Omit<ClientMessageOf<'hello'>, 'type' | 'protocol' | 'auth'>;
+  /** Session token: the hello then answers the coordinator's challenge with a proof of it. */
+  token?: Uint8Array | undefined;
+  /** Trusted CA certificate(s), PEM, for a wss:// coordinator with its own certificate. */
+  ca?: Buffer | string | undefined;
   logger: Logger;
   onMessage: (msg: CoordinatorMessage) => void;
   /** After every welcome (first connect and each reconnect): re-announce state here. */
@@ -81,13 +86,16 @@ export class ControlClient {
       maxPayload: 32 * 1024 * 1024,
       handshakeTimeout: this.opts.connectTimeoutMs ?? 10_000,
       perMessageDeflate: false,
+      ...(this.opts.ca ? { ca: this.opts.ca } : {}),
     });
     this.ws = ws;
     this.welcomed = false;
     ws.binaryType = 'nodebuffer';
+    let helloSent = false;
     ws.on('open', () => {
       this.heartbeat();
-      ws.send(encodeControl({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.opts.hello }));
+      // Without a token, say hello at once; with one, answer the challenge (a fresh nonce per connection).
+      if (!this.opts.token) ws.send(encodeControl({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.opts.hello }));
     });
     ws.on('ping', () => this.heartbeat());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -102,6 +110,15 @@ export class ControlClient {
         msg = decodeCoordinatorMessage(data);
       } catch (err) {
         this.log.warn({ err }, 'invalid message from coordinator; ignored');
+        return;
+      }
+      if (msg.type === 'challenge') {
+        const token = this.opts.token;
+        if (token && !helloSent) {
+          helloSent = true;
+          const hello = { protocol: PROTOCOL_VERSION, ...this.opts.hello };
+          ws.send(encodeControl({ type: 'hello', ...hello, auth: helloProof(token, msg.nonce, hello) }));
+        }
         return;
       }
       if (msg.type === 'welcome') {

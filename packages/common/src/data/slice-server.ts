@@ -96,6 +96,12 @@ export class SliceServer extends EventEmitter {
       });
     });
     server.on('error', (err) => this.opts.logger.error({ err }, 'slice server error'));
+    server.on('drop', (d?: { remoteAddress?: string }) =>
+      this.opts.logger.warn(
+        { code: 'ERR_TOO_MANY_CONNECTIONS', remote: d?.remoteAddress, max: server.maxConnections },
+        'refused data connection',
+      ),
+    );
     const addr = server.address() as AddressInfo;
     return { host: addr.address, port: addr.port };
   }

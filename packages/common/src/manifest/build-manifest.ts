@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CascadeError } from '../errors.js';
+import { DEFAULT_DIGEST, DIGEST_ALGORITHMS, sliceDigest, type DigestAlgorithm } from './digest.js';
 import {
   computeImageId,
   DEFAULT_SLICE_SIZE,
@@ -18,6 +18,8 @@ export interface BuildManifestOptions {
   /** Size to read; defaults to fstat's size (block devices pass their real size). */
   size?: number;
   name?: string;
+  /** Per-slice digest algorithm (default md5). */
+  digest?: DigestAlgorithm;
   /** Called after each slice with (slicesDone, sliceCount). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -35,13 +37,10 @@ function zeroBuffer(n: number): Buffer {
 
 /** MD5 hex of a slice given as one buffer or a list of chunks. */
 export function md5Hex(data: Buffer | readonly Buffer[]): string {
-  const h = createHash('md5');
-  if (Buffer.isBuffer(data)) h.update(data);
-  else for (const c of data) h.update(c);
-  return h.digest('hex');
+  return sliceDigest('md5', data);
 }
 
-/** Read an image once and build its manifest: MD5 per slice, zero slices flagged. */
+/** Read an image once and build its manifest: a digest per slice, zero slices flagged. */
 export async function buildManifest(path: string, options: BuildManifestOptions = {}): Promise<Manifest> {
   const sliceSize = options.sliceSize ?? DEFAULT_SLICE_SIZE;
   if (!Number.isInteger(sliceSize) || sliceSize < MIN_SLICE_SIZE || sliceSize > MAX_SLICE_SIZE) {
@@ -49,6 +48,10 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
       'ERR_BAD_CONFIG',
       `slice size must be between ${MIN_SLICE_SIZE} and ${MAX_SLICE_SIZE} bytes`,
     );
+  }
+  const digest = options.digest ?? DEFAULT_DIGEST;
+  if (!DIGEST_ALGORITHMS.includes(digest)) {
+    throw new CascadeError('ERR_BAD_CONFIG', `digest must be one of ${DIGEST_ALGORITHMS.join(', ')}`);
   }
   let fh;
   try {
@@ -78,11 +81,11 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
         got += bytesRead;
       }
       const slice = buf.subarray(0, want);
-      digests[i] = md5Hex(slice);
+      digests[i] = sliceDigest(digest, slice);
       if (isAllZero(slice)) zero.set(i);
       options.onProgress?.(i + 1, count);
     }
-    const body = { version: MANIFEST_VERSION, size, sliceSize, digest: 'md5' as const, digests, zero: zero.toBase64() };
+    const body = { version: MANIFEST_VERSION, size, sliceSize, digest, digests, zero: zero.toBase64() };
     return { ...body, imageId: computeImageId(body), name: options.name ?? basename(path) };
   } finally {
     await fh.close();

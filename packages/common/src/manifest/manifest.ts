@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CascadeError } from '../errors.js';
+import { DIGEST_ALGORITHMS, DIGEST_HEX_LENGTH, zeroSliceDigest, type DigestAlgorithm } from './digest.js';
 
 export const MANIFEST_VERSION = 1 as const;
 export const DEFAULT_SLICE_SIZE = 4 * 1024 * 1024;
@@ -16,14 +17,25 @@ export interface Manifest {
   name: string;
   size: number;
   sliceSize: number;
-  digest: 'md5';
+  /** Per-slice digest algorithm: md5 (default) or sha256. */
+  digest: DigestAlgorithm;
   /** Hex digest of every slice, in order (the last slice may be short). */
   digests: string[];
   /** Bitmap, base64: bit i (LSB first) set when slice i is all zeros and never crosses the wire. */
   zero: string;
+  /** Ed25519 signature over the manifest's content digest (see manifest-signature.ts). */
+  signature?: ManifestSignature | undefined;
 }
 
-const hex32 = z.string().regex(/^[0-9a-f]{32}$/);
+export interface ManifestSignature {
+  alg: 'ed25519';
+  /** The signer's public key: base64 of the raw 32 bytes. */
+  key: string;
+  /** base64 of the 64-byte signature. */
+  sig: string;
+}
+
+const hexDigest = z.string().regex(/^(?:[0-9a-f]{32}|[0-9a-f]{64})$/);
 
 export const manifestSchema = z.object({
   version: z.literal(MANIFEST_VERSION),
@@ -31,9 +43,10 @@ export const manifestSchema = z.object({
   name: z.string().max(255),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   sliceSize: z.number().int().min(MIN_SLICE_SIZE).max(MAX_SLICE_SIZE),
-  digest: z.literal('md5'),
-  digests: z.array(hex32).max(16 * 1024 * 1024),
+  digest: z.enum(DIGEST_ALGORITHMS),
+  digests: z.array(hexDigest).max(16 * 1024 * 1024),
   zero: z.string().max(4 * 1024 * 1024),
+  signature: z.object({ alg: z.literal('ed25519'), key: z.string().max(64), sig: z.string().max(128) }).optional(),
 });
 
 /** Number of slices for an image of `size` bytes. */
@@ -82,12 +95,22 @@ export class SliceBitmap {
   }
 }
 
-/** The imageId: a digest over everything that defines the bytes (not the file name). */
-export function computeImageId(m: Omit<Manifest, 'imageId' | 'name'>): string {
+type ManifestContent = Pick<Manifest, 'version' | 'size' | 'sliceSize' | 'digest' | 'digests' | 'zero'>;
+
+/**
+ * SHA-256 (hex, 64 characters) over everything that defines the image's bytes: version, size,
+ * slice size, digest algorithm, zero map and every slice digest — not the name, not a signature.
+ */
+export function manifestContentDigest(m: ManifestContent): string {
   const h = createHash('sha256');
   h.update(JSON.stringify([m.version, m.size, m.sliceSize, m.digest, m.zero]));
   for (const d of m.digests) h.update(d);
-  return h.digest('hex').slice(0, 32);
+  return h.digest('hex');
+}
+
+/** The imageId: the first 128 bits of the content digest (a changed image is a different image). */
+export function computeImageId(m: ManifestContent): string {
+  return manifestContentDigest(m).slice(0, 32);
 }
 
 /** Validate an untrusted manifest: schema, internal consistency and imageId. */
@@ -101,9 +124,13 @@ export function parseManifest(input: unknown): Manifest {
   if (m.digests.length !== count) {
     throw new CascadeError('ERR_MANIFEST_INVALID', `manifest lists ${m.digests.length} digests for ${count} slices`);
   }
+  const hexLength = DIGEST_HEX_LENGTH[m.digest];
+  if (m.digests.some((d) => d.length !== hexLength)) {
+    throw new CascadeError('ERR_MANIFEST_INVALID', `every ${m.digest} digest must be ${hexLength} hex characters`);
+  }
   const zero = SliceBitmap.fromBase64(count, m.zero);
   for (let i = 0; i < count; i++) {
-    if (zero.get(i) && m.digests[i] !== zeroDigest(sliceLength(m, i))) {
+    if (zero.get(i) && m.digests[i] !== zeroSliceDigest(m.digest, sliceLength(m, i))) {
       throw new CascadeError(
         'ERR_MANIFEST_INVALID',
         `slice ${i} is flagged all-zero but its digest is not that of zeros`,
@@ -113,18 +140,8 @@ export function parseManifest(input: unknown): Manifest {
   if (computeImageId(m) !== m.imageId) {
     throw new CascadeError('ERR_MANIFEST_INVALID', 'manifest imageId does not match its content');
   }
+  if (m.signature === undefined) delete m.signature;
   return m;
-}
-
-const zeroDigests = new Map<number, string>();
-/** MD5 hex of `length` zero bytes (memoized: a manifest has at most two lengths). */
-function zeroDigest(length: number): string {
-  let d = zeroDigests.get(length);
-  if (d === undefined) {
-    d = createHash('md5').update(Buffer.alloc(length)).digest('hex');
-    zeroDigests.set(length, d);
-  }
-  return d;
 }
 
 /** Zero bitmap of a manifest. */

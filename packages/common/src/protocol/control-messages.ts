@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Bumped on any incompatible change to control or data messages. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const name = z.string().min(1).max(128);
 const id = z.string().min(1).max(64);
@@ -76,6 +76,8 @@ export const clientMessageSchemas = [
 
 /** Messages the coordinator sends. */
 export const coordinatorMessageSchemas = [
+  /** First message on every connection: a fresh nonce for the hello's token proof (hello-auth.ts). */
+  z.object({ type: z.literal('challenge'), nonce: bin, auth: z.boolean() }),
   z.object({ type: z.literal('welcome'), protocol: z.number().int(), id }),
   z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(4096) }),
   z.object({
