@@ -14,6 +14,7 @@ import {
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ControlConnection, type ConnectionLimits } from './control-connection.js';
 import { serveHttp } from './http-endpoints.js';
+import { CoordinatorMetrics } from './metrics.js';
 import { maySend } from './permissions.js';
 import { ServerRegistry } from './server-registry.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -51,6 +52,7 @@ export class Coordinator {
   private readonly manifests = new Map<string, Manifest>();
   private readonly registry: ServerRegistry;
   private readonly board = new PeerBoard();
+  readonly metrics: CoordinatorMetrics;
   private readonly limits: ConnectionLimits & { maxConnections: number };
   private readonly now: () => number;
   private timers: NodeJS.Timeout[] = [];
@@ -65,7 +67,10 @@ export class Coordinator {
       maxConnections: opts.limits?.maxConnections ?? 20_000,
     };
     this.registry = new ServerRegistry(opts.ticketTtlMs ?? 60_000, opts.quarantineAfter ?? 3);
-    this.http = createServer((req, res) => serveHttp(req, res, (session) => this.status(session)));
+    this.metrics = new CoordinatorMetrics(() => this.status());
+    this.http = createServer((req, res) =>
+      serveHttp(req, res, { status: (session) => this.status(session), metrics: this.metrics }),
+    );
     this.wss = new WebSocketServer({
       server: this.http,
       maxPayload: this.limits.maxMessageBytes,
@@ -146,6 +151,7 @@ export class Coordinator {
     if (this.scheduler.getServer(id.id)) {
       this.log.warn({ peer: id.name, id: id.id }, 'server lost');
       this.board.warn(now, 'server-lost', `${id.name} disconnected`);
+      this.metrics.serverLost(this.scheduler.getServer(id.id)!.session);
       this.apply(this.scheduler.removeServer(id.id, now));
     }
     const client = this.scheduler.getClient(id.id);
@@ -170,7 +176,8 @@ export class Coordinator {
       case 'want':
         return this.onWant(conn, msg, now);
       case 'progress': {
-        this.board.update(who.id, { slices: msg.slices, bytes: msg.bytes, rate: msg.rate, updatedAt: now });
+        const fresh = this.board.progress(who.id, msg.slices, msg.bytes, msg.rate, now);
+        this.metrics.progressed(who.session ?? '', fresh);
         return;
       }
       case 'done':
@@ -277,7 +284,7 @@ export class Coordinator {
       return;
     }
     const key = this.registry.register(who.id, msg.host, msg.port);
-    this.board.update(who.id, { host: `${msg.host}:${msg.port}` });
+    this.board.serving(who.id, who.name, session, `${msg.host}:${msg.port}`, now);
     conn.send({ type: 'serving', serverId: who.id, ticketKey: key });
     this.log.info(
       {
@@ -314,7 +321,17 @@ export class Coordinator {
     const who = conn.identity!;
     const server = this.peerName(msg.server);
     this.log.info({ peer: who.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
+    const m = who.session ? this.manifests.get(who.session) : undefined;
+    if (m && msg.server !== 'reused') {
+      // the bytes since the peer's last progress report: credited to its server and the metrics
+      this.metrics.progressed(who.session!, this.board.progress(who.id, m.digests.length, m.size, 0, now));
+    }
     this.board.update(who.id, { doneAt: now, servedBy: server });
+    this.metrics.transfer(who.session ?? '', 'done');
+    if (msg.badSlices) {
+      this.board.warn(now, 'ERR_SLICE_DIGEST_MISMATCH', `${who.name} got ${msg.badSlices} bad slices from ${server}`);
+      this.badSlicesFrom(msg.server, msg.badSlices, who.session ?? '', now);
+    }
     this.apply(this.scheduler.transferDone(who.id, now, who.session));
   }
 
@@ -326,13 +343,20 @@ export class Coordinator {
       'transfer failed',
     );
     this.board.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
-    const bad = this.registry.reportBadSlices(msg.server, msg.badSlices.length);
-    if (bad.quarantine) {
-      this.log.warn({ server, badSlices: bad.total }, 'server quarantined');
-      this.board.warn(now, 'quarantined', `${server} sent ${bad.total} bad slices`);
-      this.scheduler.quarantineServer(msg.server);
-    }
+    this.metrics.transfer(who.session ?? '', 'failed');
+    this.badSlicesFrom(msg.server, msg.badSlices.length, who.session ?? '', now);
     this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: msg.code !== 'ERR_SERVER_FULL' }));
+  }
+
+  /** Count bad slices a client reported against a server; quarantine it after too many. */
+  private badSlicesFrom(serverId: string, count: number, session: string, now: number): void {
+    this.metrics.digestMismatches(session, count);
+    const bad = this.registry.reportBadSlices(serverId, count);
+    if (!bad.quarantine) return;
+    const server = this.peerName(serverId);
+    this.log.warn({ server, badSlices: bad.total }, 'server quarantined');
+    this.board.warn(now, 'quarantined', `${server} sent ${bad.total} bad slices`);
+    this.scheduler.quarantineServer(serverId);
   }
 
   private onOperator(
@@ -391,7 +415,8 @@ export class Coordinator {
     }
     const serverName = this.peerName(server);
     conn.send({ type: 'assign', server: { id: server, name: serverName, ...address }, ticket });
-    this.board.update(client, { server: serverName, assignedAt: now });
+    this.board.update(client, { server: serverName, serverId: server, assignedAt: now });
+    this.metrics.transfer(session, 'assigned');
     this.log.info({ session, client: conn.identity?.name, server: serverName }, 'assigned');
   }
 

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StatusSnapshot } from './status.js';
 
-/** GET /healthz and GET /status[?session=NAME] on the coordinator's port. */
-export function serveHttp(
-  req: IncomingMessage,
-  res: ServerResponse,
-  status: (session?: string) => StatusSnapshot,
-): void {
+export interface HttpSources {
+  status: (session?: string) => StatusSnapshot;
+  metrics: { text: () => Promise<string>; contentType: string };
+}
+
+/** GET /healthz, GET /status[?session=NAME] and GET /metrics (Prometheus) on the coordinator's port. */
+export function serveHttp(req: IncomingMessage, res: ServerResponse, sources: HttpSources): void {
   const url = new URL(req.url ?? '/', 'http://coordinator');
   const send = (code: number, type: string, body: string): void => {
     res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
@@ -15,7 +16,15 @@ export function serveHttp(
   if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
   if (url.pathname === '/healthz') return send(200, 'text/plain', 'ok\n');
   if (url.pathname === '/status') {
-    return send(200, 'application/json', `${JSON.stringify(status(url.searchParams.get('session') ?? undefined))}\n`);
+    const session = url.searchParams.get('session') ?? undefined;
+    return send(200, 'application/json', `${JSON.stringify(sources.status(session))}\n`);
+  }
+  if (url.pathname === '/metrics') {
+    sources.metrics.text().then(
+      (body) => send(200, sources.metrics.contentType, body),
+      (err: unknown) => send(500, 'text/plain', `metrics failed: ${String(err)}\n`),
+    );
+    return;
   }
   send(404, 'text/plain', 'not found\n');
 }
