@@ -47,11 +47,7 @@ export function renderConsole(s: StatusSnapshot, size: ConsoleSize, view: Consol
 }
 
 function sessionSections(session: SessionStatus, now: number, width: number, view: ConsoleView): Section[] {
-  const list = [
-    transferSection(session, width),
-    serverSection(session, width),
-    clientSection(session, width, now),
-  ];
+  const list = [serverSection(session, width), clientSection(session, width, now), transferSection(session, width)];
   if (view.tree) list.push(treeSection(session));
   return list;
 }
@@ -60,7 +56,6 @@ function sessionSections(session: SessionStatus, now: number, width: number, vie
 export function sessionSummary(s: SessionStatus, now: number, width: number): string[] {
   const img = s.image ? `${s.image.name} ${formatBytes(s.image.size)}` : 'no image yet';
   const of = s.expected ? ` of ${s.expected}` : '';
-  const counts = `imaged ${s.imaged}${of} · ${s.transfers.length} transferring · ${s.waiting.length} waiting`;
   const rate = s.transfers.reduce((a, t) => a + t.rate, 0);
   const eta = sessionEta(s, rate);
   const from = s.startedAt ?? s.openedAt ?? now;
@@ -69,7 +64,7 @@ export function sessionSummary(s: SessionStatus, now: number, width: number): st
   const max = Math.max(s.expected ?? 0, s.imaged + s.transfers.length + s.waiting.length, 1);
   const spark = sparkline(s.progression, from, to, Math.max(0, Math.min(60, width - stats.length - 1)), max);
   return [
-    `SESSION ${s.name} · ${s.state.toUpperCase()} · ${img} · ${counts}`,
+    `SESSION ${s.name} · ${s.state.toUpperCase()} · ${img} · imaged ${s.imaged}${of}`,
     `  ${gatingText(s, now)}`,
     `${stats}${spark}`,
   ];

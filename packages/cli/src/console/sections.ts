@@ -13,9 +13,8 @@ export function serverSection(s: SessionStatus, width: number): Section {
   const name = Math.max(10, width - 60);
   const head = (a: string, b: string, c: string, d: string, e: string, f: string): string =>
     `${fit(a, name + 2)} ${fit(b, 21)} ${fit(c, 9, 'right')} ${fit(d, 6, 'right')} ${fit(e, 11, 'right')} ${fit(f, 6)}`;
-  const free = s.servers.reduce((a, x) => a + (x.quarantined ? 0 : x.capacity - x.active), 0);
   return {
-    title: head(`SERVER QUEUE ${s.servers.length} · ${free} free`, 'host', 'free/slot', 'served', 'bytes', 'mode'),
+    title: head(`SERVER QUEUE ${s.servers.length}`, 'host', 'free/slot', 'served', 'bytes', 'mode'),
     rows: s.servers.map((x) =>
       head(
         `  ${x.name}`,
