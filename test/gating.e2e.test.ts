@@ -171,7 +171,11 @@ describe('session gating through the CLI (real coordinator, seeder and peers)', 
   });
 
   test('operator commands on a session that does not exist are refused with ERR_UNKNOWN_SESSION', async () => {
-    for (const args of [['start', 'nope'], ['end', 'nope'], ['set', 'nope', '--start-count', '1']]) {
+    for (const args of [
+      ['start', 'nope'],
+      ['end', 'nope'],
+      ['set', 'nope', '--start-count', '1'],
+    ]) {
       const r = await cascade([...args, '--coordinator', coordinator.url]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /no session named "nope".*ERR_UNKNOWN_SESSION/);

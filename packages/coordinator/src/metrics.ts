@@ -51,7 +51,8 @@ export class CoordinatorMetrics {
       registers,
     });
     this.sessionGauges(status);
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'cascade_coordinator_' });
+    if (opts.processMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'cascade_coordinator_' });
   }
 
   /** The Prometheus text exposition of every metric. */
@@ -102,18 +103,24 @@ export class CoordinatorMetrics {
       });
     };
     gauge('cascade_session_state', 'Session state: 1 for the current state', ['session', 'state'], (set) => {
-      for (const s of sessions()) for (const st of SESSION_STATES) set({ session: s.name, state: st }, s.state === st ? 1 : 0);
+      for (const s of sessions())
+        for (const st of SESSION_STATES) set({ session: s.name, state: st }, s.state === st ? 1 : 0);
     });
     gauge('cascade_machines_imaged', 'Machines imaged in the session', ['session'], (set) => {
       for (const s of sessions()) set({ session: s.name }, s.imaged);
     });
-    gauge('cascade_queue_length', 'Queue lengths: waiting clients, servers with a free slot', ['session', 'queue'], (set) => {
-      for (const s of sessions()) {
-        set({ session: s.name, queue: 'clients' }, s.waiting.length);
-        const free = s.servers.filter((x) => !x.quarantined && x.active < x.capacity).length;
-        set({ session: s.name, queue: 'servers' }, free);
-      }
-    });
+    gauge(
+      'cascade_queue_length',
+      'Queue lengths: waiting clients, servers with a free slot',
+      ['session', 'queue'],
+      (set) => {
+        for (const s of sessions()) {
+          set({ session: s.name, queue: 'clients' }, s.waiting.length);
+          const free = s.servers.filter((x) => !x.quarantined && x.active < x.capacity).length;
+          set({ session: s.name, queue: 'servers' }, free);
+        }
+      },
+    );
     gauge('cascade_peers', 'Peers by state', ['session', 'state'], (set) => {
       for (const s of sessions()) {
         set({ session: s.name, state: 'waiting' }, s.waiting.length);
@@ -136,7 +143,11 @@ export class CoordinatorMetrics {
       for (const s of sessions()) set({ session: s.name }, s.transfers.length);
     });
     gauge('cascade_transfer_rate_bytes', 'Aggregate receive rate of running transfers, bytes/s', ['session'], (set) => {
-      for (const s of sessions()) set({ session: s.name }, s.transfers.reduce((a, t) => a + t.rate, 0));
+      for (const s of sessions())
+        set(
+          { session: s.name },
+          s.transfers.reduce((a, t) => a + t.rate, 0),
+        );
     });
   }
 }

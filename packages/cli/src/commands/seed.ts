@@ -3,6 +3,7 @@ import { Seeder } from '@cascade/seeder';
 import type { CommandModule } from 'yargs';
 import { optionalDuration, parseListen, parseRateArg, parseSizeArg } from '../args.js';
 import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { ProgressDisplay } from '../progress-display.js';
 
 interface Args extends LogArgs {
   image: string;
@@ -73,7 +74,9 @@ export const seedCommand: CommandModule<object, Args> = {
         }),
     ) as never,
   handler: async (argv) => {
-    const logger = loggerFrom(argv, { role: 'seeder', session: argv.session });
+    const progress = new ProgressDisplay();
+    const logger = loggerFrom(argv, { role: 'seeder', session: argv.session }, progress.logStream);
+    progress.attach(logger);
     const seeder = new Seeder({
       logger,
       image: argv.image,
@@ -87,6 +90,10 @@ export const seedCommand: CommandModule<object, Args> = {
       ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
       ...(argv.name ? { name: argv.name } : {}),
       ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
+      onManifestProgress: (done, total) => {
+        progress.update({ phase: 'manifest', done, total });
+        if (done === total) progress.stop();
+      },
     });
     onStopSignal((signal) => {
       logger.info({ signal }, 'stopping');

@@ -10,7 +10,7 @@ export function layoutSections(sections: Section[], budget: number): string[] {
   while (kept.length > 0 && kept.length > budget) kept = kept.slice(0, -1);
   const grant = kept.map(() => 0);
   let left = budget - kept.length;
-  for (let progress = true; left > 0 && progress; ) {
+  for (let progress = true; left > 0 && progress;) {
     progress = false;
     for (let i = 0; i < kept.length && left > 0; i++) {
       if (grant[i]! < kept[i]!.rows.length) {

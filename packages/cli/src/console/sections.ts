@@ -31,7 +31,8 @@ export function serverSection(s: SessionStatus, width: number): Section {
 /** The client queue in FIFO order: position, host (the peer's name), time waiting. */
 export function clientSection(s: SessionStatus, width: number, now: number): Section {
   const name = Math.max(10, width - 20);
-  const row = (a: string, b: string, c: string): string => `${fit(a, 6, 'right')}  ${fit(b, name)} ${fit(c, 10, 'right')}`;
+  const row = (a: string, b: string, c: string): string =>
+    `${fit(a, 6, 'right')}  ${fit(b, name)} ${fit(c, 10, 'right')}`;
   return {
     title: `${fit(`CLIENT QUEUE ${s.waiting.length}`, 8 + name)} ${fit('waiting', 10, 'right')}`,
     rows: s.waiting.map((w) => row(`#${w.position + 1}`, w.name, formatDuration(now - w.since))),
