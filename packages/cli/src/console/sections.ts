@@ -10,11 +10,11 @@ export interface Section {
 
 /** The server queue: host, free/total slots, clients and bytes served, relay or whole. */
 export function serverSection(s: SessionStatus, width: number): Section {
-  const name = Math.max(10, width - 60);
+  const name = Math.max(10, width - 61);
   const head = (a: string, b: string, c: string, d: string, e: string, f: string): string =>
-    `${fit(a, name + 2)} ${fit(b, 21)} ${fit(c, 9, 'right')} ${fit(d, 6, 'right')} ${fit(e, 11, 'right')} ${fit(f, 6)}`;
+    `${fit(a, name + 2)} ${fit(b, 21)} ${fit(c, 10, 'right')} ${fit(d, 6, 'right')} ${fit(e, 11, 'right')} ${fit(f, 6)}`;
   return {
-    title: head(`SERVER QUEUE ${s.servers.length}`, 'host', 'free/slot', 'served', 'bytes', 'mode'),
+    title: head(`SERVER QUEUE ${s.servers.length}`, 'host', 'free/total', 'served', 'bytes', 'mode'),
     rows: s.servers.map((x) =>
       head(
         `  ${x.name}`,
