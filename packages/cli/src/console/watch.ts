@@ -78,27 +78,37 @@ function watchTerminal(o: WatchOptions, out: NodeJS.WriteStream, input: NodeJS.R
       stopped = true;
       feed.stop();
       out.off('resize', onResize);
-      input.off('keypress', onKey);
-      if (input.isTTY) input.setRawMode(false);
-      input.pause();
+      stopKeys();
       screen.done();
       out.write(ansiEscapes.exitAlternativeScreen);
       resolve();
     };
-    const onKey = (_: string, key: { name?: string; ctrl?: boolean } | undefined): void => {
-      if (key?.name === 'q' || (key?.ctrl && key.name === 'c')) stop();
-      else if (key?.name === 't') {
+    const stopKeys = onKeys(input, (key) => {
+      if (key === 'q' || key === 'ctrl-c') stop();
+      else if (key === 't') {
         tree = !tree;
         draw();
       }
-    };
-    emitKeypressEvents(input);
-    if (input.isTTY) input.setRawMode(true);
-    input.on('keypress', onKey);
-    input.resume();
+    });
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+}
+
+/** Single keypresses from a terminal in raw mode (`ctrl-c` for Ctrl-C); returns the undo. */
+function onKeys(input: NodeJS.ReadStream, handle: (key: string) => void): () => void {
+  const listener = (_: string, key: { name?: string; ctrl?: boolean } | undefined): void => {
+    if (key?.name) handle(key.ctrl ? `ctrl-${key.name}` : key.name);
+  };
+  emitKeypressEvents(input);
+  if (input.isTTY) input.setRawMode(true);
+  input.on('keypress', listener);
+  input.resume();
+  return () => {
+    input.off('keypress', listener);
+    if (input.isTTY) input.setRawMode(false);
+    input.pause();
+  };
 }
 
 /** Until SIGINT/SIGTERM or the reader goes away (a closed pipe). */
