@@ -122,22 +122,22 @@ describe('session gating through the CLI (real coordinator, seeder and peers)', 
     assert.equal(await startReason('count'), 'count');
   });
 
-  test('--start-after 5s: clients wait until the time, then are served', async () => {
-    const seeder = seed('timed', ['--start-after', '5s'], 1);
+  test('--start-after 8s: clients wait until the time, then are served', async () => {
+    const seeder = seed('timed', ['--start-after', '8s'], 1);
     const p = peer('timed', 1);
     let shutSeen = 0;
     const started = await pollUntil(
       'timed',
       (s) => s.state !== 'waiting',
       (s, now) => {
-        if (s.openedAt !== null && now < s.openedAt + 5000) {
+        if (s.openedAt !== null && now < s.openedAt + 8000) {
           shut(s);
           if (s.waiting.length === 1) shutSeen++;
         }
       },
     );
     assert.ok(shutSeen > 0, 'never saw the client waiting behind the timer');
-    assert.ok(started.startedAt! >= started.openedAt! + 5000, 'started before its time');
+    assert.ok(started.startedAt! >= started.openedAt! + 8000, 'started before its time');
     await allExitZero([p, seeder]);
     assert.equal(await startReason('timed'), 'timer');
   });
