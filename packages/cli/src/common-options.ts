@@ -23,8 +23,13 @@ export function withLogOptions<T>(y: Argv<T>): Argv<T & LogArgs> {
     }) as unknown as Argv<T & LogArgs>;
 }
 
-export function loggerFrom(argv: LogArgs, base: Record<string, unknown>): Logger {
-  return createLogger({ level: argv['log-level'], format: argv['log-format'], base });
+export function loggerFrom(argv: LogArgs, base: Record<string, unknown>, prettyStream?: NodeJS.WritableStream): Logger {
+  return createLogger({
+    level: argv['log-level'],
+    format: argv['log-format'],
+    base,
+    ...(prettyStream ? { prettyStream } : {}),
+  });
 }
 
 export const DEFAULT_COORDINATOR = 'ws://127.0.0.1:7770';

@@ -12,6 +12,8 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
   /** Destination fd (default 2: logs go to stderr, stdout stays for command output). */
   fd?: number;
+  /** Where human-readable lines go instead of `fd` (e.g. above a progress bar). */
+  prettyStream?: NodeJS.WritableStream;
 }
 
 /**
@@ -26,7 +28,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.CASCADE_LOG_LEVEL ?? 'info';
   if (pretty) {
     const stream = pinoPretty({
-      destination: fd,
+      destination: options.prettyStream ?? fd,
       colorize: true,
       translateTime: 'HH:MM:ss.l',
       ignore: 'pid,hostname',

@@ -17,6 +17,7 @@ import { AddressCounter } from './address-counter.js';
 import { ControlConnection, type ConnectionLimits } from './control-connection.js';
 import { checkHello, type HelloPolicy } from './hello-gate.js';
 import { serveHttp } from './http-endpoints.js';
+import { CoordinatorMetrics } from './metrics.js';
 import { maySend } from './permissions.js';
 import { ServerRegistry } from './server-registry.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -75,6 +76,7 @@ export class Coordinator {
   private readonly manifests = new Map<string, Manifest>();
   private readonly registry: ServerRegistry;
   private readonly board = new PeerBoard();
+  readonly metrics: CoordinatorMetrics;
   private readonly limits: CoordinatorLimits;
   private readonly perAddress = new AddressCounter();
   private readonly now: () => number;
@@ -86,8 +88,9 @@ export class Coordinator {
     this.limits = { ...DEFAULT_COORDINATOR_LIMITS, ...opts.limits };
     this.registry = new ServerRegistry(opts.ticketTtlMs ?? 60_000, opts.quarantineAfter ?? 3);
     const statusPublic = !opts.auth?.token || opts.auth.publicStatus === true;
+    this.metrics = new CoordinatorMetrics(() => this.status());
     const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
-      serveHttp(req, res, (session) => this.status(session), statusPublic);
+      serveHttp(req, res, { status: (session) => this.status(session), metrics: this.metrics, statusPublic });
     this.http = opts.tls
       ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
       : createServer(onRequest);
@@ -177,6 +180,7 @@ export class Coordinator {
     if (this.scheduler.getServer(id.id)) {
       this.log.warn({ peer: id.name, id: id.id }, 'server lost');
       this.board.warn(now, 'server-lost', `${id.name} disconnected`);
+      this.metrics.serverLost(this.scheduler.getServer(id.id)!.session);
       this.apply(this.scheduler.removeServer(id.id, now));
     }
     const client = this.scheduler.getClient(id.id);
@@ -201,7 +205,8 @@ export class Coordinator {
       case 'want':
         return this.onWant(conn, msg, now);
       case 'progress': {
-        this.board.update(who.id, { slices: msg.slices, bytes: msg.bytes, rate: msg.rate, updatedAt: now });
+        const fresh = this.board.progress(who.id, msg.slices, msg.bytes, msg.rate, now);
+        this.metrics.progressed(who.session ?? '', fresh);
         this.scheduler.noteHeld(who.id, msg.slices);
         return;
       }
@@ -299,7 +304,7 @@ export class Coordinator {
       return;
     }
     const key = this.registry.register(who.id, msg.host, msg.port);
-    this.board.update(who.id, { host: `${msg.host}:${msg.port}` });
+    this.board.serving(who.id, who.name, session, `${msg.host}:${msg.port}`, now);
     conn.send({ type: 'serving', serverId: who.id, ticketKey: key });
     this.log.info(
       {
@@ -336,7 +341,17 @@ export class Coordinator {
     const who = conn.identity!;
     const server = this.peerName(msg.server);
     this.log.info({ peer: who.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
+    const m = who.session ? this.manifests.get(who.session) : undefined;
+    if (m && msg.server !== 'reused') {
+      // the bytes since the peer's last progress report: credited to its server and the metrics
+      this.metrics.progressed(who.session!, this.board.progress(who.id, m.digests.length, m.size, 0, now));
+    }
     this.board.update(who.id, { doneAt: now, servedBy: server });
+    this.metrics.transfer(who.session ?? '', 'done');
+    if (msg.badSlices) {
+      this.board.warn(now, 'ERR_SLICE_DIGEST_MISMATCH', `${who.name} got ${msg.badSlices} bad slices from ${server}`);
+      this.badSlicesFrom(msg.server, msg.badSlices, who.session ?? '', now);
+    }
     this.apply(this.scheduler.transferDone(who.id, now, who.session));
   }
 
@@ -359,16 +374,24 @@ export class Coordinator {
     this.board.warn(now, msg.code, `${who.name} from ${server}: ${msg.reason}`);
     if (msg.code === 'ERR_TARGET_UNUSABLE') {
       // The client's own disk failed, not the server: it leaves the queues, nobody is blamed.
+      this.metrics.transfer(who.session ?? '', 'failed');
       this.apply(this.scheduler.removeClient(who.id, now));
       return;
     }
-    const bad = this.registry.reportBadSlices(msg.server, msg.badSlices.length);
-    if (bad.quarantine) {
-      this.log.warn({ server, badSlices: bad.total }, 'server quarantined');
-      this.board.warn(now, 'quarantined', `${server} sent ${bad.total} bad slices`);
-      this.scheduler.quarantineServer(msg.server);
-    }
+    this.metrics.transfer(who.session ?? '', 'failed');
+    this.badSlicesFrom(msg.server, msg.badSlices.length, who.session ?? '', now);
     this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: msg.code !== 'ERR_SERVER_FULL' }));
+  }
+
+  /** Count bad slices a client reported against a server; quarantine it after too many. */
+  private badSlicesFrom(serverId: string, count: number, session: string, now: number): void {
+    this.metrics.digestMismatches(session, count);
+    const bad = this.registry.reportBadSlices(serverId, count);
+    if (!bad.quarantine) return;
+    const server = this.peerName(serverId);
+    this.log.warn({ server, badSlices: bad.total }, 'server quarantined');
+    this.board.warn(now, 'quarantined', `${server} sent ${bad.total} bad slices`);
+    this.scheduler.quarantineServer(serverId);
   }
 
   private onOperator(
@@ -427,7 +450,8 @@ export class Coordinator {
     }
     const serverName = this.peerName(server);
     conn.send({ type: 'assign', server: { id: server, name: serverName, ...address }, ticket });
-    this.board.update(client, { server: serverName, assignedAt: now });
+    this.board.update(client, { server: serverName, serverId: server, assignedAt: now });
+    this.metrics.transfer(session, 'assigned');
     this.log.info({ session, client: conn.identity?.name, server: serverName }, 'assigned');
   }
 

@@ -17,3 +17,4 @@ export * from './hello-gate.js';
 export * from './status.js';
 export * from './simulator/index.js';
 export * from './peer-board.js';
+export * from './metrics.js';

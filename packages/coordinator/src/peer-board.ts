@@ -24,6 +24,26 @@ export class PeerBoard {
     });
   }
 
+  /** A seeder or peer offers slots at `host`: a seeder is put on the board here (peers are at hello). */
+  serving(id: string, name: string, session: string, host: string, now: number): void {
+    if (!this.peers.has(id)) this.joined(id, name, session, now);
+    this.update(id, { host });
+  }
+
+  /**
+   * A client's progress report (cumulative slices and bytes). Returns how many slices and bytes
+   * are new since its last report; the new bytes are credited to the server serving it.
+   */
+  progress(id: string, slices: number, bytes: number, rate: number, now: number): { slices: number; bytes: number } {
+    const p = this.peers.get(id);
+    if (!p) return { slices: 0, bytes: 0 };
+    const fresh = { slices: Math.max(0, slices - p.slices), bytes: Math.max(0, bytes - p.bytes) };
+    Object.assign(p, { slices, bytes, rate, updatedAt: now });
+    const server = p.serverId ? this.peers.get(p.serverId) : undefined;
+    if (server) server.bytesServed = (server.bytesServed ?? 0) + fresh.bytes;
+    return fresh;
+  }
+
   update(id: string, patch: Partial<PeerView>): void {
     const p = this.peers.get(id);
     if (p) Object.assign(p, patch);

@@ -14,7 +14,11 @@ export interface PeerView {
   rate: number;
   updatedAt: number;
   server?: string;
+  /** Id of the server this peer is (or was last) being served by. */
+  serverId?: string;
   assignedAt?: number;
+  /** Bytes this peer's clients received from it, from their progress reports. */
+  bytesServed?: number;
   doneAt?: number;
   servedBy?: string;
 }
@@ -38,6 +42,7 @@ export interface SessionStatus {
     capacity: number;
     active: number;
     served: number;
+    bytesServed: number;
     relay: boolean;
     quarantined: boolean;
   }>;
@@ -94,6 +99,7 @@ export function buildStatus(
         capacity: srv.capacity,
         active: srv.clients.size,
         served: srv.served,
+        bytesServed: peers.get(id)?.bytesServed ?? 0,
         relay: srv.relay,
         quarantined: srv.quarantined,
       };

@@ -379,7 +379,7 @@ export class Peer {
     if (!this.settle) return;
     if (store.complete) {
       this.log.info({ server: m.server.name, bytes: r.bytes, ms: Date.now() - started }, 'image complete and verified');
-      await this.completed(m.server.id, r.bytes, Date.now() - started);
+      await this.completed(m.server.id, r.bytes, Date.now() - started, r.badSlices.length);
       return;
     }
     const err = r.error ?? new CascadeError('ERR_SERVER_LOST', 'server finished without sending every slice');
@@ -416,12 +416,12 @@ export class Peer {
   }
 
   /** Whole image verified: flush, report done, and become a server. */
-  private async completed(serverId?: string, bytes = 0, ms = 0): Promise<void> {
+  private async completed(serverId?: string, bytes = 0, ms = 0, badSlices = 0): Promise<void> {
     await this.writes.onIdle();
     await syncTarget(this.target!);
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
-    this.control?.send({ type: 'done', server: serverId ?? 'reused', bytes, ms });
+    this.control?.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
     await this.startServing(false);
   }
 

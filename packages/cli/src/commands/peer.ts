@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
-import { loadPublicKey, parseFaultSpec, toCascadeError } from '@cascade/common';
+import { formatBytes, formatDuration, formatRate, loadPublicKey, parseFaultSpec, toCascadeError } from '@cascade/common';
 import { Peer, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
 import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
 import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
+import { ProgressDisplay } from '../progress-display.js';
 
 interface Args extends LogArgs, ClientSecurityArgs {
   trust?: string[];
@@ -23,6 +24,14 @@ interface Args extends LogArgs, ClientSecurityArgs {
   stall: string;
   report?: string;
   fault?: string;
+}
+
+/** The one line a peer prints at the end: what it received, how fast, from whom, what it served. */
+export function summaryLine(target: string, r: PeerResult): string {
+  const ms = (r.imagedAt ?? Date.now()) - r.startedAt;
+  const rate = ms > 0 ? formatRate((r.bytesReceived * 1000) / ms) : '—';
+  const from = r.servers.join(', ') || 'nobody (reused)';
+  return `imaged ${target}: ${formatBytes(r.bytesReceived)} received in ${formatDuration(ms)} (${rate}) from ${from}; served ${formatBytes(r.bytesServed)} to ${r.clientsServed} clients`;
 }
 
 export const peerCommand: CommandModule<object, Args> = {
@@ -65,7 +74,10 @@ export const peerCommand: CommandModule<object, Args> = {
         }),
     ) as never,
   handler: async (argv) => {
-    const logger = loggerFrom(argv, { role: 'peer', session: argv.session, ...(argv.name ? { name: argv.name } : {}) });
+    const progress = new ProgressDisplay();
+    const base = { role: 'peer', session: argv.session, ...(argv.name ? { name: argv.name } : {}) };
+    const logger = loggerFrom(argv, base, progress.logStream);
+    progress.attach(logger);
     const security = await clientSecurityFrom(argv);
     const trust = argv.trust?.length ? await Promise.all(argv.trust.map((t) => loadPublicKey(t))) : undefined;
     const peer = new Peer({
@@ -85,6 +97,18 @@ export const peerCommand: CommandModule<object, Args> = {
       ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
       ...(argv.name ? { name: argv.name } : {}),
       ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
+      onProgress: (p) => {
+        if (p.phase !== 'transferring' || p.total === 0) return;
+        const left =
+          p.slices > 0 && p.rate > 0 ? ((p.total - p.slices) * (p.bytes / p.slices) * 1000) / p.rate : undefined;
+        progress.update({
+          phase: 'slices',
+          done: p.slices,
+          total: p.total,
+          rate: p.rate,
+          ...(left !== undefined ? { etaMs: left } : {}),
+        });
+      },
     });
     onStopSignal((signal) => {
       // Graceful: abandon the slice in flight, keep what is verified, tell the coordinator; the
@@ -97,10 +121,10 @@ export const peerCommand: CommandModule<object, Args> = {
     let error: string | null = null;
     try {
       result = await peer.run();
-      process.stdout.write(
-        `imaged ${argv.target}: ${result.bytesReceived} bytes received from ${result.servers.join(', ') || 'nobody (reused)'}; served ${result.bytesServed} bytes\n`,
-      );
+      progress.stop();
+      process.stdout.write(`${summaryLine(argv.target, result)}\n`);
     } catch (err) {
+      progress.stop();
       const e = toCascadeError(err, 'ERR_INCOMPLETE');
       exit = exitCodeFor(e);
       error = `${e.message} (${e.code})`;

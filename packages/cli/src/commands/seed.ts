@@ -10,6 +10,7 @@ import type { CommandModule } from 'yargs';
 import { optionalDuration, parseListen, parseRateArg, parseSizeArg } from '../args.js';
 import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
 import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
+import { ProgressDisplay } from '../progress-display.js';
 
 interface Args extends LogArgs, ClientSecurityArgs {
   'sign-key'?: string;
@@ -100,7 +101,9 @@ export const seedCommand: CommandModule<object, Args> = {
         }),
     ) as never,
   handler: async (argv) => {
-    const logger = loggerFrom(argv, { role: 'seeder', session: argv.session });
+    const progress = new ProgressDisplay();
+    const logger = loggerFrom(argv, { role: 'seeder', session: argv.session }, progress.logStream);
+    progress.attach(logger);
     const security = await clientSecurityFrom(argv);
     const signKey = argv['sign-key'] ? await loadSigningKey(argv['sign-key']) : undefined;
     const seeder = new Seeder({
@@ -119,6 +122,10 @@ export const seedCommand: CommandModule<object, Args> = {
       ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
       ...(argv.name ? { name: argv.name } : {}),
       ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
+      onManifestProgress: (done, total) => {
+        progress.update({ phase: 'manifest', done, total });
+        if (done === total) progress.stop();
+      },
     });
     onStopSignal((signal) => {
       logger.info({ signal }, 'stopping');

@@ -1,14 +1,18 @@
-import { formatBytes, formatDuration } from '@cascade/common';
-import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
+import { CascadeError } from '@cascade/common';
+import type { StatusSnapshot } from '@cascade/coordinator';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_COORDINATOR } from '../common-options.js';
 import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
+import { renderConsole } from '../console/render.js';
+import { watchStatus } from '../console/watch.js';
 import { requestOnce } from './operator.js';
 
 interface Args extends ClientSecurityArgs {
   coordinator: string;
   session?: string;
   json: boolean;
+  watch: boolean;
+  tree: boolean;
 }
 
 export async function fetchStatus(
@@ -27,37 +31,36 @@ export async function fetchStatus(
   return (m as { status: unknown }).status as StatusSnapshot;
 }
 
-export function renderPlain(s: StatusSnapshot): string {
-  if (s.sessions.length === 0) return 'no sessions\n';
-  return s.sessions.map((x) => renderSession(x, s.now)).join('\n');
-}
-
-function renderSession(x: SessionStatus, now: number): string {
-  const img = x.image ? `${x.image.name} (${formatBytes(x.image.size)})` : 'no image yet';
-  const lines = [
-    `session ${x.name}: ${x.state}${x.endReason ? ` (${x.endReason})` : ''} — ${img}`,
-    `  imaged ${x.imaged}${x.expected ? ` of ${x.expected}` : ''}; ${x.waiting.length} waiting; ${x.transfers.length} transferring; ${x.servers.length} servers`,
-  ];
-  for (const srv of x.servers)
-    lines.push(
-      `  server ${srv.name} ${srv.host ?? ''} ${srv.capacity - srv.active}/${srv.capacity} free, served ${srv.served}${srv.quarantined ? ' QUARANTINED' : ''}`,
-    );
-  for (const t of x.transfers)
-    lines.push(`  transfer ${t.serverName} → ${t.clientName} ${formatBytes(t.bytes)} ${formatDuration(now - t.since)}`);
-  for (const w of x.waiting) lines.push(`  waiting #${w.position} ${w.name} for ${formatDuration(now - w.since)}`);
-  return `${lines.join('\n')}\n`;
+/** One plain snapshot: the console's lines, never cut, as wide as the terminal (100 otherwise). */
+export function renderPlain(s: StatusSnapshot, opts: { tree?: boolean; source?: string } = {}): string {
+  const columns = process.stdout.isTTY ? process.stdout.columns || 100 : 100;
+  return `${renderConsole(s, { columns, rows: Infinity }, { tree: opts.tree ?? false, ...(opts.source ? { source: opts.source } : {}) }).join('\n')}\n`;
 }
 
 export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
-  describe: 'Show sessions, both queues and transfers',
+  describe: 'Show sessions, both queues and transfers (--watch: live console)',
   builder: (y) =>
     withClientSecurityOptions(y)
       .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
       .option('session', { type: 'string', describe: 'only this session' })
+      .option('watch', {
+        type: 'boolean',
+        default: false,
+        describe: 'live console, refreshed every second (t: tree, q: quit)',
+      })
+      .option('tree', { type: 'boolean', default: false, describe: 'show who served whom' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON for scripts' }) as never,
   handler: async (argv) => {
-    const s = await fetchStatus(argv.coordinator, argv.session, await clientSecurityFrom(argv));
-    process.stdout.write(argv.json ? `${JSON.stringify(s, null, 2)}\n` : renderPlain(s));
+    if (argv.json && argv.watch) throw new CascadeError('ERR_BAD_CONFIG', '--json and --watch cannot be combined');
+    const security = await clientSecurityFrom(argv);
+    const s = await fetchStatus(argv.coordinator, argv.session, security);
+    if (argv.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    else if (!argv.watch) process.stdout.write(renderPlain(s, { tree: argv.tree, source: argv.coordinator }));
+    else {
+      const session = argv.session ? { session: argv.session } : {};
+      await watchStatus({ url: argv.coordinator, tree: argv.tree, first: s, security, ...session });
+      process.exit(0);
+    }
   },
 };

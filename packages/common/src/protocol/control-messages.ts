@@ -59,7 +59,14 @@ export const clientMessageSchemas = [
     activeServer: id.optional(),
   }),
   z.object({ type: z.literal('progress'), slices: count, bytes: count, rate: z.number().nonnegative() }),
-  z.object({ type: z.literal('done'), server: id, bytes: count, ms: count }),
+  z.object({
+    type: z.literal('done'),
+    server: id,
+    bytes: count,
+    ms: count,
+    /** Slices of the finishing transfer that failed their digest and were fetched again. */
+    badSlices: count.optional(),
+  }),
   z.object({
     type: z.literal('failed'),
     server: id,

@@ -1,0 +1,83 @@
+import { formatBytes, formatDuration, formatRate } from '@cascade/common';
+import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
+import { gatingText } from './gating.js';
+import { layoutSections } from './layout.js';
+import { clientSection, serverSection, transferSection, treeSection, type Section } from './sections.js';
+import { clip, clock, sparkline } from './text.js';
+
+export interface ConsoleSize {
+  columns: number;
+  /** Lines available; Infinity for a plain snapshot that is never cut. */
+  rows: number;
+}
+
+export interface ConsoleView {
+  /** Show the who-served-whom tree. */
+  tree: boolean;
+  /** Where the snapshot came from, shown in the header. */
+  source?: string;
+  /** Show the key help (live view only). */
+  keys?: boolean;
+}
+
+const MIN_COLUMNS = 40;
+
+/**
+ * The console as lines of plain text: a pure function of a status snapshot, the terminal size
+ * and the view toggles. Never more than `rows` lines, none longer than `columns`; no escapes.
+ */
+export function renderConsole(s: StatusSnapshot, size: ConsoleSize, view: ConsoleView): string[] {
+  const width = Math.max(MIN_COLUMNS, size.columns);
+  const rows = Math.max(1, size.rows);
+  const head = `cascade status${view.source ? ` · ${view.source}` : ''} · ${clock(s.now)}`;
+  const keys = view.keys ? `t: tree ${view.tree ? 'off' : 'on'} · q: quit` : '';
+  const gap = width - head.length - keys.length;
+  const lines = [gap >= 1 ? `${head}${' '.repeat(gap)}${keys}` : head];
+  if (s.sessions.length === 0) lines.push('no sessions');
+  const sections: Section[] = [];
+  for (const session of s.sessions) {
+    lines.push(...sessionSummary(session, s.now, width));
+    sections.push(...sessionSections(session, s.now, width, view));
+  }
+  const warnings = s.warnings.slice(-20).reverse();
+  if (warnings.length > 0)
+    sections.push({ title: 'WARNINGS', rows: warnings.map((w) => `  ${clock(w.at)} ${w.event}: ${w.detail}`) });
+  const out = [...lines, ...layoutSections(sections, rows - lines.length)];
+  return out.slice(0, rows).map((l) => clip(l, width).trimEnd());
+}
+
+function sessionSections(session: SessionStatus, now: number, width: number, view: ConsoleView): Section[] {
+  const list = [serverSection(session, width), clientSection(session, width, now), transferSection(session, width)];
+  if (view.tree) list.push(treeSection(session));
+  return list;
+}
+
+/** Three lines: state and image, gating, and the aggregate rate, ETA and progression. */
+export function sessionSummary(s: SessionStatus, now: number, width: number): string[] {
+  const img = s.image ? `${s.image.name} ${formatBytes(s.image.size)}` : 'no image yet';
+  const of = s.expected ? ` of ${s.expected}` : '';
+  const rate = s.transfers.reduce((a, t) => a + t.rate, 0);
+  const eta = sessionEta(s, rate);
+  const from = s.startedAt ?? s.openedAt ?? now;
+  const to = s.endedAt ?? now;
+  const stats = `  rate ${formatRate(rate)} · ETA ${eta === null ? '—' : formatDuration(eta)} · imaged over ${formatDuration(to - from)} `;
+  const max = Math.max(s.expected ?? 0, s.imaged + s.transfers.length + s.waiting.length, 1);
+  const spark = sparkline(s.progression, from, to, Math.max(0, Math.min(60, width - stats.length - 1)), max);
+  return [
+    `SESSION ${s.name} · ${s.state.toUpperCase()} · ${img} · imaged ${s.imaged}${of}`,
+    `  ${gatingText(s, now)}`,
+    `${stats}${spark}`,
+  ];
+}
+
+/**
+ * Time left at the current aggregate rate: the bytes still missing for every machine in flight
+ * or waiting (or, with an end count, for every machine still to image).
+ */
+export function sessionEta(s: SessionStatus, rate: number): number | null {
+  if (!s.image || rate <= 0 || s.state !== 'running') return null;
+  const inFlight = s.transfers.reduce((a, t) => a + t.bytes, 0);
+  const machines = s.expected ? Math.max(0, s.expected - s.imaged) : s.transfers.length + s.waiting.length;
+  const missing = Math.max(0, machines * s.image.size - inFlight);
+  return (missing * 1000) / rate;
+}
