@@ -76,13 +76,11 @@ describe('relay mode (real processes on loopback)', () => {
       assert.ok((r.report?.bytesReceived ?? Infinity) <= SIZE, `${name} fetched no slice twice`);
     }
     const tb = rb.report?.transfers ?? [];
-    assert.deepEqual(
-      tb.map((t) => [t.server, t.error]),
-      [
-        ['A', 'ERR_SERVER_LOST'],
-        ['seeder', null],
-      ],
-    );
+    // B may retry A once more if its failure reaches the coordinator before A's control
+    // connection is seen closed (A is then the only server with a free slot); never more.
+    assert.deepEqual(tb[0] && [tb[0].server, tb[0].error], ['A', 'ERR_SERVER_LOST']);
+    assert.deepEqual(tb.at(-1) && [tb.at(-1)?.server, tb.at(-1)?.error], ['seeder', null]);
+    assert.ok(tb.length <= 3 && tb.slice(0, -1).every((t) => t.server === 'A'), JSON.stringify(tb));
     const tc = rc.report?.transfers ?? [];
     assert.deepEqual(
       tc.map((t) => t.server),

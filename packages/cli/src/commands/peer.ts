@@ -1,5 +1,12 @@
 import { writeFile } from 'node:fs/promises';
-import { formatBytes, formatDuration, formatRate, loadPublicKey, parseFaultSpec, toCascadeError } from '@cascade/common';
+import {
+  formatBytes,
+  formatDuration,
+  formatRate,
+  loadPublicKey,
+  parseFaultSpec,
+  toCascadeError,
+} from '@cascade/common';
 import { Peer, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
