@@ -43,6 +43,7 @@ describe('the peer summary line', () => {
       imagedAt: 11_000,
       bytesServed: 40 * 1024 * 1024,
       clientsServed: 2,
+      transfers: [],
     };
     assert.equal(
       summaryLine('/dev/sda', r),
