@@ -27,3 +27,5 @@ export * from './data/serve-image.js';
 export * from './control/control-client.js';
 export * from './config/kernel-cmdline.js';
 export * from './config/sources.js';
+export * from './net/subnets.js';
+export * from './protocol/discovery-messages.js';

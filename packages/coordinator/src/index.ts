@@ -16,3 +16,4 @@ export * from './control-connection.js';
 export * from './status.js';
 export * from './simulator/index.js';
 export * from './peer-board.js';
+export * from './discovery-responder.js';

@@ -1,14 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { parseFaultSpec, toCascadeError } from '@cascade/common';
-import { Peer, type PeerResult } from '@cascade/peer';
+import { Peer, runOnComplete, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
-import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { withConfigSources } from '../config-sources.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
+import { PEER_KEYS, resolvePeerEndpoints, type EndpointArgs } from '../peer-boot.js';
 
-interface Args extends LogArgs {
-  coordinator: string;
-  session: string;
+interface Args extends LogArgs, EndpointArgs {
   target: string;
   capacity: number;
   listen: string;
@@ -20,6 +20,8 @@ interface Args extends LogArgs {
   stall: string;
   report?: string;
   fault?: string;
+  force: boolean;
+  'on-complete'?: string;
 }
 
 export const peerCommand: CommandModule<object, Args> = {
@@ -27,9 +29,9 @@ export const peerCommand: CommandModule<object, Args> = {
   describe: 'Image this machine from the cascade, then serve others until the session ends',
   builder: (y) =>
     withLogOptions(
-      y
-        .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
-        .option('session', { type: 'string', demandOption: true, describe: 'session name' })
+      withConfigSources(y, PEER_KEYS)
+        .option('coordinator', { type: 'string', describe: 'coordinator URL (default: found by UDP broadcast)' })
+        .option('session', { type: 'string', describe: "session name (default: the subnet's broadcast address)" })
         .option('target', { type: 'string', demandOption: true, describe: 'file or block device to write' })
         .option('capacity', { type: 'number', default: 3, describe: 'clients served at once once imaged' })
         .option('listen', { type: 'string', default: '0.0.0.0:0', describe: 'data-plane host:port (port 0: any)' })
@@ -48,14 +50,21 @@ export const peerCommand: CommandModule<object, Args> = {
           type: 'string',
           hidden: true,
           describe: 'fault injection when serving: corrupt-every:N | corrupt-once:I,J',
-        }),
+        })
+        .option('force', { type: 'boolean', default: false, describe: 'write even to a mounted or system device' })
+        .option('on-complete', { type: 'string', describe: 'shell command run when finished, e.g. reboot' })
+        .option('discovery-port', { type: 'number', default: 7771, describe: 'UDP port to find a coordinator on' })
+        .option('discovery-timeout', { type: 'string', default: '10m', describe: 'give up searching after this' }),
     ) as never,
   handler: async (argv) => {
-    const logger = loggerFrom(argv, { role: 'peer', session: argv.session, ...(argv.name ? { name: argv.name } : {}) });
+    const base = loggerFrom(argv, { role: 'peer', ...(argv.name ? { name: argv.name } : {}) });
+    const { coordinator, session } = await resolvePeerEndpoints(argv, base);
+    const logger = base.child({ session });
     const peer = new Peer({
       logger,
-      coordinator: argv.coordinator,
-      session: argv.session,
+      coordinator,
+      session,
+      force: argv.force,
       target: argv.target,
       capacity: argv.capacity,
       listen: parseListen(argv.listen),
@@ -74,6 +83,7 @@ export const peerCommand: CommandModule<object, Args> = {
     let result: PeerResult | null = null;
     let exit: number = ExitCode.OK;
     let error: string | null = null;
+    let errorCode: string | undefined;
     try {
       result = await peer.run();
       process.stdout.write(
@@ -82,8 +92,22 @@ export const peerCommand: CommandModule<object, Args> = {
     } catch (err) {
       const e = toCascadeError(err, 'ERR_INCOMPLETE');
       exit = exitCodeFor(e);
+      errorCode = e.code;
       error = `${e.message} (${e.code})`;
       process.stderr.write(`cascade peer: ${error}\n`);
+    }
+    const hook = argv['on-complete'];
+    if (hook) {
+      const outcome = exit === ExitCode.OK ? 'imaged' : exit === ExitCode.INCOMPLETE ? 'incomplete' : 'failed';
+      const info = {
+        result: outcome,
+        exitCode: exit,
+        imageId: peer.imageId,
+        target: argv.target,
+        session,
+        coordinator,
+      };
+      await runOnComplete(hook, { ...info, ...(errorCode ? { errorCode } : {}) }, logger);
     }
     if (argv.report) {
       await writeFile(argv.report, JSON.stringify({ name: peer.name, id: peer.id, exit, error, ...result }, null, 2));

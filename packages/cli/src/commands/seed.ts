@@ -3,6 +3,8 @@ import { Seeder } from '@cascade/seeder';
 import type { CommandModule } from 'yargs';
 import { optionalDuration, parseListen, parseRateArg, parseSizeArg } from '../args.js';
 import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { withConfigSources } from '../config-sources.js';
+import { SEED_KEYS } from '../seed-keys.js';
 
 interface Args extends LogArgs {
   image: string;
@@ -39,7 +41,7 @@ export const seedCommand: CommandModule<object, Args> = {
   describe: 'Open a session for an image and serve it (the file server)',
   builder: (y) =>
     withLogOptions(
-      y
+      withConfigSources(y, SEED_KEYS)
         .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
         .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
         .option('session', { type: 'string', demandOption: true, describe: 'session name' })
