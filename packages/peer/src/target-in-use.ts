@@ -75,7 +75,11 @@ async function heldBy(devs: BlockDev[]): Promise<string | null> {
 export async function targetInUse(path: string, paths: SystemPaths = SYSTEM): Promise<string | null> {
   const st = await stat(path).catch(() => null);
   if (!st?.isBlockDevice()) return null;
-  const name = basename(await realpath(path));
+  return blockDeviceInUse(basename(await realpath(path)), paths);
+}
+
+/** targetInUse for the block device called `name` in sysfs (`sda`, `loop3`, `nvme0n1`). */
+export async function blockDeviceInUse(name: string, paths: SystemPaths = SYSTEM): Promise<string | null> {
   const devs = await deviceAndPartitions(name, paths);
   const rootDev = devNumber((await stat(paths.root)).dev);
   const root = devs.find((d) => d.dev === rootDev);
