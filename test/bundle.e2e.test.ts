@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -37,7 +37,7 @@ describe('the one-file bundle (what boot media carry)', () => {
       await assert.rejects(stat(join(d, 'node_modules')), `found ${join(d, 'node_modules')}`);
   });
 
-  test('coordinator, seeder and two peers run from the bundle and image byte-exact', async () => {
+  test('coordinator, seeder and two peers run from the bundle and image byte-exact; the on-complete hook runs', async () => {
     const size = 5 * 1024 * 1024 + 321;
     const image = join(dir, 'master.img');
     await writeImage(image, { size, seed: 'bundle' });
@@ -55,9 +55,17 @@ describe('the one-file bundle (what boot media carry)', () => {
       '--end-count',
       '2',
     ]);
-    const peers = [1, 2].map((i) =>
-      role(`peer-${i}`, ['peer', ...common, '--target', join(dir, `t${i}.img`), '--listen', `127.0.8.${2 + i}:0`]),
+    // Peer 1 is set up as boot media would be: target and on-complete hook on the kernel command line.
+    const line = join(dir, 'cmdline');
+    const hookOut = join(dir, 'hook.txt');
+    await writeFile(
+      line,
+      `quiet cascade.target=${join(dir, 't1.img')}  cascade.on-complete="echo $CASCADE_RESULT $CASCADE_EXIT_CODE $CASCADE_IMAGE_ID > ${hookOut}"\n`,
     );
+    const peers = [
+      role('peer-1', ['peer', ...common, '--cmdline-file', line, '--listen', '127.0.8.3:0']),
+      role('peer-2', ['peer', ...common, '--target', join(dir, 't2.img'), '--listen', '127.0.8.4:0']),
+    ];
     const codes = await Promise.all(peers.map((p) => exitOf(p, 90_000)));
     assert.deepEqual(codes, [0, 0], `peer logs: ${peers.map((p) => p.logFile).join(', ')}`);
     const want = await readFile(image);
@@ -66,6 +74,7 @@ describe('the one-file bundle (what boot media carry)', () => {
       assert.ok(await sameBytes(join(dir, `t${i}.img`), want), `t${i}.img differs`);
     }
     assert.equal(await exitOf(seeder, 30_000), 0);
+    assert.match(await readFile(hookOut, 'utf8'), /^imaged 0 [0-9a-f]{32}\n$/);
     // pino-pretty is inlined: the coordinator's human-readable log is there, not JSON.
     await coordinator.stop();
     const log = await readFile(coordinator.logFile, 'utf8');
