@@ -18,7 +18,7 @@ export const PEER_KEYS: ConfigKey[] = [
   { name: 'session', kind: 'string' },
   { name: 'target', kind: 'string' },
   { name: 'capacity', kind: 'number' },
-  { name: 'listen', kind: 'string', check: (v) => void parseListen(v) },
+  { name: 'listen', kind: 'string', check: (v) => void parseListen(v, 'listen') },
   { name: 'advertise', kind: 'string' },
   { name: 'rate', kind: 'string', check: (v) => void parseRate(v) },
   { name: 'reuse', kind: 'boolean' },

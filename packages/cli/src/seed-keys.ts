@@ -9,7 +9,7 @@ export const SEED_KEYS: ConfigKey[] = [
   { name: 'coordinator', kind: 'string' },
   { name: 'session', kind: 'string' },
   { name: 'capacity', kind: 'number' },
-  { name: 'listen', kind: 'string', check: (v) => void parseListen(v) },
+  { name: 'listen', kind: 'string', check: (v) => void parseListen(v, 'listen') },
   { name: 'advertise', kind: 'string' },
   { name: 'rate', kind: 'string', check: (v) => void parseRate(v) },
   { name: 'slice', kind: 'string', check: (v) => void parseSize(v) },

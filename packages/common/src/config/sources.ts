@@ -62,7 +62,8 @@ function readValue(key: ConfigKey, raw: string | null, where: string): unknown {
     try {
       key.check(raw);
     } catch (err) {
-      throw bad(where, (err as Error).message, err);
+      // a checker's own "name: " prefix would repeat `where`
+      throw bad(where, (err as Error).message.replace(/^[\w-]+: /, ''), err);
     }
   }
   return value;
