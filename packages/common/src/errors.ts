@@ -24,6 +24,8 @@ export const ErrorCodes = {
   ERR_SESSION_EXISTS: 'a session of that name is already open with another image',
   ERR_SESSION_ENDED: 'the session has ended',
   ERR_COORDINATOR_UNREACHABLE: 'the coordinator could not be reached',
+  ERR_DISCOVERY_MALFORMED: 'a discovery datagram is not a valid request or reply',
+  ERR_DISCOVERY_FAILED: 'no coordinator answered the discovery broadcast in time',
   // data plane
   ERR_FRAME_MALFORMED: 'a data-plane frame is malformed',
   ERR_FRAME_TOO_LARGE: 'a data-plane frame exceeds its size limit',
@@ -46,6 +48,7 @@ export const ErrorCodes = {
   // peer target
   ERR_TARGET_UNUSABLE: 'the target cannot be opened or written',
   ERR_TARGET_TOO_SMALL: 'the target is smaller than the image',
+  ERR_TARGET_IN_USE: 'the target is mounted, or holds the running system (override with --force)',
   ERR_VERIFY_FAILED: 'the image could not be verified after retries',
   ERR_INCOMPLETE: 'the session ended before the image was complete',
   ERR_STOPPED: 'the peer was stopped (SIGINT/SIGTERM) before its image was complete',

@@ -18,3 +18,4 @@ export * from './status.js';
 export * from './simulator/index.js';
 export * from './peer-board.js';
 export * from './metrics.js';
+export * from './discovery-responder.js';

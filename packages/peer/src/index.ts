@@ -16,3 +16,6 @@ export * from './target.js';
 export * from './target-store.js';
 export * from './rate-meter.js';
 export * from './progress.js';
+export * from './discovery.js';
+export * from './on-complete.js';
+export * from './target-in-use.js';

@@ -20,6 +20,7 @@ import { fetchSlices } from './slice-client.js';
 import type { SliceStore } from './slice-store.js';
 import { accountTarget } from './target-store.js';
 import { openTarget, syncTarget, writeSlice, type OpenedTarget } from './target.js';
+import { assertTargetFree } from './target-in-use.js';
 
 export interface PeerOptions {
   logger: Logger;
@@ -32,6 +33,8 @@ export interface PeerOptions {
   advertise?: string;
   /** Hash what the target already holds and fetch only slices that differ. */
   reuse?: boolean;
+  /** Write to a block device even if it is mounted or holds the running system. */
+  force?: boolean;
   /** Uplink cap in bytes/s when serving. */
   rate?: number;
   window?: number;
@@ -135,8 +138,14 @@ export class Peer {
     return { ...this.result, servers: [...this.result.servers], transfers: [...this.result.transfers] };
   }
 
+  /** The image being written, once the session has told us (null before). */
+  get imageId(): string | null {
+    return this.result.imageId;
+  }
+
   /** Run until the session ends. Resolves with the result; rejects with a CascadeError. */
   async run(): Promise<PeerResult> {
+    await assertTargetFree(this.opts.target, this.opts.force);
     const done = new Promise<PeerResult>((resolve, reject) => (this.settle = { resolve, reject }));
     this.control = new ControlClient({
       url: this.opts.coordinator,
@@ -306,7 +315,7 @@ export class Peer {
 
   /** Open the target, account for what it already holds, then join the client queue. */
   private async prepare(manifest: Manifest): Promise<void> {
-    const target = await openTarget(this.opts.target, manifest);
+    const target = await openTarget(this.opts.target, manifest, { force: this.opts.force });
     this.target = target;
     const { store, reused } = await accountTarget(target, manifest, {
       reuse: this.opts.reuse ?? false,

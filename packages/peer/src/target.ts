@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { CascadeError, sizeOf, type Manifest } from '@cascade/common';
+import { assertTargetFree } from './target-in-use.js';
 
 export interface OpenedTarget {
   fh: FileHandle;
@@ -18,9 +19,15 @@ function unusable(path: string, what: string, err?: unknown): CascadeError {
 
 /**
  * Open the target for positional writes — a file (created and sized to the image, no temporary
- * copy) or a block device (its size read from the device; too small is refused).
+ * copy) or a block device (its size read from the device; too small is refused). A device that
+ * is mounted or holds the running system is refused unless `force` is set.
  */
-export async function openTarget(path: string, manifest: Manifest): Promise<OpenedTarget> {
+export async function openTarget(
+  path: string,
+  manifest: Manifest,
+  opts: { force?: boolean } = {},
+): Promise<OpenedTarget> {
+  await assertTargetFree(path, opts.force);
   let fh: FileHandle;
   try {
     fh = await open(path, 'r+').catch(async (err: NodeJS.ErrnoException) => {

@@ -3,8 +3,10 @@ import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseSizeArg } from '../args.js';
 import { loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
 import { tlsFrom, tokenFrom } from '../security-options.js';
+import { withConfigSources } from '../config-sources.js';
+import { discoveryOptions, startDiscovery, DISCOVERY_KEYS, type DiscoveryArgs } from '../coordinator-discovery.js';
 
-interface Args extends LogArgs {
+interface Args extends LogArgs, DiscoveryArgs {
   listen: string;
   'ping-interval': string;
   'token-file'?: string;
@@ -38,7 +40,7 @@ export const coordinatorCommand: CommandModule<object, Args> = {
   describe: 'Run the coordinator: sessions, both FIFO queues, pairing, /status',
   builder: (y) =>
     withLogOptions(
-      y
+      discoveryOptions(withConfigSources(y, [{ name: 'listen', kind: 'string' }, ...DISCOVERY_KEYS]))
         .option('listen', {
           type: 'string',
           default: '0.0.0.0:7770',
@@ -82,10 +84,11 @@ export const coordinatorCommand: CommandModule<object, Args> = {
     const bound = await coordinator.listen();
     logger.info({ token: token !== undefined, publicStatus: argv['public-status'], tls: !!tls }, 'security');
     process.stdout.write(`cascade coordinator listening on ${bound.url}\n`);
+    const discovery = await startDiscovery(argv, bound, logger);
     await new Promise<void>((resolve) =>
       onStopSignal((signal) => {
         logger.info({ signal }, 'stopping');
-        void coordinator.close().then(resolve);
+        void Promise.all([coordinator.close(), discovery?.close()]).then(() => resolve());
       }),
     );
   },

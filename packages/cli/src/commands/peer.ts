@@ -7,18 +7,18 @@ import {
   parseFaultSpec,
   toCascadeError,
 } from '@cascade/common';
-import { Peer, type PeerResult } from '@cascade/peer';
+import { Peer, runOnComplete, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
-import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
+import { withConfigSources } from '../config-sources.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
 import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
 import { ProgressDisplay } from '../progress-display.js';
+import { PEER_KEYS, resolvePeerEndpoints, type EndpointArgs } from '../peer-boot.js';
 
-interface Args extends LogArgs, ClientSecurityArgs {
+interface Args extends LogArgs, EndpointArgs, ClientSecurityArgs {
   trust?: string[];
-  coordinator: string;
-  session: string;
   target: string;
   capacity: number;
   listen: string;
@@ -31,6 +31,8 @@ interface Args extends LogArgs, ClientSecurityArgs {
   stall: string;
   report?: string;
   fault?: string;
+  force: boolean;
+  'on-complete'?: string;
 }
 
 /** The one line a peer prints at the end: what it received, how fast, from whom, what it served. */
@@ -46,9 +48,9 @@ export const peerCommand: CommandModule<object, Args> = {
   describe: 'Image this machine from the cascade, then serve others until the session ends',
   builder: (y) =>
     withLogOptions(
-      withClientSecurityOptions(y)
-        .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
-        .option('session', { type: 'string', demandOption: true, describe: 'session name' })
+      withClientSecurityOptions(withConfigSources(y, PEER_KEYS))
+        .option('coordinator', { type: 'string', describe: 'coordinator URL (default: found by UDP broadcast)' })
+        .option('session', { type: 'string', describe: "session name (default: the subnet's broadcast address)" })
         .option('target', { type: 'string', demandOption: true, describe: 'file or block device to write' })
         .option('capacity', { type: 'number', default: 3, describe: 'clients served at once once imaged' })
         .option('listen', { type: 'string', default: '0.0.0.0:0', describe: 'data-plane host:port (port 0: any)' })
@@ -78,12 +80,17 @@ export const peerCommand: CommandModule<object, Args> = {
           array: true,
           describe: 'accept only manifests signed by this public key (ed25519:… or a .pub file); repeatable',
           group: 'Security:',
-        }),
+        })
+        .option('force', { type: 'boolean', default: false, describe: 'write even to a mounted or system device' })
+        .option('on-complete', { type: 'string', describe: 'shell command run when finished, e.g. reboot' })
+        .option('discovery-port', { type: 'number', default: 7771, describe: 'UDP port to find a coordinator on' })
+        .option('discovery-timeout', { type: 'string', default: '10m', describe: 'give up searching after this' }),
     ) as never,
   handler: async (argv) => {
     const progress = new ProgressDisplay();
-    const base = { role: 'peer', session: argv.session, ...(argv.name ? { name: argv.name } : {}) };
-    const logger = loggerFrom(argv, base, progress.logStream);
+    const base = loggerFrom(argv, { role: 'peer', ...(argv.name ? { name: argv.name } : {}) }, progress.logStream);
+    const { coordinator, session } = await resolvePeerEndpoints(argv, base);
+    const logger = base.child({ session });
     progress.attach(logger);
     const security = await clientSecurityFrom(argv);
     const trust = argv.trust?.length ? await Promise.all(argv.trust.map((t) => loadPublicKey(t))) : undefined;
@@ -91,8 +98,9 @@ export const peerCommand: CommandModule<object, Args> = {
       logger,
       ...security,
       trust,
-      coordinator: argv.coordinator,
-      session: argv.session,
+      coordinator,
+      session,
+      force: argv.force,
       target: argv.target,
       capacity: argv.capacity,
       listen: parseListen(argv.listen),
@@ -126,6 +134,7 @@ export const peerCommand: CommandModule<object, Args> = {
     let result: PeerResult | null = null;
     let exit: number = ExitCode.OK;
     let error: string | null = null;
+    let errorCode: string | undefined;
     try {
       result = await peer.run();
       progress.stop();
@@ -134,8 +143,22 @@ export const peerCommand: CommandModule<object, Args> = {
       progress.stop();
       const e = toCascadeError(err, 'ERR_INCOMPLETE');
       exit = exitCodeFor(e);
+      errorCode = e.code;
       error = `${e.message} (${e.code})`;
       process.stderr.write(`cascade peer: ${error}\n`);
+    }
+    const hook = argv['on-complete'];
+    if (hook) {
+      const outcome = exit === ExitCode.OK ? 'imaged' : exit === ExitCode.INCOMPLETE ? 'incomplete' : 'failed';
+      const info = {
+        result: outcome,
+        exitCode: exit,
+        imageId: peer.imageId,
+        target: argv.target,
+        session,
+        coordinator,
+      };
+      await runOnComplete(hook, { ...info, ...(errorCode ? { errorCode } : {}) }, logger);
     }
     if (argv.report) {
       await writeFile(

@@ -11,6 +11,8 @@ import { optionalDuration, parseListen, parseRateArg, parseSizeArg } from '../ar
 import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
 import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
 import { ProgressDisplay } from '../progress-display.js';
+import { withConfigSources } from '../config-sources.js';
+import { SEED_KEYS } from '../seed-keys.js';
 
 interface Args extends LogArgs, ClientSecurityArgs {
   'sign-key'?: string;
@@ -51,7 +53,7 @@ export const seedCommand: CommandModule<object, Args> = {
   describe: 'Open a session for an image and serve it (the file server)',
   builder: (y) =>
     withLogOptions(
-      withClientSecurityOptions(y)
+      withClientSecurityOptions(withConfigSources(y, SEED_KEYS))
         .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
         .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
         .option('session', { type: 'string', demandOption: true, describe: 'session name' })

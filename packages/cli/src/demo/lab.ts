@@ -4,8 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The `cascade` entry point next to this file (dist/bin.js). */
-export const CASCADE_BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
+/** The `cascade` entry point next to this file (dist/bin.js), or the one-file bundle itself. */
+export const CASCADE_BIN = process.env.CASCADE_BUNDLED
+  ? process.argv[1]!
+  : fileURLToPath(new URL('../bin.js', import.meta.url));
 
 /** Loopback address for the i-th peer (1-based): 127.0.2.1, 127.0.2.2, … 127.0.3.1 … */
 export function peerAddress(i: number): string {

@@ -1,0 +1,81 @@
+import {
+  CascadeError,
+  DISCOVERY_PORT,
+  ipv4Subnets,
+  parseDuration,
+  parseRate,
+  subnetContaining,
+  type ConfigKey,
+  type Ipv4Subnet,
+  type Logger,
+} from '@cascade/common';
+import { discoverCoordinator } from '@cascade/peer';
+import { parseDurationArg, parseListen } from './args.js';
+
+/** The peer settings boot media may give as flags, CASCADE_* variables or cascade.* kernel parameters. */
+export const PEER_KEYS: ConfigKey[] = [
+  { name: 'coordinator', kind: 'string' },
+  { name: 'session', kind: 'string' },
+  { name: 'target', kind: 'string' },
+  { name: 'capacity', kind: 'number' },
+  { name: 'listen', kind: 'string', check: (v) => void parseListen(v, 'listen') },
+  { name: 'advertise', kind: 'string' },
+  { name: 'rate', kind: 'string', check: (v) => void parseRate(v) },
+  { name: 'reuse', kind: 'boolean' },
+  { name: 'force', kind: 'boolean' },
+  { name: 'name', kind: 'string' },
+  { name: 'window', kind: 'number' },
+  { name: 'stall', kind: 'string', check: (v) => void parseDuration(v) },
+  { name: 'report', kind: 'string' },
+  { name: 'on-complete', kind: 'string' },
+  { name: 'discovery-port', kind: 'number' },
+  { name: 'discovery-timeout', kind: 'string', check: (v) => void parseDuration(v) },
+];
+
+export interface EndpointArgs {
+  coordinator?: string;
+  session?: string;
+  'discovery-port': number;
+  'discovery-timeout': string;
+}
+
+/**
+ * The session name used when none is given: the broadcast address of the subnet the coordinator
+ * is on (or of the first local subnet), as the older lab imaging tools did.
+ */
+export function defaultSessionName(coordinatorHost: string | undefined, subnets: Ipv4Subnet[] = ipv4Subnets()): string {
+  const s = (coordinatorHost && subnetContaining(subnets, coordinatorHost)) || subnets[0];
+  if (!s) throw new CascadeError('ERR_BAD_CONFIG', 'no --session given and no IPv4 network to name one after');
+  return s.broadcast;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    throw new CascadeError('ERR_BAD_CONFIG', `--coordinator: "${url}" is not a URL (ws://HOST:PORT)`);
+  }
+}
+
+/** Coordinator by discovery when none is given; session from the subnet when none is given. */
+export async function resolvePeerEndpoints(
+  a: EndpointArgs,
+  logger: Logger,
+): Promise<{ coordinator: string; session: string }> {
+  const port = a['discovery-port'] ?? DISCOVERY_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new CascadeError('ERR_BAD_CONFIG', `--discovery-port: expected 1-65535, got ${port}`);
+  let coordinator = a.coordinator;
+  let near = coordinator ? hostOf(coordinator) : undefined;
+  if (!coordinator) {
+    const found = await discoverCoordinator({
+      logger,
+      port,
+      timeoutMs: parseDurationArg(a['discovery-timeout'], '--discovery-timeout'),
+      ...(a.session ? { session: a.session } : {}),
+    });
+    coordinator = found.url;
+    near = found.from;
+  }
+  return { coordinator, session: a.session ?? defaultSessionName(near) };
+}

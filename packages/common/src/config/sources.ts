@@ -1,0 +1,116 @@
+import { CascadeError } from '../errors.js';
+
+/** How a setting's text is read. */
+export type ConfigKind = 'string' | 'number' | 'boolean';
+
+/** One setting that may come from a flag, the environment or the kernel command line. */
+export interface ConfigKey {
+  /** The flag's name without dashes (`on-complete`); env `CASCADE_ON_COMPLETE`, cmdline `cascade.on-complete`. */
+  name: string;
+  kind: ConfigKind;
+  /** Extra validation (e.g. that a rate parses); throw to reject the value. */
+  check?: (value: string) => void;
+}
+
+/** Where a resolved value came from, highest precedence first. */
+export type ConfigOrigin = 'flag' | 'env' | 'cmdline' | 'default';
+
+export interface ConfigLayers {
+  /** Only the flags given explicitly on the command line. */
+  flags: Record<string, unknown>;
+  env: Record<string, string | undefined>;
+  /** `cascade.*` kernel parameters by name after the prefix (see cascadeParams). */
+  cmdline: ReadonlyMap<string, string | null>;
+  defaults: Record<string, unknown>;
+}
+
+export interface ResolvedConfig {
+  values: Record<string, unknown>;
+  origins: Record<string, ConfigOrigin>;
+  /** Unknown `cascade.*` kernel parameters: reported, not ignored. */
+  warnings: string[];
+}
+
+/** `on-complete` → `CASCADE_ON_COMPLETE`. */
+export function envName(name: string): string {
+  return `CASCADE_${name.toUpperCase().replace(/-/g, '_')}`;
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+function bad(where: string, message: string, cause?: unknown): CascadeError {
+  return new CascadeError('ERR_BAD_CONFIG', `${where}: ${message}`, cause === undefined ? {} : { cause });
+}
+
+/** Read one text value as `key` wants it; `null` is a bare kernel flag (`cascade.reuse`). */
+function readValue(key: ConfigKey, raw: string | null, where: string): unknown {
+  if (raw === null) {
+    if (key.kind === 'boolean') return true;
+    throw bad(where, 'needs a value (write it as key=value)');
+  }
+  let value: unknown = raw;
+  if (key.kind === 'number') {
+    value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) throw bad(where, `expected a number, got "${raw}"`);
+  } else if (key.kind === 'boolean') {
+    const v = raw.trim().toLowerCase();
+    if (!TRUE.has(v) && !FALSE.has(v)) throw bad(where, `expected true or false, got "${raw}"`);
+    value = TRUE.has(v);
+  }
+  if (key.check) {
+    try {
+      key.check(raw);
+    } catch (err) {
+      // a checker's own "name: " prefix would repeat `where`
+      throw bad(where, (err as Error).message.replace(/^[\w-]+: /, ''), err);
+    }
+  }
+  return value;
+}
+
+/** Validate a flag value yargs already parsed (a number flag given "abc" arrives as NaN). */
+function checkFlag(key: ConfigKey, value: unknown): unknown {
+  const where = `--${key.name}`;
+  if (key.kind === 'number' && (typeof value !== 'number' || !Number.isFinite(value)))
+    throw bad(where, `expected a number, got "${String(value)}"`);
+  if (key.check && typeof value === 'string') readValue({ ...key, kind: 'string' }, value, where);
+  return value;
+}
+
+/**
+ * Merge the four configuration sources: flags > `CASCADE_*` environment > kernel command line
+ * (`cascade.*`) > defaults. An invalid value throws ERR_BAD_CONFIG naming where it came from;
+ * an unknown `cascade.*` parameter becomes a warning. `-` and `_` are the same in parameter names.
+ */
+export function resolveConfig(keys: readonly ConfigKey[], layers: ConfigLayers): ResolvedConfig {
+  const values: Record<string, unknown> = {};
+  const origins: Record<string, ConfigOrigin> = {};
+  const cmdline = new Map<string, string | null>();
+  for (const [k, v] of layers.cmdline) cmdline.set(k.replace(/_/g, '-'), v);
+  for (const key of keys) {
+    const env = layers.env[envName(key.name)];
+    const fromCmdline = cmdline.get(key.name);
+    if (layers.flags[key.name] !== undefined) {
+      values[key.name] = checkFlag(key, layers.flags[key.name]);
+      origins[key.name] = 'flag';
+    } else if (env !== undefined && env !== '') {
+      values[key.name] = readValue(key, env, envName(key.name));
+      origins[key.name] = 'env';
+    } else if (fromCmdline !== undefined) {
+      values[key.name] = readValue(key, fromCmdline, `kernel command line cascade.${key.name}`);
+      origins[key.name] = 'cmdline';
+    } else if (layers.defaults[key.name] !== undefined) {
+      values[key.name] = layers.defaults[key.name];
+      origins[key.name] = 'default';
+    }
+  }
+  const known = new Set(keys.map((k) => k.name));
+  const warnings = [...cmdline.keys()]
+    .filter((k) => !known.has(k))
+    .map(
+      (k) =>
+        `kernel command line: unknown parameter cascade.${k} — not a setting of this command (known: ${[...known].join(', ')})`,
+    );
+  return { values, origins, warnings };
+}

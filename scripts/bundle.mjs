@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// One-file bundle for boot media: every role in a single ES module that runs with plain `node`,
+// no node_modules. Usage: node scripts/bundle.mjs [--outfile dist/cascade.mjs] (after `npm run build`).
+import { build } from 'esbuild';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const i = process.argv.indexOf('--outfile');
+const outfile = resolve(i > 0 && process.argv[i + 1] ? process.argv[i + 1] : resolve(root, 'dist/cascade.mjs'));
+
+const result = await build({
+  entryPoints: [resolve(root, 'packages/cli/dist/bin.js')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: false,
+  legalComments: 'none',
+  metafile: true,
+  // CommonJS dependencies (pino, msgpack-lite, ws) call require() for Node built-ins.
+  banner: {
+    js: "import { createRequire as __cascadeCreateRequire } from 'node:module'; const require = __cascadeCreateRequire(import.meta.url);",
+  },
+  // ws loads these native speed-ups in a try/catch when installed; without them it uses pure JS.
+  external: ['bufferutil', 'utf-8-validate'],
+  // The demo harness spawns roles from "the cascade entry point": in the bundle, that is itself.
+  define: { 'process.env.CASCADE_BUNDLED': '"1"' },
+  logLevel: 'warning',
+});
+const bytes = Object.values(result.metafile.outputs).reduce((a, o) => a + o.bytes, 0);
+process.stdout.write(`bundled ${outfile} (${(bytes / 1024 / 1024).toFixed(2)} MiB)\n`);
