@@ -98,9 +98,9 @@ async function scaleOnce(peers: number, rate: number): Promise<ScaleRun> {
     });
     const code = await new Promise<number>((resolve) => driver.on('exit', (c) => resolve(c ?? 1)));
     const done = lines.find((l) => l.event === 'done') as
-      | { connectMs: number; spanMs: number; latencies: number[] }
-      | undefined;
-    if (code !== 0 || !done) throw new Error(`light-client driver exited with ${code}; coordinator log ${coordinator.logFile}`);
+      { connectMs: number; spanMs: number; latencies: number[] } | undefined;
+    if (code !== 0 || !done)
+      throw new Error(`light-client driver exited with ${code}; coordinator log ${coordinator.logFile}`);
     const { peakRss } = mem.stop();
     return {
       peers,

@@ -44,7 +44,17 @@ export async function peerMemory(o: BenchOptions): Promise<BenchResult> {
       {
         title: `5. Peer RSS while imaging a ${mib(size)} sparse image (baseline ${mib(BASELINE)})`,
         header: ['run', 'real data', 'imaging', 'peak VmRSS', 'VmHWM'],
-        rows: [row(big), row(base), ['ratio', ratio(big.dataBytes, base.dataBytes), '', ratio(big.peakRss, base.peakRss), ratio(big.hwm, base.hwm)]],
+        rows: [
+          row(big),
+          row(base),
+          [
+            'ratio',
+            ratio(big.dataBytes, base.dataBytes),
+            '',
+            ratio(big.peakRss, base.peakRss),
+            ratio(big.hwm, base.hwm),
+          ],
+        ],
         notes: [
           `image: sparse file, deterministic non-zero data in ${SHARE * 100} % (the first half of every 64 MiB), holes elsewhere`,
           'one seeder and one peer on loopback, target a file; VmRSS sampled every 100 ms, VmHWM read at the last sample',

@@ -67,7 +67,15 @@ export async function simulatorBench(o: BenchOptions): Promise<BenchResult> {
     tables: [
       {
         title: `4. Simulator: time to simulate ${big.toLocaleString('en')} peers (baseline: ${SMALL.toLocaleString('en')} peers)`,
-        header: ['scenario', `${SMALL} peers`, `${big} peers`, 'µs/peer small', 'µs/peer big', 'ratio', 'makespan/(S/B)'],
+        header: [
+          'scenario',
+          `${SMALL} peers`,
+          `${big} peers`,
+          'µs/peer small',
+          'µs/peer big',
+          'ratio',
+          'makespan/(S/B)',
+        ],
         rows,
         notes: [
           `slowest ${big}-peer run: ${(worst / 1000).toFixed(2)} s (limit ${LIMIT_MS / 1000} s) — ${ok ? 'ok' : 'TOO SLOW'}`,

@@ -44,7 +44,12 @@ export async function singleStream(o: BenchOptions): Promise<BenchResult> {
           title: `1. Single stream on loopback (${mib(size)}, best of ${RUNS})`,
           header: ['path', 'time', 'MB/s', 'vs raw pipe'],
           rows: [
-            ['cascade seeder → peer (MD5 verified)', `${(c / 1000).toFixed(2)} s`, cRate.toFixed(0), ratio(cRate, rRate)],
+            [
+              'cascade seeder → peer (MD5 verified)',
+              `${(c / 1000).toFixed(2)} s`,
+              cRate.toFixed(0),
+              ratio(cRate, rRate),
+            ],
             ['raw TCP pipe (baseline, no hashing)', `${(raw / 1000).toFixed(2)} s`, rRate.toFixed(0), '1.00 ×'],
           ],
           notes: [
@@ -64,7 +69,14 @@ export async function singleStream(o: BenchOptions): Promise<BenchResult> {
 /** One cascade run with one peer; ms from assignment to image complete (verified, synced). */
 async function cascadeOnce(image: string, size: number, dir: string): Promise<number> {
   await mkdir(dir, { recursive: true });
-  const lab = await runLab({ workdir: dir, image, imageSize: size, peers: 1, session: 'bench1', timeoutMs: 10 * 60_000 });
+  const lab = await runLab({
+    workdir: dir,
+    image,
+    imageSize: size,
+    peers: 1,
+    session: 'bench1',
+    timeoutMs: 10 * 60_000,
+  });
   const peer = lab.peers[0];
   if (!lab.ok || !peer || peer.imagedAfterMs === null) throw new Error(`cascade run failed; see ${dir}`);
   const assigned = await logTime(peer.logFile, 'assigned');
@@ -109,6 +121,8 @@ function childOutput(cmd: string, args: string[]): Promise<string> {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)),
+    );
   });
 }

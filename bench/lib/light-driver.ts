@@ -37,7 +37,11 @@ async function connectAll(url: string, n: number): Promise<LightClient[]> {
   const worker = async (): Promise<void> => {
     while (next < n) {
       const i = next++;
-      clients[i] = await LightClient.connect(url, lightAddress(i), { role: 'peer', name: `light-${i}`, session: SESSION });
+      clients[i] = await LightClient.connect(url, lightAddress(i), {
+        role: 'peer',
+        name: `light-${i}`,
+        session: SESSION,
+      });
       if ((i + 1) % 2000 === 0) process.stderr.write(`[bench] bench 3: ${i + 1}/${n} connected\n`);
     }
   };
@@ -81,14 +85,22 @@ async function main(): Promise<void> {
   if (!url || !(peers > 0) || !(rate > 0)) throw new Error('usage: light-driver.ts URL PEERS WANT_RATE');
   const open: LightClient[] = [];
   try {
-    const seeder = await LightClient.connect(url, '127.0.9.1', { role: 'seeder', name: 'light-seeder', session: SESSION });
+    const seeder = await LightClient.connect(url, '127.0.9.1', {
+      role: 'seeder',
+      name: 'light-seeder',
+      session: SESSION,
+    });
     open.push(seeder);
     const ack = seeder.next('ack');
     seeder.send({ type: 'open-session', manifest: await smallManifest(), options: {} });
     await ack;
     const serverCount = Math.ceil(peers / SERVER_CAPACITY);
     for (let s = 0; s < serverCount; s++) {
-      const srv = await LightClient.connect(url, '127.0.9.2', { role: 'peer', name: `light-server-${s}`, session: SESSION });
+      const srv = await LightClient.connect(url, '127.0.9.2', {
+        role: 'peer',
+        name: `light-server-${s}`,
+        session: SESSION,
+      });
       open.push(srv);
       const serving = srv.next('serving');
       srv.send({ type: 'serve', host: '127.0.9.2', port: 9, capacity: SERVER_CAPACITY });

@@ -5,7 +5,12 @@ import { open } from 'node:fs/promises';
  * A sparse image: `size` bytes long, deterministic non-zero data (AES-CTR keystream) in the first
  * `share` of every `stride`-byte stretch, holes elsewhere. Returns the bytes of real data written.
  */
-export async function writeSparseImage(path: string, size: number, share: number, stride = 64 * 2 ** 20): Promise<number> {
+export async function writeSparseImage(
+  path: string,
+  size: number,
+  share: number,
+  stride = 64 * 2 ** 20,
+): Promise<number> {
   const key = createHash('sha256').update('cascade-bench-sparse').digest().subarray(0, 16);
   const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
   const chunk = 4 * 2 ** 20;
