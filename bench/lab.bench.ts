@@ -149,7 +149,7 @@ export async function labBench(o: BenchOptions): Promise<BenchResult> {
   notes.push(
     shaped
       ? `lab: ${n + 1} network namespaces, veth into a bridge (own namespace), HTB ${MBIT} Mbit/s on both ends of every veth`
-      : `NOT ROOT — fallback: loopback 127.0.x.y, every server capped with --rate ${MBIT}Mbit (uplinks only; downlinks unshaped)`,
+      : `no namespaces (not root, or --no-netns) — fallback: loopback 127.0.x.y, every server capped with --rate ${MBIT}Mbit (uplinks only; downlinks unshaped)`,
     `S/B = ${mib(size)} × 8 / ${MBIT} Mbit/s = ${seconds(sbMs)}; makespan from the session's start (all ${n} peers waiting) to the last image verified; baselines from launch to last download done`,
     `classic: seeder capacity ${CLASSIC.seeder}, peer capacity ${CLASSIC.peer} (DESIGN defaults); relay: seeder ${relayCaps.seeder}, peer ${relayCaps.peer}`,
     'simulator: fluid model (max-min fair uplinks), same image, link rate and capacities',

@@ -1,6 +1,21 @@
 import { parseSize } from '@cascade/common';
 
-/** Options shared by every benchmark: `--quick` and `--name value` pairs (e.g. `--size 64MiB`). */
+/** Flags that take no value. */
+const SWITCHES = new Set(['quick', 'no-netns']);
+/** Every option some benchmark reads (a typo is an error, not a silent default). */
+const KNOWN = new Set([
+  ...SWITCHES,
+  'stream-size',
+  'size',
+  'hosts',
+  'relay-capacity',
+  'peers',
+  'want-rate',
+  'sim-peers',
+  'peer-image',
+]);
+
+/** Options shared by every benchmark: `--quick`, `--no-netns` and `--name value` pairs (e.g. `--size 64MiB`). */
 export class BenchOptions {
   constructor(
     readonly quick: boolean,
@@ -11,20 +26,20 @@ export class BenchOptions {
   static parse(argv: string[]): { only: number[]; options: BenchOptions } {
     const only: number[] = [];
     const values = new Map<string, string>();
-    let quick = false;
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
       if (/^\d+$/.test(a)) only.push(Number(a));
-      else if (a === '--quick') quick = true;
       else if (a.startsWith('--')) {
         const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
         const next = argv[i + 1];
-        if (inline !== undefined) values.set(k, inline);
+        if (!KNOWN.has(k)) throw new Error(`unknown option --${k} (known: ${[...KNOWN].join(', ')})`);
+        if (SWITCHES.has(k)) values.set(k, 'true');
+        else if (inline !== undefined) values.set(k, inline);
         else if (next !== undefined && !next.startsWith('--')) values.set(k, argv[++i]!);
-        else values.set(k, 'true');
+        else throw new Error(`--${k} needs a value`);
       } else throw new Error(`unknown argument "${a}" (expected benchmark numbers and --options)`);
     }
-    return { only, options: new BenchOptions(quick, values) };
+    return { only, options: new BenchOptions(values.has('quick'), values) };
   }
 
   has(name: string): boolean {
