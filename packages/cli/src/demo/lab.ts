@@ -21,16 +21,22 @@ export interface RoleProcess {
   exited: Promise<number>;
 }
 
-/** Start one `cascade` role as its own process, its stderr (logs) and stdout in a log file. */
+/**
+ * Start one `cascade` role as its own process, its stderr (logs) and stdout in a log file.
+ * `launcher` prefixes the command line, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec node).
+ */
 export function spawnRole(
   name: string,
   args: string[],
   workdir: string,
   onStdout?: (line: string) => void,
+  launcher: string[] = [],
 ): RoleProcess {
   const logFile = join(workdir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, [CASCADE_BIN, ...args, '--log-format', 'json'], {
+  const argv = [process.execPath, CASCADE_BIN, ...args, '--log-format', 'json'];
+  const [cmd, ...rest] = [...launcher, ...argv] as [string, ...string[]];
+  const proc = spawn(cmd, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: '0' },
   });
@@ -61,13 +67,20 @@ export async function startCoordinator(
   port = 0,
   name = 'coordinator',
   extraArgs: string[] = [],
+  launcher: string[] = [],
 ): Promise<RoleProcess & { url: string }> {
   let found: (url: string) => void = () => undefined;
   const urlP = new Promise<string>((resolve) => (found = resolve));
-  const role = spawnRole(name, ['coordinator', '--listen', `${host}:${port}`, ...extraArgs], workdir, (line) => {
-    const m = /listening on (wss?:\/\/\S+)/.exec(line);
-    if (m?.[1]) found(m[1]);
-  });
+  const role = spawnRole(
+    name,
+    ['coordinator', '--listen', `${host}:${port}`, ...extraArgs],
+    workdir,
+    (line) => {
+      const m = /listening on (wss?:\/\/\S+)/.exec(line);
+      if (m?.[1]) found(m[1]);
+    },
+    launcher,
+  );
   const url = await Promise.race([
     urlP,
     role.exited.then((code) => Promise.reject(new Error(`coordinator exited with ${code}; see ${role.logFile}`))),

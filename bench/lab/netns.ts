@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface LabHost {
+  index: number;
+  ns: string;
+  /** This host's address, inside the lab only (10.214.0.0/24). */
+  addr: string;
+  /** Command prefix that runs a program inside this host's namespace. */
+  exec: string[];
+}
+
+const SUBNET = '10.214.0';
+
+/**
+ * A shaped lab: one network namespace per host, each with a veth into a bridge that lives in a
+ * namespace of its own, and an HTB class of `mbit` on both ends of every veth, so each host is
+ * capped each way (this kernel has no netem and no fq). Names carry the pid (`cb<pid>-h3`);
+ * the subnet exists only inside these namespaces. `destroy()` removes everything.
+ */
+export class NetLab {
+  readonly hosts: LabHost[] = [];
+  private readonly created: string[] = [];
+  private readonly prefix = `cb${process.pid}`;
+  private readonly bridgeNs = `${this.prefix}-br`;
+
+  private constructor(readonly mbit: number) {}
+
+  static async create(hostCount: number, mbit: number): Promise<NetLab> {
+    const lab = new NetLab(mbit);
+    const onSignal = (): void => void lab.destroy().then(() => process.exit(130));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    lab.removeSignalHandlers = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+    try {
+      await lab.build(hostCount);
+    } catch (err) {
+      await lab.destroy();
+      throw err;
+    }
+    return lab;
+  }
+
+  private removeSignalHandlers: () => void = () => undefined;
+
+  private async build(hostCount: number): Promise<void> {
+    await this.addNs(this.bridgeNs);
+    await ip('-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge');
+    await ip('-n', this.bridgeNs, 'link', 'set', 'br0', 'up');
+    for (let i = 0; i < hostCount; i++) {
+      const ns = `${this.prefix}-h${i}`;
+      const side = `v${i}`;
+      await this.addNs(ns);
+      await ip('-n', this.bridgeNs, 'link', 'add', side, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      await ip('-n', this.bridgeNs, 'link', 'set', side, 'master', 'br0', 'up');
+      await ip('-n', ns, 'addr', 'add', `${SUBNET}.${i + 1}/24`, 'dev', 'eth0');
+      await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      await ip('-n', ns, 'link', 'set', 'lo', 'up');
+      await this.shape(ns, 'eth0'); // host → bridge
+      await this.shape(this.bridgeNs, side); // bridge → host
+      this.hosts.push({ index: i, ns, addr: `${SUBNET}.${i + 1}`, exec: ['ip', 'netns', 'exec', ns] });
+    }
+  }
+
+  private async addNs(name: string): Promise<void> {
+    await ip('netns', 'add', name);
+    this.created.push(name);
+    await ip('-n', name, 'link', 'set', 'lo', 'up');
+  }
+
+  private async shape(ns: string, dev: string): Promise<void> {
+    const rate = `${this.mbit}mbit`;
+    const tc = (...args: string[]): Promise<void> => sh('ip', 'netns', 'exec', ns, 'tc', ...args);
+    await tc('qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10');
+    await tc('class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', rate, 'ceil', rate);
+  }
+
+  /** Delete every namespace this lab made (their veths go with them). Safe to call twice. */
+  async destroy(): Promise<void> {
+    this.removeSignalHandlers();
+    while (this.created.length > 0) {
+      const ns = this.created.pop()!;
+      await ip('netns', 'del', ns).catch((err: Error) =>
+        process.stderr.write(`[bench] could not delete ${ns}: ${err.message}\n`),
+      );
+    }
+  }
+}
+
+async function ip(...args: string[]): Promise<void> {
+  await sh('ip', ...args);
+}
+
+async function sh(cmd: string, ...args: string[]): Promise<void> {
+  try {
+    await run(cmd, args);
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** True when this process may build namespaces (root). */
+export function canBuildNamespaces(): boolean {
+  return process.getuid?.() === 0;
+}

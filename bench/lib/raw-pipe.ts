@@ -1,0 +1,75 @@
+/**
+ * The baseline of the single-stream benchmark: the same bytes over a plain TCP connection, no
+ * framing, no hashing, written to the same kind of target with positional writes of one slice.
+ *
+ *   node --import tsx bench/lib/raw-pipe.ts serve FILE HOST        prints "port N", serves each connection the file
+ *   node --import tsx bench/lib/raw-pipe.ts fetch HOST PORT TARGET SIZE CHUNK
+ *                                                                   prints {"ms": …} from connect to last write synced
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+
+async function serve(file: string, host: string): Promise<void> {
+  const server = createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    createReadStream(file, { highWaterMark: 4 * 1024 * 1024 }).pipe(socket);
+  });
+  server.listen(0, host, () => process.stdout.write(`port ${(server.address() as AddressInfo).port}\n`));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+async function fetchTo(host: string, port: number, target: string, size: number, chunk: number): Promise<void> {
+  const fh = await open(target, 'w');
+  const t0 = performance.now();
+  let buf = Buffer.allocUnsafe(chunk);
+  let fill = 0;
+  let pos = 0;
+  let pending = 0;
+  const writes: Promise<unknown>[] = [];
+  const socket = connect({ host, port });
+  const flush = (): void => {
+    const data = buf.subarray(0, fill);
+    pending++;
+    if (pending >= 4) socket.pause();
+    writes.push(
+      fh.write(data, 0, data.length, pos).then(() => {
+        if (--pending < 4) socket.resume();
+      }),
+    );
+    pos += fill;
+    buf = Buffer.allocUnsafe(chunk);
+    fill = 0;
+  };
+  await new Promise<void>((resolve, reject) => {
+    socket.on('data', (d: Buffer) => {
+      let off = 0;
+      while (off < d.length) {
+        const n = Math.min(chunk - fill, d.length - off);
+        d.copy(buf, fill, off, off + n);
+        fill += n;
+        off += n;
+        if (fill === chunk) flush();
+      }
+    });
+    socket.on('end', () => {
+      if (fill > 0) flush();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+  await Promise.all(writes);
+  await fh.sync();
+  await fh.close();
+  const ms = performance.now() - t0;
+  if (pos !== size) throw new Error(`received ${pos} bytes, expected ${size}`);
+  process.stdout.write(`${JSON.stringify({ ms, bytes: pos })}\n`);
+}
+
+const [mode, ...a] = process.argv.slice(2);
+if (mode === 'serve') await serve(a[0]!, a[1]!);
+else if (mode === 'fetch') await fetchTo(a[0]!, Number(a[1]), a[2]!, Number(a[3]), Number(a[4]));
+else {
+  process.stderr.write('usage: raw-pipe.ts serve FILE HOST | fetch HOST PORT TARGET SIZE CHUNK\n');
+  process.exitCode = 2;
+}
