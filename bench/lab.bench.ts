@@ -4,7 +4,7 @@
  * Makespan of cascade classic and relay as a multiple of S/B, next to an HTTP fan-out and an aria2c
  * BitTorrent swarm on the same lab, and the simulator's prediction; whole-machine CPU per run.
  *
- *   node --import tsx bench/run.ts 2 [--size 256MiB] [--hosts 16] [--relay-capacity 2,3] [--quick]
+ *   node --import tsx bench/run.ts 2 [--size 256MiB] [--hosts 16] [--relay-capacity 1,1] [--quick]
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -77,7 +77,7 @@ interface LabSetup {
 
 function setup(o: BenchOptions): LabSetup {
   const size = o.size('size', '256MiB', '64MiB');
-  const [seeder, peer] = o.string('relay-capacity', '2,3').split(',').map(Number) as [number, number];
+  const [seeder, peer] = o.string('relay-capacity', '1,1').split(',').map(Number) as [number, number];
   const sbMs = ((size * 8) / (MBIT * 1e6)) * 1000;
   return {
     size,

@@ -11,6 +11,7 @@ import {
   sliceDigest,
   sliceLength,
   toCascadeError,
+  type DigestAlgorithm,
   type Frame,
   type Logger,
   type Manifest,
@@ -38,6 +39,8 @@ export interface SliceFetchOptions {
   onVerified: (index: number, chunks: Buffer[]) => Promise<void>;
   /** Bad slices tolerated from one server before giving up on it. */
   maxBadSlices?: number;
+  /** Hash a slice (e.g. on a worker thread); default: inline. */
+  digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
   /** Abort the transfer (graceful stop): the slice being written finishes, the rest is dropped. */
   signal?: AbortSignal;
 }
@@ -59,12 +62,16 @@ export function fetchSlices(opts: SliceFetchOptions): Promise<SliceFetchResult> 
   return new SliceFetch(opts).run();
 }
 
+/** Verified slices being written while the next ones are verified (memory: this many slices). */
+const WRITES_IN_FLIGHT = 2;
+
 class SliceFetch {
   private socket: Socket | null = null;
   private readonly decoder: FrameDecoder;
   private readonly outstanding: number[] = [];
   private readonly ready: Frame[] = [];
   private processing = false;
+  private readonly writing = new Set<Promise<void>>();
   private welcomed = false;
   private finished = false;
   private stallTimer: NodeJS.Timeout | null = null;
@@ -121,7 +128,13 @@ class SliceFetch {
   }
 
   private isDone(): boolean {
-    return this.welcomed && this.outstanding.length === 0 && !this.processing && this.ready.length === 0;
+    return (
+      this.welcomed &&
+      this.outstanding.length === 0 &&
+      !this.processing &&
+      this.ready.length === 0 &&
+      this.writing.size === 0
+    );
   }
 
   private armStall(): void {
@@ -209,7 +222,9 @@ class SliceFetch {
     const m = this.opts.manifest;
     const want = sliceLength(m, f.index);
     const zero = (f.flags & FrameFlags.ZERO) !== 0;
-    const ok = !zero && f.length === want && sliceDigest(m.digest, f.chunks) === m.digests[f.index];
+    const digest = this.opts.digest ?? ((a, c) => Promise.resolve(sliceDigest(a, c)));
+    const ok = !zero && f.length === want && (await digest(m.digest, f.chunks)) === m.digests[f.index];
+    if (this.finished) return;
     if (!ok) {
       this.result.badSlices.push(f.index);
       this.log.warn(
@@ -225,14 +240,22 @@ class SliceFetch {
       }
       return;
     }
-    try {
-      await this.opts.onVerified(f.index, f.chunks);
-    } catch (err) {
-      this.opts.retry(f.index);
-      throw err;
-    }
-    this.result.slices++;
-    this.result.bytes += f.length;
+    // The write runs while the next slice is verified; at most WRITES_IN_FLIGHT wait at once.
+    const write = this.opts.onVerified(f.index, f.chunks).then(
+      () => {
+        this.writing.delete(write);
+        this.result.slices++;
+        this.result.bytes += f.length;
+        if (!this.finished && this.isDone()) this.finish();
+      },
+      (err: unknown) => {
+        this.writing.delete(write);
+        this.opts.retry(f.index);
+        this.end(toCascadeError(err, 'ERR_TARGET_UNUSABLE'));
+      },
+    );
+    this.writing.add(write);
+    if (this.writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.writing);
   }
 
   private finish(): void {
@@ -249,6 +272,7 @@ class SliceFetch {
     this.outstanding.length = 0;
     this.ready.length = 0;
     this.result.error = error;
+    const result = this.result;
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.socket?.end();
     setTimeout(() => this.socket?.destroy(), 2000).unref();
@@ -257,6 +281,7 @@ class SliceFetch {
         { code: error.code, reason: error.message, slices: this.result.slices },
         'transfer from server ended early',
       );
-    this.resolve(this.result);
+    // Slices being written still count for this transfer: report once they have landed.
+    void Promise.allSettled([...this.writing]).then(() => this.resolve(result));
   }
 }

@@ -28,6 +28,7 @@ interface Args extends LogArgs, EndpointArgs, ClientSecurityArgs {
   name?: string;
   window: number;
   'relay-capacity': number;
+  'hash-thread': boolean;
   stall: string;
   report?: string;
   fault?: string;
@@ -63,6 +64,11 @@ export const peerCommand: CommandModule<object, Args> = {
         })
         .option('name', { type: 'string', describe: 'name shown in status (default: hostname)' })
         .option('window', { type: 'number', default: 4, describe: 'requests kept outstanding' })
+        .option('hash-thread', {
+          type: 'boolean',
+          default: false,
+          describe: 'verify slices on a worker thread (faster on very fast links, uses more memory)',
+        })
         .option('relay-capacity', {
           type: 'number',
           default: 1,
@@ -107,6 +113,7 @@ export const peerCommand: CommandModule<object, Args> = {
       reuse: argv.reuse,
       window: argv.window,
       relayCapacity: argv['relay-capacity'],
+      hashThread: argv['hash-thread'],
       stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
       ...(argv.advertise ? { advertise: argv.advertise } : {}),
       ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CascadeError, toCascadeError } from '../errors.js';
-import { sliceLength, zeroMap, type SliceBitmap } from '../manifest/manifest.js';
+import { zeroMap, type SliceBitmap } from '../manifest/manifest.js';
 import {
   decodeHelloBody,
   encodeError,
@@ -230,30 +230,42 @@ class Connection {
     this.socket.write(encodeWelcome());
   }
 
+  /**
+   * Send queued slices in order. The next slice is read while the current one drains to the
+   * socket (read-ahead of one), so disk and network overlap; memory stays at two slices.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
+    let ahead: { index: number; data: Promise<Buffer | null> } | null = null;
     try {
-      while (!this.done && this.queue.length > 0) {
-        const index = this.queue.shift() as number;
-        await this.sendSlice(index);
+      while (!this.done && (ahead || this.queue.length > 0)) {
+        const cur = ahead ?? this.read(this.queue.shift() as number);
+        ahead = this.queue.length > 0 ? this.read(this.queue.shift() as number) : null;
+        await this.sendSlice(cur.index, await cur.data);
       }
     } catch (err) {
       this.abort(toCascadeError(err, 'ERR_IMAGE_UNREADABLE'));
     } finally {
+      ahead?.data.catch(() => undefined);
       this.pumping = false;
     }
   }
 
-  private async sendSlice(index: number): Promise<void> {
-    if (this.server.isZero(index)) {
+  /** Start reading a slice (null for an all-zero slice, which is never read or sent). */
+  private read(index: number): { index: number; data: Promise<Buffer | null> } {
+    const data = this.server.isZero(index) ? Promise.resolve(null) : this.opts.source.readSlice(index);
+    data.catch(() => undefined); // a failure is seen when the slice's turn comes
+    return { index, data };
+  }
+
+  private async sendSlice(index: number, data: Buffer | null): Promise<void> {
+    if (data === null) {
       this.socket.write(encodeSliceHeader(index, 0, FrameFlags.ZERO));
       return;
     }
-    const length = sliceLength(this.opts.source.manifest, index);
-    const data = await this.opts.source.readSlice(index);
     if (this.done) return;
-    if (this.opts.rateLimiter) await this.opts.rateLimiter.take(length);
+    if (this.opts.rateLimiter) await this.opts.rateLimiter.take(data.length);
     if (this.done) return;
     this.socket.write(encodeSliceHeader(index, data.length));
     const flushed = this.socket.write(data);
