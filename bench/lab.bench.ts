@@ -73,7 +73,11 @@ interface LabSetup {
   shaped: boolean;
   sbMs: number;
   timeoutMs: number;
+  /** Which rows to run (`--methods link,classic,relay,http,swarm`; default all). */
+  methods: Set<string>;
 }
+
+const METHODS = ['link', 'classic', 'relay', 'http', 'swarm'];
 
 function setup(o: BenchOptions): LabSetup {
   const size = o.size('size', '256MiB', '64MiB');
@@ -86,6 +90,7 @@ function setup(o: BenchOptions): LabSetup {
     shaped: canBuildNamespaces() && !o.has('no-netns'),
     sbMs,
     timeoutMs: Math.max(10 * 60_000, 40 * sbMs),
+    methods: new Set(o.string('methods', METHODS.join(',')).split(',')),
   };
 }
 
@@ -148,26 +153,37 @@ async function runMethods(s: LabSetup, hosts: LabHost[], image: string, dir: str
     });
   try {
     const one = hosts.slice(1, 2);
-    results.push(
-      await measure('one HTTP download (link check)', () => runFanout(one, server.url, size, dir, timeoutMs)),
-    );
-    const classic = await measure('cascade classic', cascade(false, CLASSIC));
-    results.push({ ...classic, predicted: predict(size, n, 'classic', CLASSIC) });
+    const want = (m: string): boolean => s.methods.has(m);
+    if (want('link'))
+      results.push(
+        await measure('one HTTP download (link check)', () => runFanout(one, server.url, size, dir, timeoutMs)),
+      );
+    if (want('classic')) {
+      const classic = await measure('cascade classic', cascade(false, CLASSIC));
+      results.push({ ...classic, predicted: predict(size, n, 'classic', CLASSIC) });
+    }
     const relayPredicted = predict(size, n, 'relay', s.relayCaps);
-    if (await relaySupported())
+    if (!want('relay')) {
+      // not asked for
+    } else if (await relaySupported())
       results.push({ ...(await measure('cascade relay', cascade(true, s.relayCaps))), predicted: relayPredicted });
     else
       results.push({ name: 'cascade relay', run: null, cpu: null, predicted: relayPredicted, skipped: RELAY_MISSING });
     const all = hosts.slice(1);
-    results.push(
-      await measure(`HTTP fan-out (${n} concurrent downloads)`, () => runFanout(all, server.url, size, dir, timeoutMs)),
-    );
+    if (want('http'))
+      results.push(
+        await measure(`HTTP fan-out (${n} concurrent downloads)`, () =>
+          runFanout(all, server.url, size, dir, timeoutMs),
+        ),
+      );
     const btSkip = !s.shaped
       ? 'BitTorrent: skipped (needs the namespace lab; run as root)'
       : !hasAria2()
         ? 'BitTorrent: skipped — aria2c is not on PATH (apt-get install aria2)'
         : null;
-    if (btSkip) results.push({ name: 'BitTorrent swarm (aria2c)', run: null, cpu: null, skipped: btSkip });
+    if (!want('swarm')) {
+      // not asked for
+    } else if (btSkip) results.push({ name: 'BitTorrent swarm (aria2c)', run: null, cpu: null, skipped: btSkip });
     else
       results.push(
         await measure('BitTorrent swarm (aria2c)', () => runSwarm(hosts, image, size, server, dir, timeoutMs)),

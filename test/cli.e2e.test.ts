@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CASCADE_BIN, exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
-import { tempDir } from './helpers.js';
+import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
+import { runCascade, tempDir, type CascadeRun } from './helpers.js';
 
-/** Run `cascade ARGS` to completion; resolve with exit code and output. */
-function cascade(args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CASCADE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
+const cascade = (args: string[], timeoutMs = 30_000): Promise<CascadeRun> => runCascade(args, { timeoutMs });
 
 /** `cascade peer` arguments for this file's coordinator. */
 function peerArgs(url: string, session: string, target: string, listen: string): string[] {

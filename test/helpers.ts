@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { CASCADE_BIN } from '@cascade/cli';
 
 /** A fresh temp folder removed after the test file (kept when CASCADE_KEEP_TEST_DIRS is set). */
 export async function tempDir(prefix: string): Promise<string> {
@@ -10,4 +12,35 @@ export async function tempDir(prefix: string): Promise<string> {
     if (!process.env.CASCADE_KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
   });
   return dir;
+}
+
+export interface CascadeRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run `cascade ARGS` to completion (killed after `timeoutMs`); resolve with its exit code and
+ * output. `env` replaces the inherited environment when given.
+ */
+export function runCascade(
+  args: string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CascadeRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CASCADE_BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.env ? { env: opts.env } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
 }

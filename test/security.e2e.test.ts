@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CASCADE_BIN, exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
+import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
 import { buildManifest, ControlClient, silentLogger, signManifest, type Manifest } from '@cascade/common';
 import { generateKeyPairSync } from 'node:crypto';
-import { tempDir } from './helpers.js';
+import { runCascade, tempDir } from './helpers.js';
 
 interface Run {
   code: number;
@@ -17,24 +16,9 @@ interface Run {
 
 const { CASCADE_TOKEN: _inherited, ...withoutToken } = process.env;
 
-/** Run `cascade ARGS` to completion with extra environment (no inherited CASCADE_TOKEN). */
-function cascade(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CASCADE_BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...withoutToken, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
+/** Run `cascade ARGS` with extra environment (no inherited CASCADE_TOKEN). */
+const cascade = (args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Run> =>
+  runCascade(args, { env: { ...withoutToken, ...env }, timeoutMs });
 
 const TOKEN = 'lab-7-token-0123456789';
 const SIZE = 3 * 1024 * 1024 + 99;

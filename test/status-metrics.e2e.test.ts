@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CASCADE_BIN, exitWithin, spawnRole, startCoordinator, writeImage } from '@cascade/cli';
+import { exitWithin, spawnRole, startCoordinator, writeImage } from '@cascade/cli';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
-import { tempDir } from './helpers.js';
+import { runCascade, tempDir, type CascadeRun } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 6 * MiB;
 const PEERS = 3;
 
-function cascade(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CASCADE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
+const cascade = (args: string[]): Promise<CascadeRun> => runCascade(args);
 
 interface Sample {
   name: string;

@@ -9,6 +9,7 @@ const KNOWN = new Set([
   'size',
   'hosts',
   'relay-capacity',
+  'methods',
   'peers',
   'want-rate',
   'sim-peers',

@@ -23,6 +23,9 @@ import { accountTarget } from './target-store.js';
 import { openTarget, syncTarget, writeSlice, type OpenedTarget } from './target.js';
 import { assertTargetFree } from './target-in-use.js';
 
+/** Requests kept outstanding in relay sessions: each hop of the chain can lag at most this many slices. */
+const RELAY_WINDOW = 2;
+
 export interface PeerOptions {
   logger: Logger;
   coordinator: string;
@@ -365,7 +368,8 @@ export class Peer {
       session: this.opts.session,
       clientId: this.id,
       localAddress: this.localAddress(),
-      window: this.opts.window ?? 4,
+      // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
+      window: this.relay ? Math.min(this.opts.window ?? 4, RELAY_WINDOW) : (this.opts.window ?? 4),
       stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
       next: () => store.next(),
       retry: (i) => store.retry(i),
