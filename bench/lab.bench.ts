@@ -75,6 +75,8 @@ interface LabSetup {
   timeoutMs: number;
   /** Which rows to run (`--methods link,classic,relay,http,swarm`; default all). */
   methods: Set<string>;
+  /** `--seed-args "--slice 512KiB --digest sha256"`: extra seeder arguments for both cascade rows. */
+  seederExtra: string[];
 }
 
 const METHODS = ['link', 'classic', 'relay', 'http', 'swarm'];
@@ -91,6 +93,7 @@ function setup(o: BenchOptions): LabSetup {
     sbMs,
     timeoutMs: Math.max(10 * 60_000, 40 * sbMs),
     methods: new Set(o.string('methods', METHODS.join(',')).split(',')),
+    seederExtra: o.string('seed-args', '').split(' ').filter(Boolean),
   };
 }
 
@@ -149,6 +152,7 @@ async function runMethods(s: LabSetup, hosts: LabHost[], image: string, dir: str
       peerCapacity: caps.peer,
       workdir: dir,
       extra,
+      seederExtra: s.seederExtra,
       timeoutMs,
     });
   try {

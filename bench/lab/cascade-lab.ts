@@ -14,6 +14,8 @@ export interface CascadeLabOptions {
   workdir: string;
   /** Extra arguments for every seeder and peer (the fallback's `--rate`). */
   extra: string[];
+  /** Extra arguments for the seeder only (e.g. `--slice 512KiB`, `--digest sha256`). */
+  seederExtra?: string[];
   timeoutMs: number;
 }
 
@@ -40,6 +42,7 @@ export async function runCascadeLab(o: CascadeLabOptions): Promise<LabRun> {
     const seederArgs = ['seed', o.image, ...common, '--capacity', String(o.seederCapacity), '--listen', `${h0.addr}:0`];
     seederArgs.push('--start-count', String(n), '--end-count', String(n), '--name', 'seeder');
     if (o.relay) seederArgs.push('--relay');
+    seederArgs.push(...(o.seederExtra ?? []));
     const seeder = spawnRole('seeder', seederArgs, o.workdir, undefined, h0.exec);
     procs.push(seeder);
     const peers = peerHosts.map((h) => {

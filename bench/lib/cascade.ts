@@ -27,10 +27,11 @@ export async function workdir(prefix: string): Promise<{ dir: string; done: () =
   };
 }
 
-/** The `time` (epoch ms) of the first JSON log line of a role whose msg is `msg`. */
+/** The `time` (epoch ms) of the last JSON log line of a role whose msg is `msg`. */
 export async function logTime(logFile: string, msg: string): Promise<number | null> {
   const text = await readFile(logFile, 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
+  // The last occurrence: a log file may hold several runs (roles append to their log).
+  for (const line of text.split('\n').reverse()) {
     if (!line.includes(`"msg":"${msg}"`)) continue;
     try {
       const t = (JSON.parse(line) as { time?: number }).time;

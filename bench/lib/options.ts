@@ -10,6 +10,7 @@ const KNOWN = new Set([
   'hosts',
   'relay-capacity',
   'methods',
+  'seed-args',
   'peers',
   'want-rate',
   'sim-peers',

@@ -17,6 +17,8 @@ export class Scheduler {
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly servers = new Map<string, ServerEntry>();
   private readonly clients = new Map<string, ClientEntry>();
+  /** Server id → clients that re-announced a transfer from it before it re-registered (restart). */
+  private readonly awaitingServer = new Map<string, Set<string>>();
 
   // ---- sessions -------------------------------------------------------------------------
 
@@ -100,10 +102,11 @@ export class Scheduler {
       this.servers.set(id, srv);
       s.servers.add(id);
       // Transfers re-announced before their server (after a coordinator restart) hold its slots.
-      for (const cid of s.clients) {
+      for (const cid of this.awaitingServer.get(id) ?? []) {
         const c = this.clients.get(cid);
         if (c?.state === 'transferring' && c.server === id) srv.clients.add(cid);
       }
+      this.awaitingServer.delete(id);
     }
     srv.capacity = capacity;
     srv.relay = opts.relay ?? false;
@@ -181,6 +184,9 @@ export class Scheduler {
       // The server has not re-announced itself yet (a restarted coordinator): record the
       // transfer; addServer adopts it. If the server is really gone the client reports failed.
       this.bind(s, c, null, serverId, now);
+      const waiting = this.awaitingServer.get(serverId) ?? new Set<string>();
+      waiting.add(clientId);
+      this.awaitingServer.set(serverId, waiting);
       return this.evaluate(s, now);
     }
     this.bind(s, c, srv, srv.id, now);
