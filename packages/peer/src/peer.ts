@@ -369,7 +369,7 @@ export class Peer {
       clientId: this.id,
       localAddress: this.localAddress(),
       // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
-      window: this.relay ? Math.min(this.opts.window ?? 4, RELAY_WINDOW) : (this.opts.window ?? 4),
+      window: this.relay ? Math.min(this.opts.window ?? 8, RELAY_WINDOW) : (this.opts.window ?? 8),
       stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
       next: () => store.next(),
       retry: (i) => store.retry(i),

@@ -27,7 +27,7 @@ export interface SliceFetchOptions {
   clientId: string;
   /** Source address for the connection (this peer's own address). */
   localAddress?: string | undefined;
-  /** GETs kept outstanding. */
+  /** Most GETs kept outstanding; the window in use is sized from the measured rate (see windowNow). */
   window: number;
   /** No bytes for this long with requests outstanding: the server is lost. */
   stallTimeoutMs: number;
@@ -64,6 +64,8 @@ export function fetchSlices(opts: SliceFetchOptions): Promise<SliceFetchResult> 
 
 /** Verified slices being written while the next ones are verified (memory: this many slices). */
 const WRITES_IN_FLIGHT = 2;
+/** Data kept requested ahead, in seconds at the measured rate (covers request latency and jitter). */
+const WINDOW_SECONDS = 0.25;
 
 class SliceFetch {
   private socket: Socket | null = null;
@@ -71,6 +73,7 @@ class SliceFetch {
   private readonly outstanding: number[] = [];
   private readonly ready: Frame[] = [];
   private processing = false;
+  private welcomedAt = 0;
   private readonly writing = new Set<Promise<void>>();
   private welcomed = false;
   private finished = false;
@@ -169,6 +172,7 @@ class SliceFetch {
     if (f.type === FrameType.WELCOME) {
       if (this.welcomed) throw new CascadeError('ERR_FRAME_MALFORMED', 'second WELCOME');
       this.welcomed = true;
+      this.welcomedAt = Date.now();
       this.fill();
       return;
     }
@@ -187,13 +191,25 @@ class SliceFetch {
   }
 
   private fill(): void {
-    while (!this.finished && this.outstanding.length < this.opts.window) {
+    const window = this.windowNow();
+    while (!this.finished && this.outstanding.length < window) {
       const index = this.opts.next();
       if (index === undefined) break;
       this.outstanding.push(index);
       this.socket?.write(encodeGet(index));
     }
     if (this.isDone()) this.finish();
+  }
+
+  /**
+   * Requests to keep outstanding: enough slices to cover WINDOW_SECONDS at the rate measured so
+   * far, plus two (webtorrent's rule), capped by `window`; the whole `window` for the first second.
+   */
+  private windowNow(): number {
+    const elapsed = (Date.now() - this.welcomedAt) / 1000;
+    const rate = elapsed >= 1 ? this.result.bytes / elapsed : 0;
+    const wanted = 2 + Math.ceil((rate * WINDOW_SECONDS) / this.opts.manifest.sliceSize);
+    return Math.max(1, Math.min(this.opts.window, elapsed >= 1 ? wanted : this.opts.window));
   }
 
   private async processReady(): Promise<void> {

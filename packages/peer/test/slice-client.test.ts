@@ -186,18 +186,20 @@ describe('fetchSlices', () => {
     assert.equal(result.bytes, wireBytes(manifest));
     assert.deepEqual(side.verified, nonZero(), 'slices arrive in request order');
     assert.deepEqual(side.requested, nonZero(), 'zero slices are never requested');
-    assert.equal(side.maxInFlight, 4, 'the window of 4 GETs was kept full');
+    // In flight = requested and not yet written: the 4 GETs, plus one verified slice still being
+    // written while the next is verified (writes are pipelined).
+    assert.ok(side.maxInFlight >= 4 && side.maxInFlight <= 5, `in flight at most: ${side.maxInFlight}`);
     assert.equal(side.store.complete, true);
     assert.ok((await readFile(side.target.path)).equals(image));
     assert.equal(server.bytesServed, wireBytes(manifest));
   });
 
-  test('a window of 1 still fetches everything, one slice at a time', async () => {
+  test('a window of 1 still fetches everything, one request at a time', async () => {
     const { port } = await startServer();
     const side = await newSide();
     const result = await fetchFrom(port, side, { window: 1 });
     assert.equal(result.error, null);
-    assert.equal(side.maxInFlight, 1);
+    assert.ok(side.maxInFlight <= 2, 'one GET, and at most one slice being written');
     assert.ok((await readFile(side.target.path)).equals(image));
   });
 

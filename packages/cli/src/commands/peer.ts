@@ -63,7 +63,11 @@ export const peerCommand: CommandModule<object, Args> = {
           describe: 'hash the target first; fetch only slices that differ',
         })
         .option('name', { type: 'string', describe: 'name shown in status (default: hostname)' })
-        .option('window', { type: 'number', default: 4, describe: 'requests kept outstanding' })
+        .option('window', {
+          type: 'number',
+          default: 8,
+          describe: 'most requests kept outstanding (sized from the measured rate below that)',
+        })
         .option('hash-thread', {
           type: 'boolean',
           default: false,
