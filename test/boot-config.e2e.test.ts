@@ -55,7 +55,7 @@ describe('cascade peer configuration: flags > CASCADE_* > kernel command line > 
     assert.deepEqual(s.capacity, { value: 5, from: 'env' });
     assert.deepEqual(s.rate, { value: '50Mbit', from: 'cmdline' });
     assert.deepEqual(s.target, { value: '/dev/disk/by-id/usb 1', from: 'cmdline' });
-    assert.deepEqual(s.window, { value: 4, from: 'default' });
+    assert.deepEqual(s.window, { value: 8, from: 'default' });
     assert.equal(s.coordinator, undefined, 'no coordinator anywhere: it will be discovered');
   });
 
