@@ -1,12 +1,9 @@
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
-  advertisedHost,
-  serveImage,
   CascadeError,
   ControlClient,
   parseManifest,
-  SliceServer,
   verifyManifestSignature,
   type CoordinatorMessage,
   type CoordinatorMessageOf,
@@ -22,76 +19,13 @@ import type { SliceStore } from './slice-store.js';
 import { accountTarget } from './target-store.js';
 import { openTarget, syncTarget, writeSlice, type OpenedTarget } from './target.js';
 import { assertTargetFree } from './target-in-use.js';
+import { PeerServing } from './peer-serving.js';
+import type { PeerOptions, PeerResult } from './peer-types.js';
+
+export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
 
 /** Requests kept outstanding in relay sessions: each hop of the chain can lag at most this many slices. */
 const RELAY_WINDOW = 2;
-
-export interface PeerOptions {
-  logger: Logger;
-  coordinator: string;
-  session: string;
-  target: string;
-  name?: string;
-  capacity: number;
-  listen: { host: string; port: number };
-  advertise?: string;
-  /** Hash what the target already holds and fetch only slices that differ. */
-  reuse?: boolean;
-  /** Write to a block device even if it is mounted or holds the running system. */
-  force?: boolean;
-  /** Uplink cap in bytes/s when serving. */
-  rate?: number;
-  window?: number;
-  stallTimeoutMs?: number;
-  /** Servers that may each fail us before the image counts as unverifiable. */
-  maxServerFailures?: number;
-  fault?: { every?: number; once?: number[] };
-  /**
-   * Verify slices on a worker thread. Measured on loopback: ~8 % more throughput for ~50 MiB
-   * more memory (bench 1), so off by default; worth it only where links outrun one core's MD5.
-   */
-  hashThread?: boolean;
-  /** Clients served at once while still downloading, in relay sessions (default 1: a chain). */
-  relayCapacity?: number;
-  /** How long a relay holds a request for a slice it has not verified yet (default 60 s). */
-  relayWaitMs?: number;
-  onProgress?: (p: PeerProgress) => void;
-  /** Session token for the coordinator's challenge; CA for a wss:// coordinator. */
-  token?: Uint8Array | undefined;
-  ca?: Buffer | string | undefined;
-  /** Accept only manifests signed by one of these keys (refuse unsigned ones too). */
-  trust?: readonly KeyObject[] | undefined;
-}
-
-/** One transfer from one server, as the peer saw it. */
-export interface TransferRecord {
-  server: string;
-  startedAt: number;
-  ms: number;
-  slices: number;
-  bytes: number;
-  badSlices: number;
-  /** Why it ended early (error code), or null when it completed the image. */
-  error: string | null;
-}
-
-export interface PeerResult {
-  /** 'imaged' or why not. */
-  outcome: 'imaged' | 'incomplete';
-  sessionEndReason: string;
-  imageId: string | null;
-  bytesReceived: number;
-  slicesReceived: number;
-  slicesReused: number;
-  badSlices: number;
-  servers: string[];
-  startedAt: number;
-  imagedAt: number | null;
-  bytesServed: number;
-  clientsServed: number;
-  /** Every transfer in order: which server, how much, how it ended. */
-  transfers: TransferRecord[];
-}
 
 /**
  * A lab machine's role: wait for an assignment, pull slices, verify each before writing it,
@@ -105,9 +39,6 @@ export class Peer {
   private manifest: Manifest | null = null;
   private store: SliceStore | null = null;
   private target: OpenedTarget | null = null;
-  private server: SliceServer | null = null;
-  private bound: { host: string; port: number } | null = null;
-  private ticketKey: Uint8Array | null = null;
   private activeServer: string | null = null;
   private serverFailures = 0;
   private preparing: Promise<void> | null = null;
@@ -120,7 +51,6 @@ export class Peer {
   private stopReason: string | null = null;
   /** The session streams: serve verified slices while still downloading. */
   private relay = false;
-  private serving: { relay: boolean; capacity: number } | null = null;
   private readonly result: PeerResult = {
     outcome: 'incomplete',
     sessionEndReason: '',
@@ -138,9 +68,16 @@ export class Peer {
   };
   private readonly meter = new RateMeter(5000);
 
+  private readonly serving: PeerServing;
+
   constructor(private readonly opts: PeerOptions) {
     this.name = opts.name ?? hostname();
     this.log = opts.logger.child({ component: 'peer' });
+    this.serving = new PeerServing({
+      ...opts,
+      serverId: this.id,
+      onClientLeft: () => this.result.clientsServed++,
+    });
   }
 
   /** What happened so far (also after run() rejected: what was fetched before the failure). */
@@ -213,11 +150,7 @@ export class Peer {
     this.control?.send({ type: 'leave', reason: this.stopReason ?? this.result.sessionEndReason ?? 'stopping' });
     this.control?.close();
     this.control = null;
-    if (this.server) {
-      this.result.bytesServed = this.server.bytesServed;
-      await this.server.close();
-      this.server = null;
-    }
+    this.result.bytesServed = await this.serving.close();
     await this.writes.onIdle();
     await this.hasher.close();
     await this.target?.fh.close().catch(() => undefined);
@@ -269,7 +202,7 @@ export class Peer {
         void this.onAssign(m);
         return;
       case 'serving':
-        this.ticketKey = m.ticketKey;
+        this.serving.ticketKey = m.ticketKey;
         return;
       case 'session-ended':
         this.onSessionEnded(m.reason);
@@ -447,56 +380,19 @@ export class Peer {
     await this.startServing(false);
   }
 
-  /**
-   * Serve slices: as a relay (verified slices only, requests for others wait for them) while
-   * downloading in a relay session, then the whole image at full capacity once it is complete.
-   */
+  /** Serve slices: as a relay while downloading in a relay session, then the whole image. */
   private async startServing(relay: boolean): Promise<void> {
     if (this.opts.capacity <= 0 || this.stopper.signal.aborted) return;
     const capacity = relay ? Math.min(this.opts.capacity, this.opts.relayCapacity ?? 1) : this.opts.capacity;
-    this.serving = { relay, capacity };
-    if (this.server) {
-      this.server.setCapacity(capacity);
-      this.log.info({ capacity, relay }, 'serving the whole image');
-      this.offerServe();
-      return;
-    }
-    const store = this.store!;
-    const waitMs = this.opts.relayWaitMs ?? 60_000;
-    const { server, bound } = await serveImage({
-      logger: this.opts.logger,
-      manifest: this.manifest!,
-      fh: this.target!.fh,
-      held: (i) => store.has(i),
-      ...(relay ? { waitFor: (i: number) => store.waitFor(i, waitMs) } : {}),
-      serverId: this.id,
-      session: this.opts.session,
-      ticketKey: () => this.ticketKey,
-      capacity,
-      listen: this.opts.listen,
-      rate: this.opts.rate,
-      fault: this.opts.fault,
-    });
-    server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
-      this.result.clientsServed++;
-      this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left');
-    });
-    this.server = server;
-    this.bound = bound;
-    this.log.info(
-      { host: bound.host, port: bound.port, capacity, relay },
-      relay ? 'relaying slices' : 'serving slices',
-    );
-    if (!relay) this.emitProgress('serving');
+    const first = !this.serving.started;
+    await this.serving.start({ relay, capacity, store: this.store!, manifest: this.manifest!, fh: this.target!.fh });
+    if (first && !relay) this.emitProgress('serving');
     this.offerServe();
   }
 
   private offerServe(): void {
-    const b = this.bound;
-    const serving = this.serving;
-    if (!b || !serving) return;
-    const host = advertisedHost(b.host, this.opts.advertise, this.control?.localAddress);
-    this.control?.send({ type: 'serve', host, port: b.port, capacity: serving.capacity, relay: serving.relay });
+    const offer = this.serving.offer(this.control?.localAddress);
+    if (offer) this.control?.send({ type: 'serve', ...offer });
   }
 
   private localAddress(): string | undefined {

@@ -1,0 +1,98 @@
+import type { FileHandle } from 'node:fs/promises';
+import { advertisedHost, serveImage, type Logger, type Manifest, type SliceServer } from '@cascade/common';
+import type { SliceStore } from './slice-store.js';
+
+export interface PeerServingOptions {
+  logger: Logger;
+  serverId: string;
+  session: string;
+  listen: { host: string; port: number };
+  advertise?: string | undefined;
+  rate?: number | undefined;
+  fault?: { every?: number; once?: number[] } | undefined;
+  /** How long a relay holds a request for a slice it has not verified yet (default 60 s). */
+  relayWaitMs?: number | undefined;
+  onClientLeft: () => void;
+}
+
+/**
+ * A peer's slice server: started as a relay (verified slices only; requests for the others wait
+ * for them, bounded) while the peer downloads in a relay session, or for the whole image once it
+ * is complete — the same server, its capacity raised when the image becomes whole.
+ */
+export class PeerServing {
+  /** The key the coordinator shared at registration (tickets are checked with it). */
+  ticketKey: Uint8Array | null = null;
+  private server: SliceServer | null = null;
+  private bound: { host: string; port: number } | null = null;
+  private mode: { relay: boolean; capacity: number } | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: PeerServingOptions) {
+    this.log = opts.logger.child({ component: 'peer-serving' });
+  }
+
+  get started(): boolean {
+    return this.server !== null;
+  }
+
+  async start(o: {
+    relay: boolean;
+    capacity: number;
+    store: SliceStore;
+    manifest: Manifest;
+    fh: FileHandle;
+  }): Promise<void> {
+    this.mode = { relay: o.relay, capacity: o.capacity };
+    if (this.server) {
+      this.server.setCapacity(o.capacity);
+      this.log.info({ capacity: o.capacity, relay: o.relay }, 'serving the whole image');
+      return;
+    }
+    const waitMs = this.opts.relayWaitMs ?? 60_000;
+    const store = o.store;
+    const { server, bound } = await serveImage({
+      logger: this.opts.logger,
+      manifest: o.manifest,
+      fh: o.fh,
+      held: (i) => store.has(i),
+      ...(o.relay ? { waitFor: (i: number) => store.waitFor(i, waitMs) } : {}),
+      serverId: this.opts.serverId,
+      session: this.opts.session,
+      ticketKey: () => this.ticketKey,
+      capacity: o.capacity,
+      listen: this.opts.listen,
+      rate: this.opts.rate,
+      fault: this.opts.fault,
+    });
+    server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
+      this.opts.onClientLeft();
+      this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left');
+    });
+    this.server = server;
+    this.bound = bound;
+    this.log.info(
+      { host: bound.host, port: bound.port, capacity: o.capacity, relay: o.relay },
+      o.relay ? 'relaying slices' : 'serving slices',
+    );
+  }
+
+  /** What to announce to the coordinator (`serve`), or null before the server runs. */
+  offer(controlAddress: string | undefined): { host: string; port: number; capacity: number; relay: boolean } | null {
+    const b = this.bound;
+    const mode = this.mode;
+    if (!b || !mode) return null;
+    const host = advertisedHost(b.host, this.opts.advertise, controlAddress);
+    return { host, port: b.port, capacity: mode.capacity, relay: mode.relay };
+  }
+
+  /** Stop serving (clients keep what they verified); returns the bytes served. */
+  async close(): Promise<number> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return 0;
+    const served = server.bytesServed;
+    await server.close();
+    return served;
+  }
+}
