@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CASCADE_BIN, writeImage } from '@cascade/cli';
 import { exitOf, isRoot, sameBytes, sh, shQuiet, startProc, type Proc } from './boot-helpers.js';
-import { tempDir } from './helpers.js';
+import { peerArgs, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const dir = await tempDir('blockdev');
@@ -46,17 +46,7 @@ describe('block-device targets on loop devices', async () => {
   }
 
   function peer(name: string, session: string, target: string, host: string): Proc {
-    return role(name, [
-      'peer',
-      '--coordinator',
-      url,
-      '--session',
-      session,
-      '--target',
-      target,
-      '--listen',
-      `${host}:0`,
-    ]);
+    return role(name, peerArgs(url, session, target, `${host}:0`));
   }
 
   function seeder(session: string, host: string): Proc {

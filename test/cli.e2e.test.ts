@@ -2,14 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
-import { runCascade, tempDir, type CascadeRun } from './helpers.js';
+import { peerArgs, runCascade, tempDir, type CascadeRun } from './helpers.js';
 
 const cascade = (args: string[], timeoutMs = 30_000): Promise<CascadeRun> => runCascade(args, { timeoutMs });
-
-/** `cascade peer` arguments for this file's coordinator. */
-function peerArgs(url: string, session: string, target: string, listen: string): string[] {
-  return ['peer', '--coordinator', url, '--session', session, '--target', target, '--listen', listen];
-}
 
 /** `cascade seed` arguments for this file's coordinator, 1 MiB slices. */
 function seedArgs(image: string, url: string, session: string, listen: string, extra: string[]): string[] {

@@ -44,3 +44,8 @@ export function runCascade(
     });
   });
 }
+
+/** `cascade peer` arguments for a coordinator, session, target and listen address. */
+export function peerArgs(url: string, session: string, target: string, listen: string, extra: string[] = []): string[] {
+  return ['peer', '--coordinator', url, '--session', session, '--target', target, '--listen', listen, ...extra];
+}

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
 import { buildManifest, ControlClient, silentLogger, signManifest, type Manifest } from '@cascade/common';
 import { generateKeyPairSync } from 'node:crypto';
-import { runCascade, tempDir } from './helpers.js';
+import { peerArgs, runCascade, tempDir } from './helpers.js';
 
 interface Run {
   code: number;
@@ -25,18 +25,6 @@ const SIZE = 3 * 1024 * 1024 + 99;
 const dir = await tempDir('security');
 const tokenFile = join(dir, 'token');
 const image = join(dir, 'img.bin');
-const peerArgs = (url: string, session: string, target: string, listen: string, extra: string[] = []): string[] => [
-  'peer',
-  '--coordinator',
-  url,
-  '--session',
-  session,
-  '--target',
-  target,
-  '--listen',
-  listen,
-  ...extra,
-];
 
 describe('security end to end (real processes on loopback, coordinator with a session token)', () => {
   let coordinator: RoleProcess & { url: string };

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { spawnLogged } from '@cascade/cli';
 
 export interface Child {
   name: string;
@@ -15,29 +14,15 @@ export interface Child {
 
 /** Start a helper program (curl, aria2c, a bench script) with its output in `workdir/name.log`. */
 export function startChild(name: string, argv: string[], workdir: string): Child {
-  const [cmd, ...args] = argv as [string, ...string[]];
-  const log = createWriteStream(join(workdir, `${name}.log`), { flags: 'a' });
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stderr?.pipe(log, { end: false });
-  const child: Child = { name, proc, exited: Promise.resolve(0), exitedAt: 0, listeners: [] };
-  let buf = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    log.write(d);
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      for (const fn of child.listeners) fn(line);
-      buf = buf.slice(nl + 1);
-    }
+  const listeners: Array<(line: string) => void> = [];
+  const p = spawnLogged(name, argv, workdir, (line) => {
+    for (const fn of listeners) fn(line);
   });
-  child.exited = new Promise<number>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      child.exitedAt = Date.now();
-      setTimeout(() => log.end(), 50);
-      resolve(code ?? (signal ? 128 + 9 : 1));
-    }),
-  );
+  const child: Child = { name, proc: p.proc, exited: p.exited, exitedAt: 0, listeners };
+  child.exited = p.exited.then((code) => {
+    child.exitedAt = Date.now();
+    return code;
+  });
   return child;
 }
 

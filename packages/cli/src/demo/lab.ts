@@ -22,24 +22,20 @@ export interface RoleProcess {
 }
 
 /**
- * Start one `cascade` role as its own process, its stderr (logs) and stdout in a log file.
- * `launcher` prefixes the command line, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec node).
+ * Start any program with its stderr and stdout in `workdir/name.log` (appended), each stdout
+ * line also passed to `onStdout`. `exited` resolves with the exit code (128+9 when killed).
  */
-export function spawnRole(
+export function spawnLogged(
   name: string,
-  args: string[],
+  argv: string[],
   workdir: string,
   onStdout?: (line: string) => void,
-  launcher: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
 ): RoleProcess {
   const logFile = join(workdir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const argv = [process.execPath, CASCADE_BIN, ...args, '--log-format', 'json'];
-  const [cmd, ...rest] = [...launcher, ...argv] as [string, ...string[]];
-  const proc = spawn(cmd, rest, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
+  const [cmd, ...rest] = argv as [string, ...string[]];
+  const proc = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stderr?.pipe(log, { end: false });
   let buf = '';
   proc.stdout?.on('data', (d: Buffer) => {
@@ -58,6 +54,21 @@ export function spawnRole(
     }),
   );
   return { name, proc, logFile, exited };
+}
+
+/**
+ * Start one `cascade` role as its own process, its stderr (logs) and stdout in a log file.
+ * `launcher` prefixes the command line, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec node).
+ */
+export function spawnRole(
+  name: string,
+  args: string[],
+  workdir: string,
+  onStdout?: (line: string) => void,
+  launcher: string[] = [],
+): RoleProcess {
+  const argv = [...launcher, process.execPath, CASCADE_BIN, ...args, '--log-format', 'json'];
+  return spawnLogged(name, argv, workdir, onStdout, { ...process.env, FORCE_COLOR: '0' });
 }
 
 /** Start a coordinator on `host` (any free port) and resolve with its URL once it listens. */
