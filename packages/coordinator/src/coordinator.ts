@@ -3,7 +3,6 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   CascadeError,
-  MAX_CONTROL_MESSAGE_BYTES,
   parseManifest,
   PROTOCOL_VERSION,
   type ClientMessage,
@@ -14,8 +13,8 @@ import {
 } from '@cascade/common';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AddressCounter } from './address-counter.js';
-import { ControlConnection, type ConnectionLimits } from './control-connection.js';
-import { checkHello, type HelloPolicy } from './hello-gate.js';
+import { ControlConnection } from './control-connection.js';
+import { checkHello } from './hello-gate.js';
 import { serveHttp } from './http-endpoints.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { maySend } from './permissions.js';
@@ -24,42 +23,9 @@ import { Scheduler } from './scheduler/scheduler.js';
 import type { Decision } from './scheduler/types.js';
 import { PeerBoard } from './peer-board.js';
 import type { StatusSnapshot } from './status.js';
+import { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
 
-export interface CoordinatorOptions {
-  logger: Logger;
-  host: string;
-  port: number;
-  limits?: Partial<CoordinatorLimits>;
-  /** Session token (hello challenge–response) and --public-status. */
-  auth?: HelloPolicy;
-  /** Serve the control plane and /status over TLS (wss://, https://). PEM. */
-  tls?: { cert: Buffer | string; key: Buffer | string };
-  /** How often gating timers and linger are checked. */
-  tickIntervalMs?: number;
-  /** ws ping interval; a connection that misses a pong for one interval is dropped. */
-  pingIntervalMs?: number;
-  ticketTtlMs?: number;
-  /** Digest mismatches reported against one server before it is quarantined. */
-  quarantineAfter?: number;
-  now?: () => number;
-}
-
-export interface CoordinatorLimits extends ConnectionLimits {
-  /** Connections held at once, in total and from one remote address. */
-  maxConnections: number;
-  maxConnectionsPerAddress: number;
-}
-
-/** Defaults: generous enough for 10,000 light clients from a few dozen addresses. */
-export const DEFAULT_COORDINATOR_LIMITS: CoordinatorLimits = {
-  maxBadMessages: 5,
-  helloTimeoutMs: 10_000,
-  maxMessageBytes: MAX_CONTROL_MESSAGE_BYTES,
-  maxMessagesPerSecond: 50,
-  messageBurst: 200,
-  maxConnections: 20_000,
-  maxConnectionsPerAddress: 1000,
-};
+export { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
 
 /**
  * The live coordinator: a ws control plane in front of the pure Scheduler, plus HTTP /status

@@ -2,6 +2,7 @@ import type { SessionOptions } from '@cascade/common';
 import { KeyedQueue } from './keyed-queue.js';
 import { freshSessionState, newSessionEntry, sessionDeadline, startReason } from './session-entry.js';
 import type { ClientEntry, Decision, EndReason, ImageInfo, ServerEntry, SessionEntry } from './types.js';
+import { pickServer } from './server-choice.js';
 
 /**
  * The pure scheduler: sessions, a FIFO queue of servers with free slots and a FIFO queue of
@@ -344,7 +345,7 @@ export class Scheduler {
     let guard = s.clientQueue.size + s.serverQueue.size + 1;
     while (s.clientQueue.size > 0 && s.serverQueue.size > 0 && guard-- > 0) {
       const client = this.clients.get(s.clientQueue.peek() as string) as ClientEntry;
-      const srv = this.pickServer(s, client);
+      const srv = pickServer(s, client, this.servers, this.clients);
       if (!srv) break;
       s.clientQueue.shift();
       this.bind(s, client, srv, srv.id, now);
@@ -352,44 +353,6 @@ export class Scheduler {
       if (srv.clients.size < srv.capacity) s.serverQueue.pushBack(srv.id);
     }
     return out;
-  }
-
-  /**
-   * Take the first server in queue order that can serve this client: not itself, not one that
-   * downloads from it (relay), and not one it asked to avoid unless no other is free.
-   */
-  private pickServer(s: SessionEntry, client: ClientEntry): ServerEntry | null {
-    let fallback: ServerEntry | null = null;
-    // The first eligible server ends the scan; the whole queue is read only when none near the
-    // head may serve this client (relays downstream of it), so no free slot is ever overlooked.
-    for (const id of s.serverQueue) {
-      const srv = this.servers.get(id) as ServerEntry;
-      if (!this.canServe(srv, client)) continue;
-      if (client.avoid.has(id)) {
-        fallback ??= srv;
-        continue;
-      }
-      s.serverQueue.remove(id);
-      return srv;
-    }
-    if (fallback) s.serverQueue.remove(fallback.id);
-    return fallback;
-  }
-
-  private canServe(srv: ServerEntry, client: ClientEntry): boolean {
-    if (srv.id === client.id || srv.quarantined) return false;
-    if (!srv.relay) return true;
-    // A relay streams what it receives: it must be receiving (not itself waiting for a server),
-    // and be ahead of the client, or the client would wait on it (DESIGN: re-attach ahead).
-    const self = this.clients.get(srv.id);
-    if (self && self.state !== 'imaged' && (self.state !== 'transferring' || self.held < client.held)) return false;
-    // A relay must not be downstream of the client it would serve (no cycles).
-    let cur: string | null = srv.id;
-    for (let depth = 0; cur !== null && depth <= this.clients.size; depth++) {
-      if (cur === client.id) return false;
-      cur = this.clients.get(cur)?.server ?? null;
-    }
-    return true;
   }
 
   private bind(s: SessionEntry, c: ClientEntry, srv: ServerEntry | null, serverId: string, now: number): void {

@@ -1,0 +1,39 @@
+import { MAX_CONTROL_MESSAGE_BYTES, type Logger } from '@cascade/common';
+import type { ConnectionLimits } from './control-connection.js';
+import type { HelloPolicy } from './hello-gate.js';
+
+export interface CoordinatorOptions {
+  logger: Logger;
+  host: string;
+  port: number;
+  limits?: Partial<CoordinatorLimits>;
+  /** Session token (hello challenge–response) and --public-status. */
+  auth?: HelloPolicy;
+  /** Serve the control plane and /status over TLS (wss://, https://). PEM. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
+  /** How often gating timers and linger are checked. */
+  tickIntervalMs?: number;
+  /** ws ping interval; a connection that misses a pong for one interval is dropped. */
+  pingIntervalMs?: number;
+  ticketTtlMs?: number;
+  /** Digest mismatches reported against one server before it is quarantined. */
+  quarantineAfter?: number;
+  now?: () => number;
+}
+
+export interface CoordinatorLimits extends ConnectionLimits {
+  /** Connections held at once, in total and from one remote address. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+}
+
+/** Defaults: generous enough for 10,000 light clients from a few dozen addresses. */
+export const DEFAULT_COORDINATOR_LIMITS: CoordinatorLimits = {
+  maxBadMessages: 5,
+  helloTimeoutMs: 10_000,
+  maxMessageBytes: MAX_CONTROL_MESSAGE_BYTES,
+  maxMessagesPerSecond: 50,
+  messageBurst: 200,
+  maxConnections: 20_000,
+  maxConnectionsPerAddress: 1000,
+};
