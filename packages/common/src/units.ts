@@ -1,35 +1,20 @@
 import { CascadeError } from './errors.js';
 
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
+/*
+ * Units are case-sensitive and conventional (IEC 80000-13 / SI):
+ *   B = byte, b or bit = bit;
+ *   k M G T = 1000^n (k is lower case, as SI writes it: `K` is refused, because `KB` is read as
+ *   1000 by some tools and 1024 by others, and `k` vs `Ki` already says which one is meant);
+ *   KiB MiB GiB TiB = 1024^n;
+ *   a rate may end in `/s`.
+ * A size is always in bytes: `256MiB`, `12MB`, `4096` (bare number: bytes). A bare prefix (`8G`)
+ * is refused: it does not say bits or bytes, decimal or binary.
+ * A rate is bytes or bits per second: `12MB` = `12MB/s` = 12,000,000 B/s; `100Mb` = `100Mbit` =
+ * `100Mbit/s` = 12,500,000 B/s; a bare number is bytes per second.
+ */
 
-const RATE_BIT_UNITS: Record<string, number> = {
-  bit: 1 / 8,
-  kbit: 1e3 / 8,
-  mbit: 1e6 / 8,
-  gbit: 1e9 / 8,
-  kibit: 2 ** 10 / 8,
-  mibit: 2 ** 20 / 8,
-  gibit: 2 ** 30 / 8,
-  bps: 1 / 8,
-  kbps: 1e3 / 8,
-  mbps: 1e6 / 8,
-  gbps: 1e9 / 8,
-};
+const DECIMAL: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
 
 const DURATION_UNITS: Record<string, number> = {
   ms: 1,
@@ -41,53 +26,71 @@ const DURATION_UNITS: Record<string, number> = {
   d: 86_400_000,
 };
 
-function split(input: string, what: string): [number, string] {
+/** The accepted spellings, quoted in every refusal. */
+export const SIZE_FORMS = 'N (bytes), NB, NkB, NMB, NGB, NTB (×1000), NKiB, NMiB, NGiB, NTiB (×1024)';
+export const RATE_FORMS =
+  'bytes/s: N, NB, NkB, NMB, NGB, NKiB, NMiB, NGiB; bits/s: Nb, Nkb, NMb, NGb, NTb (or Nbit, Nkbit, NMbit, NGbit); each with an optional /s';
+export const DURATION_FORMS = 'N (seconds), Nms, Ns, Nm or Nmin, Nh, Nd';
+
+function split(input: string, what: string, forms: string): [number, string] {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z/]*)\s*$/.exec(input);
-  if (!m) throw new CascadeError('ERR_BAD_UNIT', `cannot parse ${what} "${input}"`);
-  return [Number(m[1]), (m[2] ?? '').toLowerCase()];
+  if (!m) throw new CascadeError('ERR_BAD_UNIT', `cannot read ${what} "${input}" (accepted: ${forms})`);
+  return [Number(m[1]), m[2] ?? ''];
+}
+
+/** Bytes per unit of a byte unit (`B`, `kB`, `MiB`, `` for none), or undefined. */
+function byteUnit(unit: string): number | undefined {
+  if (unit === '') return 1;
+  if (!unit.endsWith('B')) return undefined;
+  const prefix = unit.slice(0, -1);
+  return DECIMAL[prefix] ?? BINARY[prefix];
+}
+
+/** Bytes per unit of a bit unit (`b`, `kb`, `Mbit`, …), or undefined. Bit prefixes are decimal. */
+function bitUnit(unit: string): number | undefined {
+  const m = /^(|k|M|G|T)(b|bit)$/.exec(unit);
+  return m ? DECIMAL[m[1]!]! / 8 : undefined;
+}
+
+function refuse(what: string, input: string, forms: string, hint = ''): never {
+  throw new CascadeError('ERR_BAD_UNIT', `${what} "${input}" has an unknown unit${hint} (accepted: ${forms})`);
+}
+
+function hintFor(unit: string): string {
+  if (/^K(i?B|b|bit)?$/.test(unit)) return ': K is not a unit, write k (×1000) or Ki (×1024)';
+  if (/^[kMGT]$/.test(unit)) return `: "${unit}" alone says neither bits nor bytes`;
+  if (/ps$/i.test(unit)) return ': write /s, not ps';
+  return '';
 }
 
 /** Parse a byte size: `4096`, `256MiB`, `12MB`, `1.5GiB`. Decimal units are powers of 1000. */
 export function parseSize(input: string | number): number {
   if (typeof input === 'number') return checkWhole(input, String(input), 'size');
-  const [n, unit] = split(input, 'size');
-  const mult = SIZE_UNITS[unit];
-  if (mult === undefined) {
-    throw new CascadeError(
-      'ERR_BAD_UNIT',
-      `unknown size unit "${unit}" in "${input}" (use B, KiB, MiB, GiB, KB, MB, GB)`,
-    );
-  }
+  const [n, unit] = split(input, 'size', SIZE_FORMS);
+  const mult = byteUnit(unit);
+  if (mult === undefined) refuse('size', input, SIZE_FORMS, hintFor(unit));
   return checkWhole(Math.round(n * mult), input, 'size');
 }
 
 /**
- * Parse a rate in bytes per second: `12MB` or `12MB/s` (bytes), `100Mbit` or `100Mbps` (bits).
+ * Parse a rate into bytes per second: `12MB` or `12MB/s` (bytes), `100Mb`, `100Mbit` or
+ * `100Mbit/s` (bits: 12,500,000 B/s).
  */
 export function parseRate(input: string | number): number {
   if (typeof input === 'number') return checkWhole(input, String(input), 'rate');
-  const [n, rawUnit] = split(input, 'rate');
+  const [n, rawUnit] = split(input, 'rate', RATE_FORMS);
   const unit = rawUnit.endsWith('/s') ? rawUnit.slice(0, -2) : rawUnit;
-  const bitMult = RATE_BIT_UNITS[unit];
-  if (bitMult !== undefined) return checkWhole(Math.round(n * bitMult), input, 'rate');
-  const mult = SIZE_UNITS[unit];
-  if (mult === undefined) {
-    throw new CascadeError(
-      'ERR_BAD_UNIT',
-      `unknown rate unit "${rawUnit}" in "${input}" (use MB/s, MiB/s, Mbit, Gbit)`,
-    );
-  }
+  const mult = bitUnit(unit) ?? byteUnit(unit);
+  if (mult === undefined) refuse('rate', input, RATE_FORMS, hintFor(unit));
   return checkWhole(Math.round(n * mult), input, 'rate');
 }
 
 /** Parse a duration into milliseconds: `90s`, `20m`, `1.5h`, `250ms`; a bare number is seconds. */
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') return checkWhole(Math.round(input * 1000), String(input), 'duration');
-  const [n, unit] = split(input, 'duration');
+  const [n, unit] = split(input, 'duration', DURATION_FORMS);
   const mult = unit === '' ? 1000 : DURATION_UNITS[unit];
-  if (mult === undefined) {
-    throw new CascadeError('ERR_BAD_UNIT', `unknown duration unit "${unit}" in "${input}" (use ms, s, m, h)`);
-  }
+  if (mult === undefined) refuse('duration', input, DURATION_FORMS);
   return checkWhole(Math.round(n * mult), input, 'duration');
 }
 

@@ -27,8 +27,7 @@ describe('parseSize', () => {
 
   test('binary units are powers of 1024 and decimal units powers of 1000', () => {
     assert.equal(parseSize('1KiB'), KiB);
-    assert.equal(parseSize('1KB'), 1000);
-    assert.equal(parseSize('1k'), 1000);
+    assert.equal(parseSize('1kB'), 1000);
     assert.equal(parseSize('256MiB'), 256 * MiB);
     assert.equal(parseSize('12MB'), 12_000_000);
     assert.equal(parseSize('1GiB'), GiB);
@@ -42,12 +41,21 @@ describe('parseSize', () => {
     assert.equal(parseSize('256MiB') - parseSize('256MB'), 256 * MiB - 256e6);
   });
 
-  test('fractions, surrounding spaces, a space before the unit and any letter case are accepted', () => {
+  test('fractions, surrounding spaces and a space before the unit are accepted', () => {
     assert.equal(parseSize('1.5GiB'), 1.5 * GiB);
     assert.equal(parseSize('  64 KiB '), 64 * KiB);
-    assert.equal(parseSize('64kib'), 64 * KiB);
-    assert.equal(parseSize('64KIB'), 64 * KiB);
     assert.equal(parseSize('0.5KiB'), 512);
+  });
+
+  test('units are case-sensitive: K, kib, KIB, mb, bits and a bare prefix are refused', () => {
+    for (const input of ['1KB', '1K', '64kib', '64KIB', '12mb', '12Mb', '12Mbit', '8G', '8g', '1k', '1M', '1b']) {
+      assertBadUnit(() => parseSize(input), input);
+    }
+  });
+
+  test('a refusal lists the accepted forms and explains K and a bare prefix', () => {
+    assert.throws(() => parseSize('8G'), /neither bits nor bytes.*accepted: N \(bytes\), NB, NkB/);
+    assert.throws(() => parseSize('1KB'), /K is not a unit, write k \(×1000\) or Ki \(×1024\)/);
   });
 
   test('an unknown unit, a rate unit or garbage is refused with ERR_BAD_UNIT', () => {
@@ -109,20 +117,35 @@ describe('parseRate', () => {
     assert.equal(parseRate('12MB'), 12_000_000);
     assert.equal(parseRate('12MB/s'), 12_000_000);
     assert.equal(parseRate('1MiB/s'), MiB);
-    assert.equal(parseRate('500KB/s'), 500_000);
+    assert.equal(parseRate('500kB/s'), 500_000);
+    assert.equal(parseRate('1000/s'), 1000);
     assert.equal(parseRate('1000'), 1000);
     assert.equal(parseRate(1000), 1000);
   });
 
-  test('bit units are divided by eight', () => {
+  test('bit units (b or bit, decimal prefixes) are divided by eight: 100Mb is 12.5 MB/s', () => {
+    assert.equal(parseRate('100Mb'), 12_500_000);
+    assert.equal(parseRate('100Mb/s'), 12_500_000);
     assert.equal(parseRate('100Mbit'), 12_500_000);
-    assert.equal(parseRate('100Mbps'), 12_500_000);
     assert.equal(parseRate('100Mbit/s'), 12_500_000);
     assert.equal(parseRate('1Gbit'), 125_000_000);
-    assert.equal(parseRate('1Gbps'), 125_000_000);
+    assert.equal(parseRate('1Gb'), 125_000_000);
     assert.equal(parseRate('8bit'), 1);
+    assert.equal(parseRate('8b'), 1);
     assert.equal(parseRate('64kbit'), 8000);
-    assert.equal(parseRate('1Mibit'), MiB / 8);
+    assert.equal(parseRate('64kb'), 8000);
+  });
+
+  test('b is a bit and B a byte: 100Mb is an eighth of 100MB', () => {
+    assert.equal(parseRate('100MB'), 8 * parseRate('100Mb'));
+    assert.equal(parseRate('12MB'), 12_000_000);
+  });
+
+  test('Bps/bps spellings, K, lower-case prefixes for M and G and binary bits are refused', () => {
+    for (const input of ['10MBps', '100Mbps', '1Gbps', '100mb', '100MBIT', '1KB/s', '1Mibit', '10mB', '1G']) {
+      assertBadUnit(() => parseRate(input), input);
+    }
+    assert.throws(() => parseRate('10MBps'), /write \/s, not ps.*accepted: bytes\/s: N, NB/);
   });
 
   test('the same number in bits is an eighth of the rate in bytes', () => {
@@ -158,7 +181,6 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('2min'), 120_000);
     assert.equal(parseDuration('1.5h'), 5_400_000);
     assert.equal(parseDuration('1d'), 86_400_000);
-    assert.equal(parseDuration('20M'), 20 * 60_000);
   });
 
   test('a bare number means seconds, as a string or a number', () => {
@@ -168,13 +190,14 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('0'), 0);
   });
 
-  test('m means minutes in a duration but megabytes in a size', () => {
+  test('m means minutes in a duration; in a size it is refused (MB is megabytes)', () => {
     assert.equal(parseDuration('5m'), 300_000);
-    assert.equal(parseSize('5m'), 5_000_000);
+    assert.equal(parseSize('5MB'), 5_000_000);
+    assertBadUnit(() => parseSize('5m'), '5m');
   });
 
   test('an unknown unit, a negative duration or garbage is refused with ERR_BAD_UNIT', () => {
-    for (const input of ['5y', '5 years', 'ms', '-5s', 'soon', '', '5MiB']) {
+    for (const input of ['5y', '5 years', 'ms', '-5s', 'soon', '', '5MiB', '20M', '5S', '1H']) {
       assertBadUnit(() => parseDuration(input), input);
     }
     for (const input of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
