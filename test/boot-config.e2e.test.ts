@@ -33,7 +33,7 @@ async function cmdline(name: string, text: string): Promise<string> {
   return file;
 }
 
-type Settings = Record<string, { value: unknown; from: string }>;
+type Settings = Record<string, { value: unknown; from: string; parsed?: number; unit?: string }>;
 
 async function showConfig(args: string[], env: Record<string, string> = {}): Promise<Settings> {
   const r = await cascade(['peer', ...args, '--show-config'], env);
@@ -53,7 +53,7 @@ describe('cascade peer configuration: flags > CASCADE_* > kernel command line > 
     });
     assert.deepEqual(s.session, { value: 'flag-session', from: 'flag' });
     assert.deepEqual(s.capacity, { value: 5, from: 'env' });
-    assert.deepEqual(s.rate, { value: '50Mbit', from: 'cmdline' });
+    assert.deepEqual(s.rate, { value: '50Mbit', from: 'cmdline', parsed: 6_250_000, unit: 'B/s' });
     assert.deepEqual(s.target, { value: '/dev/disk/by-id/usb 1', from: 'cmdline' });
     assert.deepEqual(s.window, { value: 8, from: 'default' });
     assert.equal(s.coordinator, undefined, 'no coordinator anywhere: it will be discovered');
@@ -76,7 +76,33 @@ describe('cascade peer configuration: flags > CASCADE_* > kernel command line > 
     const r = await cascade(['peer', '--cmdline-file', file]);
     assert.equal(r.code, 2);
     assert.doesNotMatch(r.stderr, /Missing required argument/);
-    assert.match(r.stderr, /--discovery-port: expected 1-65535.*ERR_BAD_CONFIG/);
+    assert.match(r.stderr, /cascade\.discovery-port: expected a port 1-65535, got 0 \(ERR_BAD_CONFIG\)/);
+  });
+
+  test('boot media can set every peer option: trust, token-file and relay-capacity included', async () => {
+    const file = await cmdline(
+      'every',
+      'cascade.trust=ed25519:AAA,ed25519:BBB cascade.token-file=/etc/cascade/token cascade.relay-capacity=2 ' +
+        'cascade.target=/dev/sda cascade.ca=/etc/ca.pem cascade.hash-thread cascade.rate=100Mb',
+    );
+    const r = await cascade(['peer', '--cmdline-file', file, '--show-config']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /unknown parameter/);
+    const s = (JSON.parse(r.stdout) as { settings: Settings }).settings;
+    assert.deepEqual(s.trust, { value: ['ed25519:AAA', 'ed25519:BBB'], from: 'cmdline' });
+    assert.deepEqual(s['token-file'], { value: '/etc/cascade/token', from: 'cmdline' });
+    assert.deepEqual(s['relay-capacity'], { value: 2, from: 'cmdline' });
+    assert.deepEqual(s['hash-thread'], { value: true, from: 'cmdline' });
+    assert.deepEqual(s.rate, { value: '100Mb', from: 'cmdline', parsed: 12_500_000, unit: 'B/s' });
+  });
+
+  test('counts and durations that must be positive are refused from any source', async () => {
+    const flag = await cascade(['peer', '--cmdline-file', '/dev/null', '--target', 'x', '--window', '0']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /--window: expected a whole number ≥ 1, got 0 \(ERR_BAD_CONFIG\)/);
+    const env = await cascade(['peer', '--cmdline-file', '/dev/null', '--target', 'x'], { CASCADE_STALL: '0s' });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /CASCADE_STALL: must be longer than 0/);
   });
 
   test('an unknown cascade.* parameter is reported on stderr', async () => {

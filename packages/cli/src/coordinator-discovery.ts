@@ -1,34 +1,10 @@
-import { DISCOVERY_PORT, type ConfigKey, type Logger } from '@cascade/common';
+import type { Logger } from '@cascade/common';
 import { DiscoveryResponder } from '@cascade/coordinator';
-import type { Argv } from 'yargs';
 
 export interface DiscoveryArgs {
   discovery: boolean;
   'discovery-port': number;
   'discovery-url'?: string;
-}
-
-export const DISCOVERY_KEYS: ConfigKey[] = [
-  { name: 'discovery', kind: 'boolean' },
-  { name: 'discovery-port', kind: 'number' },
-  { name: 'discovery-url', kind: 'string' },
-];
-
-/** --discovery, --discovery-port, --discovery-url for `cascade coordinator`. */
-export function discoveryOptions<T>(y: Argv<T>): Argv<T & DiscoveryArgs> {
-  return y
-    .option('discovery', {
-      type: 'boolean',
-      default: false,
-      describe: 'answer peers that search by UDP broadcast (binds 0.0.0.0:PORT)',
-      group: 'Discovery:',
-    })
-    .option('discovery-port', { type: 'number', default: DISCOVERY_PORT, describe: 'UDP port', group: 'Discovery:' })
-    .option('discovery-url', {
-      type: 'string',
-      describe: "URL to answer with (default: this host's address on the asker's subnet)",
-      group: 'Discovery:',
-    }) as unknown as Argv<T & DiscoveryArgs>;
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::', '']);

@@ -2,35 +2,12 @@ import {
   CascadeError,
   DISCOVERY_PORT,
   ipv4Subnets,
-  parseDuration,
-  parseRate,
   subnetContaining,
-  type ConfigKey,
   type Ipv4Subnet,
   type Logger,
 } from '@cascade/common';
 import { discoverCoordinator } from '@cascade/peer';
-import { parseDurationArg, parseListen } from './args.js';
-
-/** The peer settings boot media may give as flags, CASCADE_* variables or cascade.* kernel parameters. */
-export const PEER_KEYS: ConfigKey[] = [
-  { name: 'coordinator', kind: 'string' },
-  { name: 'session', kind: 'string' },
-  { name: 'target', kind: 'string' },
-  { name: 'capacity', kind: 'number' },
-  { name: 'listen', kind: 'string', check: (v) => void parseListen(v, 'listen') },
-  { name: 'advertise', kind: 'string' },
-  { name: 'rate', kind: 'string', check: (v) => void parseRate(v) },
-  { name: 'reuse', kind: 'boolean' },
-  { name: 'force', kind: 'boolean' },
-  { name: 'name', kind: 'string' },
-  { name: 'window', kind: 'number' },
-  { name: 'stall', kind: 'string', check: (v) => void parseDuration(v) },
-  { name: 'report', kind: 'string' },
-  { name: 'on-complete', kind: 'string' },
-  { name: 'discovery-port', kind: 'number' },
-  { name: 'discovery-timeout', kind: 'string', check: (v) => void parseDuration(v) },
-];
+import { parseDurationArg } from './args.js';
 
 export interface EndpointArgs {
   coordinator?: string;

@@ -1,25 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { CascadeError } from '@cascade/common';
-import type { Argv } from 'yargs';
 
 export interface ClientSecurityArgs {
   'token-file'?: string;
   ca?: string;
-}
-
-/** --token-file (or CASCADE_TOKEN) and --ca, for every role that connects to the coordinator. */
-export function withClientSecurityOptions<T>(y: Argv<T>): Argv<T & ClientSecurityArgs> {
-  return y
-    .option('token-file', {
-      type: 'string',
-      describe: 'file holding the session token (or set CASCADE_TOKEN)',
-      group: 'Security:',
-    })
-    .option('ca', {
-      type: 'string',
-      describe: 'CA certificate (PEM) to trust for a wss:// coordinator',
-      group: 'Security:',
-    }) as unknown as Argv<T & ClientSecurityArgs>;
 }
 
 async function readSecret(path: string, what: string): Promise<Buffer> {

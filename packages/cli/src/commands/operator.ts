@@ -8,8 +8,10 @@ import {
   type SessionOptions,
 } from '@cascade/common';
 import type { CommandModule } from 'yargs';
-import { DEFAULT_COORDINATOR } from '../common-options.js';
-import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
+import { withOptions } from '../config-sources.js';
+import { OPERATOR_OPTIONS } from '../options/operator-options.js';
+import { GATING_OPTIONS } from '../options/shared-options.js';
+import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
 import { sessionOptionsFrom } from './seed.js';
 
 /** Connect as an operator or observer, send one message, and wait for its answer. */
@@ -62,9 +64,11 @@ function sessionCommand(verb: 'start' | 'end', describe: string): CommandModule<
     command: `${verb} <name>`,
     describe,
     builder: (y) =>
-      withClientSecurityOptions(y)
-        .positional('name', { type: 'string', demandOption: true, describe: 'session name' })
-        .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' }) as never,
+      withOptions(
+        y.positional('name', { type: 'string', demandOption: true, describe: 'session name' }),
+        OPERATOR_OPTIONS,
+        { sources: false },
+      ) as never,
     handler: async (argv) => {
       const type = verb === 'start' ? 'start-session' : 'end-session';
       const security = await clientSecurityFrom(argv);
@@ -89,13 +93,11 @@ export const setCommand: CommandModule<object, SetArgs> = {
   command: 'set <name>',
   describe: "Change a session's gating while it waits",
   builder: (y) =>
-    withClientSecurityOptions(y)
-      .positional('name', { type: 'string', demandOption: true })
-      .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR })
-      .option('start-count', { type: 'number' })
-      .option('start-after', { type: 'string' })
-      .option('end-count', { type: 'number' })
-      .option('linger', { type: 'string' }) as never,
+    withOptions(
+      y.positional('name', { type: 'string', demandOption: true, describe: 'session name' }),
+      [...OPERATOR_OPTIONS, ...GATING_OPTIONS],
+      { sources: false },
+    ) as never,
   handler: async (argv) => {
     const options: SessionOptions = sessionOptionsFrom(argv);
     await requestOnce(

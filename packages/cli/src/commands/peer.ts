@@ -10,12 +10,13 @@ import {
 import { Peer, runOnComplete, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
-import { loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
-import { withConfigSources } from '../config-sources.js';
+import { loggerFrom, onStopSignal, type LogArgs } from '../common-options.js';
+import { withOptions } from '../config-sources.js';
+import { PEER_OPTIONS } from '../options/peer-options.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
-import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
+import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
 import { ProgressDisplay } from '../progress-display.js';
-import { PEER_KEYS, resolvePeerEndpoints, type EndpointArgs } from '../peer-boot.js';
+import { resolvePeerEndpoints, type EndpointArgs } from '../peer-boot.js';
 
 interface Args extends LogArgs, EndpointArgs, ClientSecurityArgs {
   trust?: string[];
@@ -47,55 +48,7 @@ export function summaryLine(target: string, r: PeerResult): string {
 export const peerCommand: CommandModule<object, Args> = {
   command: 'peer',
   describe: 'Image this machine from the cascade, then serve others until the session ends',
-  builder: (y) =>
-    withLogOptions(
-      withClientSecurityOptions(withConfigSources(y, PEER_KEYS))
-        .option('coordinator', { type: 'string', describe: 'coordinator URL (default: found by UDP broadcast)' })
-        .option('session', { type: 'string', describe: "session name (default: the subnet's broadcast address)" })
-        .option('target', { type: 'string', demandOption: true, describe: 'file or block device to write' })
-        .option('capacity', { type: 'number', default: 3, describe: 'clients served at once once imaged' })
-        .option('listen', { type: 'string', default: '0.0.0.0:0', describe: 'data-plane host:port (port 0: any)' })
-        .option('advertise', { type: 'string', describe: 'address clients connect to (default: the bound one)' })
-        .option('rate', { type: 'string', describe: 'uplink cap when serving, e.g. 100Mbit' })
-        .option('reuse', {
-          type: 'boolean',
-          default: false,
-          describe: 'hash the target first; fetch only slices that differ',
-        })
-        .option('name', { type: 'string', describe: 'name shown in status (default: hostname)' })
-        .option('window', {
-          type: 'number',
-          default: 8,
-          describe: 'most requests kept outstanding (sized from the measured rate below that)',
-        })
-        .option('hash-thread', {
-          type: 'boolean',
-          default: false,
-          describe: 'verify slices on a worker thread (faster on very fast links, uses more memory)',
-        })
-        .option('relay-capacity', {
-          type: 'number',
-          default: 1,
-          describe: 'relay sessions: clients served while still downloading (1 = a chain at link rate)',
-        })
-        .option('stall', { type: 'string', default: '30s', describe: 'a server silent this long is lost' })
-        .option('report', { type: 'string', describe: 'write the result as JSON to this file' })
-        .option('fault', {
-          type: 'string',
-          hidden: true,
-          describe: 'fault injection when serving: corrupt-every:N | corrupt-once:I,J',
-        })
-        .option('trust', {
-          type: 'string',
-          array: true,
-          describe: 'accept only manifests signed by this public key (ed25519:… or a .pub file); repeatable',
-          group: 'Security:',
-        })
-        .option('force', { type: 'boolean', default: false, describe: 'write even to a mounted or system device' })
-        .option('on-complete', { type: 'string', describe: 'shell command run when finished, e.g. reboot' })
-        .option('discovery-port', { type: 'number', default: 7771, describe: 'UDP port to find a coordinator on' })
-        .option('discovery-timeout', { type: 'string', default: '10m', describe: 'give up searching after this' }),
-    ) as never,
+  builder: (y) => withOptions(y, PEER_OPTIONS, { sources: true }) as never,
   handler: async (argv) => {
     const progress = new ProgressDisplay();
     const base = loggerFrom(argv, { role: 'peer', ...(argv.name ? { name: argv.name } : {}) }, progress.logStream);

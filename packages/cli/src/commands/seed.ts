@@ -1,18 +1,12 @@
-import {
-  DIGEST_ALGORITHMS,
-  loadSigningKey,
-  parseFaultSpec,
-  type DigestAlgorithm,
-  type SessionOptions,
-} from '@cascade/common';
+import { loadSigningKey, parseFaultSpec, type DigestAlgorithm, type SessionOptions } from '@cascade/common';
 import { Seeder } from '@cascade/seeder';
 import type { CommandModule } from 'yargs';
 import { optionalDuration, parseListen, parseRateArg, parseSizeArg } from '../args.js';
-import { DEFAULT_COORDINATOR, loggerFrom, onStopSignal, withLogOptions, type LogArgs } from '../common-options.js';
-import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
+import { loggerFrom, onStopSignal, type LogArgs } from '../common-options.js';
+import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
 import { ProgressDisplay } from '../progress-display.js';
-import { withConfigSources } from '../config-sources.js';
-import { SEED_KEYS } from '../seed-keys.js';
+import { withOptions } from '../config-sources.js';
+import { SEED_OPTIONS } from '../options/seed-options.js';
 
 interface Args extends LogArgs, ClientSecurityArgs {
   'sign-key'?: string;
@@ -52,55 +46,10 @@ export const seedCommand: CommandModule<object, Args> = {
   command: 'seed <image>',
   describe: 'Open a session for an image and serve it (the file server)',
   builder: (y) =>
-    withLogOptions(
-      withClientSecurityOptions(withConfigSources(y, SEED_KEYS))
-        .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
-        .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
-        .option('session', { type: 'string', demandOption: true, describe: 'session name' })
-        .option('capacity', { type: 'number', default: 2, describe: 'clients served at once' })
-        .option('listen', { type: 'string', default: '0.0.0.0:0', describe: 'data-plane host:port (port 0: any)' })
-        .option('advertise', { type: 'string', describe: 'address clients connect to (default: the bound one)' })
-        .option('rate', { type: 'string', describe: 'uplink cap, e.g. 100Mbit or 12MB/s' })
-        .option('slice', { type: 'string', describe: 'slice size (default 4MiB; 1MiB with --relay)' })
-        .option('relay', {
-          type: 'boolean',
-          default: false,
-          describe: 'relay mode: peers serve each verified slice while still downloading (a streaming chain)',
-        })
-        .option('start-count', { type: 'number', describe: 'start when N clients wait', group: 'Session gating:' })
-        .option('start-after', {
-          type: 'string',
-          describe: 'start this long after opening (e.g. 10m)',
-          group: 'Session gating:',
-        })
-        .option('start', {
-          choices: ['now', 'manual'],
-          describe: 'manual: wait for "cascade start"',
-          group: 'Session gating:',
-        })
-        .option('end-count', { type: 'number', describe: 'end once N machines are imaged', group: 'Session gating:' })
-        .option('linger', {
-          type: 'string',
-          describe: 'end after this long with nobody waiting',
-          group: 'Session gating:',
-        })
-        .option('name', { type: 'string', describe: 'name shown in status' })
-        .option('fault', {
-          type: 'string',
-          hidden: true,
-          describe: 'fault injection: corrupt-every:N | corrupt-once:I,J',
-        })
-        .option('sign-key', {
-          type: 'string',
-          describe: 'sign the manifest (key from cascade keygen)',
-          group: 'Security:',
-        })
-        .option('digest', {
-          choices: DIGEST_ALGORITHMS,
-          default: 'md5',
-          describe: 'per-slice digest',
-          group: 'Security:',
-        }),
+    withOptions(
+      y.positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' }),
+      SEED_OPTIONS,
+      { sources: true },
     ) as never,
   handler: async (argv) => {
     const progress = new ProgressDisplay();

@@ -1,8 +1,9 @@
 import { CascadeError } from '@cascade/common';
 import type { StatusSnapshot } from '@cascade/coordinator';
 import type { CommandModule } from 'yargs';
-import { DEFAULT_COORDINATOR } from '../common-options.js';
-import { clientSecurityFrom, withClientSecurityOptions, type ClientSecurityArgs } from '../security-options.js';
+import { withOptions } from '../config-sources.js';
+import { OPERATOR_OPTIONS } from '../options/operator-options.js';
+import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
 import { renderConsole } from '../console/render.js';
 import { watchStatus } from '../console/watch.js';
 import { requestOnce } from './operator.js';
@@ -41,8 +42,7 @@ export const statusCommand: CommandModule<object, Args> = {
   command: 'status',
   describe: 'Show sessions, both queues and transfers (--watch: live console)',
   builder: (y) =>
-    withClientSecurityOptions(y)
-      .option('coordinator', { type: 'string', default: DEFAULT_COORDINATOR, describe: 'coordinator URL' })
+    withOptions(y, OPERATOR_OPTIONS, { sources: false })
       .option('session', { type: 'string', describe: 'only this session' })
       .option('watch', {
         type: 'boolean',

@@ -1,15 +1,21 @@
 import { CascadeError } from '../errors.js';
 
-/** How a setting's text is read. */
-export type ConfigKind = 'string' | 'number' | 'boolean';
+/** How a setting's text is read; a `list` is comma-separated in the environment and on the kernel line. */
+export type ConfigKind = 'string' | 'number' | 'boolean' | 'list';
 
 /** One setting that may come from a flag, the environment or the kernel command line. */
 export interface ConfigKey {
   /** The flag's name without dashes (`on-complete`); env `CASCADE_ON_COMPLETE`, cmdline `cascade.on-complete`. */
   name: string;
   kind: ConfigKind;
-  /** Extra validation (e.g. that a rate parses); throw to reject the value. */
-  check?: (value: string) => void;
+  /** The only values allowed (a `string` setting). */
+  choices?: readonly string[];
+  /** Extra validation of the value read (a number, a string, each list item); throw to reject it. */
+  check?: (value: never) => void;
+  /** What a unit-carrying text means (`100Mb` → 12500000), shown by --show-config; throws like check. */
+  parse?: (value: string) => number;
+  /** The unit of `parse`'s result (`B/s`, `B`, `ms`). */
+  unit?: string;
 }
 
 /** Where a resolved value came from, highest precedence first. */
@@ -50,7 +56,12 @@ function readValue(key: ConfigKey, raw: string | null, where: string): unknown {
     throw bad(where, 'needs a value (write it as key=value)');
   }
   let value: unknown = raw;
-  if (key.kind === 'number') {
+  if (key.kind === 'list') {
+    value = raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  } else if (key.kind === 'number') {
     value = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(value)) throw bad(where, `expected a number, got "${raw}"`);
   } else if (key.kind === 'boolean') {
@@ -58,9 +69,17 @@ function readValue(key: ConfigKey, raw: string | null, where: string): unknown {
     if (!TRUE.has(v) && !FALSE.has(v)) throw bad(where, `expected true or false, got "${raw}"`);
     value = TRUE.has(v);
   }
-  if (key.check) {
+  return checkValue(key, value, where);
+}
+
+/** Run the key's choices, check and parse on a value of its kind (each item of a list). */
+function checkValue(key: ConfigKey, value: unknown, where: string): unknown {
+  for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
+    if (key.choices && !key.choices.includes(String(v)))
+      throw bad(where, `expected one of ${key.choices.join(', ')}, got "${String(v)}"`);
     try {
-      key.check(raw);
+      key.check?.(v as never);
+      if (key.parse && typeof v === 'string') key.parse(v);
     } catch (err) {
       // a checker's own "name: " prefix would repeat `where`
       throw bad(where, (err as Error).message.replace(/^[\w-]+: /, ''), err);
@@ -74,8 +93,7 @@ function checkFlag(key: ConfigKey, value: unknown): unknown {
   const where = `--${key.name}`;
   if (key.kind === 'number' && (typeof value !== 'number' || !Number.isFinite(value)))
     throw bad(where, `expected a number, got "${String(value)}"`);
-  if (key.check && typeof value === 'string') readValue({ ...key, kind: 'string' }, value, where);
-  return value;
+  return checkValue(key, value, where);
 }
 
 /**
@@ -97,7 +115,7 @@ export function resolveConfig(keys: readonly ConfigKey[], layers: ConfigLayers):
     } else if (env !== undefined && env !== '') {
       values[key.name] = readValue(key, env, envName(key.name));
       origins[key.name] = 'env';
-    } else if (fromCmdline !== undefined) {
+    } else if (fromCmdline !== undefined && fromCmdline !== '') {
       values[key.name] = readValue(key, fromCmdline, `kernel command line cascade.${key.name}`);
       origins[key.name] = 'cmdline';
     } else if (layers.defaults[key.name] !== undefined) {

@@ -1,0 +1,84 @@
+import { CascadeError, parseDuration, parseRate, parseSize, type ConfigKey } from '@cascade/common';
+import type { Argv, Options } from 'yargs';
+
+/**
+ * One option, declared once: the yargs flag `--NAME`, the `CASCADE_NAME` environment variable
+ * and the `cascade.NAME` kernel parameter all come from it (see config-sources.ts).
+ */
+export interface OptionSpec extends ConfigKey {
+  describe: string;
+  default?: unknown;
+  group?: string;
+  hidden?: boolean;
+  /** Required (after all four sources are read). */
+  demand?: boolean;
+  /** Only a flag: not read from CASCADE_* or cascade.* (e.g. --cmdline-file itself). */
+  flagOnly?: boolean;
+}
+
+/** A role's options: every command that takes them declares them with addOptions. */
+export type OptionTable = readonly OptionSpec[];
+
+function yargsOption(spec: OptionSpec): Options {
+  const o: Options = { describe: spec.describe };
+  if (spec.kind === 'list') {
+    o.type = 'string';
+    o.array = true;
+  } else if (spec.choices) {
+    o.choices = [...spec.choices];
+  } else {
+    o.type = spec.kind;
+  }
+  if (spec.default !== undefined) o.default = spec.default;
+  if (spec.group) o.group = spec.group;
+  if (spec.hidden) o.hidden = true;
+  if (spec.demand) o.demandOption = true;
+  return o;
+}
+
+/** Declare every option of `table` on a yargs command. */
+export function addOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
+  let out = y;
+  for (const spec of table) out = out.option(spec.name, yargsOption(spec)) as Argv<T>;
+  return out;
+}
+
+/** The settings of `table` that may also come from the environment and the kernel command line. */
+export const sourceKeys = (table: OptionTable): OptionSpec[] => table.filter((s) => !s.flagOnly);
+
+const fail = (message: string): never => {
+  throw new CascadeError('ERR_BAD_CONFIG', message);
+};
+
+/** A whole number of at least `min` (with a note on what the smallest value means, if any). */
+export function wholeAtLeast(min: number): (v: number) => void {
+  return (v) => {
+    if (!Number.isSafeInteger(v) || v < min) fail(`expected a whole number ≥ ${min}, got ${v}`);
+  };
+}
+
+export const positiveCount = wholeAtLeast(1);
+export const port = (v: number): void => {
+  if (!Number.isInteger(v) || v < 1 || v > 65535) fail(`expected a port 1-65535, got ${v}`);
+};
+
+/** Duration text that must be longer than zero. */
+export function positiveDuration(v: string): number {
+  const ms = parseDuration(v);
+  return ms > 0 ? ms : fail(`must be longer than 0, got "${v}"`);
+}
+
+/** Rate text that must be above zero (omit the option for no cap). */
+export function positiveRate(v: string): number {
+  const r = parseRate(v);
+  return r > 0 ? r : fail(`must be above 0 (leave it out for no cap), got "${v}"`);
+}
+
+/** Size text that must be above zero. */
+export function positiveSize(v: string): number {
+  const n = parseSize(v);
+  return n > 0 ? n : fail(`must be above 0, got "${v}"`);
+}
+
+/** Duration text that may be zero. */
+export const duration = (v: string): number => parseDuration(v);

@@ -1,0 +1,62 @@
+import { DIGEST_ALGORITHMS } from '@cascade/common';
+import { positiveCount, positiveRate, positiveSize, type OptionTable } from './option-table.js';
+import {
+  CLIENT_SECURITY_OPTIONS,
+  coordinatorOption,
+  GATING_OPTIONS,
+  listenOption,
+  LOG_OPTIONS,
+} from './shared-options.js';
+
+/**
+ * Every option of `cascade seed` (the IMAGE positional aside: it is always given). Each is also a
+ * CASCADE_* variable (e.g. from a systemd EnvironmentFile) and a cascade.* kernel parameter.
+ */
+export const SEED_OPTIONS: OptionTable = [
+  coordinatorOption('coordinator URL', true),
+  { name: 'session', kind: 'string', demand: true, describe: 'session name' },
+  { name: 'capacity', kind: 'number', default: 2, check: positiveCount, describe: 'clients served at once' },
+  listenOption('0.0.0.0:0', 'data-plane host:port (port 0: any)'),
+  { name: 'advertise', kind: 'string', describe: 'address clients connect to (default: the bound one)' },
+  {
+    name: 'rate',
+    kind: 'string',
+    parse: positiveRate,
+    unit: 'B/s',
+    describe: 'uplink cap: 100Mb or 100Mbit (bits/s), 12MB or 12MB/s (bytes/s)',
+  },
+  {
+    name: 'slice',
+    kind: 'string',
+    parse: positiveSize,
+    unit: 'B',
+    describe: 'slice size (default 4MiB; 1MiB with --relay)',
+  },
+  {
+    name: 'relay',
+    kind: 'boolean',
+    default: false,
+    describe: 'relay mode: peers serve each verified slice while still downloading (a streaming chain)',
+  },
+  {
+    name: 'start',
+    kind: 'string',
+    choices: ['now', 'manual'],
+    describe: 'manual: wait for "cascade start"',
+    group: 'Session gating:',
+  },
+  ...GATING_OPTIONS,
+  { name: 'name', kind: 'string', describe: 'name shown in status' },
+  { name: 'fault', kind: 'string', hidden: true, describe: 'fault injection: corrupt-every:N | corrupt-once:I,J' },
+  { name: 'sign-key', kind: 'string', describe: 'sign the manifest (key from cascade keygen)', group: 'Security:' },
+  {
+    name: 'digest',
+    kind: 'string',
+    choices: DIGEST_ALGORITHMS,
+    default: 'md5',
+    describe: 'per-slice digest',
+    group: 'Security:',
+  },
+  ...CLIENT_SECURITY_OPTIONS,
+  ...LOG_OPTIONS,
+];

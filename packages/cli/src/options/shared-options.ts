@@ -1,0 +1,96 @@
+import { CascadeError } from '@cascade/common';
+import { parseListen } from '../args.js';
+import { duration, positiveCount, type OptionSpec, type OptionTable } from './option-table.js';
+
+export const DEFAULT_COORDINATOR = 'ws://127.0.0.1:7770';
+
+/** --log-level and --log-format, for every long-running role. */
+export const LOG_OPTIONS: OptionTable = [
+  {
+    name: 'log-level',
+    kind: 'string',
+    choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    default: 'info',
+    describe: 'least severe log level written',
+    group: 'Logging:',
+  },
+  {
+    name: 'log-format',
+    kind: 'string',
+    choices: ['auto', 'json', 'pretty'],
+    default: 'auto',
+    describe: 'JSON lines, or human-readable (auto: pretty on a TTY)',
+    group: 'Logging:',
+  },
+];
+
+/** --token-file and --ca, for every role that connects to the coordinator. */
+export const CLIENT_SECURITY_OPTIONS: OptionTable = [
+  {
+    name: 'token-file',
+    kind: 'string',
+    describe: 'file holding the session token (or set CASCADE_TOKEN to the token itself)',
+    group: 'Security:',
+  },
+  {
+    name: 'ca',
+    kind: 'string',
+    describe: 'CA certificate (PEM) to trust for a wss:// coordinator',
+    group: 'Security:',
+  },
+];
+
+/** A ws:// or wss:// URL. */
+export function checkCoordinatorUrl(v: string): void {
+  let ok = false;
+  try {
+    ok = ['ws:', 'wss:'].includes(new URL(v).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new CascadeError('ERR_BAD_CONFIG', `expected ws://HOST:PORT or wss://HOST:PORT, got "${v}"`);
+}
+
+export function coordinatorOption(describe: string, withDefault: boolean): OptionSpec {
+  return {
+    name: 'coordinator',
+    kind: 'string',
+    describe,
+    check: checkCoordinatorUrl,
+    ...(withDefault ? { default: DEFAULT_COORDINATOR } : {}),
+  };
+}
+
+export function listenOption(defaultValue: string, describe: string): OptionSpec {
+  return { name: 'listen', kind: 'string', default: defaultValue, describe, check: (v: string) => void parseListen(v) };
+}
+
+const gating = 'Session gating:';
+
+/** Session gating: `cascade seed` and `cascade set`. */
+export const GATING_OPTIONS: OptionTable = [
+  { name: 'start-count', kind: 'number', check: positiveCount, describe: 'start when N clients wait', group: gating },
+  {
+    name: 'start-after',
+    kind: 'string',
+    parse: duration,
+    unit: 'ms',
+    describe: 'start this long after opening (e.g. 10m)',
+    group: gating,
+  },
+  {
+    name: 'end-count',
+    kind: 'number',
+    check: positiveCount,
+    describe: 'end once N machines are imaged',
+    group: gating,
+  },
+  {
+    name: 'linger',
+    kind: 'string',
+    parse: duration,
+    unit: 'ms',
+    describe: 'end after this long with nobody waiting',
+    group: gating,
+  },
+];
