@@ -2,10 +2,12 @@
 // One-file bundle for boot media: every role in a single ES module that runs with plain `node`,
 // no node_modules. Usage: node scripts/bundle.mjs [--outfile dist/cascade.mjs] (after `npm run build`).
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { version } = JSON.parse(readFileSync(resolve(root, 'packages/cli/package.json'), 'utf8'));
 const i = process.argv.indexOf('--outfile');
 const outfile = resolve(i > 0 && process.argv[i + 1] ? process.argv[i + 1] : resolve(root, 'dist/cascade.mjs'));
 
@@ -26,7 +28,11 @@ const result = await build({
   // ws loads these native speed-ups in a try/catch when installed; without them it uses pure JS.
   external: ['bufferutil', 'utf-8-validate'],
   // The demo harness spawns roles from "the cascade entry point": in the bundle, that is itself.
-  define: { 'process.env.CASCADE_BUNDLED': '"1"' },
+  // `cascade --version` has no package.json to read there: the version is written in.
+  define: {
+    'process.env.CASCADE_BUNDLED': '"1"',
+    'process.env.CASCADE_BUNDLED_VERSION': JSON.stringify(version),
+  },
   logLevel: 'warning',
 });
 const bytes = Object.values(result.metafile.outputs).reduce((a, o) => a + o.bytes, 0);

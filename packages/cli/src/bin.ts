@@ -3,12 +3,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { reportFatal } from './exit.js';
+import { cascadeVersion } from './version.js';
 
 /** The single `cascade` command: one thin module per role or action. */
 async function main(): Promise<void> {
   let cli = yargs(hideBin(process.argv))
     .scriptName('cascade')
     .usage('$0 <command> [options]\n\nImage many machines over plain unicast TCP: a coordinated cascade.')
+    .version(cascadeVersion())
     .strict()
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
