@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { reportFatal } from './exit.js';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
       process.stderr.write(`cascade: ${msg}\n(run "cascade --help" for usage)\n`);
       process.exit(2);
     });
-  for (const c of commands) cli = cli.command(c);
+  for (const c of commands) cli = cli.command(c as CommandModule);
   await cli.parseAsync();
 }
 

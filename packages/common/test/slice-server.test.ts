@@ -122,7 +122,7 @@ class RawClient {
     });
     this.socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
-    this.closed.then(() => this.waiters.forEach((fn) => fn()));
+    void this.closed.then(() => this.waiters.forEach((fn) => fn()));
   }
 
   send(...frames: Buffer[]): void {

@@ -134,11 +134,21 @@ test('CSV has a header and one row per change, from 0', () => {
 test('JSON holds the parameters, and per run its figures, table and progression', () => {
   const params = { ...csus, peers: 42 };
   const run = simulate(params);
-  const json = JSON.parse(JSON.stringify(toJson([run], { params, everyMs: 20 * MIN })));
+  const json = JSON.parse(JSON.stringify(toJson([run], { params, everyMs: 20 * MIN }))) as {
+    parameters: { peers: number; everyMs: number };
+    runs: {
+      mode: string;
+      makespanMs: number;
+      lowerBoundMs: number;
+      complete: boolean;
+      table: unknown[];
+      progression: unknown[];
+    }[];
+  };
   assert.equal(json.parameters.peers, 42);
   assert.equal(json.parameters.everyMs, 20 * MIN);
   assert.equal(json.runs.length, 1);
-  const r = json.runs[0];
+  const r = json.runs[0]!;
   assert.equal(r.mode, 'classic');
   assert.equal(r.makespanMs, run.makespanMs);
   assert.equal(r.lowerBoundMs, 20 * MIN);

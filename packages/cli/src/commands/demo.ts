@@ -29,7 +29,7 @@ export const demoCommand: CommandModule<object, Args> = {
       .option('seeder-capacity', { type: 'number', default: 2 })
       .option('capacity', { type: 'number', default: 3, describe: 'peer capacity' })
       .option('keep', { type: 'boolean', default: false, describe: 'keep the work folder (images, logs)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }) as never,
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
   handler: async (argv) => {
     const size = parseSizeArg(argv.size, '--size');
     const workdir = await mkdtemp(join(tmpdir(), 'cascade-demo-'));

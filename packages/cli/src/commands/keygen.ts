@@ -17,7 +17,7 @@ export const keygenCommand: CommandModule<object, Args> = {
         default: 'cascade-signing.key',
         describe: 'private key file (PEM, mode 0600); the public key goes to FILE.pub',
       })
-      .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }) as never,
+      .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
   handler: async (argv) => {
     const { privatePem, publicKey } = generateSigningKeyPair();
     const flag = argv.force ? 'w' : 'wx';

@@ -18,7 +18,7 @@ export const manifestCommand: CommandModule<object, Args> = {
       .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
       .option('json', { type: 'boolean', default: false, describe: 'print the whole manifest as JSON' })
       .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' })
-      .option('digest', { choices: DIGEST_ALGORITHMS, default: 'md5' as const, describe: 'per-slice digest' }) as never,
+      .option('digest', { choices: DIGEST_ALGORITHMS, default: 'md5' as const, describe: 'per-slice digest' }),
   handler: async (argv) => {
     const { manifest, cached } = await loadOrBuildManifest(argv.image, {
       sliceSize: parseSizeArg(argv.slice, '--slice'),

@@ -53,7 +53,7 @@ export const simulateCommand: CommandModule<object, Args> = {
       .option('seed', { type: 'number', default: 1, describe: 'seed of the random failures' })
       .option('every', { type: 'string', describe: 'table step, e.g. 20m (default: about ten rows)' })
       .option('csv', { type: 'string', describe: 'also write mode,seconds,imaged rows to this file' })
-      .option('json', { type: 'boolean', default: false, describe: 'print everything as JSON' }) as never,
+      .option('json', { type: 'boolean', default: false, describe: 'print everything as JSON' }),
   handler: async (argv) => {
     const params = paramsFrom(argv);
     const everyMs = optionalDuration(argv.every, '--every');

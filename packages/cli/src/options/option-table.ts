@@ -39,7 +39,7 @@ function yargsOption(spec: OptionSpec): Options {
 /** Declare every option of `table` on a yargs command. */
 export function addOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
   let out = y;
-  for (const spec of table) out = out.option(spec.name, yargsOption(spec)) as Argv<T>;
+  for (const spec of table) out = out.option(spec.name, yargsOption(spec));
   return out;
 }
 

@@ -119,7 +119,7 @@ export function parseManifest(input: unknown): Manifest {
   if (!r.success) {
     throw new CascadeError('ERR_MANIFEST_INVALID', `manifest is malformed: ${r.error.issues[0]?.message ?? 'invalid'}`);
   }
-  const m = r.data as Manifest;
+  const m = r.data;
   const count = sliceCount(m.size, m.sliceSize);
   if (m.digests.length !== count) {
     throw new CascadeError('ERR_MANIFEST_INVALID', `manifest lists ${m.digests.length} digests for ${count} slices`);

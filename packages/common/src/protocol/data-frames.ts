@@ -105,7 +105,9 @@ export function decodeHelloBody(f: Frame): DataHello {
 
 export function decodeErrorBody(f: Frame): { code: string; message: string } {
   const body = decodeBody(f) as Record<string, unknown>;
-  return { code: String(body.code ?? 'ERR_FRAME_MALFORMED'), message: String(body.message ?? '') };
+  const text = (v: unknown): string | undefined =>
+    typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+  return { code: text(body.code) ?? 'ERR_FRAME_MALFORMED', message: text(body.message) ?? '' };
 }
 
 function decodeBody(f: Frame): object {

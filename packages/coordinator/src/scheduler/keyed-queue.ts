@@ -10,7 +10,7 @@ export class KeyedQueue<K> {
   private nextToken = 1;
 
   constructor(initialCapacity = 16) {
-    this.buf = new Array(Math.max(4, initialCapacity));
+    this.buf = new Array<{ key: K; token: number } | undefined>(Math.max(4, initialCapacity));
   }
 
   get size(): number {
@@ -106,7 +106,7 @@ export class KeyedQueue<K> {
       if (e && this.live.get(e.key) === e.token) items.push(e);
     }
     const cap = Math.max(16, items.length * 2);
-    this.buf = new Array(cap);
+    this.buf = new Array<{ key: K; token: number } | undefined>(cap);
     items.forEach((e, i) => (this.buf[i] = e));
     this.head = 0;
     this.tail = items.length;
