@@ -29,7 +29,7 @@ const DURATION_UNITS: Record<string, number> = {
 /** The accepted spellings, quoted in every refusal. */
 export const SIZE_FORMS = 'N (bytes), NB, NkB, NMB, NGB, NTB (×1000), NKiB, NMiB, NGiB, NTiB (×1024)';
 export const RATE_FORMS =
-  'bytes/s: N, NB, NkB, NMB, NGB, NKiB, NMiB, NGiB; bits/s: Nb, Nkb, NMb, NGb, NTb (or Nbit, Nkbit, NMbit, NGbit); each with an optional /s';
+  'bytes/s: N, NB, NkB, NMB, NGB, NTB, NKiB, NMiB, NGiB, NTiB; bits/s: Nb, Nkb, NMb, NGb, NTb (or Nbit, Nkbit, NMbit, NGbit); each with an optional /s';
 export const DURATION_FORMS = 'N (seconds), Nms, Ns, Nm or Nmin, Nh, Nd';
 
 function split(input: string, what: string, forms: string): [number, string] {
