@@ -1,26 +1,14 @@
 import { Coordinator, type CoordinatorLimits } from '@cascade/coordinator';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseSizeArg } from '../args.js';
-import { loggerFrom, onStopSignal, type LogArgs } from '../common-options.js';
+import { loggerFrom, onStopSignal } from '../common-options.js';
 import { tlsFrom, tokenFrom } from '../security-options.js';
 import { withOptions } from '../config-sources.js';
-import { startDiscovery, type DiscoveryArgs } from '../coordinator-discovery.js';
+import { startDiscovery } from '../coordinator-discovery.js';
 import { COORDINATOR_OPTIONS } from '../options/coordinator-options.js';
+import type { ArgsOf } from '../options/option-table.js';
 
-interface Args extends LogArgs, DiscoveryArgs {
-  listen: string;
-  'ping-interval': string;
-  'token-file'?: string;
-  'public-status': boolean;
-  'tls-cert'?: string;
-  'tls-key'?: string;
-  'max-connections': number;
-  'max-connections-per-address': number;
-  'max-message': string;
-  'max-messages-per-second': number;
-  'message-burst': number;
-  'hello-timeout': string;
-}
+type Args = ArgsOf<typeof COORDINATOR_OPTIONS>;
 
 export function limitsFrom(argv: Args): Partial<CoordinatorLimits> {
   return {

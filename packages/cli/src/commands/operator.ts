@@ -10,8 +10,9 @@ import {
 import type { CommandModule } from 'yargs';
 import { withOptions } from '../config-sources.js';
 import { OPERATOR_OPTIONS } from '../options/operator-options.js';
+import type { ArgsOf } from '../options/option-table.js';
 import { GATING_OPTIONS } from '../options/shared-options.js';
-import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
+import { clientSecurityFrom } from '../security-options.js';
 import { sessionOptionsFrom } from './seed.js';
 
 /** Connect as an operator or observer, send one message, and wait for its answer. */
@@ -54,10 +55,7 @@ export async function requestOnce(
   }
 }
 
-interface Args extends ClientSecurityArgs {
-  name: string;
-  coordinator: string;
-}
+type Args = ArgsOf<typeof OPERATOR_OPTIONS> & { name: string };
 
 function sessionCommand(verb: 'start' | 'end', describe: string): CommandModule<object, Args> {
   return {
@@ -82,12 +80,7 @@ function sessionCommand(verb: 'start' | 'end', describe: string): CommandModule<
 export const startCommand = sessionCommand('start', 'Start a waiting session now');
 export const endCommand = sessionCommand('end', 'End a session: peers finish serving and exit');
 
-interface SetArgs extends Args {
-  'start-count'?: number;
-  'start-after'?: string;
-  'end-count'?: number;
-  linger?: string;
-}
+type SetArgs = Args & ArgsOf<typeof GATING_OPTIONS>;
 
 export const setCommand: CommandModule<object, SetArgs> = {
   command: 'set <name>',

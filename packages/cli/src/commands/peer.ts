@@ -10,32 +10,16 @@ import {
 import { Peer, runOnComplete, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
-import { loggerFrom, onStopSignal, type LogArgs } from '../common-options.js';
+import { loggerFrom, onStopSignal } from '../common-options.js';
 import { withOptions } from '../config-sources.js';
+import type { ArgsOf } from '../options/option-table.js';
 import { PEER_OPTIONS } from '../options/peer-options.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
-import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
+import { clientSecurityFrom } from '../security-options.js';
 import { ProgressDisplay } from '../progress-display.js';
-import { resolvePeerEndpoints, type EndpointArgs } from '../peer-boot.js';
+import { resolvePeerEndpoints } from '../peer-boot.js';
 
-interface Args extends LogArgs, EndpointArgs, ClientSecurityArgs {
-  trust?: string[];
-  target: string;
-  capacity: number;
-  listen: string;
-  advertise?: string;
-  rate?: string;
-  reuse: boolean;
-  name?: string;
-  window: number;
-  'relay-capacity': number;
-  'hash-thread': boolean;
-  stall: string;
-  report?: string;
-  fault?: string;
-  force: boolean;
-  'on-complete'?: string;
-}
+type Args = ArgsOf<typeof PEER_OPTIONS>;
 
 /** The one line a peer prints at the end: what it received, how fast, from whom, what it served. */
 export function summaryLine(target: string, r: PeerResult): string {

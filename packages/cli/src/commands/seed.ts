@@ -1,33 +1,15 @@
-import { loadSigningKey, parseFaultSpec, type DigestAlgorithm, type SessionOptions } from '@cascade/common';
+import { loadSigningKey, parseFaultSpec, type SessionOptions } from '@cascade/common';
 import { Seeder } from '@cascade/seeder';
 import type { CommandModule } from 'yargs';
 import { optionalDuration, parseListen, parseRateArg, parseSizeArg } from '../args.js';
-import { loggerFrom, onStopSignal, type LogArgs } from '../common-options.js';
-import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
+import { loggerFrom, onStopSignal } from '../common-options.js';
+import { clientSecurityFrom } from '../security-options.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { withOptions } from '../config-sources.js';
+import type { ArgsOf } from '../options/option-table.js';
 import { SEED_OPTIONS } from '../options/seed-options.js';
 
-interface Args extends LogArgs, ClientSecurityArgs {
-  'sign-key'?: string;
-  digest: DigestAlgorithm;
-  image: string;
-  coordinator: string;
-  session: string;
-  capacity: number;
-  listen: string;
-  advertise?: string;
-  rate?: string;
-  slice?: string;
-  relay: boolean;
-  'start-count'?: number;
-  'start-after'?: string;
-  start?: string;
-  'end-count'?: number;
-  linger?: string;
-  name?: string;
-  fault?: string;
-}
+type Args = ArgsOf<typeof SEED_OPTIONS> & { image: string };
 
 export function sessionOptionsFrom(argv: Partial<Args>): SessionOptions {
   const o: SessionOptions = {};

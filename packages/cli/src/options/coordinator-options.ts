@@ -7,7 +7,7 @@ const group = 'Security and limits:';
 const discovery = 'Discovery:';
 
 /** Every option of `cascade coordinator`; each is also a CASCADE_* variable and a cascade.* parameter. */
-export const COORDINATOR_OPTIONS: OptionTable = [
+export const COORDINATOR_OPTIONS = [
   listenOption('0.0.0.0:7770', 'host:port for ws control and HTTP /status'),
   {
     name: 'ping-interval',
@@ -99,4 +99,4 @@ export const COORDINATOR_OPTIONS: OptionTable = [
     group: discovery,
   },
   ...LOG_OPTIONS,
-];
+] as const satisfies OptionTable;

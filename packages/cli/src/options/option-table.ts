@@ -82,3 +82,25 @@ export function positiveSize(v: string): number {
 
 /** Duration text that may be zero. */
 export const duration = (v: string): number => parseDuration(v);
+
+type ValueOf<S> = S extends { kind: 'list' }
+  ? string[]
+  : S extends { choices: readonly (infer C)[] }
+    ? C
+    : S extends { kind: 'number' }
+      ? number
+      : S extends { kind: 'boolean' }
+        ? boolean
+        : string;
+type Always<S> = S extends { default: unknown } | { demand: true } ? true : false;
+type NameOf<S> = S extends { name: infer N extends string } ? N : never;
+
+/**
+ * The parsed arguments a table gives a command handler: an option with a default (or required)
+ * is always there, any other may be missing. Declare tables `as const satisfies OptionTable`.
+ */
+export type ArgsOf<T extends readonly unknown[]> = {
+  [S in T[number] as Always<S> extends true ? NameOf<S> : never]: ValueOf<S>;
+} & {
+  [S in T[number] as Always<S> extends true ? never : NameOf<S>]?: ValueOf<S>;
+};

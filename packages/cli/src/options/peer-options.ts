@@ -6,8 +6,8 @@ import { CLIENT_SECURITY_OPTIONS, coordinatorOption, listenOption, LOG_OPTIONS }
  * Every option of `cascade peer`. Each is also a CASCADE_* variable and a cascade.* kernel
  * parameter, so boot media can set all of them (lists: comma-separated).
  */
-export const PEER_OPTIONS: OptionTable = [
-  coordinatorOption('coordinator URL (default: found by UDP broadcast)', false),
+export const PEER_OPTIONS = [
+  coordinatorOption('coordinator URL (default: found by UDP broadcast)'),
   { name: 'session', kind: 'string', describe: "session name (default: the subnet's broadcast address)" },
   { name: 'target', kind: 'string', demand: true, describe: 'file or block device to write' },
   {
@@ -88,4 +88,4 @@ export const PEER_OPTIONS: OptionTable = [
   },
   ...CLIENT_SECURITY_OPTIONS,
   ...LOG_OPTIONS,
-];
+] as const satisfies OptionTable;

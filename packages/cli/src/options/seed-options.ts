@@ -2,7 +2,7 @@ import { DIGEST_ALGORITHMS } from '@cascade/common';
 import { positiveCount, positiveRate, positiveSize, type OptionTable } from './option-table.js';
 import {
   CLIENT_SECURITY_OPTIONS,
-  coordinatorOption,
+  coordinatorWithDefault,
   GATING_OPTIONS,
   listenOption,
   LOG_OPTIONS,
@@ -12,8 +12,8 @@ import {
  * Every option of `cascade seed` (the IMAGE positional aside: it is always given). Each is also a
  * CASCADE_* variable (e.g. from a systemd EnvironmentFile) and a cascade.* kernel parameter.
  */
-export const SEED_OPTIONS: OptionTable = [
-  coordinatorOption('coordinator URL', true),
+export const SEED_OPTIONS = [
+  coordinatorWithDefault('coordinator URL'),
   { name: 'session', kind: 'string', demand: true, describe: 'session name' },
   { name: 'capacity', kind: 'number', default: 2, check: positiveCount, describe: 'clients served at once' },
   listenOption('0.0.0.0:0', 'data-plane host:port (port 0: any)'),
@@ -59,4 +59,4 @@ export const SEED_OPTIONS: OptionTable = [
   },
   ...CLIENT_SECURITY_OPTIONS,
   ...LOG_OPTIONS,
-];
+] as const satisfies OptionTable;

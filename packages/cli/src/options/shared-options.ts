@@ -1,11 +1,11 @@
 import { CascadeError } from '@cascade/common';
 import { parseListen } from '../args.js';
-import { duration, positiveCount, type OptionSpec, type OptionTable } from './option-table.js';
+import { duration, positiveCount, type OptionTable } from './option-table.js';
 
 export const DEFAULT_COORDINATOR = 'ws://127.0.0.1:7770';
 
 /** --log-level and --log-format, for every long-running role. */
-export const LOG_OPTIONS: OptionTable = [
+export const LOG_OPTIONS = [
   {
     name: 'log-level',
     kind: 'string',
@@ -22,10 +22,10 @@ export const LOG_OPTIONS: OptionTable = [
     describe: 'JSON lines, or human-readable (auto: pretty on a TTY)',
     group: 'Logging:',
   },
-];
+] as const satisfies OptionTable;
 
 /** --token-file and --ca, for every role that connects to the coordinator. */
-export const CLIENT_SECURITY_OPTIONS: OptionTable = [
+export const CLIENT_SECURITY_OPTIONS = [
   {
     name: 'token-file',
     kind: 'string',
@@ -38,7 +38,7 @@ export const CLIENT_SECURITY_OPTIONS: OptionTable = [
     describe: 'CA certificate (PEM) to trust for a wss:// coordinator',
     group: 'Security:',
   },
-];
+] as const satisfies OptionTable;
 
 /** A ws:// or wss:// URL. */
 export function checkCoordinatorUrl(v: string): void {
@@ -51,24 +51,25 @@ export function checkCoordinatorUrl(v: string): void {
   if (!ok) throw new CascadeError('ERR_BAD_CONFIG', `expected ws://HOST:PORT or wss://HOST:PORT, got "${v}"`);
 }
 
-export function coordinatorOption(describe: string, withDefault: boolean): OptionSpec {
-  return {
-    name: 'coordinator',
-    kind: 'string',
-    describe,
-    check: checkCoordinatorUrl,
-    ...(withDefault ? { default: DEFAULT_COORDINATOR } : {}),
-  };
+/** --coordinator: no default (a peer searches by broadcast) … */
+export function coordinatorOption(describe: string) {
+  return { name: 'coordinator', kind: 'string', describe, check: checkCoordinatorUrl } as const;
 }
 
-export function listenOption(defaultValue: string, describe: string): OptionSpec {
-  return { name: 'listen', kind: 'string', default: defaultValue, describe, check: (v: string) => void parseListen(v) };
+/** … or this host's (the seeder, operators). */
+export function coordinatorWithDefault(describe: string) {
+  return { ...coordinatorOption(describe), default: DEFAULT_COORDINATOR } as const;
+}
+
+export function listenOption(defaultValue: string, describe: string) {
+  const check = (v: string): void => void parseListen(v);
+  return { name: 'listen', kind: 'string', default: defaultValue, describe, check } as const;
 }
 
 const gating = 'Session gating:';
 
 /** Session gating: `cascade seed` and `cascade set`. */
-export const GATING_OPTIONS: OptionTable = [
+export const GATING_OPTIONS = [
   { name: 'start-count', kind: 'number', check: positiveCount, describe: 'start when N clients wait', group: gating },
   {
     name: 'start-after',
@@ -93,4 +94,4 @@ export const GATING_OPTIONS: OptionTable = [
     describe: 'end after this long with nobody waiting',
     group: gating,
   },
-];
+] as const satisfies OptionTable;
