@@ -137,7 +137,11 @@ export function withOptions<T>(y: Argv<T>, table: OptionTable, opts: { sources: 
   const keys = sourceKeys(table);
   const declared = addOptions(y, table);
   if (!opts.sources) return declared.middleware(flagsOnly(keys), true);
-  return addOptions(declared, SOURCE_OPTIONS).middleware((argv) => {
+  const sourced = addOptions(declared, SOURCE_OPTIONS).epilogue(
+    'Every option is also a CASCADE_* variable (--on-complete: CASCADE_ON_COMPLETE) and a cascade.* kernel ' +
+      'parameter (cascade.on-complete=…): flags win, then the environment, then the kernel command line.',
+  );
+  return sourced.middleware((argv) => {
     const r = applyConfigSources(argv, keys, process.argv.slice(2), process.env);
     for (const w of r.warnings) process.stderr.write(`cascade: warning: ${w}\n`);
     if (argv['show-config']) {
