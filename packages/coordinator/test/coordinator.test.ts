@@ -192,7 +192,7 @@ describe('Coordinator control plane', () => {
     peer.send(hello('peer', 'peer-1', 'pairing'));
     await peer.next('welcome');
     const session = await peer.next('session');
-    assert.equal((session as unknown as { manifest: { imageId: string } }).manifest.imageId, m.imageId);
+    assert.equal(session.type === 'session' && session.manifest.imageId, m.imageId);
     peer.send({ type: 'want', have: 0 });
     const assign = (await peer.next('assign')) as {
       server: { host: string; port: number; id: string };
