@@ -57,8 +57,11 @@ export class Coordinator {
     const auth = opts.auth ?? {};
     this.ctx = { scheduler, members, sessions, effects, log, auth, status: (s) => this.status(s) };
     const statusPublic = !auth.token || auth.publicStatus === true;
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
-      serveHttp(req, res, { status: (session) => this.status(session), metrics, statusPublic });
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      const sources = { status: (s?: string) => this.status(s), metrics, statusPublic };
+      const served = this.guarded('http', () => serveHttp(req, res, sources))();
+      if (!served && !res.headersSent) res.writeHead(500).end('internal error\n');
+    };
     this.http = opts.tls
       ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
       : createServer(onRequest);
@@ -67,7 +70,9 @@ export class Coordinator {
       maxPayload: this.limits.maxMessageBytes,
       perMessageDeflate: false,
     });
-    this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
+    this.wss.on('connection', (ws, req) => {
+      if (!this.guarded('connection', () => this.onConnection(ws, req))()) ws.terminate();
+    });
     this.wss.on('error', (err) => this.log.error({ err }, 'ws server error'));
   }
 
@@ -79,10 +84,13 @@ export class Coordinator {
         resolve();
       });
     });
-    const tick = () => this.ctx.effects.apply(this.scheduler.tick(this.now()));
+    const tick = this.guarded('tick', () => this.ctx.effects.apply(this.scheduler.tick(this.now())));
     this.timers = [
       setInterval(tick, this.opts.tickIntervalMs ?? 500),
-      setInterval(() => this.connections.pingAll(), this.opts.pingIntervalMs ?? 10_000),
+      setInterval(
+        this.guarded('ping', () => this.connections.pingAll()),
+        this.opts.pingIntervalMs ?? 10_000,
+      ),
     ];
     const addr = this.http.address() as AddressInfo;
     this.log.info({ host: addr.address, port: addr.port }, 'coordinator listening');
@@ -118,7 +126,10 @@ export class Coordinator {
       return;
     }
     this.connections.add(conn);
-    ws.on('close', () => this.onClose(conn));
+    ws.on(
+      'close',
+      this.guarded('close', () => this.onClose(conn)),
+    );
     conn.send({ type: 'challenge', nonce: conn.nonce, auth: this.opts.auth?.token !== undefined });
   }
 
@@ -136,6 +147,22 @@ export class Coordinator {
     if (m.view && imaged) m.view.connected = false;
     else m.view = null;
     this.members.settle(m);
+  }
+
+  /**
+   * `fn` for a timer or event handler: a bug in it is logged, never an uncaught exception
+   * (message handlers are guarded by ControlConnection).
+   */
+  private guarded(what: string, fn: () => void): () => boolean {
+    return () => {
+      try {
+        fn();
+        return true;
+      } catch (err) {
+        this.log.error({ err, in: what }, 'coordinator error');
+        return false;
+      }
+    };
   }
 
   private onMessage(conn: ControlConnection, msg: ClientMessage): void {

@@ -12,6 +12,7 @@ import {
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { Coordinator } from '../src/coordinator.js';
 
@@ -278,5 +279,31 @@ describe('Coordinator control plane', () => {
     assert.ok(status.status.warnings.some((w) => w.event === 'quarantined' && !w.code && !w.reportedBy));
     seeder.ws.close();
     peer.ws.close();
+  });
+
+  test('a bug in a timer or in /status is logged, answered with 500, and never ends the coordinator', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (l: string) => void lines.push(l) });
+    const fragile = new Coordinator({ logger, host: '127.0.4.3', port: 0, tickIntervalMs: 10 });
+    let ticks = 0;
+    fragile.scheduler.tick = () => {
+      ticks++;
+      throw new Error('tick bug');
+    };
+    fragile.scheduler.sessionNames = () => {
+      throw new Error('status bug');
+    };
+    const { url: u } = await fragile.listen();
+    try {
+      for (let i = 0; i < 200 && ticks < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(ticks >= 3, 'the tick timer kept running');
+      const http = u.replace('ws:', 'http:');
+      assert.equal((await fetch(`${http}/status`)).status, 500);
+      assert.equal((await fetch(`${http}/healthz`)).status, 200);
+      assert.ok(lines.some((l) => l.includes('tick bug') && l.includes('"in":"tick"')));
+      assert.ok(lines.some((l) => l.includes('status bug') && l.includes('"in":"http"')));
+    } finally {
+      await fragile.close();
+    }
   });
 });
