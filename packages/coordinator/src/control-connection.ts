@@ -8,7 +8,7 @@ import {
   type Logger,
 } from '@cascade/common';
 import type WebSocket from 'ws';
-import type { Member } from './member.js';
+import type { Member, MemberConnection } from './member.js';
 import { MessageBudget } from './message-budget.js';
 
 export interface ConnectionLimits {
@@ -25,7 +25,7 @@ export interface ConnectionLimits {
  * One ws connection to the coordinator: decodes and validates every frame, counts bad ones,
  * enforces hello-first and the hello timeout. Never throws out of a socket handler.
  */
-export class ControlConnection {
+export class ControlConnection implements MemberConnection {
   /** Who is at the other end, once its hello passed (members.ts). */
   member: Member | null = null;
   private bad = 0;
@@ -87,6 +87,10 @@ export class ControlConnection {
     this.member = member;
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.helloTimer = null;
+  }
+
+  replaced(): void {
+    this.ws.close(1000, 'replaced');
   }
 
   dispose(): void {

@@ -1,5 +1,25 @@
-import { newTicketKey, signTicket, type CoordinatorMessage, type Manifest, type Role } from '@cascade/common';
-import type { ControlConnection } from './control-connection.js';
+import {
+  newTicketKey,
+  signTicket,
+  type CascadeError,
+  type CoordinatorMessage,
+  type Manifest,
+  type Role,
+} from '@cascade/common';
+
+/** What a member needs of its control connection: ControlConnection, or a stub in tests. */
+export interface MemberConnection {
+  /** Remote address and port. */
+  readonly remote: string;
+  member: Member | null;
+  send(msg: CoordinatorMessage): void;
+  /** Reply with an error, keeping the connection. */
+  reject(err: CascadeError): void;
+  /** The hello passed: this connection now speaks for `member`. */
+  welcomed(member: Member): void;
+  /** Close it: the same member connected again. */
+  replaced(): void;
+}
 
 /** What the status board shows of one peer or server beyond the scheduler's queues. */
 export interface PeerView {
@@ -65,7 +85,7 @@ export class ServerSlot {
  * something: an imaged peer stays on the board, a server keeps its ticket key.
  */
 export class Member {
-  conn: ControlConnection | null = null;
+  conn: MemberConnection | null = null;
   role: Role;
   name: string;
   /** The session it named at hello (seeders and peers; none for observers and operators). */

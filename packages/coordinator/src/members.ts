@@ -1,6 +1,5 @@
 import type { ClientMessageOf } from '@cascade/common';
-import type { ControlConnection } from './control-connection.js';
-import { Member } from './member.js';
+import { Member, type MemberConnection } from './member.js';
 
 /**
  * Every member by id: one record each, holding its connection, identity, server slot and board
@@ -22,7 +21,7 @@ export class MemberTable {
    * A hello passed the gate on `conn`: the member's record (kept from an earlier connection, or
    * new) now speaks over `conn`. An older connection still open under the same id is replaced.
    */
-  welcome(conn: ControlConnection, hello: ClientMessageOf<'hello'>): Member {
+  welcome(conn: MemberConnection, hello: ClientMessageOf<'hello'>): Member {
     let m = this.byId.get(hello.id);
     if (!m) {
       m = new Member(hello.id, hello);
@@ -30,7 +29,7 @@ export class MemberTable {
     }
     const old = m.conn;
     Object.assign(m, { conn, role: hello.role, name: hello.name, session: hello.session });
-    if (old && old !== conn) old.ws.close(1000, 'replaced');
+    if (old && old !== conn) old.replaced();
     conn.welcomed(m);
     if (m.view) m.view.connected = true;
     return m;
@@ -40,7 +39,7 @@ export class MemberTable {
    * `conn` closed. Returns its member when that was the member's current connection (a replaced
    * connection closing changes nothing), with the connection cleared.
    */
-  disconnected(conn: ControlConnection): Member | null {
+  disconnected(conn: MemberConnection): Member | null {
     const m = conn.member;
     if (!m || m.conn !== conn || this.byId.get(m.id) !== m) return null;
     m.conn = null;
