@@ -168,6 +168,6 @@ export class Coordinator {
   private onMessage(conn: ControlConnection, msg: ClientMessage): void {
     const now = this.now();
     if (msg.type === 'hello') onHello(this.ctx, conn, msg, now);
-    else if (conn.member) dispatch(this.ctx, conn.member, msg, now);
+    else if (conn.member?.conn === conn) dispatch(this.ctx, conn.member, msg, now); // not a replaced connection
   }
 }
