@@ -2,7 +2,7 @@
 // Size check for packages/*/src: files over 400 lines and functions over 60 lines.
 //
 //   node scripts/size-check.mjs                      # every package; exit 1 if anything is over
-//   node scripts/size-check.mjs packages/coordinator # only the packages (or folders) named
+//   node scripts/size-check.mjs packages/coordinator # only the packages (or folders, files) named
 //   node scripts/size-check.mjs --top 5              # also list the 5 longest functions
 //
 // Lines are physical lines (blank lines and comments included). A function is any function
@@ -23,6 +23,10 @@ const root = process.cwd();
 const roots = args.length > 0 ? args : readdirSync('packages').map((p) => join('packages', p));
 
 function* sourceFiles(dir) {
+  if (!statSync(dir).isDirectory()) {
+    yield dir;
+    return;
+  }
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) yield* sourceFiles(path);
