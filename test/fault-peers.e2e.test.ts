@@ -177,7 +177,9 @@ describe('fault tolerance: peers that die, stop, freeze or run out of disk (real
       const stderr = await readFile(full.logFile, 'utf8');
       assert.match(stderr, /cascade peer: target .* no space left on device/i);
       const coordinatorLog = await readFile(l.coordinator.logFile, 'utf8');
-      assert.match(coordinatorLog, /"code":"ERR_TARGET_UNUSABLE".*"msg":"transfer failed"/);
+      // the client's code is logged as its report, never as the coordinator's own error code
+      assert.match(coordinatorLog, /"reportedCode":"ERR_TARGET_UNUSABLE".*"msg":"transfer failed"/);
+      assert.doesNotMatch(coordinatorLog, /"code":"ERR_TARGET_UNUSABLE"/);
       const r = await l.finish(ok);
       assert.equal(r.exit, 0);
       assert.ok(r.exact, 'the other peer is unaffected');

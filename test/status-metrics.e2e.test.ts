@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { exitWithin, spawnRole, startCoordinator, writeImage } from '@cascade/cli';
+import { statusSnapshotSchema } from '@cascade/common';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { runCascade, tempDir, type CascadeRun } from './helpers.js';
 
@@ -141,7 +142,12 @@ describe('status and metrics during a live cascade', () => {
     const ended = status.sessions[0]!;
     assert.equal(ended.imaged, PEERS);
     assert.equal(ended.tree.length, PEERS);
-    assert.ok(status.warnings.some((w) => w.event === 'ERR_SLICE_DIGEST_MISMATCH'));
+    // a client's report, shown as its claim: the code is the client's, not the coordinator's own
+    assert.ok(
+      status.warnings.some((w) => w.event === 'bad-slices' && w.code === 'ERR_SLICE_DIGEST_MISMATCH' && w.reportedBy),
+      JSON.stringify(status.warnings),
+    );
+    assert.ok(statusSnapshotSchema.safeParse(status).success, 'GET /status matches the status schema');
     assert.equal(await (await fetch(`${http}/healthz`)).text(), 'ok\n');
   });
 });

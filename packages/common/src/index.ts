@@ -18,6 +18,7 @@ export * from './manifest/digest.js';
 export * from './manifest/manifest-signature.js';
 export * from './protocol/control-messages.js';
 export * from './protocol/control-codec.js';
+export * from './protocol/status-snapshot.js';
 export * from './protocol/data-frames.js';
 export * from './protocol/ticket.js';
 export * from './protocol/hello-auth.js';

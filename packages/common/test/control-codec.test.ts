@@ -16,6 +16,7 @@ import {
   type ClientMessage,
   type CoordinatorMessage,
 } from '../src/protocol/control-messages.js';
+import type { StatusSnapshot } from '../src/protocol/status-snapshot.js';
 
 function assertCode(code: ErrorCode): (err: unknown) => boolean {
   return (err: unknown) => {
@@ -73,6 +74,47 @@ const clientSamples: ClientMessage[] = [
   { type: 'get-status', session: 'lab-a' },
 ];
 
+/** A status snapshot with one of everything a session shows. */
+const statusSample: StatusSnapshot = {
+  now: 1_700_000_060_000,
+  sessions: [
+    {
+      name: 'lab-a',
+      state: 'running',
+      image: { name: 'win11.img', imageId: 'abc123', size: 8 * 2 ** 30, slices: 128 },
+      options: { startCount: 10, relay: true },
+      openedAt: 1_700_000_000_000,
+      startedAt: 1_700_000_010_000,
+      endedAt: null,
+      endReason: null,
+      imaged: 1,
+      expected: 40,
+      waiting: [{ position: 0, id: 'p-3', name: 'lab-3', since: 1_700_000_020_000 }],
+      servers: [
+        {
+          ...{ id: 'seed', name: 'seed', host: '10.0.0.1:7771', capacity: 2, active: 1, served: 1 },
+          ...{ bytesServed: 2 ** 33, relay: false, quarantined: false },
+        },
+      ],
+      transfers: [
+        {
+          ...{ client: 'p-2', clientName: 'lab-2', server: 'seed', serverName: 'seed' },
+          ...{ since: 1_700_000_030_000, slices: 5, bytes: 5 * 2 ** 26, rate: 11.5e6 },
+        },
+      ],
+      progression: [{ at: 1_700_000_050_000, imaged: 1 }],
+      tree: [{ client: 'lab-1', server: 'seed' }],
+    },
+  ],
+  warnings: [
+    { at: 1_700_000_040_000, event: 'server-lost', detail: 'lab-9 disconnected' },
+    {
+      ...{ at: 1_700_000_041_000, event: 'transfer-failed', detail: 'lab-2 from lab-9: reset' },
+      ...{ reportedBy: 'lab-2', code: 'ERR_SERVER_LOST' },
+    },
+  ],
+};
+
 /** One (or more) valid sample of every message the coordinator sends. */
 const coordinatorSamples: CoordinatorMessage[] = [
   { type: 'challenge', nonce: Buffer.alloc(32, 9), auth: true },
@@ -91,7 +133,8 @@ const coordinatorSamples: CoordinatorMessage[] = [
   { type: 'session-ended', session: 'lab-a', reason: 'end-count reached' },
   { type: 'ack', of: 'start-session' },
   { type: 'ack', of: 'end-session', session: 'lab-a' },
-  { type: 'status', status: { sessions: [{ name: 'lab-a', imaged: 3 }], at: 1_700_000_000_000 } },
+  { type: 'status', status: { now: 1_700_000_000_000, sessions: [], warnings: [] } },
+  { type: 'status', status: statusSample },
 ];
 
 describe('control messages round trip', () => {
@@ -260,6 +303,10 @@ describe('control messages that are refused', () => {
       { type: 'serving', serverId: 's', ticketKey: 'not-binary' },
       { type: 'session-ended', session: 'lab' },
       { type: 'status', status: 'ok' },
+      { type: 'status', status: { sessions: [{ name: 'lab-a', imaged: 3 }], at: 1_700_000_000_000 } },
+      { type: 'status', status: { ...statusSample, warnings: [{ at: 1, event: 'x' }] } },
+      { type: 'status', status: { ...statusSample, sessions: [{ ...statusSample.sessions[0], state: 'bogus' }] } },
+      { type: 'status', status: { ...statusSample, sessions: [{ ...statusSample.sessions[0], imaged: -1 }] } },
     ];
     for (const v of bad) {
       assert.throws(() => decodeCoordinatorMessage(raw(v)), assertCode('ERR_MESSAGE_MALFORMED'), JSON.stringify(v));

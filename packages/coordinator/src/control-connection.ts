@@ -6,9 +6,9 @@ import {
   type ClientMessage,
   type CoordinatorMessage,
   type Logger,
-  type Role,
 } from '@cascade/common';
 import type WebSocket from 'ws';
+import type { Member, MemberConnection } from './member.js';
 import { MessageBudget } from './message-budget.js';
 
 export interface ConnectionLimits {
@@ -21,20 +21,13 @@ export interface ConnectionLimits {
   messageBurst: number;
 }
 
-/** Who is at the other end of one ws connection, once it said hello. */
-export interface Identity {
-  id: string;
-  name: string;
-  role: Role;
-  session: string | undefined;
-}
-
 /**
  * One ws connection to the coordinator: decodes and validates every frame, counts bad ones,
  * enforces hello-first and the hello timeout. Never throws out of a socket handler.
  */
-export class ControlConnection {
-  identity: Identity | null = null;
+export class ControlConnection implements MemberConnection {
+  /** Who is at the other end, once its hello passed (members.ts). */
+  member: Member | null = null;
   private bad = 0;
   private closing = false;
   private helloTimer: NodeJS.Timeout | null;
@@ -73,7 +66,7 @@ export class ControlConnection {
     if (this.closing) return;
     this.closing = true;
     this.log.warn(
-      { code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message },
+      { code: err.code, remote: this.remote, peer: this.member?.name, reason: err.message },
       'closing control connection',
     );
     this.send({ type: 'error', code: err.code, message: err.message });
@@ -84,16 +77,20 @@ export class ControlConnection {
   /** Reply with an error but keep the connection (the peer may recover). */
   reject(err: CascadeError): void {
     this.log.info(
-      { code: err.code, remote: this.remote, peer: this.identity?.name, reason: err.message },
+      { code: err.code, remote: this.remote, peer: this.member?.name, reason: err.message },
       'refused request',
     );
     this.send({ type: 'error', code: err.code, message: err.message });
   }
 
-  welcomed(identity: Identity): void {
-    this.identity = identity;
+  welcomed(member: Member): void {
+    this.member = member;
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.helloTimer = null;
+  }
+
+  replaced(): void {
+    this.ws.close(1000, 'replaced');
   }
 
   dispose(): void {
@@ -112,17 +109,15 @@ export class ControlConnection {
     try {
       if (!isBinary) throw new CascadeError('ERR_MESSAGE_MALFORMED', 'control messages are binary msgpack frames');
       msg = decodeClientMessage(data, this.limits.maxMessageBytes);
-      if (!this.identity && msg.type !== 'hello')
+      if (!this.member && msg.type !== 'hello')
         throw new CascadeError('ERR_HELLO_REQUIRED', 'the first message must be hello');
-      if (this.identity && msg.type === 'hello')
+      if (this.member && msg.type === 'hello')
         throw new CascadeError('ERR_MESSAGE_MALFORMED', 'hello was already said');
     } catch (err) {
       const e = err instanceof CascadeError ? err : new CascadeError('ERR_MESSAGE_MALFORMED', String(err));
-      if (!this.identity || ++this.bad >= this.limits.maxBadMessages) {
+      if (!this.member || ++this.bad >= this.limits.maxBadMessages) {
         this.fail(
-          this.identity
-            ? new CascadeError('ERR_TOO_MANY_BAD_MESSAGES', `${this.bad} invalid messages: ${e.message}`)
-            : e,
+          this.member ? new CascadeError('ERR_TOO_MANY_BAD_MESSAGES', `${this.bad} invalid messages: ${e.message}`) : e,
         );
       } else {
         this.reject(e);
@@ -135,7 +130,7 @@ export class ControlConnection {
       // A refusal (e.g. an invalid manifest) is answered with its code; anything else is a handler
       // bug, which must not take the coordinator down: tell the client and log it loudly.
       if (err instanceof CascadeError) return this.reject(err);
-      this.log.error({ err, type: msg.type, peer: this.identity?.name }, 'error handling control message');
+      this.log.error({ err, type: msg.type, peer: this.member?.name }, 'error handling control message');
       this.reject(new CascadeError('ERR_MESSAGE_MALFORMED', 'message could not be handled'));
     }
   }

@@ -1,7 +1,94 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { StatusSnapshot } from './status.js';
+import type { SessionStatus, StatusSnapshot } from './status.js';
 
 const SESSION_STATES = ['pending', 'waiting', 'running', 'ended'] as const;
+
+type SetGauge = (labels: Record<string, string>, v: number) => void;
+
+/** Every per-session gauge: its name, help, labels, and how it is filled from a snapshot's sessions. */
+const SESSION_GAUGES: Array<{
+  name: string;
+  help: string;
+  labelNames: string[];
+  fill: (sessions: SessionStatus[], set: SetGauge) => void;
+}> = [
+  {
+    name: 'cascade_session_state',
+    help: 'Session state: 1 for the current state',
+    labelNames: ['session', 'state'],
+    fill: (sessions, set) => {
+      for (const s of sessions)
+        for (const st of SESSION_STATES) set({ session: s.name, state: st }, s.state === st ? 1 : 0);
+    },
+  },
+  {
+    name: 'cascade_machines_imaged',
+    help: 'Machines imaged in the session',
+    labelNames: ['session'],
+    fill: (sessions, set) => sessions.forEach((s) => set({ session: s.name }, s.imaged)),
+  },
+  {
+    name: 'cascade_queue_length',
+    help: 'Queue lengths: waiting clients, servers with a free slot',
+    labelNames: ['session', 'queue'],
+    fill: (sessions, set) => {
+      for (const s of sessions) {
+        set({ session: s.name, queue: 'clients' }, s.waiting.length);
+        const free = s.servers.filter((x) => !x.quarantined && x.active < x.capacity).length;
+        set({ session: s.name, queue: 'servers' }, free);
+      }
+    },
+  },
+  {
+    name: 'cascade_peers',
+    help: 'Peers by state',
+    labelNames: ['session', 'state'],
+    fill: (sessions, set) => {
+      for (const s of sessions) {
+        set({ session: s.name, state: 'waiting' }, s.waiting.length);
+        set({ session: s.name, state: 'transferring' }, s.transfers.length);
+        set({ session: s.name, state: 'imaged' }, s.imaged);
+      }
+    },
+  },
+  {
+    name: 'cascade_servers',
+    help: 'Servers offering slots (seeder and imaged peers)',
+    labelNames: ['session'],
+    fill: (sessions, set) => sessions.forEach((s) => set({ session: s.name }, s.servers.length)),
+  },
+  {
+    name: 'cascade_server_slots',
+    help: 'Server slots, total and free',
+    labelNames: ['session', 'kind'],
+    fill: (sessions, set) => {
+      for (const s of sessions) {
+        const total = s.servers.reduce((a, x) => a + x.capacity, 0);
+        const busy = s.servers.reduce((a, x) => a + x.active, 0);
+        set({ session: s.name, kind: 'total' }, total);
+        set({ session: s.name, kind: 'free' }, Math.max(0, total - busy));
+      }
+    },
+  },
+  {
+    name: 'cascade_transfers_active',
+    help: 'Transfers running now',
+    labelNames: ['session'],
+    fill: (sessions, set) => sessions.forEach((s) => set({ session: s.name }, s.transfers.length)),
+  },
+  {
+    name: 'cascade_transfer_rate_bytes',
+    help: 'Aggregate receive rate of running transfers, bytes/s',
+    labelNames: ['session'],
+    fill: (sessions, set) =>
+      sessions.forEach((s) =>
+        set(
+          { session: s.name },
+          s.transfers.reduce((a, t) => a + t.rate, 0),
+        ),
+      ),
+  },
+];
 
 /**
  * The coordinator's Prometheus metrics (`GET /metrics`), in a registry of its own. Gauges are
@@ -82,72 +169,20 @@ export class CoordinatorMetrics {
     this.serversLost.inc({ session });
   }
 
-  /** Gauges computed from a fresh status snapshot whenever /metrics is scraped. */
+  /** Gauges computed from a fresh status snapshot whenever /metrics is scraped (SESSION_GAUGES). */
   private sessionGauges(status: () => StatusSnapshot): void {
-    const sessions = (): StatusSnapshot['sessions'] => (this.snapshot ??= status()).sessions;
-    const gauge = (
-      name: string,
-      help: string,
-      labelNames: string[],
-      fill: (set: (labels: Record<string, string>, v: number) => void) => void,
-    ): void => {
+    const sessions = (): SessionStatus[] => (this.snapshot ??= status()).sessions;
+    for (const g of SESSION_GAUGES) {
       new Gauge({
-        name,
-        help,
-        labelNames,
+        name: g.name,
+        help: g.help,
+        labelNames: g.labelNames,
         registers: [this.registry],
         collect() {
           this.reset();
-          fill((labels, v) => this.set(labels, v));
+          g.fill(sessions(), (labels, v) => this.set(labels, v));
         },
       });
-    };
-    gauge('cascade_session_state', 'Session state: 1 for the current state', ['session', 'state'], (set) => {
-      for (const s of sessions())
-        for (const st of SESSION_STATES) set({ session: s.name, state: st }, s.state === st ? 1 : 0);
-    });
-    gauge('cascade_machines_imaged', 'Machines imaged in the session', ['session'], (set) => {
-      for (const s of sessions()) set({ session: s.name }, s.imaged);
-    });
-    gauge(
-      'cascade_queue_length',
-      'Queue lengths: waiting clients, servers with a free slot',
-      ['session', 'queue'],
-      (set) => {
-        for (const s of sessions()) {
-          set({ session: s.name, queue: 'clients' }, s.waiting.length);
-          const free = s.servers.filter((x) => !x.quarantined && x.active < x.capacity).length;
-          set({ session: s.name, queue: 'servers' }, free);
-        }
-      },
-    );
-    gauge('cascade_peers', 'Peers by state', ['session', 'state'], (set) => {
-      for (const s of sessions()) {
-        set({ session: s.name, state: 'waiting' }, s.waiting.length);
-        set({ session: s.name, state: 'transferring' }, s.transfers.length);
-        set({ session: s.name, state: 'imaged' }, s.imaged);
-      }
-    });
-    gauge('cascade_servers', 'Servers offering slots (seeder and imaged peers)', ['session'], (set) => {
-      for (const s of sessions()) set({ session: s.name }, s.servers.length);
-    });
-    gauge('cascade_server_slots', 'Server slots, total and free', ['session', 'kind'], (set) => {
-      for (const s of sessions()) {
-        const total = s.servers.reduce((a, x) => a + x.capacity, 0);
-        const busy = s.servers.reduce((a, x) => a + x.active, 0);
-        set({ session: s.name, kind: 'total' }, total);
-        set({ session: s.name, kind: 'free' }, Math.max(0, total - busy));
-      }
-    });
-    gauge('cascade_transfers_active', 'Transfers running now', ['session'], (set) => {
-      for (const s of sessions()) set({ session: s.name }, s.transfers.length);
-    });
-    gauge('cascade_transfer_rate_bytes', 'Aggregate receive rate of running transfers, bytes/s', ['session'], (set) => {
-      for (const s of sessions())
-        set(
-          { session: s.name },
-          s.transfers.reduce((a, t) => a + t.rate, 0),
-        );
-    });
+    }
   }
 }

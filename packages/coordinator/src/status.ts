@@ -1,146 +1,107 @@
-import type { Manifest } from '@cascade/common';
+import {
+  STATUS_LIST_LIMIT,
+  type SessionOptions,
+  type SessionStatus,
+  type StatusSnapshot,
+  type StatusWarning,
+} from '@cascade/common';
+import type { Member, SessionRecord } from './member.js';
 import type { Scheduler } from './scheduler/scheduler.js';
+import type { SessionEntry } from './scheduler/types.js';
 
-/** What the coordinator knows of one peer beyond the scheduler's queues. */
-export interface PeerView {
-  id: string;
-  name: string;
-  session: string;
-  connected: boolean;
-  host: string | null;
-  joinedAt: number;
-  slices: number;
-  bytes: number;
-  rate: number;
-  updatedAt: number;
-  server?: string;
-  /** Id of the server this peer is (or was last) being served by. */
-  serverId?: string;
-  assignedAt?: number;
-  /** Bytes this peer's clients received from it, from their progress reports. */
-  bytesServed?: number;
-  doneAt?: number;
-  servedBy?: string;
+export type { SessionStatus, StatusSnapshot, StatusWarning } from '@cascade/common';
+
+/** What a snapshot reads besides the scheduler: members by id, sessions' manifests, warnings. */
+export interface StatusSources {
+  scheduler: Scheduler;
+  member: (id: string) => Member | undefined;
+  sessions: ReadonlyMap<string, SessionRecord>;
+  warnings: StatusWarning[];
 }
-
-export interface SessionStatus {
-  name: string;
-  state: string;
-  image: { name: string; imageId: string; size: number; slices: number } | null;
-  options: Record<string, unknown>;
-  openedAt: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-  endReason: string | null;
-  imaged: number;
-  expected: number | null;
-  waiting: Array<{ position: number; id: string; name: string; since: number }>;
-  servers: Array<{
-    id: string;
-    name: string;
-    host: string | null;
-    capacity: number;
-    active: number;
-    served: number;
-    bytesServed: number;
-    relay: boolean;
-    quarantined: boolean;
-  }>;
-  transfers: Array<{
-    client: string;
-    clientName: string;
-    server: string;
-    serverName: string;
-    since: number;
-    slices: number;
-    bytes: number;
-    rate: number;
-  }>;
-  progression: Array<{ at: number; imaged: number }>;
-  /** Who served whom: client name → server name, for every finished client. */
-  tree: Array<{ client: string; server: string }>;
-}
-
-export interface StatusSnapshot {
-  now: number;
-  sessions: SessionStatus[];
-  warnings: Array<{ at: number; event: string; detail: string }>;
-}
-
-const LIST_LIMIT = 500;
 
 /** A JSON-ready picture of every session (or one) for /status, observers and the console. */
-export function buildStatus(
-  scheduler: Scheduler,
-  peers: Map<string, PeerView>,
-  manifests: Map<string, Manifest>,
-  warnings: StatusSnapshot['warnings'],
-  now: number,
-  only?: string,
-): StatusSnapshot {
+export function buildStatus(src: StatusSources, now: number, only?: string): StatusSnapshot {
   const sessions: SessionStatus[] = [];
-  const nameOf = (id: string): string => peers.get(id)?.name ?? id;
-  for (const name of scheduler.sessionNames()) {
+  for (const name of src.scheduler.sessionNames()) {
     if (only && name !== only) continue;
-    const s = scheduler.getSession(name)!;
-    const m = manifests.get(name);
-    const waiting = s.clientQueue.toArray(LIST_LIMIT).map((id, position) => ({
+    sessions.push(sessionStatus(src, src.scheduler.getSession(name)!, now));
+  }
+  return { now, sessions, warnings: src.warnings };
+}
+
+function sessionStatus(src: StatusSources, s: SessionEntry, now: number): SessionStatus {
+  const m = src.sessions.get(s.name)?.manifest;
+  return {
+    name: s.name,
+    state: s.state,
+    image: m ? { name: m.name, imageId: m.imageId, size: m.size, slices: m.digests.length } : null,
+    options: definedOptions(s.options),
+    openedAt: s.openedAt,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt,
+    endReason: s.endReason,
+    imaged: s.imaged,
+    expected: s.options.endCount ?? null,
+    waiting: s.clientQueue.toArray(STATUS_LIST_LIMIT).map((id, position) => ({
       position,
       id,
-      name: nameOf(id),
-      since: scheduler.getClient(id)?.since ?? now,
-    }));
-    const servers = [...s.servers].slice(0, LIST_LIMIT).map((id) => {
-      const srv = scheduler.getServer(id)!;
-      return {
-        id,
-        name: nameOf(id),
-        host: peers.get(id)?.host ?? null,
-        capacity: srv.capacity,
-        active: srv.clients.size,
-        served: srv.served,
-        bytesServed: peers.get(id)?.bytesServed ?? 0,
-        relay: srv.relay,
-        quarantined: srv.quarantined,
-      };
-    });
-    const transfers: SessionStatus['transfers'] = [];
-    const tree: SessionStatus['tree'] = [];
-    for (const id of s.clients) {
-      const c = scheduler.getClient(id);
-      const p = peers.get(id);
-      if (c?.state === 'transferring' && c.server && transfers.length < LIST_LIMIT) {
-        transfers.push({
-          client: id,
-          clientName: nameOf(id),
-          server: c.server,
-          serverName: nameOf(c.server),
-          since: c.since,
-          slices: p?.slices ?? 0,
-          bytes: p?.bytes ?? 0,
-          rate: p?.rate ?? 0,
-        });
-      }
-      if (c?.state === 'imaged' && p?.servedBy && tree.length < 10 * LIST_LIMIT)
-        tree.push({ client: nameOf(id), server: p.servedBy });
+      name: nameOf(src, id),
+      since: src.scheduler.getClient(id)?.since ?? now,
+    })),
+    servers: serverRows(src, s),
+    ...clientRows(src, s),
+    progression: s.progression.slice(-1000),
+  };
+}
+
+function nameOf(src: StatusSources, id: string): string {
+  return src.member(id)?.name ?? id;
+}
+
+/** The options without keys left undefined (the snapshot travels as msgpack, where undefined is nil). */
+function definedOptions(o: SessionOptions): SessionOptions {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as SessionOptions;
+}
+
+function serverRows(src: StatusSources, s: SessionEntry): SessionStatus['servers'] {
+  return [...s.servers].slice(0, STATUS_LIST_LIMIT).map((id) => {
+    const srv = src.scheduler.getServer(id)!;
+    const view = src.member(id)?.view;
+    return {
+      id,
+      name: nameOf(src, id),
+      host: view?.host ?? null,
+      capacity: srv.capacity,
+      active: srv.clients.size,
+      served: srv.served,
+      bytesServed: view?.bytesServed ?? 0,
+      relay: srv.relay,
+      quarantined: srv.quarantined,
+    };
+  });
+}
+
+/** Running transfers, and who served whom for every imaged client. */
+function clientRows(src: StatusSources, s: SessionEntry): Pick<SessionStatus, 'transfers' | 'tree'> {
+  const transfers: SessionStatus['transfers'] = [];
+  const tree: SessionStatus['tree'] = [];
+  for (const id of s.clients) {
+    const c = src.scheduler.getClient(id);
+    const p = src.member(id)?.view;
+    if (c?.state === 'transferring' && c.server && transfers.length < STATUS_LIST_LIMIT) {
+      transfers.push({
+        client: id,
+        clientName: nameOf(src, id),
+        server: c.server,
+        serverName: nameOf(src, c.server),
+        since: c.since,
+        slices: p?.slices ?? 0,
+        bytes: p?.bytes ?? 0,
+        rate: p?.rate ?? 0,
+      });
     }
-    sessions.push({
-      name,
-      state: s.state,
-      image: m ? { name: m.name, imageId: m.imageId, size: m.size, slices: m.digests.length } : null,
-      options: { ...s.options },
-      openedAt: s.openedAt,
-      startedAt: s.startedAt,
-      endedAt: s.endedAt,
-      endReason: s.endReason,
-      imaged: s.imaged,
-      expected: s.options.endCount ?? null,
-      waiting,
-      servers,
-      transfers,
-      progression: s.progression.slice(-1000),
-      tree,
-    });
+    if (c?.state === 'imaged' && p?.servedBy && tree.length < 10 * STATUS_LIST_LIMIT)
+      tree.push({ client: nameOf(src, id), server: p.servedBy });
   }
-  return { now, sessions, warnings: [...warnings] };
+  return { transfers, tree };
 }

@@ -12,6 +12,7 @@ import {
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { Coordinator } from '../src/coordinator.js';
 
@@ -192,7 +193,7 @@ describe('Coordinator control plane', () => {
     peer.send(hello('peer', 'peer-1', 'pairing'));
     await peer.next('welcome');
     const session = await peer.next('session');
-    assert.equal((session as unknown as { manifest: { imageId: string } }).manifest.imageId, m.imageId);
+    assert.equal(session.type === 'session' && session.manifest.imageId, m.imageId);
     peer.send({ type: 'want', have: 0 });
     const assign = (await peer.next('assign')) as {
       server: { host: string; port: number; id: string };
@@ -211,5 +212,98 @@ describe('Coordinator control plane', () => {
     );
     seeder.ws.close();
     peer.ws.close();
+  });
+
+  test("a failed report: the code is shown as the client's claim, and a server it was not assigned is not blamed", async () => {
+    const img = join(dir, 'claims.img');
+    await writeFile(img, Buffer.alloc(200_000, 3));
+    const m = await buildManifest(img, { sliceSize: 65536 });
+    const seeder = await connected();
+    seeder.send(hello('seeder', 'seed-c', 'claims'));
+    await seeder.next('welcome');
+    seeder.send({ type: 'open-session', manifest: { ...m }, options: {} });
+    await seeder.next('ack');
+    seeder.send({ type: 'serve', host: '127.0.4.9', port: 9998, capacity: 1 });
+    await seeder.next('serving');
+    const peer = await connected();
+    peer.send(hello('peer', 'liar', 'claims'));
+    await peer.next('welcome');
+    peer.send({ type: 'want', have: 0 });
+    await peer.next('assign');
+    // ten bad-slice reports against a server this peer was never assigned: nobody is quarantined
+    for (let i = 0; i < 10; i++)
+      peer.send({
+        type: 'failed',
+        server: 'innocent',
+        code: 'ERR_SLICE_DIGEST_MISMATCH',
+        reason: 'lies',
+        badSlices: [1, 2, 3],
+      });
+    peer.send({ type: 'get-status', session: 'claims' });
+    const status = await peer.next('status');
+    assert.ok(status.type === 'status');
+    const warning = status.status.warnings.find((w) => w.reportedBy === 'liar');
+    assert.equal(warning?.event, 'transfer-failed');
+    assert.equal(warning?.code, 'ERR_SLICE_DIGEST_MISMATCH');
+    assert.ok(!status.status.warnings.some((w) => w.event === 'bad-slices' || w.event === 'quarantined'));
+    const metrics = await (await fetch(`${url.replace('ws:', 'http:')}/metrics`)).text();
+    assert.doesNotMatch(metrics, /cascade_digest_mismatches_total\{session="claims"\} [1-9]/);
+    seeder.ws.close();
+    peer.ws.close();
+  });
+
+  test('bad slices reported against the assigned server count, and quarantine it after three', async () => {
+    const img = join(dir, 'bad.img');
+    await writeFile(img, Buffer.alloc(200_000, 4));
+    const m = await buildManifest(img, { sliceSize: 65536 });
+    const seeder = await connected();
+    seeder.send(hello('seeder', 'seed-b', 'bad'));
+    await seeder.next('welcome');
+    seeder.send({ type: 'open-session', manifest: { ...m }, options: {} });
+    await seeder.next('ack');
+    seeder.send({ type: 'serve', host: '127.0.4.9', port: 9997, capacity: 1 });
+    await seeder.next('serving');
+    const peer = await connected();
+    peer.send(hello('peer', 'victim', 'bad'));
+    await peer.next('welcome');
+    peer.send({ type: 'want', have: 0 });
+    await peer.next('assign');
+    peer.send({ type: 'failed', server: 'seed-b', code: 'ERR_SERVER_LOST', reason: 'corrupt', badSlices: [0, 1, 2] });
+    peer.send({ type: 'get-status', session: 'bad' });
+    const status = await peer.next('status');
+    assert.ok(status.type === 'status');
+    assert.deepEqual(
+      status.status.sessions[0]?.servers.map((x) => [x.name, x.quarantined]),
+      [['seed-b', true]],
+    );
+    assert.ok(status.status.warnings.some((w) => w.event === 'quarantined' && !w.code && !w.reportedBy));
+    seeder.ws.close();
+    peer.ws.close();
+  });
+
+  test('a bug in a timer or in /status is logged, answered with 500, and never ends the coordinator', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (l: string) => void lines.push(l) });
+    const fragile = new Coordinator({ logger, host: '127.0.4.3', port: 0, tickIntervalMs: 10 });
+    let ticks = 0;
+    fragile.scheduler.tick = () => {
+      ticks++;
+      throw new Error('tick bug');
+    };
+    fragile.scheduler.sessionNames = () => {
+      throw new Error('status bug');
+    };
+    const { url: u } = await fragile.listen();
+    try {
+      for (let i = 0; i < 200 && ticks < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(ticks >= 3, 'the tick timer kept running');
+      const http = u.replace('ws:', 'http:');
+      assert.equal((await fetch(`${http}/status`)).status, 500);
+      assert.equal((await fetch(`${http}/healthz`)).status, 200);
+      assert.ok(lines.some((l) => l.includes('tick bug') && l.includes('"in":"tick"')));
+      assert.ok(lines.some((l) => l.includes('status bug') && l.includes('"in":"http"')));
+    } finally {
+      await fragile.close();
+    }
   });
 });

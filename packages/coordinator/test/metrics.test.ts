@@ -4,9 +4,18 @@ import { CoordinatorMetrics } from '../src/metrics.js';
 import type { SessionStatus, StatusSnapshot } from '../src/status.js';
 
 function snapshot(): StatusSnapshot {
-  const lab = {
+  const lab: SessionStatus = {
     name: 'lab',
     state: 'running',
+    image: null,
+    options: {},
+    openedAt: 0,
+    startedAt: 0,
+    endedAt: null,
+    endReason: null,
+    expected: null,
+    progression: [],
+    tree: [],
     imaged: 4,
     waiting: [{ position: 0, id: 'a', name: 'a', since: 0 }],
     servers: [
@@ -38,7 +47,7 @@ function snapshot(): StatusSnapshot {
       { client: 'd', clientName: 'd', server: 's', serverName: 's', since: 0, slices: 1, bytes: 1, rate: 500 },
       { client: 'e', clientName: 'e', server: 'p', serverName: 'p', since: 0, slices: 1, bytes: 1, rate: 250 },
     ],
-  } as unknown as SessionStatus;
+  };
   return { now: 0, sessions: [lab], warnings: [] };
 }
 

@@ -29,7 +29,8 @@ export async function fetchStatus(
     10_000,
     security,
   );
-  return (m as { status: unknown }).status as StatusSnapshot;
+  if (m.type !== 'status') throw new CascadeError('ERR_MESSAGE_MALFORMED', `expected a status message, got ${m.type}`);
+  return m.status;
 }
 
 /** One plain snapshot: the console's lines, never cut, as wide as the terminal (100 otherwise). */

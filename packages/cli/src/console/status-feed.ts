@@ -30,7 +30,7 @@ export class StatusFeed {
       },
       onDisconnected: () => onLink(false),
       onMessage: (m) => {
-        if (m.type === 'status') onSnapshot(m.status as unknown as StatusSnapshot);
+        if (m.type === 'status') onSnapshot(m.status);
       },
     });
   }

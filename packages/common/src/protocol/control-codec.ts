@@ -32,7 +32,9 @@ function decodeSingle(data: Uint8Array): unknown {
   } catch (err) {
     throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message is not valid msgpack', { cause: err });
   }
-  const rest = (decoder as unknown as { buffer?: Buffer }).buffer;
+  // msgpack-lite keeps the bytes it has not consumed in `buffer` (not in its type declarations)
+  const rest: unknown = Reflect.get(decoder, 'buffer');
+  if (rest !== undefined && !Buffer.isBuffer(rest)) throw new CascadeError('ERR_MESSAGE_MALFORMED', 'decoder state');
   if (values.length !== 1 || (rest !== undefined && decoder.offset !== rest.length)) {
     throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message must be exactly one msgpack value');
   }

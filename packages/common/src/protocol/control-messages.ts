@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { sessionOptionsSchema } from './session-options.js';
+import { statusSnapshotSchema } from './status-snapshot.js';
+
+export { sessionOptionsSchema, type SessionOptions } from './session-options.js';
 
 /** Bumped on any incompatible change to control or data messages. */
 export const PROTOCOL_VERSION = 2;
@@ -13,23 +17,6 @@ const bin = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'exp
 
 export const roleSchema = z.enum(['seeder', 'peer', 'observer', 'operator']);
 export type Role = z.infer<typeof roleSchema>;
-
-/** Session options set by the seeder (and changeable by an operator while waiting). */
-export const sessionOptionsSchema = z.object({
-  /** Start when this many clients wait. */
-  startCount: count.optional(),
-  /** Start this long after the session opened. */
-  startAfterMs: count.optional(),
-  /** Start only on an operator's `cascade start`. */
-  startManual: z.boolean().optional(),
-  /** End once this many machines are imaged. */
-  endCount: count.optional(),
-  /** End after this long with no client waiting and no transfer running. */
-  lingerMs: count.optional(),
-  /** Peers serve verified slices while still downloading. */
-  relay: z.boolean().optional(),
-});
-export type SessionOptions = z.infer<typeof sessionOptionsSchema>;
 
 export const serverRefSchema = z.object({ id, name, host, port });
 export type ServerRef = z.infer<typeof serverRefSchema>;
@@ -98,7 +85,8 @@ export const coordinatorMessageSchemas = [
   z.object({ type: z.literal('serving'), serverId: id, ticketKey: bin }),
   z.object({ type: z.literal('session-ended'), session: name, reason: z.string().max(256) }),
   z.object({ type: z.literal('ack'), of: z.string().max(64), session: name.optional() }),
-  z.object({ type: z.literal('status'), status: z.record(z.string(), z.unknown()) }),
+  /** A status snapshot (status-snapshot.ts), validated like every other message. */
+  z.object({ type: z.literal('status'), status: statusSnapshotSchema }),
 ] as const;
 
 export const clientMessageSchema = z.discriminatedUnion('type', [...clientMessageSchemas]);

@@ -1,0 +1,83 @@
+import { CascadeError, parseManifest, PROTOCOL_VERSION, type ClientMessageOf } from '@cascade/common';
+import type { ControlConnection } from '../control-connection.js';
+import { checkHello } from '../hello-gate.js';
+import type { Member } from '../member.js';
+import { ServerSlot } from '../member.js';
+import type { HandlerContext } from './context.js';
+
+/** A hello: through the gate, the member is welcomed (and a peer told its session's image). */
+export function onHello(
+  ctx: HandlerContext,
+  conn: ControlConnection,
+  msg: ClientMessageOf<'hello'>,
+  now: number,
+): void {
+  const refusal = checkHello(msg, conn.nonce, ctx.auth);
+  if (refusal) {
+    conn.fail(refusal);
+    return;
+  }
+  const m = ctx.members.welcome(conn, msg);
+  m.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: msg.id });
+  ctx.log.info({ peer: m.name, id: m.id, role: m.role, session: m.session, remote: m.remote }, 'hello');
+  if (m.role === 'peer' && m.session) {
+    m.showOnBoard(now);
+    sendSession(ctx, m);
+  }
+}
+
+/** Tell a peer about its session's image, if the session is open. */
+export function sendSession(ctx: HandlerContext, m: Member): void {
+  const name = m.session ?? '';
+  const s = ctx.scheduler.getSession(name);
+  const record = ctx.sessions.get(name);
+  if (!s || !record || s.state === 'pending') return;
+  if (s.state === 'ended') {
+    m.send({ type: 'session-ended', session: name, reason: s.endReason ?? 'ended' });
+    return;
+  }
+  m.send({ type: 'session', session: name, manifest: { ...record.manifest }, options: s.options });
+}
+
+/** A seeder opens (or re-opens) its session with an image; the session's waiting peers learn it. */
+export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'open-session'>, now: number): void {
+  const session = m.session!; // seeders and peers name their session at hello
+  const manifest = parseManifest(msg.manifest);
+  const s = ctx.scheduler.getSession(session);
+  const current = ctx.sessions.get(session)?.manifest;
+  if (s && current && s.state !== 'ended' && s.state !== 'pending' && current.imageId !== manifest.imageId) {
+    m.conn?.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${session} is open with image ${current.imageId}`));
+    return;
+  }
+  const reopened = s?.state === 'ended';
+  m.opened = { name: session, manifest, openedBy: m.id };
+  ctx.sessions.set(session, m.opened);
+  const { name: image, imageId, size } = manifest;
+  ctx.log.info(
+    { session, image, imageId, size, options: msg.options },
+    reopened ? 'session re-opened' : 'session opened',
+  );
+  ctx.effects.apply(ctx.scheduler.openSession(session, { imageId, size, name: image }, msg.options, now));
+  m.send({ type: 'ack', of: 'open-session', session });
+  for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
+}
+
+/** A seeder or peer offers slots: it gets its ticket key and joins the server queue. */
+export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'serve'>, now: number): void {
+  const session = m.session!; // seeders and peers name their session at hello
+  const s = ctx.scheduler.getSession(session);
+  if (!s || s.state === 'pending' || s.state === 'ended') {
+    m.conn?.reject(new CascadeError('ERR_UNKNOWN_SESSION', `session ${session} is not open`));
+    return;
+  }
+  m.serving ??= new ServerSlot(msg.host, msg.port);
+  Object.assign(m.serving, { host: msg.host, port: msg.port });
+  m.showOnBoard(now).host = `${msg.host}:${msg.port}`;
+  m.send({ type: 'serving', serverId: m.id, ticketKey: m.serving.key });
+  const relay = msg.relay ?? false;
+  ctx.log.info(
+    { server: m.name, id: m.id, host: msg.host, port: msg.port, capacity: msg.capacity, relay },
+    'server ready',
+  );
+  ctx.effects.apply(ctx.scheduler.addServer(session, m.id, msg.capacity, now, { relay }));
+}

@@ -1,0 +1,127 @@
+import {
+  newTicketKey,
+  signTicket,
+  type CascadeError,
+  type CoordinatorMessage,
+  type Manifest,
+  type Role,
+} from '@cascade/common';
+
+/** What a member needs of its control connection: ControlConnection, or a stub in tests. */
+export interface MemberConnection {
+  /** Remote address and port. */
+  readonly remote: string;
+  member: Member | null;
+  send(msg: CoordinatorMessage): void;
+  /** Reply with an error, keeping the connection. */
+  reject(err: CascadeError): void;
+  /** The hello passed: this connection now speaks for `member`. */
+  welcomed(member: Member): void;
+  /** Close it: the same member connected again. */
+  replaced(): void;
+}
+
+/** What the status board shows of one peer or server beyond the scheduler's queues. */
+export interface PeerView {
+  connected: boolean;
+  host: string | null;
+  joinedAt: number;
+  slices: number;
+  bytes: number;
+  rate: number;
+  updatedAt: number;
+  server?: string;
+  /** Id of the server this peer is (or was last) being served by. */
+  serverId?: string;
+  assignedAt?: number;
+  /** Bytes this peer's clients received from it, from their progress reports. */
+  bytesServed?: number;
+  doneAt?: number;
+  servedBy?: string;
+}
+
+/** A session the coordinator knows the image of: the manifest its seeder opened it with. */
+export interface SessionRecord {
+  name: string;
+  manifest: Manifest;
+  /** Id of the seeder that opened (or last re-opened) it. */
+  openedBy: string;
+}
+
+/**
+ * Where a member serves and the ticket key it was given, and how many bad slices its clients
+ * reported against it. Kept across the member's reconnects so tickets already issued stay valid.
+ */
+export class ServerSlot {
+  /** Shared with this server alone; signs the tickets it accepts. */
+  readonly key = newTicketKey();
+  badSlices = 0;
+
+  constructor(
+    public host: string,
+    public port: number,
+  ) {}
+
+  /** A ticket for `client` to fetch `imageId` of `session` from this server (`server` is its id). */
+  ticket(claims: { session: string; imageId: string; client: string; server: string }, expires: number): string {
+    return signTicket({ ...claims, expires }, this.key);
+  }
+
+  /** Count bad slices against this server; `quarantine` is true when it has just earned it. */
+  reportBadSlices(count: number, quarantineAfter: number): { total: number; quarantine: boolean } {
+    const before = this.badSlices;
+    this.badSlices += count;
+    return {
+      total: this.badSlices,
+      quarantine: count > 0 && before < quarantineAfter && this.badSlices >= quarantineAfter,
+    };
+  }
+}
+
+/**
+ * One member of the coordinator's lab, by the id it said hello with: its current control
+ * connection (null once it closed), who it is, the session it opened, where it serves, and its
+ * line on the status board. The record outlives a connection only while it still means
+ * something: an imaged peer stays on the board, a server keeps its ticket key.
+ */
+export class Member {
+  conn: MemberConnection | null = null;
+  role: Role;
+  name: string;
+  /** The session it named at hello (seeders and peers; none for observers and operators). */
+  session: string | undefined;
+  /** The session this member opened, with its manifest (seeders). */
+  opened: SessionRecord | null = null;
+  serving: ServerSlot | null = null;
+  view: PeerView | null = null;
+
+  constructor(
+    readonly id: string,
+    hello: { role: Role; name: string; session?: string | undefined },
+  ) {
+    this.role = hello.role;
+    this.name = hello.name;
+    this.session = hello.session;
+  }
+
+  /** Remote address and port of its current connection. */
+  get remote(): string | undefined {
+    return this.conn?.remote;
+  }
+
+  send(msg: CoordinatorMessage): void {
+    this.conn?.send(msg);
+  }
+
+  /** Put it on the board (first time, or again after a reconnect: its progress is kept). */
+  showOnBoard(now: number): PeerView {
+    this.view ??= { slices: 0, bytes: 0, rate: 0, updatedAt: now, host: null, joinedAt: now, connected: true };
+    this.view.connected = this.conn !== null;
+    return this.view;
+  }
+
+  /** Whether anything of it must be kept once its connection closed. */
+  get worthKeeping(): boolean {
+    return this.conn !== null || this.view !== null || this.serving !== null;
+  }
+}

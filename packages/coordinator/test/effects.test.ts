@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { silentLogger, verifyTicket } from '@cascade/common';
+import { Effects } from '../src/effects.js';
+import { ServerSlot, type SessionRecord } from '../src/member.js';
+import { MemberTable } from '../src/members.js';
+import { CoordinatorMetrics } from '../src/metrics.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { WarningLog } from '../src/warning-log.js';
+import { helloOf, manifestOf, StubConnection } from './member-stubs.js';
+
+/** Effects over a real (pure) scheduler and member table, with stub connections: no sockets. */
+function lab() {
+  const scheduler = new Scheduler();
+  const members = new MemberTable();
+  const sessions = new Map<string, SessionRecord>();
+  const metrics = new CoordinatorMetrics(() => ({ now: 0, sessions: [], warnings: [] }), { processMetrics: false });
+  const warnings = new WarningLog();
+  const effects = new Effects({
+    ...{ scheduler, members, sessions, metrics, warnings, log: silentLogger() },
+    ...{ ticketTtlMs: 60_000, quarantineAfter: 3 },
+  });
+  const manifest = manifestOf('img-1', 4);
+  const seederConn = new StubConnection();
+  const seeder = members.welcome(seederConn, helloOf('seed', 'seeder', 'lab'));
+  seeder.opened = { name: 'lab', manifest, openedBy: 'seed' };
+  sessions.set('lab', seeder.opened);
+  effects.apply(scheduler.openSession('lab', { imageId: 'img-1', size: manifest.size, name: 'img' }, {}, 0));
+  seeder.serving = new ServerSlot('127.0.0.5', 7771);
+  effects.apply(scheduler.addServer('lab', 'seed', 1, 0));
+  const peer = (id: string) => {
+    const conn = new StubConnection();
+    const m = members.welcome(conn, helloOf(id, 'peer', 'lab'));
+    m.showOnBoard(0);
+    return { conn, m };
+  };
+  return { scheduler, members, metrics, warnings, effects, seeder, seederConn, peer };
+}
+
+describe('Effects: decisions become messages, board updates, metrics and warnings', () => {
+  test('an assignment sends the client its server and a ticket signed with that server key', async () => {
+    const l = lab();
+    const { conn, m } = l.peer('p1');
+    l.effects.apply(l.scheduler.enqueueClient('lab', 'p1', 10));
+    const [assign] = conn.of('assign');
+    assert.deepEqual(assign?.server, { id: 'seed', name: 'name-seed', host: '127.0.0.5', port: 7771 });
+    const claims = verifyTicket(assign!.ticket, l.seeder.serving!.key, {
+      ...{ server: 'seed', imageId: 'img-1', session: 'lab', now: 20 },
+    });
+    assert.equal(claims.client, 'p1');
+    assert.deepEqual([m.view?.server, m.view?.serverId, m.view?.assignedAt], ['name-seed', 'seed', 10]);
+    assert.match(await l.metrics.text(), /cascade_transfers_total\{session="lab",outcome="assigned"\} 1/);
+  });
+
+  test('a client queued behind a busy server is told its position', () => {
+    const l = lab();
+    l.peer('p1');
+    const { conn } = l.peer('p2');
+    l.effects.apply(l.scheduler.enqueueClient('lab', 'p1', 10));
+    l.effects.apply(l.scheduler.enqueueClient('lab', 'p2', 11));
+    assert.deepEqual(conn.of('queued'), [{ type: 'queued', position: 0 }]);
+  });
+
+  test('an assignment to a client whose connection is gone is undone: it leaves the queues', () => {
+    const l = lab();
+    const { conn } = l.peer('p1');
+    l.members.disconnected(conn);
+    l.effects.apply(l.scheduler.enqueueClient('lab', 'p1', 10));
+    assert.equal(l.scheduler.getClient('p1'), undefined);
+    assert.equal(l.scheduler.getServer('seed')?.clients.size, 0, 'the slot is free again');
+  });
+
+  test('progress credits the serving server on the board and in the metrics', async () => {
+    const l = lab();
+    const { m } = l.peer('p1');
+    l.effects.apply(l.scheduler.enqueueClient('lab', 'p1', 10));
+    l.effects.progressed(m, 2, 131072, 1e6, 20); // the seeder is not on the board yet: nothing to credit
+    const board = l.seeder.showOnBoard(0);
+    l.effects.progressed(m, 3, 196608, 1e6, 30);
+    l.effects.progressed(m, 4, 262144, 1e6, 40);
+    assert.equal(board.bytesServed, 131072);
+    assert.match(await l.metrics.text(), /cascade_bytes_received_total\{session="lab"\} 262144/);
+  });
+
+  test('a lost server is a warning and a metric; a session end reaches every connected member of it', async () => {
+    const l = lab();
+    const { conn } = l.peer('p1');
+    l.effects.serverGone(l.seeder, 50, { lost: true });
+    assert.equal(l.scheduler.getServer('seed'), undefined);
+    assert.deepEqual(
+      l.warnings.list().map((w) => w.event),
+      ['server-lost'],
+    );
+    assert.match(await l.metrics.text(), /cascade_servers_lost_total\{session="lab"\} 1/);
+    l.effects.apply(l.scheduler.endSession('lab', 60, 'operator'));
+    assert.deepEqual(conn.of('session-ended'), [{ type: 'session-ended', session: 'lab', reason: 'operator' }]);
+    assert.equal(l.seederConn.of('session-ended').length, 1);
+  });
+
+  test('bad slices are a client claim on the board; a third one quarantines the server', () => {
+    const l = lab();
+    const claim = { reportedBy: 'name-p1', code: 'ERR_SLICE_DIGEST_MISMATCH' };
+    l.effects.badSlices('seed', 2, 'lab', 10, claim);
+    l.effects.badSlices('seed', 1, 'lab', 11, claim);
+    const events = l.warnings.list();
+    assert.deepEqual(
+      events.map((w) => [w.event, w.reportedBy, w.code]),
+      [
+        ['bad-slices', 'name-p1', 'ERR_SLICE_DIGEST_MISMATCH'],
+        ['bad-slices', 'name-p1', 'ERR_SLICE_DIGEST_MISMATCH'],
+        ['quarantined', undefined, undefined],
+      ],
+    );
+    assert.equal(l.scheduler.getServer('seed')?.quarantined, true);
+  });
+});

@@ -1,0 +1,54 @@
+import {
+  MANIFEST_VERSION,
+  type CascadeError,
+  type ClientMessageOf,
+  type CoordinatorMessage,
+  type Manifest,
+  type Role,
+} from '@cascade/common';
+import type { Member, MemberConnection } from '../src/member.js';
+
+/** A control connection without a socket: records what it was sent and whether it was replaced. */
+export class StubConnection implements MemberConnection {
+  member: Member | null = null;
+  readonly sent: CoordinatorMessage[] = [];
+  readonly rejected: CascadeError[] = [];
+  wasReplaced = false;
+
+  constructor(readonly remote = '127.0.0.1:40000') {}
+
+  send(msg: CoordinatorMessage): void {
+    this.sent.push(msg);
+  }
+  reject(err: CascadeError): void {
+    this.rejected.push(err);
+  }
+  welcomed(member: Member): void {
+    this.member = member;
+  }
+  replaced(): void {
+    this.wasReplaced = true;
+  }
+  /** The messages of one type it was sent. */
+  of<T extends CoordinatorMessage['type']>(type: T): Array<Extract<CoordinatorMessage, { type: T }>> {
+    return this.sent.filter((m): m is Extract<CoordinatorMessage, { type: T }> => m.type === type);
+  }
+}
+
+export function helloOf(id: string, role: Role, session?: string): ClientMessageOf<'hello'> {
+  return { type: 'hello', protocol: 2, role, id, name: `name-${id}`, ...(session ? { session } : {}) };
+}
+
+/** A manifest of `slices` slices (never parsed: the coordinator reads its name, id, size and digests). */
+export function manifestOf(imageId: string, slices: number): Manifest {
+  return {
+    version: MANIFEST_VERSION,
+    name: `${imageId}.img`,
+    imageId,
+    size: slices * 65536,
+    sliceSize: 65536,
+    digest: 'md5',
+    digests: Array.from({ length: slices }, () => '0'.repeat(32)),
+    zero: '',
+  };
+}
