@@ -60,7 +60,7 @@ function nameOf(src: StatusSources, id: string): string {
 
 /** The options without keys left undefined (the snapshot travels as msgpack, where undefined is nil). */
 function definedOptions(o: SessionOptions): SessionOptions {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as SessionOptions;
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
 function serverRows(src: StatusSources, s: SessionEntry): SessionStatus['servers'] {

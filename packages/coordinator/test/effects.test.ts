@@ -44,7 +44,7 @@ describe('Effects: decisions become messages, board updates, metrics and warning
     l.effects.apply(l.scheduler.enqueueClient('lab', 'p1', 10));
     const [assign] = conn.of('assign');
     assert.deepEqual(assign?.server, { id: 'seed', name: 'name-seed', host: '127.0.0.5', port: 7771 });
-    const claims = verifyTicket(assign!.ticket, l.seeder.serving!.key, {
+    const claims = verifyTicket(assign.ticket, l.seeder.serving!.key, {
       ...{ server: 'seed', imageId: 'img-1', session: 'lab', now: 20 },
     });
     assert.equal(claims.client, 'p1');
