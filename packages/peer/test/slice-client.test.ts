@@ -287,11 +287,12 @@ describe('fetchSlices', () => {
     assert.deepEqual(side.requested, [], 'nothing is requested before WELCOME');
   });
 
-  test('a refused ticket ends the transfer with the server’s code, ERR_TICKET_INVALID', async () => {
+  test('a refused ticket ends the transfer with ERR_SERVER_REFUSED, the server’s ERR_TICKET_INVALID as remoteCode', async () => {
     const { port } = await startServer();
     const side = await newSide();
     const result = await fetchFrom(port, side, { ticket: ticket(newTicketKey()) });
-    assert.equal(result.error?.code, 'ERR_TICKET_INVALID');
+    assert.equal(result.error?.code, 'ERR_SERVER_REFUSED');
+    assert.equal(result.error?.remoteCode, 'ERR_TICKET_INVALID');
     assert.equal(result.slices, 0);
     assert.deepEqual(side.requested, []);
   });
