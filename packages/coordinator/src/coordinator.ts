@@ -346,7 +346,9 @@ export class Coordinator {
     }
     this.metrics.transfer(who.session ?? '', 'failed');
     this.badSlicesFrom(msg.server, msg.badSlices.length, who.session ?? '', now);
-    this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: msg.code !== 'ERR_SERVER_FULL' }));
+    // A full server (its own code, sent back as remoteCode) is not avoided: it frees a slot soon.
+    const full = (msg.remoteCode ?? msg.code) === 'ERR_SERVER_FULL';
+    this.apply(this.scheduler.transferFailed(who.id, now, { avoidServer: !full }));
   }
 
   /** Count bad slices a client reported against a server; quarantine it after too many. */

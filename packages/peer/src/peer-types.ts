@@ -19,7 +19,10 @@ export interface PeerOptions {
   rate?: number;
   window?: number;
   stallTimeoutMs?: number;
-  /** Servers that may each fail us before the image counts as unverifiable. */
+  /**
+   * Transfers that may end on bad slices before the image counts as unverifiable (exit 4).
+   * Network faults and refusals never count: the peer rejoins the queue for as long as the session is open.
+   */
   maxServerFailures?: number;
   fault?: { every?: number; once?: number[] };
   /**
@@ -67,4 +70,23 @@ export interface PeerResult {
   clientsServed: number;
   /** Every transfer in order: which server, how much, how it ended. */
   transfers: TransferRecord[];
+}
+
+/** A result before anything happened. */
+export function emptyPeerResult(startedAt: number): PeerResult {
+  return {
+    outcome: 'incomplete',
+    sessionEndReason: '',
+    imageId: null,
+    bytesReceived: 0,
+    slicesReceived: 0,
+    slicesReused: 0,
+    badSlices: 0,
+    servers: [],
+    startedAt,
+    imagedAt: null,
+    bytesServed: 0,
+    clientsServed: 0,
+    transfers: [],
+  };
 }
