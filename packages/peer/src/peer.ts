@@ -233,7 +233,7 @@ export class Peer {
     if (store.complete) return this.completed();
     if (this.relay) await this.startServing(true);
     this.phaseNow = 'waiting';
-    this.announce();
+    this.announce(); // offers the relay's slots too
   }
 
   private onAssign(m: CoordinatorMessageOf<'assign'>): void {
@@ -348,6 +348,7 @@ export class Peer {
     this.role.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
     this.phaseNow = 'serving';
     await this.startServing(false);
+    this.offerServe();
   }
 
   /** Serve slices: as a relay while downloading in a relay session, then the whole image. */
@@ -358,7 +359,6 @@ export class Peer {
     const first = !this.c.serving.started;
     await this.c.serving.start({ relay, capacity, store: target.store, manifest, target });
     if (first && !relay) this.emitProgress('serving');
-    this.offerServe();
   }
 
   private offerServe(): void {
