@@ -90,3 +90,30 @@ export function emptyPeerResult(startedAt: number): PeerResult {
     transfers: [],
   };
 }
+
+/** Add one transfer's outcome to the result. */
+export function recordTransfer(
+  result: PeerResult,
+  t: { server: string; startedAt: number; ms: number; complete: boolean },
+  r: { slices: number; bytes: number; badSlices: number[]; error: { code: string } | null },
+): void {
+  result.badSlices += r.badSlices.length;
+  result.transfers.push({
+    server: t.server,
+    startedAt: t.startedAt,
+    ms: t.ms,
+    slices: r.slices,
+    bytes: r.bytes,
+    badSlices: r.badSlices.length,
+    error: t.complete ? null : (r.error?.code ?? 'ERR_SERVER_LOST'),
+  });
+}
+
+/** Count a slice written to the target; returns its bytes. */
+export function countReceived(result: PeerResult, chunks: readonly Buffer[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  result.bytesReceived += n;
+  result.slicesReceived++;
+  return n;
+}

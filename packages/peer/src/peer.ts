@@ -2,11 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CascadeError,
-  parseManifest,
   PEER_FATAL_CONTROL_CODES,
   RoleSkeleton,
   toCascadeError,
-  verifyManifestSignature,
   type CoordinatorMessage,
   type CoordinatorMessageOf,
   type Logger,
@@ -14,8 +12,9 @@ import {
 } from '@cascade/common';
 import PQueue from 'p-queue';
 import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './peer-components.js';
-import { emptyPeerResult, type PeerOptions, type PeerResult } from './peer-types.js';
+import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-types.js';
 import { peerProgress, type PeerProgress } from './progress.js';
+import { acceptSession, sourceAddress } from './peer-session.js';
 import { RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from './slice-client.js';
 import { backoffMs, verdictOf } from './transfer-verdict.js';
@@ -193,28 +192,12 @@ export class Peer {
   }
 
   private async onSession(m: CoordinatorMessageOf<'session'>): Promise<void> {
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(m.manifest);
-    } catch (err) {
-      this.log.error({ err }, 'coordinator sent an invalid manifest; ignoring it');
-      return;
-    }
-    if (this.manifest) {
-      if (this.manifest.imageId !== manifest.imageId)
-        this.log.warn({ imageId: manifest.imageId }, 'session now offers another image; keeping ours');
-      return;
-    }
-    // Nothing was opened or written yet: an untrusted image is refused outright.
-    if (this.opts.trust) verifyManifestSignature(manifest, this.opts.trust);
-    this.manifest = manifest;
-    this.relay = m.options.relay === true;
-    this.result.imageId = manifest.imageId;
-    this.log.info(
-      { image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length },
-      'session open',
-    );
-    await this.prepare(manifest);
+    const accepted = acceptSession(m, this.manifest, this.opts.trust, this.log);
+    if (!accepted) return;
+    this.manifest = accepted.manifest;
+    this.relay = accepted.relay;
+    this.result.imageId = accepted.manifest.imageId;
+    await this.prepare(accepted.manifest);
   }
 
   /** Open the target, account for what it already holds, then join the client queue. */
@@ -266,7 +249,7 @@ export class Peer {
       ticket: m.ticket,
       session: this.opts.session,
       clientId: this.id,
-      localAddress: this.localAddress(),
+      localAddress: sourceAddress(this.opts.listen),
       // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
       window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
       stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
@@ -278,26 +261,14 @@ export class Peer {
     });
     const ms = this.c.clock.now() - started;
     const complete = target.store.complete;
-    this.result.badSlices += r.badSlices.length;
-    this.result.transfers.push({
-      server: m.server.name,
-      startedAt: started,
-      ms,
-      slices: r.slices,
-      bytes: r.bytes,
-      badSlices: r.badSlices.length,
-      error: complete ? null : (r.error?.code ?? 'ERR_SERVER_LOST'),
-    });
+    recordTransfer(this.result, { server: m.server.name, startedAt: started, ms, complete }, r);
     this.role.post('transfer-ended', () => this.onTransferEnded(m, r, ms));
   }
 
   private async write(target: PeerTarget, index: number, chunks: Buffer[]): Promise<void> {
     await target.write(index, chunks);
     target.store.markHeld(index);
-    let n = 0;
-    for (const c of chunks) n += c.length;
-    this.result.bytesReceived += n;
-    this.result.slicesReceived++;
+    const n = countReceived(this.result, chunks);
     this.meter.add(n);
   }
 
@@ -364,11 +335,6 @@ export class Peer {
   private offerServe(): void {
     const offer = this.c.serving.offer(this.role.control?.localAddress);
     if (offer) this.role.send({ type: 'serve', ...offer });
-  }
-
-  private localAddress(): string | undefined {
-    const h = this.opts.listen.host;
-    return h === '0.0.0.0' || h === '::' ? undefined : h;
   }
 
   private onSessionEnded(reason: string): void {
