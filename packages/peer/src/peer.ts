@@ -233,8 +233,8 @@ export class Peer {
     this.log.info({ server: name, host, port, missing: target.store.missing() }, 'assigned');
     this.emitProgress('transferring', name);
     const transfer = this.fetchFrom(m, target, manifest);
-    this.transfer = transfer;
-    this.role.watch('transfer', transfer);
+    this.role.watch('transfer', transfer); // a rejection ends the role…
+    this.transfer = transfer.catch(() => undefined); // …so stop() and shutdown() only wait for it
   }
 
   /** One transfer, in the background: after the backoff, fetch; its end is an event in the loop. */

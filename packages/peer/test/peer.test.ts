@@ -252,4 +252,15 @@ describe('peer: failed transfers by cause', () => {
     assert.match(err.message, /1 of 4 slices verified and kept/);
     assert.equal(r.control.of('failed').length, 0, 'a stop is not reported as a failed transfer');
   });
+  test('a fetcher that throws (a bug) ends the peer with ERR_INTERNAL, never an unhandled rejection; stop() still resolves', async () => {
+    const r = await rig();
+    r.script.splice(0, 1, async () => {
+      await Promise.resolve();
+      throw new TypeError('undefined is not a function');
+    });
+    await openSession(r);
+    assign(r);
+    assertFailed(await r.run, 'ERR_INTERNAL');
+    await r.peer.stop();
+  });
 });

@@ -80,7 +80,7 @@ export class SliceConnection {
       throw new CascadeError('ERR_TOO_MANY_REQUESTS', 'too many requests outstanding');
     }
     this.queue.push(f.index);
-    void this.pump();
+    this.pump().catch((err: unknown) => this.abort(toCascadeError(err, 'ERR_IMAGE_UNREADABLE')));
   }
 
   private onHello(f: Frame): void {
