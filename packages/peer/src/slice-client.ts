@@ -19,6 +19,7 @@ import {
   type Manifest,
   type ServerRef,
 } from '@cascade/common';
+import { socketChunks } from './socket-chunks.js';
 
 export interface SliceFetchOptions {
   logger: Logger;
@@ -145,37 +146,44 @@ class SliceFetch {
       maxSliceBytes: this.opts.manifest.sliceSize,
       accept: [FrameType.WELCOME, FrameType.SLICE, FrameType.ERROR],
     });
-    const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    for (;;) {
-      const next = await this.withinStall(chunks.next());
-      if (next.done) throw new CascadeError('ERR_SERVER_LOST', `server ${this.where} closed the connection`);
-      for (const f of decoder.push(next.value)) {
-        if (await this.onFrame(f)) return;
+    // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
+    const chunks = socketChunks(socket, Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize));
+    const stall = this.stallWatch(socket);
+    try {
+      for (;;) {
+        stall.reading(true);
+        const next = await chunks.next();
+        stall.reading(false);
+        if (next.done) throw new CascadeError('ERR_SERVER_LOST', `server ${this.where} closed the connection`);
+        for (const f of decoder.push(next.value)) {
+          if (await this.onFrame(f)) return;
+        }
       }
+    } finally {
+      stall.stop();
     }
   }
 
-  /** A read that brings nothing for stallTimeoutMs means the server is lost (not counted while we write). */
-  private async withinStall<T>(p: Promise<T>): Promise<T> {
-    p.catch(() => undefined); // if the stall wins, the read settles later when the socket is destroyed
-    let timer: NodeJS.Timeout | undefined;
-    const stall = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new CascadeError(
-              'ERR_SERVER_LOST',
-              `no data from ${this.opts.server.name} for ${this.opts.stallTimeoutMs} ms`,
-            ),
-          ),
-        this.opts.stallTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([p, stall]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * A read that brings nothing for stallTimeoutMs means the server is lost: the socket is
+   * destroyed with ERR_SERVER_LOST, which the pending read then throws. Time spent not reading
+   * (verifying, waiting for the disk) never counts. One timer, re-armed at each read.
+   */
+  private stallWatch(socket: Socket): { reading: (on: boolean) => void; stop: () => void } {
+    const ms = this.opts.stallTimeoutMs;
+    const where = this.opts.server.name;
+    let reading = false;
+    const timer = setTimeout(function check(this: void) {
+      if (!reading) return void timer.refresh();
+      socket.destroy(new CascadeError('ERR_SERVER_LOST', `no data from ${where} for ${ms} ms`));
+    }, ms);
+    return {
+      reading: (on) => {
+        if (on && !reading) timer.refresh();
+        reading = on;
+      },
+      stop: () => clearTimeout(timer),
+    };
   }
 
   /** Handle one frame; true when the transfer is done. */
