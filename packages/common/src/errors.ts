@@ -37,6 +37,8 @@ export const ErrorCodes = {
   ERR_SLICE_DIGEST_MISMATCH: 'a received slice does not match the manifest digest',
   ERR_SERVER_LOST: 'the connection to the server was lost or stalled',
   ERR_SERVER_BAD: 'the server sent bad slices repeatedly',
+  ERR_SERVER_REFUSED:
+    'the server answered with an ERROR frame; its own code is in `remoteCode` (never taken as a local cause)',
   // manifest and image
   ERR_MANIFEST_INVALID: 'the manifest is malformed or its imageId does not match its content',
   ERR_MANIFEST_UNSIGNED: 'the manifest carries no signature, but this peer trusts only signed manifests',
@@ -51,6 +53,7 @@ export const ErrorCodes = {
   ERR_TARGET_IN_USE: 'the target is mounted, or holds the running system (override with --force)',
   ERR_VERIFY_FAILED: 'the image could not be verified after retries',
   ERR_INCOMPLETE: 'the session ended before the image was complete',
+  ERR_INTERNAL: 'an unexpected error inside cascade (a bug: please report it with the log)',
   ERR_STOPPED: 'the peer was stopped (SIGINT/SIGTERM) before its image was complete',
 } as const;
 
@@ -60,18 +63,23 @@ export interface CascadeErrorOptions {
   cause?: unknown;
   /** Extra structured fields for logs. */
   details?: Record<string, unknown>;
+  /** The code a remote end sent, when this error wraps it (ERR_SERVER_REFUSED). */
+  remoteCode?: string;
 }
 
 /** Base error: a stable `code`, a human message, optional cause and structured details. */
 export class CascadeError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
+  /** The code a remote end sent, when this error wraps it (ERR_SERVER_REFUSED); never a local cause. */
+  readonly remoteCode: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: CascadeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CascadeError';
     this.code = code;
     this.details = options.details;
+    this.remoteCode = options.remoteCode;
   }
 
   toJSON(): { code: ErrorCode; message: string } {
@@ -89,4 +97,31 @@ export function toCascadeError(err: unknown, fallback: ErrorCode): CascadeError 
   if (err instanceof CascadeError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new CascadeError(fallback, message, { cause: err });
+}
+
+/** Codes a slice server may put in an ERROR frame (slice-connection.ts, serve-image.ts, slice-source.ts). */
+export const SERVER_SENDABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_FRAME_MALFORMED',
+  'ERR_FRAME_TOO_LARGE',
+  'ERR_HELLO_REQUIRED',
+  'ERR_HELLO_TIMEOUT',
+  'ERR_TICKET_INVALID',
+  'ERR_SERVER_FULL',
+  'ERR_SERVER_LOST',
+  'ERR_SLICE_UNAVAILABLE',
+  'ERR_SLICE_OUT_OF_RANGE',
+  'ERR_TOO_MANY_REQUESTS',
+  'ERR_IMAGE_UNREADABLE',
+]);
+
+/**
+ * Wrap an ERROR frame a server sent: always ERR_SERVER_REFUSED, the server's code kept as
+ * `remoteCode` when it is one a server may send (anything else is named in the message only).
+ */
+export function serverRefusal(server: string, code: string, message: string): CascadeError {
+  const known = SERVER_SENDABLE_CODES.has(code);
+  const text = known
+    ? `server ${server} refused: ${message} (${code})`
+    : `server ${server} sent an error code a server may not send (${code.slice(0, 64)}): ${message}`;
+  return new CascadeError('ERR_SERVER_REFUSED', text, known ? { remoteCode: code } : {});
 }

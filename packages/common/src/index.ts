@@ -29,6 +29,7 @@ export * from './data/block-device.js';
 export * from './data/advertise.js';
 export * from './data/serve-image.js';
 export * from './control/control-client.js';
+export * from './role/role-skeleton.js';
 export * from './config/kernel-cmdline.js';
 export * from './config/sources.js';
 export * from './net/subnets.js';

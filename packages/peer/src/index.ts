@@ -10,6 +10,8 @@
  * ```
  */
 export * from './peer.js';
+export * from './peer-components.js';
+export * from './transfer-verdict.js';
 export * from './slice-client.js';
 export * from './slice-store.js';
 export * from './target.js';

@@ -1,5 +1,14 @@
-import type { FileHandle } from 'node:fs/promises';
-import { advertisedHost, serveImage, type Logger, type Manifest, type SliceServer } from '@cascade/common';
+import type { Server } from 'node:net';
+import {
+  advertisedHost,
+  bindListener,
+  CascadeError,
+  serveImage,
+  type Logger,
+  type Manifest,
+  type SliceServer,
+} from '@cascade/common';
+import type { PeerTarget, ServeOffer, ServingPart } from './peer-components.js';
 import type { SliceStore } from './slice-store.js';
 
 export interface PeerServingOptions {
@@ -20,10 +29,11 @@ export interface PeerServingOptions {
  * for them, bounded) while the peer downloads in a relay session, or for the whole image once it
  * is complete — the same server, its capacity raised when the image becomes whole.
  */
-export class PeerServing {
+export class PeerServing implements ServingPart {
   /** The key the coordinator shared at registration (tickets are checked with it). */
   ticketKey: Uint8Array | null = null;
   private server: SliceServer | null = null;
+  private listener: Server | null = null;
   private bound: { host: string; port: number } | null = null;
   private mode: { relay: boolean; capacity: number } | null = null;
   private readonly log: Logger;
@@ -36,12 +46,18 @@ export class PeerServing {
     return this.server !== null;
   }
 
+  /** Bind the serving address at startup: a taken port fails here (ERR_BAD_CONFIG), before the coordinator hears of us. */
+  async bind(): Promise<void> {
+    if (this.listener || this.server) return;
+    this.listener = await bindListener(this.opts.listen.host, this.opts.listen.port);
+  }
+
   async start(o: {
     relay: boolean;
     capacity: number;
     store: SliceStore;
     manifest: Manifest;
-    fh: FileHandle;
+    target: PeerTarget;
   }): Promise<void> {
     this.mode = { relay: o.relay, capacity: o.capacity };
     if (this.server) {
@@ -51,10 +67,15 @@ export class PeerServing {
     }
     const waitMs = this.opts.relayWaitMs ?? 60_000;
     const store = o.store;
+    const fh = o.target.fh;
+    if (!fh) throw new CascadeError('ERR_INTERNAL', 'serving needs an open target');
+    const prebound = this.listener ?? undefined;
+    this.listener = null;
     const { server, bound } = await serveImage({
       logger: this.opts.logger,
       manifest: o.manifest,
-      fh: o.fh,
+      fh,
+      prebound,
       held: (i) => store.has(i),
       ...(o.relay ? { waitFor: (i: number) => store.waitFor(i, waitMs) } : {}),
       serverId: this.opts.serverId,
@@ -78,7 +99,7 @@ export class PeerServing {
   }
 
   /** What to announce to the coordinator (`serve`), or null before the server runs. */
-  offer(controlAddress: string | undefined): { host: string; port: number; capacity: number; relay: boolean } | null {
+  offer(controlAddress: string | undefined): ServeOffer | null {
     const b = this.bound;
     const mode = this.mode;
     if (!b || !mode) return null;
@@ -88,6 +109,9 @@ export class PeerServing {
 
   /** Stop serving (clients keep what they verified); returns the bytes served. */
   async close(): Promise<number> {
+    const listener = this.listener;
+    this.listener = null;
+    if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
     const server = this.server;
     this.server = null;
     if (!server) return 0;

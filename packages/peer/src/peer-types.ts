@@ -19,7 +19,10 @@ export interface PeerOptions {
   rate?: number;
   window?: number;
   stallTimeoutMs?: number;
-  /** Servers that may each fail us before the image counts as unverifiable. */
+  /**
+   * Transfers that may end on bad slices before the image counts as unverifiable (exit 4).
+   * Network faults and refusals never count: the peer rejoins the queue for as long as the session is open.
+   */
   maxServerFailures?: number;
   fault?: { every?: number; once?: number[] };
   /**
@@ -67,4 +70,50 @@ export interface PeerResult {
   clientsServed: number;
   /** Every transfer in order: which server, how much, how it ended. */
   transfers: TransferRecord[];
+}
+
+/** A result before anything happened. */
+export function emptyPeerResult(startedAt: number): PeerResult {
+  return {
+    outcome: 'incomplete',
+    sessionEndReason: '',
+    imageId: null,
+    bytesReceived: 0,
+    slicesReceived: 0,
+    slicesReused: 0,
+    badSlices: 0,
+    servers: [],
+    startedAt,
+    imagedAt: null,
+    bytesServed: 0,
+    clientsServed: 0,
+    transfers: [],
+  };
+}
+
+/** Add one transfer's outcome to the result. */
+export function recordTransfer(
+  result: PeerResult,
+  t: { server: string; startedAt: number; ms: number; complete: boolean },
+  r: { slices: number; bytes: number; badSlices: number[]; error: { code: string } | null },
+): void {
+  result.badSlices += r.badSlices.length;
+  result.transfers.push({
+    server: t.server,
+    startedAt: t.startedAt,
+    ms: t.ms,
+    slices: r.slices,
+    bytes: r.bytes,
+    badSlices: r.badSlices.length,
+    error: t.complete ? null : (r.error?.code ?? 'ERR_SERVER_LOST'),
+  });
+}
+
+/** Count a slice written to the target; returns its bytes. */
+export function countReceived(result: PeerResult, chunks: readonly Buffer[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  result.bytesReceived += n;
+  result.slicesReceived++;
+  return n;
 }

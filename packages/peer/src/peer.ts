@@ -2,25 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CascadeError,
-  ControlClient,
-  parseManifest,
-  verifyManifestSignature,
+  PEER_FATAL_CONTROL_CODES,
+  RoleSkeleton,
+  toCascadeError,
   type CoordinatorMessage,
   type CoordinatorMessageOf,
   type Logger,
   type Manifest,
 } from '@cascade/common';
 import PQueue from 'p-queue';
+import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './peer-components.js';
+import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-types.js';
 import { peerProgress, type PeerProgress } from './progress.js';
-import { DigestWorker } from './digest-worker.js';
+import { acceptSession, sourceAddress } from './peer-session.js';
 import { RateMeter } from './rate-meter.js';
-import { fetchSlices } from './slice-client.js';
-import type { SliceStore } from './slice-store.js';
-import { accountTarget } from './target-store.js';
-import { openTarget, syncTarget, writeSlice, type OpenedTarget } from './target.js';
-import { assertTargetFree } from './target-in-use.js';
-import { PeerServing } from './peer-serving.js';
-import type { PeerOptions, PeerResult } from './peer-types.js';
+import type { SliceFetchResult } from './slice-client.js';
+import { backoffMs, verdictOf } from './transfer-verdict.js';
 
 export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
 
@@ -28,56 +25,59 @@ export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
 const RELAY_WINDOW = 2;
 
 /**
+ * Where a peer is: connecting (before the session is known) → preparing (opening and accounting
+ * for the target) → waiting (in the client queue) ⇄ fetching (one transfer at a time) → serving
+ * (imaged; until the session ends) → finished, or failed from any phase.
+ */
+export type PeerPhase = 'connecting' | 'preparing' | 'waiting' | 'fetching' | 'serving' | 'finished' | 'failed';
+
+/**
  * A lab machine's role: wait for an assignment, pull slices, verify each before writing it,
- * report done, then serve others until the session ends.
+ * report done, then serve others until the session ends. A phase machine over injected parts
+ * (peer-components.ts): every coordinator message and every transfer's end runs in the role's
+ * one event loop (RoleSkeleton); nothing it does can escape as an unhandled rejection.
  */
 export class Peer {
   readonly id = randomUUID();
   readonly name: string;
+  private readonly c: PeerComponents;
+  private readonly role: RoleSkeleton<PeerResult>;
   private readonly log: Logger;
-  private control: ControlClient | null = null;
+  private phaseNow: PeerPhase = 'connecting';
   private manifest: Manifest | null = null;
-  private store: SliceStore | null = null;
-  private target: OpenedTarget | null = null;
-  private activeServer: string | null = null;
-  private serverFailures = 0;
-  private preparing: Promise<void> | null = null;
-  private settle: { resolve: (r: PeerResult) => void; reject: (e: Error) => void } | null = null;
-  private readonly writes = new PQueue({ concurrency: 1 });
-  private progressTimer: NodeJS.Timeout | null = null;
-  private readonly stopper = new AbortController();
-  private readonly hasher = new DigestWorker();
-  private transfer: Promise<unknown> | null = null;
-  private stopReason: string | null = null;
+  private target: PeerTarget | null = null;
   /** The session streams: serve verified slices while still downloading. */
   private relay = false;
-  private readonly result: PeerResult = {
-    outcome: 'incomplete',
-    sessionEndReason: '',
-    imageId: null,
-    bytesReceived: 0,
-    slicesReceived: 0,
-    slicesReused: 0,
-    badSlices: 0,
-    servers: [],
-    startedAt: Date.now(),
-    imagedAt: null,
-    bytesServed: 0,
-    clientsServed: 0,
-    transfers: [],
-  };
+  private activeServer: string | null = null;
+  private transfer: Promise<void> | null = null;
+  /** Failed transfers in a row (for the backoff), and transfers ended by bad slices. */
+  private readonly tally = { streak: 0, badServers: 0 };
+  private readonly writes = new PQueue({ concurrency: 1 });
+  private readonly stopper = new AbortController();
+  private stopReason: string | null = null;
+  private stopTicker: (() => void) | null = null;
   private readonly meter = new RateMeter(5000);
+  private readonly result: PeerResult = emptyPeerResult(Date.now());
 
-  private readonly serving: PeerServing;
-
-  constructor(private readonly opts: PeerOptions) {
+  constructor(
+    private readonly opts: PeerOptions,
+    components?: PeerComponents,
+  ) {
     this.name = opts.name ?? hostname();
-    this.log = opts.logger.child({ component: 'peer' });
-    this.serving = new PeerServing({
-      ...opts,
-      serverId: this.id,
-      onClientLeft: () => this.result.clientsServed++,
+    const me = { id: this.id, name: this.name, onClientLeft: () => void this.result.clientsServed++ };
+    this.c = components ?? defaultPeerComponents(opts, me);
+    this.log = this.c.logger.child({ component: 'peer' });
+    this.role = new RoleSkeleton<PeerResult>({
+      logger: this.log,
+      control: this.c.control,
+      fatalCodes: PEER_FATAL_CONTROL_CODES,
+      onConnected: () => this.announce(),
+      onMessage: (m) => this.onMessage(m),
     });
+  }
+
+  get phase(): PeerPhase {
+    return this.phaseNow;
   }
 
   /** What happened so far (also after run() rejected: what was fetched before the failure). */
@@ -92,332 +92,268 @@ export class Peer {
 
   /** Run until the session ends. Resolves with the result; rejects with a CascadeError. */
   async run(): Promise<PeerResult> {
-    await assertTargetFree(this.opts.target, this.opts.force);
-    const done = new Promise<PeerResult>((resolve, reject) => (this.settle = { resolve, reject }));
-    this.control = new ControlClient({
-      url: this.opts.coordinator,
-      logger: this.opts.logger,
-      hello: { role: 'peer', id: this.id, name: this.name, session: this.opts.session },
-      token: this.opts.token,
-      ca: this.opts.ca,
-      onConnected: () => this.announce(),
-      onMessage: (m) => this.onMessage(m),
-      onDisconnected: (reason) => {
-        if (reason === 'gave-up')
-          this.fail(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
-      },
-    });
     this.emitProgress('waiting');
     this.log.info(
       { session: this.opts.session, coordinator: this.opts.coordinator, target: this.opts.target },
       'waiting for the session',
     );
-    await this.control.start();
-    this.progressTimer = setInterval(() => this.reportProgress(), 1000);
     try {
-      return await done;
+      const r = await this.role.run(() => this.startup());
+      this.phaseNow = 'finished';
+      return r;
+    } catch (err) {
+      this.phaseNow = 'failed';
+      throw err;
     } finally {
       await this.shutdown();
     }
   }
 
   /**
-   * Graceful stop (SIGINT/SIGTERM): the transfer in flight is abandoned (a slice being written
-   * finishes; nothing unverified is ever marked held), the coordinator is told, our clients move
-   * on. run() then resolves if the image was already complete, else rejects with ERR_STOPPED.
+   * Graceful stop (SIGINT/SIGTERM), in any phase: the transfer in flight is abandoned (a slice
+   * being written finishes; nothing unverified is ever marked held), the coordinator is told, our
+   * clients move on. run() then resolves if the image was already complete, else rejects with
+   * ERR_STOPPED. Never rejects.
    */
   async stop(reason = 'stopped'): Promise<void> {
     if (this.stopper.signal.aborted) return;
     this.stopReason = reason;
-    this.log.info({ reason, outcome: this.result.outcome }, 'stopping');
+    this.log.info({ reason, outcome: this.result.outcome, phase: this.phaseNow }, 'stopping');
     this.stopper.abort();
-    await this.transfer?.catch(() => undefined);
-    await this.writes.onIdle();
+    await this.transfer;
+    await this.writes.onIdle().catch(() => undefined);
     if (this.result.outcome === 'imaged') {
       this.result.sessionEndReason ||= reason;
-      this.finish();
+      this.role.finish(this.result);
       return;
     }
-    const store = this.store;
+    const store = this.target?.store;
     const held = store ? `${store.heldSlices} of ${store.count} slices verified and kept` : 'nothing fetched yet';
-    this.fail(new CascadeError('ERR_STOPPED', `stopped (${reason}) before the image was complete: ${held}`));
+    this.role.fail(new CascadeError('ERR_STOPPED', `stopped (${reason}) before the image was complete: ${held}`));
   }
 
-  /** Stop now: tell the coordinator, close the server (clients keep what they verified). */
-  async shutdown(): Promise<void> {
-    if (this.progressTimer) clearInterval(this.progressTimer);
-    this.progressTimer = null;
-    this.control?.send({ type: 'leave', reason: this.stopReason ?? this.result.sessionEndReason ?? 'stopping' });
-    this.control?.close();
-    this.control = null;
-    this.result.bytesServed = await this.serving.close();
-    await this.writes.onIdle();
-    await this.hasher.close();
-    await this.target?.fh.close().catch(() => undefined);
+  /** Before contacting the coordinator: the target is ours to write, the serving port is ours. */
+  private async startup(): Promise<void> {
+    await this.c.target.checkFree();
+    if (this.opts.capacity > 0) await this.c.serving.bind();
+    this.stopTicker = this.c.clock.every(1000, () => this.reportProgress());
+  }
+
+  /** After run() settles: tell the coordinator, close the server (clients keep what they verified). */
+  private async shutdown(): Promise<void> {
+    this.stopTicker?.();
+    this.stopper.abort();
+    await this.transfer;
+    this.role.close({ type: 'leave', reason: this.stopReason ?? (this.result.sessionEndReason || 'stopping') });
+    await this.role.idle();
+    this.result.bytesServed = await this.c.serving.close();
+    await this.writes.onIdle().catch(() => undefined);
+    await this.c.release?.();
+    await this.target?.close();
     this.target = null;
-  }
-
-  private fail(err: CascadeError): void {
-    this.settle?.reject(err);
-    this.settle = null;
-  }
-
-  private finish(): void {
-    this.settle?.resolve(this.result);
-    this.settle = null;
   }
 
   /** First connect and every reconnect: say what we hold and what we are doing. */
   private announce(): void {
-    const store = this.store;
+    const store = this.target?.store;
     if (!store) return; // no session yet: the coordinator sends it when it opens
     if (store.complete) {
-      this.control?.send({
-        type: 'done',
-        server: this.result.servers.at(-1) ?? 'reused',
-        bytes: this.result.bytesReceived,
-        ms: 0,
-      });
+      const server = this.result.servers.at(-1) ?? 'reused';
+      this.role.send({ type: 'done', server, bytes: this.result.bytesReceived, ms: 0 });
       this.offerServe();
       return;
     }
     this.offerServe(); // a relay serves while it downloads
-    this.control?.send({
+    this.role.send({
       type: 'want',
       have: store.heldSlices,
       ...(this.activeServer ? { activeServer: this.activeServer } : {}),
     });
   }
 
-  private onMessage(m: CoordinatorMessage): void {
+  private async onMessage(m: CoordinatorMessage): Promise<void> {
     switch (m.type) {
       case 'session':
-        void this.onSession(m);
-        return;
+        return this.onSession(m);
       case 'queued':
         this.log.info({ position: m.position }, 'queued');
         this.emitProgress('queued');
         return;
       case 'assign':
-        void this.onAssign(m);
-        return;
+        return this.onAssign(m);
       case 'serving':
-        this.serving.ticketKey = m.ticketKey;
+        this.c.serving.ticketKey = m.ticketKey;
         return;
       case 'session-ended':
-        this.onSessionEnded(m.reason);
-        return;
-      case 'error':
-        this.log.warn({ code: m.code, reason: m.message }, 'coordinator reported an error');
-        if (
-          (['ERR_PROTOCOL_VERSION', 'ERR_BAD_CONFIG', 'ERR_AUTH_REQUIRED', 'ERR_AUTH_FAILED'] as string[]).includes(
-            m.code,
-          )
-        )
-          this.fail(new CascadeError(m.code as never, m.message));
-        return;
+        return this.onSessionEnded(m.reason);
       default:
         return;
     }
   }
 
   private async onSession(m: CoordinatorMessageOf<'session'>): Promise<void> {
-    let manifest: Manifest;
-    try {
-      manifest = parseManifest(m.manifest);
-    } catch (err) {
-      this.log.error({ err }, 'coordinator sent an invalid manifest; ignoring it');
-      return;
-    }
-    if (this.opts.trust && !this.manifest) {
-      try {
-        verifyManifestSignature(manifest, this.opts.trust);
-      } catch (err) {
-        // Nothing was opened or written yet: refuse the image outright.
-        this.log.error({ err, imageId: manifest.imageId }, 'manifest refused: not signed by a trusted key');
-        this.fail(err as CascadeError);
-        return;
-      }
-    }
-    if (this.manifest) {
-      if (this.manifest.imageId !== manifest.imageId)
-        this.log.warn({ imageId: manifest.imageId }, 'session now offers another image; keeping ours');
-      return;
-    }
-    this.manifest = manifest;
-    this.relay = m.options.relay === true;
-    this.result.imageId = manifest.imageId;
-    this.log.info(
-      { image: manifest.name, imageId: manifest.imageId, size: manifest.size, slices: manifest.digests.length },
-      'session open',
-    );
-    this.preparing = this.prepare(manifest).catch((err: unknown) => {
-      this.fail(err instanceof CascadeError ? err : new CascadeError('ERR_TARGET_UNUSABLE', String(err)));
-    });
-    await this.preparing;
+    const accepted = acceptSession(m, this.manifest, this.opts.trust, this.log);
+    if (!accepted) return;
+    this.manifest = accepted.manifest;
+    this.relay = accepted.relay;
+    this.result.imageId = accepted.manifest.imageId;
+    await this.prepare(accepted.manifest);
   }
 
   /** Open the target, account for what it already holds, then join the client queue. */
   private async prepare(manifest: Manifest): Promise<void> {
-    const target = await openTarget(this.opts.target, manifest, { force: this.opts.force });
-    this.target = target;
-    const { store, reused } = await accountTarget(target, manifest, {
-      reuse: this.opts.reuse ?? false,
-      onHashing: () => this.emitProgress('hashing'),
-    });
-    this.result.slicesReused = reused;
-    this.store = store;
-    this.log.info({ held: store.heldSlices, missing: store.missing(), reused }, 'target ready');
-    if (store.complete) {
-      await this.completed();
-      return;
+    this.phaseNow = 'preparing';
+    let target: PeerTarget;
+    try {
+      target = await this.c.target.open(manifest, () => this.emitProgress('hashing'));
+    } catch (err) {
+      throw toCascadeError(err, 'ERR_TARGET_UNUSABLE');
     }
+    this.target = target;
+    this.result.slicesReused = target.reused;
+    const store = target.store;
+    this.log.info({ held: store.heldSlices, missing: store.missing(), reused: target.reused }, 'target ready');
+    if (store.complete) return this.completed();
     if (this.relay) await this.startServing(true);
-    this.announce();
+    this.phaseNow = 'waiting';
+    this.announce(); // offers the relay's slots too
   }
 
-  private async onAssign(m: CoordinatorMessageOf<'assign'>): Promise<void> {
-    await this.preparing;
-    const store = this.store;
+  private onAssign(m: CoordinatorMessageOf<'assign'>): void {
+    const target = this.target;
     const manifest = this.manifest;
-    if (!store || !manifest || !this.target || !this.settle || this.stopper.signal.aborted) return;
+    if (!target || !manifest || this.stopper.signal.aborted || this.result.outcome === 'imaged') return;
     if (this.activeServer) {
       this.log.warn({ server: m.server.name }, 'assignment while a transfer runs; ignored');
       return;
     }
     this.activeServer = m.server.id;
-    this.log.info(
-      { server: m.server.name, host: m.server.host, port: m.server.port, missing: store.missing() },
-      'assigned',
-    );
-    this.emitProgress('transferring', m.server.name);
-    const started = Date.now();
-    const target = this.target;
-    const fetching = fetchSlices({
-      logger: this.opts.logger,
+    this.phaseNow = 'fetching';
+    const { name, host, port } = m.server;
+    this.log.info({ server: name, host, port, missing: target.store.missing() }, 'assigned');
+    this.emitProgress('transferring', name);
+    const transfer = this.fetchFrom(m, target, manifest);
+    this.role.watch('transfer', transfer); // a rejection ends the role…
+    this.transfer = transfer.catch(() => undefined); // …so stop() and shutdown() only wait for it
+  }
+
+  /** One transfer, in the background: after the backoff, fetch; its end is an event in the loop. */
+  private async fetchFrom(m: CoordinatorMessageOf<'assign'>, target: PeerTarget, manifest: Manifest): Promise<void> {
+    await this.c.clock.sleep(backoffMs(this.tally.streak), this.stopper.signal);
+    const started = this.c.clock.now();
+    const window = this.opts.window ?? 8;
+    const r = await this.c.fetcher({
+      logger: this.c.logger,
       manifest,
       server: m.server,
       ticket: m.ticket,
       session: this.opts.session,
       clientId: this.id,
-      localAddress: this.localAddress(),
+      localAddress: sourceAddress(this.opts.listen),
       // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
-      window: this.relay ? Math.min(this.opts.window ?? 8, RELAY_WINDOW) : (this.opts.window ?? 8),
+      window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
       stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
-      next: () => store.next(),
-      retry: (i) => store.retry(i),
-      onVerified: (i, chunks) =>
-        this.writes.add(async () => {
-          await writeSlice(target, i * manifest.sliceSize, chunks);
-          store.markHeld(i);
-          this.countReceived(chunks);
-        }),
+      next: () => target.store.next(),
+      retry: (i) => target.store.retry(i),
+      onVerified: (i, chunks) => this.writes.add(() => this.write(target, i, chunks)),
       signal: this.stopper.signal,
-      ...(this.opts.hashThread ? { digest: (a, c) => this.hasher.digest(a, c) } : {}),
+      ...(this.c.digest ? { digest: this.c.digest } : {}),
     });
-    this.transfer = fetching;
-    const r = await fetching;
-    this.transfer = null;
-    this.activeServer = null;
-    this.result.badSlices += r.badSlices.length;
-    this.result.transfers.push({
-      server: m.server.name,
-      startedAt: started,
-      ms: Date.now() - started,
-      slices: r.slices,
-      bytes: r.bytes,
-      badSlices: r.badSlices.length,
-      error: store.complete ? null : (r.error?.code ?? 'ERR_SERVER_LOST'),
-    });
-    if (this.stopper.signal.aborted) return;
-    if (!this.result.servers.includes(m.server.name)) this.result.servers.push(m.server.name);
-    if (!this.settle) return;
-    if (store.complete) {
-      this.log.info({ server: m.server.name, bytes: r.bytes, ms: Date.now() - started }, 'image complete and verified');
-      await this.completed(m.server.id, r.bytes, Date.now() - started, r.badSlices.length);
-      return;
-    }
-    const err = r.error ?? new CascadeError('ERR_SERVER_LOST', 'server finished without sending every slice');
-    if (err.code === 'ERR_TARGET_UNUSABLE') {
-      this.control?.send({ type: 'failed', server: m.server.id, code: err.code, reason: err.message, badSlices: [] });
-      this.fail(err);
-      return;
-    }
-    if (err.code !== 'ERR_SERVER_FULL' && ++this.serverFailures > (this.opts.maxServerFailures ?? 20)) {
-      this.fail(
-        new CascadeError(
-          'ERR_VERIFY_FAILED',
-          `image could not be completed after ${this.serverFailures} failed transfers: ${err.message}`,
-        ),
-      );
-      return;
-    }
-    this.control?.send({
-      type: 'failed',
-      server: m.server.id,
-      code: err.code,
-      reason: err.message,
-      badSlices: r.badSlices,
-    });
-    this.emitProgress('queued');
+    const ms = this.c.clock.now() - started;
+    const complete = target.store.complete;
+    recordTransfer(this.result, { server: m.server.name, startedAt: started, ms, complete }, r);
+    this.role.post('transfer-ended', () => this.onTransferEnded(m, r, ms));
   }
 
-  private countReceived(chunks: Buffer[]): void {
-    let n = 0;
-    for (const c of chunks) n += c.length;
-    this.result.bytesReceived += n;
-    this.result.slicesReceived++;
+  private async write(target: PeerTarget, index: number, chunks: Buffer[]): Promise<void> {
+    await target.write(index, chunks);
+    target.store.markHeld(index);
+    const n = countReceived(this.result, chunks);
     this.meter.add(n);
+  }
+
+  private async onTransferEnded(m: CoordinatorMessageOf<'assign'>, r: SliceFetchResult, ms: number): Promise<void> {
+    this.activeServer = null;
+    this.transfer = null;
+    if (this.stopper.signal.aborted || !this.target) return;
+    if (!this.result.servers.includes(m.server.name)) this.result.servers.push(m.server.name);
+    if (this.target.store.complete) {
+      this.tally.streak = 0;
+      this.log.info({ server: m.server.name, bytes: r.bytes, ms }, 'image complete and verified');
+      return this.completed(m.server.id, r.bytes, ms, r.badSlices.length);
+    }
+    const err = r.error ?? new CascadeError('ERR_SERVER_LOST', 'server finished without sending every slice');
+    this.transferFailed(m.server.id, err, r);
+  }
+
+  /** Report a failed transfer as what it was; only the peer's own faults and unverifiable images end it. */
+  private transferFailed(server: string, err: CascadeError, r: SliceFetchResult): void {
+    const verdict = verdictOf(err);
+    if (verdict === 'stopped') return;
+    this.role.send({
+      type: 'failed',
+      server,
+      code: err.code,
+      ...(err.remoteCode ? { remoteCode: err.remoteCode } : {}),
+      reason: err.message.slice(0, 1024),
+      badSlices: r.badSlices,
+    });
+    if (verdict === 'local') throw err;
+    if (verdict === 'bad-server' && ++this.tally.badServers > (this.opts.maxServerFailures ?? 20)) {
+      throw new CascadeError(
+        'ERR_VERIFY_FAILED',
+        `image could not be verified: ${this.tally.badServers} transfers ended on bad slices (last: ${err.message})`,
+      );
+    }
+    this.tally.streak = r.slices > 0 ? 1 : this.tally.streak + 1;
+    this.phaseNow = 'waiting';
+    this.emitProgress('queued');
   }
 
   /** Whole image verified: flush, report done, and become a server. */
   private async completed(serverId?: string, bytes = 0, ms = 0, badSlices = 0): Promise<void> {
     await this.writes.onIdle();
-    await syncTarget(this.target!);
+    await this.target?.sync();
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
-    this.control?.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
+    this.role.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
+    this.phaseNow = 'serving';
     await this.startServing(false);
+    this.offerServe();
   }
 
   /** Serve slices: as a relay while downloading in a relay session, then the whole image. */
   private async startServing(relay: boolean): Promise<void> {
-    if (this.opts.capacity <= 0 || this.stopper.signal.aborted) return;
+    const { target, manifest } = this;
+    if (this.opts.capacity <= 0 || this.stopper.signal.aborted || !target || !manifest) return;
     const capacity = relay ? Math.min(this.opts.capacity, this.opts.relayCapacity ?? 1) : this.opts.capacity;
-    const first = !this.serving.started;
-    await this.serving.start({ relay, capacity, store: this.store!, manifest: this.manifest!, fh: this.target!.fh });
+    const first = !this.c.serving.started;
+    await this.c.serving.start({ relay, capacity, store: target.store, manifest, target });
     if (first && !relay) this.emitProgress('serving');
-    this.offerServe();
   }
 
   private offerServe(): void {
-    const offer = this.serving.offer(this.control?.localAddress);
-    if (offer) this.control?.send({ type: 'serve', ...offer });
-  }
-
-  private localAddress(): string | undefined {
-    const h = this.opts.listen.host;
-    return h === '0.0.0.0' || h === '::' ? undefined : h;
+    const offer = this.c.serving.offer(this.role.control?.localAddress);
+    if (offer) this.role.send({ type: 'serve', ...offer });
   }
 
   private onSessionEnded(reason: string): void {
     this.result.sessionEndReason = reason;
     this.log.info({ reason, outcome: this.result.outcome }, 'session ended');
-    if (this.result.outcome !== 'imaged') {
-      this.fail(new CascadeError('ERR_INCOMPLETE', `session ended (${reason}) before the image was complete`));
-      return;
-    }
-    this.finish();
+    if (this.result.outcome !== 'imaged')
+      throw new CascadeError('ERR_INCOMPLETE', `session ended (${reason}) before the image was complete`);
+    this.role.finish(this.result);
   }
 
   private reportProgress(): void {
-    if (!this.store || !this.activeServer) return;
-    const p = peerProgress(this.store, 'transferring', this.meter.rate());
-    this.control?.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate });
+    const store = this.target?.store;
+    if (!store || !this.activeServer) return;
+    const p = peerProgress(store, 'transferring', this.meter.rate());
+    this.role.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate });
     this.opts.onProgress?.(p);
   }
 
   private emitProgress(phase: PeerProgress['phase'], server?: string): void {
-    this.opts.onProgress?.(peerProgress(this.store, phase, 0, server));
+    this.opts.onProgress?.(peerProgress(this.target?.store ?? null, phase, 0, server));
   }
 }

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import PQueue from 'p-queue';
 import {
   CascadeError,
   decodeErrorBody,
@@ -9,6 +10,7 @@ import {
   FrameFlags,
   FrameType,
   sliceDigest,
+  serverRefusal,
   sliceLength,
   toCascadeError,
   type DigestAlgorithm,
@@ -17,6 +19,7 @@ import {
   type Manifest,
   type ServerRef,
 } from '@cascade/common';
+import { socketChunks } from './socket-chunks.js';
 
 export interface SliceFetchOptions {
   logger: Logger;
@@ -49,7 +52,12 @@ export interface SliceFetchResult {
   slices: number;
   bytes: number;
   badSlices: number[];
-  /** Set when the transfer ended early (lost or bad server, refusal). */
+  /**
+   * Set when the transfer ended early: ERR_SERVER_LOST (unreachable, reset, closed, stalled),
+   * ERR_SERVER_REFUSED (an ERROR frame; the server's code in remoteCode), ERR_SERVER_BAD (bad
+   * slices), ERR_FRAME_MALFORMED / ERR_FRAME_TOO_LARGE (a server breaking the protocol), or a
+   * local cause: ERR_TARGET_UNUSABLE (a write failed), ERR_STOPPED (aborted).
+   */
   error: CascadeError | null;
 }
 
@@ -67,138 +75,150 @@ const WRITES_IN_FLIGHT = 2;
 /** Data kept requested ahead, in seconds at the measured rate (covers request latency and jitter). */
 const WINDOW_SECONDS = 0.25;
 
+/**
+ * One transfer as a linear loop: read the socket (an async iterator, so an unread socket is a
+ * paused one: back-pressure from the stream itself), decode frames, verify each slice, hand it to
+ * a bounded write queue, ask for more. The transfer is done when the loop ends with nothing left
+ * to ask for.
+ */
 class SliceFetch {
   private socket: Socket | null = null;
-  private readonly decoder: FrameDecoder;
   private readonly outstanding: number[] = [];
-  private readonly ready: Frame[] = [];
-  private processing = false;
+  private readonly writes = new PQueue({ concurrency: WRITES_IN_FLIGHT - 1 });
+  private writeError: CascadeError | null = null;
   private welcomedAt = 0;
-  private readonly writing = new Set<Promise<void>>();
   private welcomed = false;
-  private finished = false;
-  private stallTimer: NodeJS.Timeout | null = null;
   private readonly result: SliceFetchResult = { slices: 0, bytes: 0, badSlices: [], error: null };
-  private resolve: (r: SliceFetchResult) => void = () => undefined;
   private readonly log: Logger;
-  private readonly onAbort = (): void => this.end(new CascadeError('ERR_STOPPED', 'transfer stopped'));
+  private readonly where: string;
 
   constructor(private readonly opts: SliceFetchOptions) {
-    this.decoder = new FrameDecoder({
-      maxSliceBytes: opts.manifest.sliceSize,
+    this.log = opts.logger.child({ component: 'slice-client', server: opts.server.name });
+    this.where = `${opts.server.host}:${opts.server.port}`;
+  }
+
+  async run(): Promise<SliceFetchResult> {
+    const signal = this.opts.signal;
+    const onAbort = (): void => void this.socket?.destroy(new CascadeError('ERR_STOPPED', 'transfer stopped'));
+    let error: CascadeError | null = null;
+    try {
+      if (signal?.aborted) throw new CascadeError('ERR_STOPPED', 'transfer stopped');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      await this.exchange(this.open());
+    } catch (err) {
+      error = this.classify(err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    for (const index of this.outstanding.splice(0)) this.opts.retry(index);
+    // Slices being written still count for this transfer: report once they have landed.
+    await this.writes.onIdle();
+    error ??= this.writeError;
+    this.close(error === null);
+    if (error)
+      this.log.info(
+        { code: error.code, remoteCode: error.remoteCode, reason: error.message, slices: this.result.slices },
+        'transfer from server ended early',
+      );
+    return { ...this.result, error };
+  }
+
+  private open(): Socket {
+    const { host, port } = this.opts.server;
+    const socket = connect({ host, port, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
+    this.socket = socket;
+    socket.on('error', () => undefined); // errors reach the loop through the iterator
+    socket.setNoDelay(true);
+    socket.write(
+      encodeHello({
+        session: this.opts.session,
+        imageId: this.opts.manifest.imageId,
+        ticket: this.opts.ticket,
+        client: this.opts.clientId,
+      }),
+    );
+    return socket;
+  }
+
+  /** The loop: frames in, GETs out, until nothing is left to ask for. */
+  private async exchange(socket: Socket): Promise<void> {
+    const decoder = new FrameDecoder({
+      maxSliceBytes: this.opts.manifest.sliceSize,
       accept: [FrameType.WELCOME, FrameType.SLICE, FrameType.ERROR],
     });
-    this.log = opts.logger.child({ component: 'slice-client', server: opts.server.name });
-  }
-
-  run(): Promise<SliceFetchResult> {
-    return new Promise((resolve) => {
-      this.resolve = resolve;
-      const signal = this.opts.signal;
-      if (signal?.aborted) return this.onAbort();
-      signal?.addEventListener('abort', this.onAbort, { once: true });
-      const { host, port } = this.opts.server;
-      const socket = connect({
-        host,
-        port,
-        ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-      });
-      this.socket = socket;
-      socket.setNoDelay(true);
-      this.armStall();
-      socket.on('connect', () => {
-        socket.write(
-          encodeHello({
-            session: this.opts.session,
-            imageId: this.opts.manifest.imageId,
-            ticket: this.opts.ticket,
-            client: this.opts.clientId,
-          }),
-        );
-      });
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      socket.on('error', (err) =>
-        this.end(
-          new CascadeError('ERR_SERVER_LOST', `connection to ${host}:${port} failed: ${err.message}`, { cause: err }),
-        ),
-      );
-      socket.on('close', () =>
-        this.end(
-          this.isDone() ? null : new CascadeError('ERR_SERVER_LOST', `server ${host}:${port} closed the connection`),
-        ),
-      );
-    });
-  }
-
-  private isDone(): boolean {
-    return (
-      this.welcomed &&
-      this.outstanding.length === 0 &&
-      !this.processing &&
-      this.ready.length === 0 &&
-      this.writing.size === 0
-    );
-  }
-
-  private armStall(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = setTimeout(
-      () =>
-        this.end(
-          new CascadeError(
-            'ERR_SERVER_LOST',
-            `no data from ${this.opts.server.name} for ${this.opts.stallTimeoutMs} ms`,
-          ),
-        ),
-      this.opts.stallTimeoutMs,
-    );
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.finished) return;
-    this.armStall();
+    // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
+    const chunks = socketChunks(socket, Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize));
+    const stall = this.stallWatch(socket);
     try {
-      for (const f of this.decoder.push(chunk)) this.onFrame(f);
-    } catch (err) {
-      this.end(toCascadeError(err, 'ERR_FRAME_MALFORMED'));
+      for (;;) {
+        stall.reading(true);
+        const next = await chunks.next();
+        stall.reading(false);
+        if (next.done) throw new CascadeError('ERR_SERVER_LOST', `server ${this.where} closed the connection`);
+        for (const f of decoder.push(next.value)) {
+          if (await this.onFrame(f)) return;
+        }
+      }
+    } finally {
+      stall.stop();
     }
   }
 
-  private onFrame(f: Frame): void {
+  /**
+   * A read that brings nothing for stallTimeoutMs means the server is lost: the socket is
+   * destroyed with ERR_SERVER_LOST, which the pending read then throws. Time spent not reading
+   * (verifying, waiting for the disk) never counts. One timer, re-armed at each read.
+   */
+  private stallWatch(socket: Socket): { reading: (on: boolean) => void; stop: () => void } {
+    const ms = this.opts.stallTimeoutMs;
+    const where = this.opts.server.name;
+    let reading = false;
+    const timer = setTimeout(function check(this: void) {
+      if (!reading) return void timer.refresh();
+      socket.destroy(new CascadeError('ERR_SERVER_LOST', `no data from ${where} for ${ms} ms`));
+    }, ms);
+    return {
+      reading: (on) => {
+        if (on && !reading) timer.refresh();
+        reading = on;
+      },
+      stop: () => clearTimeout(timer),
+    };
+  }
+
+  /** Handle one frame; true when the transfer is done. */
+  private async onFrame(f: Frame): Promise<boolean> {
     if (f.type === FrameType.ERROR) {
       const { code, message } = decodeErrorBody(f);
-      throw new CascadeError(code as never, `server ${this.opts.server.name} refused: ${message}`);
+      throw serverRefusal(this.opts.server.name, code, message);
     }
     if (f.type === FrameType.WELCOME) {
       if (this.welcomed) throw new CascadeError('ERR_FRAME_MALFORMED', 'second WELCOME');
       this.welcomed = true;
       this.welcomedAt = Date.now();
-      this.fill();
-      return;
+      return this.fill();
     }
-    // SLICE: answers come in request order; `ready` holds answers not yet taken off `outstanding`.
-    const expected = this.outstanding[this.ready.length];
+    // SLICE: answers come in request order.
+    const expected = this.outstanding[0];
     if (!this.welcomed || expected === undefined || f.index !== expected) {
       throw new CascadeError('ERR_FRAME_MALFORMED', `unexpected slice ${f.index} (expected ${expected ?? 'none'})`);
     }
-    this.ready.push(f);
-    if (this.ready.length >= 2) {
-      // We stop reading while the target catches up: a slow disk is not a stalled server.
-      this.socket?.pause();
-      if (this.stallTimer) clearTimeout(this.stallTimer);
-    }
-    void this.processReady();
+    this.outstanding.shift();
+    await this.take(f);
+    if (this.writeError) throw this.writeError;
+    return this.fill();
   }
 
-  private fill(): void {
+  /** Keep the window full; true when nothing is outstanding and nothing more is wanted. */
+  private fill(): boolean {
     const window = this.windowNow();
-    while (!this.finished && this.outstanding.length < window) {
+    while (this.outstanding.length < window) {
       const index = this.opts.next();
       if (index === undefined) break;
       this.outstanding.push(index);
       this.socket?.write(encodeGet(index));
     }
-    if (this.isDone()) this.finish();
+    return this.outstanding.length === 0;
   }
 
   /**
@@ -212,92 +232,59 @@ class SliceFetch {
     return Math.max(1, Math.min(this.opts.window, elapsed >= 1 ? wanted : this.opts.window));
   }
 
-  private async processReady(): Promise<void> {
-    if (this.processing) return;
-    this.processing = true;
-    try {
-      while (!this.finished && this.ready.length > 0) {
-        const f = this.ready.shift() as Frame;
-        this.outstanding.shift();
-        await this.handleSlice(f);
-        if (this.ready.length < 2 && this.socket?.isPaused()) {
-          this.socket.resume();
-          this.armStall();
-        }
-        this.fill();
-      }
-    } catch (err) {
-      this.end(toCascadeError(err, 'ERR_TARGET_UNUSABLE'));
-    } finally {
-      this.processing = false;
-    }
-    if (!this.finished && this.isDone()) this.finish();
-  }
-
-  private async handleSlice(f: Frame): Promise<void> {
+  /** Verify a slice; a good one joins the write queue (we read on only once fewer than WRITES_IN_FLIGHT wait). */
+  private async take(f: Frame): Promise<void> {
     const m = this.opts.manifest;
-    const want = sliceLength(m, f.index);
     const zero = (f.flags & FrameFlags.ZERO) !== 0;
     const digest = this.opts.digest ?? ((a, c) => Promise.resolve(sliceDigest(a, c)));
-    const ok = !zero && f.length === want && (await digest(m.digest, f.chunks)) === m.digests[f.index];
-    if (this.finished) return;
-    if (!ok) {
-      this.result.badSlices.push(f.index);
-      this.log.warn(
-        { slice: f.index, code: 'ERR_SLICE_DIGEST_MISMATCH', bytes: f.length },
-        'slice failed verification; fetching it again',
-      );
+    const ok =
+      !zero && f.length === sliceLength(m, f.index) && (await digest(m.digest, f.chunks)) === m.digests[f.index];
+    if (!ok) return this.rejectSlice(f);
+    const written = this.writes.add(async () => {
+      await this.opts.onVerified(f.index, f.chunks);
+      this.result.slices++;
+      this.result.bytes += f.length;
+    });
+    written.catch((err: unknown) => {
       this.opts.retry(f.index);
-      if (this.result.badSlices.length >= (this.opts.maxBadSlices ?? 3)) {
-        throw new CascadeError(
-          'ERR_SERVER_BAD',
-          `${this.opts.server.name} sent ${this.result.badSlices.length} bad slices`,
-        );
-      }
-      return;
-    }
-    // The write runs while the next slice is verified; at most WRITES_IN_FLIGHT wait at once.
-    const write = this.opts.onVerified(f.index, f.chunks).then(
-      () => {
-        this.writing.delete(write);
-        this.result.slices++;
-        this.result.bytes += f.length;
-        if (!this.finished && this.isDone()) this.finish();
-      },
-      (err: unknown) => {
-        this.writing.delete(write);
-        this.opts.retry(f.index);
-        this.end(toCascadeError(err, 'ERR_TARGET_UNUSABLE'));
-      },
+      this.writeError ??= toCascadeError(err, 'ERR_TARGET_UNUSABLE');
+      this.socket?.destroy(this.writeError);
+    });
+    await this.writes.onSizeLessThan(1);
+  }
+
+  private rejectSlice(f: Frame): void {
+    this.result.badSlices.push(f.index);
+    this.log.warn(
+      { slice: f.index, code: 'ERR_SLICE_DIGEST_MISMATCH', bytes: f.length },
+      'slice failed verification; fetching it again',
     );
-    this.writing.add(write);
-    if (this.writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.writing);
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.socket?.write(encodeBye());
-    this.end(null);
-  }
-
-  private end(error: CascadeError | null): void {
-    if (this.finished) return;
-    this.finished = true;
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    for (const index of this.outstanding) this.opts.retry(index);
-    this.outstanding.length = 0;
-    this.ready.length = 0;
-    this.result.error = error;
-    const result = this.result;
-    this.opts.signal?.removeEventListener('abort', this.onAbort);
-    this.socket?.end();
-    setTimeout(() => this.socket?.destroy(), 2000).unref();
-    if (error)
-      this.log.info(
-        { code: error.code, reason: error.message, slices: this.result.slices },
-        'transfer from server ended early',
+    this.opts.retry(f.index);
+    if (this.result.badSlices.length >= (this.opts.maxBadSlices ?? 3)) {
+      throw new CascadeError(
+        'ERR_SERVER_BAD',
+        `${this.opts.server.name} sent ${this.result.badSlices.length} bad slices`,
       );
-    // Slices being written still count for this transfer: report once they have landed.
-    void Promise.allSettled([...this.writing]).then(() => this.resolve(result));
+    }
+  }
+
+  /** Our own errors as they are; a socket's (refused, reset, unreachable) as a lost server. */
+  private classify(err: unknown): CascadeError {
+    if (err instanceof CascadeError) return err;
+    const e = err as NodeJS.ErrnoException;
+    return new CascadeError('ERR_SERVER_LOST', `connection to ${this.where} failed: ${e?.message ?? String(err)}`, {
+      cause: err,
+      details: { errno: e?.code },
+    });
+  }
+
+  /** Done: say BYE and end; otherwise drop the connection. */
+  private close(done: boolean): void {
+    const socket = this.socket;
+    if (!socket) return;
+    if (done && socket.writable) {
+      socket.end(encodeBye());
+      setTimeout(() => socket.destroy(), 2000).unref();
+    } else socket.destroy();
   }
 }

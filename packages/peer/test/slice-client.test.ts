@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   buildManifest,
   CorruptingSliceSource,
+  encodeError,
   FileSliceSource,
   MIN_SLICE_SIZE,
   newTicketKey,
@@ -287,11 +288,12 @@ describe('fetchSlices', () => {
     assert.deepEqual(side.requested, [], 'nothing is requested before WELCOME');
   });
 
-  test('a refused ticket ends the transfer with the server’s code, ERR_TICKET_INVALID', async () => {
+  test('a refused ticket ends the transfer with ERR_SERVER_REFUSED, the server’s ERR_TICKET_INVALID as remoteCode', async () => {
     const { port } = await startServer();
     const side = await newSide();
     const result = await fetchFrom(port, side, { ticket: ticket(newTicketKey()) });
-    assert.equal(result.error?.code, 'ERR_TICKET_INVALID');
+    assert.equal(result.error?.code, 'ERR_SERVER_REFUSED');
+    assert.equal(result.error?.remoteCode, 'ERR_TICKET_INVALID');
     assert.equal(result.slices, 0);
     assert.deepEqual(side.requested, []);
   });
@@ -329,4 +331,51 @@ describe('fetchSlices', () => {
     assert.equal(side.store.has(1), false);
     assertMissingStillQueued(side);
   });
+  test('a server ERROR code no server may send (ERR_TARGET_UNUSABLE) is never taken as ours', async () => {
+    const port = await rawServer((socket) => socket.end(encodeError('ERR_TARGET_UNUSABLE', 'your disk is broken')));
+    const side = await newSide();
+    const result = await fetchFrom(port, side);
+    assert.equal(result.error?.code, 'ERR_SERVER_REFUSED');
+    assert.equal(result.error?.remoteCode, undefined);
+    assert.match(result.error?.message ?? '', /ERR_TARGET_UNUSABLE/);
+  });
+
+  test('a full server is a refusal with remoteCode ERR_SERVER_FULL', async () => {
+    const port = await rawServer((socket) => socket.end(encodeError('ERR_SERVER_FULL', 'serving 2 clients')));
+    const side = await newSide();
+    const result = await fetchFrom(port, side);
+    assert.equal(result.error?.code, 'ERR_SERVER_REFUSED');
+    assert.equal(result.error?.remoteCode, 'ERR_SERVER_FULL');
+  });
+
+  test('an abort mid-transfer ends it with ERR_STOPPED; written slices count, the rest goes back to the queue', async () => {
+    const { port } = await startServer();
+    const side = await newSide();
+    const stop = new AbortController();
+    const result = await fetchFrom(port, side, {
+      window: 1,
+      signal: stop.signal,
+      afterVerified: () => {
+        if (side.verified.length === 2) stop.abort();
+      },
+    });
+    assert.equal(result.error?.code, 'ERR_STOPPED');
+    assert.equal(result.slices, side.verified.length);
+    assert.ok(result.slices >= 2 && result.slices < nonZero().length, `${result.slices} slices`);
+    await assertHeldSlicesExact(side);
+    assertMissingStillQueued(side);
+  });
 });
+
+/** A raw TCP server on HOST that hands each connection to `onSocket`; resolves with its port. */
+async function rawServer(onSocket: (s: Socket) => void): Promise<number> {
+  const raw = createServer((socket) => {
+    rawSockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => rawSockets.delete(socket));
+    onSocket(socket);
+  });
+  rawServers.push(raw);
+  await new Promise<void>((resolve) => raw.listen(0, HOST, () => resolve()));
+  return (raw.address() as AddressInfo).port;
+}

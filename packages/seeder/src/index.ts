@@ -11,3 +11,4 @@
  */
 export * from './manifest-cache.js';
 export * from './seeder.js';
+export * from './seeder-components.js';

@@ -1,21 +1,18 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import type { FileHandle } from 'node:fs/promises';
 import {
   advertisedHost,
-  serveImage,
   CascadeError,
-  ControlClient,
-  signManifest,
-  SliceServer,
-  unsignedManifest,
+  RoleSkeleton,
+  SEEDER_FATAL_CONTROL_CODES,
+  toCascadeError,
   type CoordinatorMessage,
   type DigestAlgorithm,
   type Logger,
   type Manifest,
   type SessionOptions,
 } from '@cascade/common';
-import { loadOrBuildManifest } from './manifest-cache.js';
+import { defaultSeederComponents, type SeederComponents, type SeederServer } from './seeder-components.js';
 
 export interface SeederOptions {
   logger: Logger;
@@ -48,162 +45,131 @@ export interface SeederResult {
   bytesServed: number;
 }
 
+/** manifest (reading or building it) → serving (until the session ends) → ended, or failed. */
+export type SeederPhase = 'manifest' | 'serving' | 'ended' | 'failed';
+
 /**
  * The seeder: builds (or reuses) the image's manifest, opens the session at the coordinator,
- * and serves slices to `capacity` clients at once until the session ends.
+ * and serves slices to `capacity` clients at once until the session ends. A phase machine over
+ * injected parts (seeder-components.ts) on the shared RoleSkeleton.
  */
 export class Seeder {
   readonly id = randomUUID();
+  private readonly c: SeederComponents;
+  private readonly role: RoleSkeleton<SeederResult>;
   private readonly log: Logger;
+  private phaseNow: SeederPhase = 'manifest';
   private manifest: Manifest | null = null;
-  private fh: FileHandle | null = null;
-  private server: SliceServer | null = null;
-  private control: ControlClient | null = null;
+  private fh: FileHandle | undefined;
+  private server: SeederServer | null = null;
   private ticketKey: Uint8Array | null = null;
   private bound: { host: string; port: number } | null = null;
-  private finished: ((r: SeederResult) => void) | null = null;
-  private failedRun: ((e: Error) => void) | null = null;
+  private stopWatch: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
 
-  constructor(private readonly opts: SeederOptions) {
-    this.log = opts.logger.child({ component: 'seeder' });
+  constructor(
+    private readonly opts: SeederOptions,
+    components?: SeederComponents,
+  ) {
+    this.c = components ?? defaultSeederComponents(opts, this.id);
+    this.log = this.c.logger.child({ component: 'seeder' });
+    this.role = new RoleSkeleton<SeederResult>({
+      logger: this.log,
+      control: this.c.control,
+      fatalCodes: SEEDER_FATAL_CONTROL_CODES,
+      onConnected: () => this.announce(),
+      onMessage: (m) => this.onMessage(m),
+    });
+  }
+
+  get phase(): SeederPhase {
+    return this.phaseNow;
   }
 
   /** Run until the session ends; resolves with why. */
   async run(): Promise<SeederResult> {
-    const loaded = await loadOrBuildManifest(this.opts.image, {
-      ...(this.opts.sliceSize ? { sliceSize: this.opts.sliceSize } : {}),
-      ...(this.opts.digest ? { digest: this.opts.digest } : {}),
-      ...(this.opts.onManifestProgress ? { onProgress: this.opts.onManifestProgress } : {}),
-      onCacheWriteError: (err) => this.log.warn({ err }, 'could not cache the manifest beside the image'),
-    });
-    const { cached } = loaded;
-    const unsigned = unsignedManifest(loaded.manifest);
-    const manifest = this.opts.signKey ? signManifest(unsigned, this.opts.signKey) : unsigned;
-    this.manifest = manifest;
-    this.log.info(
-      {
-        image: manifest.name,
-        imageId: manifest.imageId,
-        size: manifest.size,
-        slices: manifest.digests.length,
-        digest: manifest.digest,
-        signed: manifest.signature !== undefined,
-        cached,
-      },
-      'manifest ready',
-    );
-    const mtime = (await stat(this.opts.image)).mtimeMs;
-    this.fh = await open(this.opts.image, 'r');
-    const served = await serveImage({
-      logger: this.opts.logger,
-      manifest,
-      fh: this.fh,
-      serverId: this.id,
-      session: this.opts.session,
-      ticketKey: () => this.ticketKey,
-      capacity: this.opts.capacity,
-      listen: this.opts.listen,
-      rate: this.opts.rate,
-      fault: this.opts.fault,
-    });
-    this.server = served.server;
-    this.bound = served.bound;
-    served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
-      this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
-    );
-    this.log.info({ ...served.bound, capacity: this.opts.capacity }, 'serving slices');
-    const done = new Promise<SeederResult>((resolve, reject) => {
-      this.finished = resolve;
-      this.failedRun = reject;
-    });
-    this.control = new ControlClient({
-      url: this.opts.coordinator,
-      logger: this.opts.logger,
-      hello: {
-        role: 'seeder',
-        id: this.id,
-        name: this.opts.name ?? `seeder@${hostname()}`,
-        session: this.opts.session,
-      },
-      token: this.opts.token,
-      ca: this.opts.ca,
-      onConnected: () => this.announce(),
-      onMessage: (m) => this.onMessage(m),
-      onDisconnected: (reason) => {
-        if (reason === 'gave-up')
-          this.failedRun?.(new CascadeError('ERR_COORDINATOR_UNREACHABLE', 'gave up on the coordinator'));
-      },
-    });
-    await this.control.start();
-    const watch = setInterval(() => void this.checkImageUnchanged(mtime), 5000);
     try {
-      return await done;
+      const r = await this.role.run(() =>
+        this.startup().catch((err: unknown) => {
+          throw toCascadeError(err, 'ERR_IMAGE_UNREADABLE');
+        }),
+      );
+      this.phaseNow = 'ended';
+      return r;
+    } catch (err) {
+      this.phaseNow = 'failed';
+      throw err;
     } finally {
-      clearInterval(watch);
-      await this.stop();
+      await this.shutdown();
     }
   }
 
+  /** Stop serving now (SIGINT/SIGTERM): run() resolves with reason 'stopped'. Never rejects. */
   async stop(): Promise<void> {
-    this.control?.close();
-    await this.server?.close();
-    await this.fh?.close().catch(() => undefined);
-    this.fh = null;
+    this.role.finish({ reason: 'stopped', bytesServed: this.server?.bytesServed ?? 0 });
+    await this.shutdown();
+  }
+
+  /** The manifest, the image open, the slice server listening: then the coordinator hears of us. */
+  private async startup(): Promise<void> {
+    const { manifest, cached } = await this.c.manifest();
+    this.manifest = manifest;
+    const { name, imageId, size, digest } = manifest;
+    const slices = manifest.digests.length;
+    const signed = manifest.signature !== undefined;
+    this.log.info({ image: name, imageId, size, slices, digest, signed, cached }, 'manifest ready');
+    if (this.role.ended) return;
+    const mtime = await this.c.image.mtime();
+    this.fh = await this.c.image.open();
+    const served = await this.c.serve({ manifest, fh: this.fh, ticketKey: () => this.ticketKey });
+    this.server = served.server;
+    this.bound = served.bound;
+    this.log.info({ ...served.bound, capacity: this.opts.capacity }, 'serving slices');
+    this.phaseNow = 'serving';
+    this.stopWatch = this.c.every(5000, () => this.role.post('image-check', () => this.checkImageUnchanged(mtime)));
+  }
+
+  private shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopWatch?.();
+      this.role.close();
+      await this.role.idle();
+      await this.server?.close();
+      await this.fh?.close().catch(() => undefined);
+      this.fh = undefined;
+    })();
+    return this.closing;
   }
 
   /** First connect and every reconnect: (re)open the session and offer our slots. */
   private announce(): void {
-    const m = this.manifest!;
-    this.control!.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions });
-    this.control!.send({
-      type: 'serve',
-      host: this.advertisedHost(),
-      port: this.bound!.port,
-      capacity: this.opts.capacity,
-    });
-  }
-
-  private advertisedHost(): string {
-    return advertisedHost(this.bound!.host, this.opts.advertise, this.control?.localAddress);
+    const m = this.manifest;
+    const bound = this.bound;
+    if (!m || !bound) return;
+    this.role.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions });
+    const host = advertisedHost(bound.host, this.opts.advertise, this.role.control?.localAddress);
+    this.role.send({ type: 'serve', host, port: bound.port, capacity: this.opts.capacity });
   }
 
   private onMessage(m: CoordinatorMessage): void {
-    switch (m.type) {
-      case 'serving':
-        this.ticketKey = m.ticketKey;
-        break;
-      case 'session-ended':
-        this.log.info({ session: m.session, reason: m.reason, bytesServed: this.server?.bytesServed }, 'session ended');
-        this.finished?.({ reason: m.reason, bytesServed: this.server?.bytesServed ?? 0 });
-        break;
-      case 'error':
-        this.log.error({ code: m.code, reason: m.message }, 'coordinator reported an error');
-        if (
-          (['ERR_SESSION_EXISTS', 'ERR_PROTOCOL_VERSION', 'ERR_AUTH_REQUIRED', 'ERR_AUTH_FAILED'] as string[]).includes(
-            m.code,
-          )
-        ) {
-          this.failedRun?.(new CascadeError(m.code as never, m.message));
-        }
-        break;
-      default:
-        break;
-    }
+    if (m.type === 'serving') this.ticketKey = m.ticketKey;
+    if (m.type !== 'session-ended') return;
+    const bytesServed = this.server?.bytesServed ?? 0;
+    this.log.info({ session: m.session, reason: m.reason, bytesServed }, 'session ended');
+    this.role.finish({ reason: m.reason, bytesServed });
   }
 
   private async checkImageUnchanged(mtime: number): Promise<void> {
+    let now: number;
     try {
-      const now = (await stat(this.opts.image)).mtimeMs;
-      if (now !== mtime) {
-        this.failedRun?.(
-          new CascadeError(
-            'ERR_IMAGE_CHANGED',
-            `image ${this.opts.image} changed while being served; restart the seeder to publish the new version`,
-          ),
-        );
-      }
+      now = await this.c.image.mtime();
     } catch (err) {
-      this.failedRun?.(new CascadeError('ERR_IMAGE_UNREADABLE', `image ${this.opts.image} is gone`, { cause: err }));
+      throw new CascadeError('ERR_IMAGE_UNREADABLE', `image ${this.opts.image} is gone`, { cause: err });
     }
+    if (now !== mtime)
+      throw new CascadeError(
+        'ERR_IMAGE_CHANGED',
+        `image ${this.opts.image} changed while being served; restart the seeder to publish the new version`,
+      );
   }
 }

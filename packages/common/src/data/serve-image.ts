@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 import { CascadeError } from '../errors.js';
 import type { Manifest } from '../manifest/manifest.js';
@@ -25,6 +26,8 @@ export interface ServeImageOptions {
   /** Uplink cap in bytes/s. */
   rate?: number | undefined;
   fault?: { every?: number; once?: number[] } | undefined;
+  /** A listener already bound to `listen` (bindListener): taken over instead of binding again. */
+  prebound?: Server | undefined;
 }
 
 /**
@@ -54,6 +57,6 @@ export async function serveImage(
       });
     },
   });
-  const bound = await server.listen();
+  const bound = await server.listen(o.prebound);
   return { server, bound };
 }

@@ -1,21 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { CascadeError, toCascadeError } from '../errors.js';
+import { CascadeError } from '../errors.js';
 import { zeroMap, type SliceBitmap } from '../manifest/manifest.js';
-import {
-  decodeHelloBody,
-  encodeError,
-  encodeSliceHeader,
-  encodeWelcome,
-  FrameDecoder,
-  FrameFlags,
-  FrameType,
-  type DataHello,
-  type Frame,
-} from '../protocol/data-frames.js';
+import type { DataHello } from '../protocol/data-frames.js';
 import type { TicketClaims } from '../protocol/ticket.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { SliceConnection, type ConnectionHost } from './slice-connection.js';
 import type { SliceSource } from './slice-source.js';
 
 export interface SliceServerOptions {
@@ -53,9 +44,9 @@ export interface ClientStats {
  *
  * Events: `client-joined` (ClientStats), `client-left` (ClientStats, reason).
  */
-export class SliceServer extends EventEmitter {
+export class SliceServer extends EventEmitter implements ConnectionHost {
   private server: Server | null = null;
-  private readonly clients = new Map<string, Connection>();
+  private readonly clients = new Map<string, SliceConnection>();
   private readonly sockets = new Set<Socket>();
   private readonly zero: SliceBitmap;
   private totalBytes = 0;
@@ -84,17 +75,16 @@ export class SliceServer extends EventEmitter {
     return [...this.clients.values()].map((c) => c.stats);
   }
 
-  async listen(): Promise<{ host: string; port: number }> {
-    const server = createServer((socket) => this.accept(socket));
+  /**
+   * Listen on opts.host:opts.port, or take over `prebound` (a listener bound earlier with
+   * bindListener(), e.g. at startup, so a taken port is reported before anything else happens).
+   */
+  async listen(prebound?: Server): Promise<{ host: string; port: number }> {
+    const server = prebound ?? (await bindListener(this.opts.host, this.opts.port));
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => this.accept(socket));
     server.maxConnections = this.opts.maxConnections ?? Math.max(16, this.opts.capacity * 4);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
     server.on('error', (err) => this.opts.logger.error({ err }, 'slice server error'));
     server.on('drop', (d?: { remoteAddress?: string }) =>
       this.opts.logger.warn(
@@ -117,7 +107,7 @@ export class SliceServer extends EventEmitter {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    const conn = new Connection(this, socket, this.opts);
+    const conn = new SliceConnection(this, socket, this.opts);
     socket.on('close', () => {
       this.sockets.delete(socket);
       conn.closed();
@@ -125,7 +115,7 @@ export class SliceServer extends EventEmitter {
   }
 
   /** @internal */
-  admit(conn: Connection, claims: TicketClaims): CascadeError | null {
+  admit(conn: SliceConnection, claims: TicketClaims): CascadeError | null {
     const existing = this.clients.get(claims.client);
     if (existing)
       existing.abort(new CascadeError('ERR_SERVER_LOST', 'replaced by a newer connection of the same client'));
@@ -138,7 +128,7 @@ export class SliceServer extends EventEmitter {
   }
 
   /** @internal */
-  release(conn: Connection, reason: string): void {
+  release(conn: SliceConnection, reason: string): void {
     if (this.clients.get(conn.stats.client) === conn) {
       this.clients.delete(conn.stats.client);
       this.emit('client-left', conn.stats, reason);
@@ -156,156 +146,22 @@ export class SliceServer extends EventEmitter {
   }
 }
 
-/** One client connection: HELLO, then an ordered pump of GET answers. */
-class Connection {
-  readonly stats: ClientStats;
-  private readonly decoder: FrameDecoder;
-  private readonly queue: number[] = [];
-  private pumping = false;
-  private admitted = false;
-  private done = false;
-  private readonly log: Logger;
-  private helloTimer: NodeJS.Timeout | null;
-
-  constructor(
-    private readonly server: SliceServer,
-    private readonly socket: Socket,
-    private readonly opts: SliceServerOptions,
-  ) {
-    const address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.stats = { client: '?', address, bytes: 0, slices: 0, since: Date.now() };
-    this.log = opts.logger.child({ component: 'slice-server', remote: address });
-    this.decoder = new FrameDecoder({ maxSliceBytes: 0, accept: [FrameType.HELLO, FrameType.GET, FrameType.BYE] });
-    this.helloTimer = setTimeout(
-      () => this.abort(new CascadeError('ERR_HELLO_TIMEOUT', 'no HELLO in time')),
-      opts.helloTimeoutMs ?? 10_000,
+/**
+ * Bind a TCP listener; connections that arrive before a SliceServer takes it over are closed.
+ * A taken or unusable address rejects with ERR_BAD_CONFIG naming it.
+ */
+export async function bindListener(host: string, port: number): Promise<Server> {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new CascadeError('ERR_BAD_CONFIG', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
+          cause: err,
+        }),
+      ),
     );
-    socket.setTimeout(opts.idleTimeoutMs ?? 120_000, () =>
-      this.abort(new CascadeError('ERR_SERVER_LOST', 'connection idle for too long')),
-    );
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.log.debug({ err }, 'client socket error'));
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.done) return;
-    let frames: Frame[];
-    try {
-      frames = this.decoder.push(chunk);
-      for (const f of frames) this.onFrame(f);
-    } catch (err) {
-      this.abort(toCascadeError(err, 'ERR_FRAME_MALFORMED'));
-    }
-  }
-
-  private onFrame(f: Frame): void {
-    if (this.done) return;
-    if (f.type === FrameType.HELLO) return this.onHello(f);
-    if (!this.admitted) throw new CascadeError('ERR_HELLO_REQUIRED', 'HELLO must come first');
-    if (f.type === FrameType.BYE) return this.finish('bye');
-    // GET
-    const count = this.opts.source.manifest.digests.length;
-    if (f.index >= count)
-      throw new CascadeError('ERR_SLICE_OUT_OF_RANGE', `slice ${f.index} is outside the image (${count} slices)`);
-    if (this.queue.length >= (this.opts.maxOutstanding ?? 64)) {
-      throw new CascadeError('ERR_TOO_MANY_REQUESTS', 'too many requests outstanding');
-    }
-    this.queue.push(f.index);
-    void this.pump();
-  }
-
-  private onHello(f: Frame): void {
-    if (this.admitted) throw new CascadeError('ERR_FRAME_MALFORMED', 'second HELLO');
-    const hello = decodeHelloBody(f);
-    const claims = this.opts.authorize(hello);
-    if (claims.client !== hello.client)
-      throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: issued for another client');
-    this.stats.client = hello.client;
-    const refusal = this.server.admit(this, claims);
-    if (refusal) throw refusal;
-    this.admitted = true;
-    if (this.helloTimer) clearTimeout(this.helloTimer);
-    this.helloTimer = null;
-    this.log.debug({ client: hello.client }, 'client admitted');
-    this.socket.write(encodeWelcome());
-  }
-
-  /**
-   * Send queued slices in order. The next slice is read while the current one drains to the
-   * socket (read-ahead of one), so disk and network overlap; memory stays at two slices.
-   */
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    let ahead: { index: number; data: Promise<Buffer | null> } | null = null;
-    try {
-      while (!this.done && (ahead || this.queue.length > 0)) {
-        const cur = ahead ?? this.read(this.queue.shift() as number);
-        ahead = this.queue.length > 0 ? this.read(this.queue.shift() as number) : null;
-        await this.sendSlice(cur.index, await cur.data);
-      }
-    } catch (err) {
-      this.abort(toCascadeError(err, 'ERR_IMAGE_UNREADABLE'));
-    } finally {
-      ahead?.data.catch(() => undefined);
-      this.pumping = false;
-    }
-  }
-
-  /** Start reading a slice (null for an all-zero slice, which is never read or sent). */
-  private read(index: number): { index: number; data: Promise<Buffer | null> } {
-    const data = this.server.isZero(index) ? Promise.resolve(null) : this.opts.source.readSlice(index);
-    data.catch(() => undefined); // a failure is seen when the slice's turn comes
-    return { index, data };
-  }
-
-  private async sendSlice(index: number, data: Buffer | null): Promise<void> {
-    if (data === null) {
-      this.socket.write(encodeSliceHeader(index, 0, FrameFlags.ZERO));
-      return;
-    }
-    if (this.done) return;
-    if (this.opts.rateLimiter) await this.opts.rateLimiter.take(data.length);
-    if (this.done) return;
-    this.socket.write(encodeSliceHeader(index, data.length));
-    const flushed = this.socket.write(data);
-    this.stats.bytes += data.length;
-    this.stats.slices++;
-    this.server.countBytes(data.length);
-    if (!flushed) await this.drained();
-  }
-
-  private drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
-  }
-
-  /** Send an ERROR frame and close. */
-  abort(err: CascadeError): void {
-    if (this.done) return;
-    this.log.info({ code: err.code, client: this.stats.client, reason: err.message }, 'closed data connection');
-    if (this.socket.writable) this.socket.end(encodeError(err.code, err.message));
-    this.finish(err.code);
-    setTimeout(() => this.socket.destroy(), 1000).unref();
-  }
-
-  private finish(reason: string): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.helloTimer) clearTimeout(this.helloTimer);
-    this.queue.length = 0;
-    if (this.socket.writable) this.socket.end();
-    if (this.admitted) this.server.release(this, reason);
-  }
-
-  closed(): void {
-    this.finish('closed');
-  }
+    server.listen(port, host, () => resolve());
+  });
+  server.removeAllListeners('error');
+  return server;
 }

@@ -74,6 +74,8 @@ export const clientMessageSchemas = [
     type: z.literal('failed'),
     server: id,
     code: z.string().max(64),
+    /** With code ERR_SERVER_REFUSED: the code the server sent (informational; never a local cause). */
+    remoteCode: z.string().max(64).optional(),
     reason: z.string().max(1024),
     badSlices: z.array(count).max(100_000),
   }),

@@ -64,7 +64,14 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   const server = ctx.members.name(msg.server);
   const claim = { reportedBy: m.name, code: msg.code };
   ctx.log.warn(
-    { peer: m.name, server, reportedCode: msg.code, reason: msg.reason, badSlices: msg.badSlices.length },
+    {
+      peer: m.name,
+      server,
+      reportedCode: msg.code,
+      remoteCode: msg.remoteCode,
+      reason: msg.reason,
+      badSlices: msg.badSlices.length,
+    },
     'transfer failed',
   );
   ctx.effects.warn(now, 'transfer-failed', `${m.name} from ${server}: ${msg.reason}`, claim);
@@ -75,7 +82,8 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   }
   const blamed = assignedServer(ctx, m, msg.server);
   if (blamed) ctx.effects.badSlices(blamed, msg.badSlices.length, session, now, claim);
-  const avoidServer = msg.code !== 'ERR_SERVER_FULL';
+  // A full server (its own code, passed on as remoteCode) is not avoided: it frees a slot soon.
+  const avoidServer = (msg.remoteCode ?? msg.code) !== 'ERR_SERVER_FULL';
   ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer }));
 }
 

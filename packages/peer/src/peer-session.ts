@@ -1,0 +1,42 @@
+import {
+  parseManifest,
+  verifyManifestSignature,
+  type CoordinatorMessageOf,
+  type Logger,
+  type Manifest,
+} from '@cascade/common';
+import type { KeyObject } from 'node:crypto';
+
+/**
+ * The image a `session` message offers, if the peer should take it: null for an invalid manifest
+ * (a remote fault: ignored) or when the peer already has its image. With `trust`, an image not
+ * signed by a trusted key throws (ERR_MANIFEST_*): nothing was opened or written yet.
+ */
+export function acceptSession(
+  m: CoordinatorMessageOf<'session'>,
+  current: Manifest | null,
+  trust: readonly KeyObject[] | undefined,
+  log: Logger,
+): { manifest: Manifest; relay: boolean } | null {
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(m.manifest);
+  } catch (err) {
+    log.error({ err }, 'coordinator sent an invalid manifest; ignoring it');
+    return null;
+  }
+  if (current) {
+    if (current.imageId !== manifest.imageId)
+      log.warn({ imageId: manifest.imageId }, 'session now offers another image; keeping ours');
+    return null;
+  }
+  if (trust) verifyManifestSignature(manifest, trust);
+  const { name, imageId, size } = manifest;
+  log.info({ image: name, imageId, size, slices: manifest.digests.length }, 'session open');
+  return { manifest, relay: m.options.relay === true };
+}
+
+/** The source address for data connections: the --listen host, unless it is a wildcard. */
+export function sourceAddress(listen: { host: string }): string | undefined {
+  return listen.host === '0.0.0.0' || listen.host === '::' ? undefined : listen.host;
+}

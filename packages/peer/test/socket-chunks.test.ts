@@ -1,0 +1,53 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { socketChunks } from '../src/socket-chunks.js';
+import { noise } from '../../common/test/fixtures.js';
+
+const HOST = '127.0.3.9';
+const sockets: Socket[] = [];
+const server = createServer((s) => {
+  sockets.push(s);
+  s.on('error', () => undefined);
+  s.end(payload);
+});
+const payload = noise(2 * 1024 * 1024, 9);
+await new Promise<void>((resolve) => server.listen(0, HOST, () => resolve()));
+after(async () => {
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+function client(): Socket {
+  const s = connect({ host: HOST, port: (server.address() as AddressInfo).port });
+  s.on('error', () => undefined);
+  return s;
+}
+
+describe('socketChunks', () => {
+  test('an unread socket pauses at the high-water mark; reading resumes it and yields every byte, then done', async () => {
+    const s = client();
+    const chunks = socketChunks(s, 64 * 1024);
+    const deadline = Date.now() + 5000;
+    while (!s.isPaused() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(s.isPaused(), true, 'paused while nothing is read');
+    const got: Buffer[] = [];
+    for (let r = await chunks.next(); !r.done; r = await chunks.next()) got.push(r.value);
+    assert.ok(Buffer.concat(got).equals(payload));
+  });
+
+  test('a socket destroyed with an error makes the pending read throw that error', async () => {
+    const s = client();
+    const chunks = socketChunks(s, 64 * 1024);
+    const deadline = Date.now() + 5000;
+    while (!s.isPaused() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    s.destroy(new Error('stalled'));
+    let error: unknown = null;
+    try {
+      for (let r = await chunks.next(); !r.done; r = await chunks.next());
+    } catch (err) {
+      error = err;
+    }
+    assert.equal((error as Error | null)?.message, 'stalled');
+  });
+});

@@ -1,0 +1,86 @@
+import type { FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import {
+  controlClientFactory,
+  serveImage,
+  signManifest,
+  unsignedManifest,
+  type ControlFactory,
+  type Logger,
+  type Manifest,
+} from '@cascade/common';
+import { loadOrBuildManifest } from './manifest-cache.js';
+import type { SeederOptions } from './seeder.js';
+
+/** What the seeder's slice server must offer it. */
+export interface SeederServer {
+  readonly bytesServed: number;
+  close(): Promise<void>;
+}
+
+/** Everything a seeder talks to, injected: libp2p's (components, init) shape. */
+export interface SeederComponents {
+  logger: Logger;
+  control: ControlFactory;
+  /** The image's manifest (from the cache beside it, or built), signed when a key is given. */
+  manifest(): Promise<{ manifest: Manifest; cached: boolean }>;
+  image: { open(): Promise<FileHandle | undefined>; mtime(): Promise<number> };
+  serve(o: {
+    manifest: Manifest;
+    fh: FileHandle | undefined;
+    ticketKey: () => Uint8Array | null;
+  }): Promise<{ server: SeederServer; bound: { host: string; port: number } }>;
+  /** Call `fn` every `ms` until the returned function is called. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+/** The parts a real seeder runs with. */
+export function defaultSeederComponents(opts: SeederOptions, id: string): SeederComponents {
+  const log = opts.logger.child({ component: 'seeder' });
+  return {
+    logger: opts.logger,
+    control: controlClientFactory({
+      url: opts.coordinator,
+      logger: opts.logger,
+      hello: { role: 'seeder', id, name: opts.name ?? `seeder@${hostname()}`, session: opts.session },
+      token: opts.token,
+      ca: opts.ca,
+    }),
+    manifest: async () => {
+      const loaded = await loadOrBuildManifest(opts.image, {
+        ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
+        ...(opts.digest ? { digest: opts.digest } : {}),
+        ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
+        onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
+      });
+      const unsigned = unsignedManifest(loaded.manifest);
+      const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;
+      return { manifest, cached: loaded.cached };
+    },
+    image: { open: () => open(opts.image, 'r'), mtime: async () => (await stat(opts.image)).mtimeMs },
+    serve: async ({ manifest, fh, ticketKey }) => {
+      if (!fh) throw new Error('the image is not open');
+      const served = await serveImage({
+        logger: opts.logger,
+        manifest,
+        fh,
+        serverId: id,
+        session: opts.session,
+        ticketKey,
+        capacity: opts.capacity,
+        listen: opts.listen,
+        rate: opts.rate,
+        fault: opts.fault,
+      });
+      served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
+        log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
+      );
+      return served;
+    },
+    every: (ms, fn) => {
+      const t = setInterval(fn, ms);
+      return () => clearInterval(t);
+    },
+  };
+}

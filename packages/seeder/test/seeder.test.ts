@@ -1,0 +1,173 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CascadeError,
+  isCascadeError,
+  silentLogger,
+  type ClientMessage,
+  type ControlHandlers,
+  type Manifest,
+  type RoleControl,
+} from '@cascade/common';
+import { Seeder, type SeederOptions, type SeederResult } from '../src/seeder.js';
+import type { SeederComponents } from '../src/seeder-components.js';
+
+const manifest = {
+  version: 1,
+  imageId: 'a'.repeat(32),
+  name: 'lab.img',
+  size: 10,
+  sliceSize: 65536,
+  digest: 'md5',
+  digests: ['0'.repeat(32)],
+  zero: '',
+} as unknown as Manifest;
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+class StubControl implements RoleControl {
+  readonly sent: ClientMessage[] = [];
+  handlers: ControlHandlers | null = null;
+  localAddress = '127.0.0.1';
+  closed = false;
+  start(): Promise<void> {
+    return new Promise(() => undefined);
+  }
+  send(m: ClientMessage): boolean {
+    this.sent.push(m);
+    return true;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function rig(o: { manifestError?: Error; mtimes?: number[] } = {}) {
+  const control = new StubControl();
+  const ticks: Array<() => void> = [];
+  const mtimes = o.mtimes ?? [1];
+  let served = { closed: false, bytesServed: 1234 };
+  const components: SeederComponents = {
+    logger: silentLogger(),
+    control: (h) => {
+      control.handlers = h;
+      return control;
+    },
+    manifest: async () => {
+      await Promise.resolve();
+      if (o.manifestError) throw o.manifestError;
+      return { manifest, cached: true };
+    },
+    image: {
+      open: () => Promise.resolve(undefined),
+      mtime: async () => {
+        await Promise.resolve();
+        const t = mtimes.length > 1 ? mtimes.shift()! : mtimes[0]!;
+        if (t < 0) throw new Error('ENOENT');
+        return t;
+      },
+    },
+    serve: () => {
+      served = { closed: false, bytesServed: 1234 };
+      const server = {
+        get bytesServed() {
+          return served.bytesServed;
+        },
+        close: async () => void (served.closed = true),
+      };
+      return Promise.resolve({ server, bound: { host: '127.0.9.1', port: 7000 } });
+    },
+    every: (_ms, fn) => {
+      ticks.push(fn);
+      return () => undefined;
+    },
+  };
+  const opts: SeederOptions = {
+    logger: silentLogger(),
+    image: 'lab.img',
+    coordinator: 'ws://127.0.0.1:1',
+    session: 'lab',
+    capacity: 2,
+    listen: { host: '127.0.9.1', port: 0 },
+    sessionOptions: { startCount: 3 },
+  };
+  const seeder = new Seeder(opts, components);
+  const run = seeder.run().then(
+    (r: SeederResult) => r,
+    (e: unknown) => e,
+  );
+  return { seeder, control, run, ticks, served: () => served };
+}
+
+describe('seeder phases', () => {
+  test('manifest → serving: on welcome it opens the session and offers its slots; session-ended ends it', async () => {
+    const r = rig();
+    await until(() => r.control.handlers !== null, 'connecting');
+    assert.equal(r.seeder.phase, 'serving');
+    r.control.handlers!.onConnected();
+    await until(() => r.control.sent.length === 2, 'open-session and serve');
+    assert.equal(r.control.sent[0]?.type, 'open-session');
+    assert.deepEqual(r.control.sent[1], { type: 'serve', host: '127.0.9.1', port: 7000, capacity: 2 });
+    r.control.handlers!.onMessage({ type: 'session-ended', session: 'lab', reason: 'count reached' });
+    assert.deepEqual(await r.run, { reason: 'count reached', bytesServed: 1234 });
+    assert.equal(r.seeder.phase, 'ended');
+    assert.equal(r.served().closed, true);
+    assert.equal(r.control.closed, true);
+  });
+
+  test('a manifest that cannot be built fails before any coordinator contact', async () => {
+    const r = rig({ manifestError: new Error('EACCES: lab.img') });
+    const err = await r.run;
+    assert.ok(isCascadeError(err, 'ERR_IMAGE_UNREADABLE'), String(err));
+    assert.equal(r.control.handlers, null);
+    assert.equal(r.seeder.phase, 'failed');
+  });
+
+  test('ERR_SESSION_EXISTS from the coordinator is fatal; ERR_RATE_LIMITED is not', async () => {
+    const r = rig();
+    await until(() => r.control.handlers !== null, 'connecting');
+    r.control.handlers!.onMessage({ type: 'error', code: 'ERR_RATE_LIMITED', message: 'slow down' });
+    assert.equal(r.seeder.phase, 'serving');
+    r.control.handlers!.onMessage({ type: 'error', code: 'ERR_SESSION_EXISTS', message: 'another image' });
+    const err = await r.run;
+    assert.ok(isCascadeError(err, 'ERR_SESSION_EXISTS'), String(err));
+  });
+
+  test('the image changing while served ends it with ERR_IMAGE_CHANGED; a vanished image with ERR_IMAGE_UNREADABLE', async () => {
+    for (const [mtimes, code] of [
+      [[1, 1, 2], 'ERR_IMAGE_CHANGED'],
+      [[1, -1], 'ERR_IMAGE_UNREADABLE'],
+    ] as const) {
+      const r = rig({ mtimes: [...mtimes] });
+      await until(() => r.ticks.length === 1, 'the image watch');
+      for (let i = 0; i < 3 && r.seeder.phase === 'serving'; i++) {
+        r.ticks[0]!();
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      const err = await r.run;
+      assert.ok(isCascadeError(err, code), `${code}: ${String(err)}`);
+    }
+  });
+
+  test('stop() ends it with reason "stopped" and closes everything', async () => {
+    const r = rig();
+    await until(() => r.control.handlers !== null, 'connecting');
+    await r.seeder.stop();
+    assert.deepEqual(await r.run, { reason: 'stopped', bytesServed: 1234 });
+    assert.equal(r.served().closed, true);
+  });
+
+  test('gave up on the coordinator: ERR_COORDINATOR_UNREACHABLE', async () => {
+    const r = rig();
+    await until(() => r.control.handlers !== null, 'connecting');
+    r.control.handlers!.onDisconnected('gave-up');
+    const err = await r.run;
+    assert.ok(err instanceof CascadeError && err.code === 'ERR_COORDINATOR_UNREACHABLE', String(err));
+  });
+});
