@@ -38,7 +38,7 @@ describe('peer: startup and connecting', () => {
   test('a coordinator refusing the first connection with a non-fatal code ends it as unreachable, not as that code', async () => {
     const r = await rig();
     await until(() => r.control.handlers !== null, 'connecting');
-    r.control.refuse(new CascadeError('ERR_TOO_MANY_CONNECTIONS' as never, 'full'));
+    r.control.refuse(new CascadeError('ERR_TOO_MANY_CONNECTIONS', 'full'));
     assertFailed(await r.run, 'ERR_COORDINATOR_UNREACHABLE');
   });
 
