@@ -7,7 +7,7 @@ import {
   parseFaultSpec,
   toCascadeError,
 } from '@cascade/common';
-import { Peer, runOnComplete, type PeerResult } from '@cascade/peer';
+import { Peer, runOnComplete, type PeerOptions, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
 import { loggerFrom, onStopSignal } from '../common-options.js';
@@ -29,6 +29,97 @@ export function summaryLine(target: string, r: PeerResult): string {
   return `imaged ${target}: ${formatBytes(r.bytesReceived)} received in ${formatDuration(ms)} (${rate}) from ${from}; served ${formatBytes(r.bytesServed)} to ${r.clientsServed} clients`;
 }
 
+/** The progress bar's view of a peer's progress events. */
+function progressUpdater(progress: ProgressDisplay): NonNullable<PeerOptions['onProgress']> {
+  return (p) => {
+    if (p.phase !== 'transferring' || p.total === 0) return;
+    const left = p.slices > 0 && p.rate > 0 ? ((p.total - p.slices) * (p.bytes / p.slices) * 1000) / p.rate : undefined;
+    progress.update({
+      phase: 'slices',
+      done: p.slices,
+      total: p.total,
+      rate: p.rate,
+      ...(left !== undefined ? { etaMs: left } : {}),
+    });
+  };
+}
+
+/** The peer's options from the parsed arguments. */
+async function peerOptions(argv: Args, base: PeerOptions['logger'], progress: ProgressDisplay): Promise<PeerOptions> {
+  const { coordinator, session } = await resolvePeerEndpoints(argv, base);
+  const logger = base.child({ session });
+  progress.attach(logger);
+  const security = await clientSecurityFrom(argv);
+  const trust = argv.trust?.length ? await Promise.all(argv.trust.map((t) => loadPublicKey(t))) : undefined;
+  return {
+    logger,
+    ...security,
+    trust,
+    coordinator,
+    session,
+    force: argv.force,
+    target: argv.target,
+    capacity: argv.capacity,
+    listen: parseListen(argv.listen),
+    reuse: argv.reuse,
+    window: argv.window,
+    relayCapacity: argv['relay-capacity'],
+    hashThread: argv['hash-thread'],
+    stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
+    ...(argv.advertise ? { advertise: argv.advertise } : {}),
+    ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
+    ...(argv.name ? { name: argv.name } : {}),
+    ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
+    onProgress: progressUpdater(progress),
+  };
+}
+
+interface PeerEnd {
+  result: PeerResult | null;
+  exit: number;
+  error: string | null;
+  errorCode?: string;
+}
+
+/** Run the peer to its end: the summary line on success, one line on stderr otherwise. */
+async function runPeer(peer: Peer, target: string, progress: ProgressDisplay): Promise<PeerEnd> {
+  try {
+    const result = await peer.run();
+    progress.stop();
+    process.stdout.write(`${summaryLine(target, result)}\n`);
+    return { result, exit: ExitCode.OK, error: null };
+  } catch (err) {
+    progress.stop();
+    const e = toCascadeError(err, 'ERR_INCOMPLETE');
+    const error = `${e.message} (${e.code})`;
+    process.stderr.write(`cascade peer: ${error}\n`);
+    return { result: null, exit: exitCodeFor(e), error, errorCode: e.code };
+  }
+}
+
+/** After the end: the hook, then the report file. */
+async function afterPeer(argv: Args, peer: Peer, opts: PeerOptions, end: PeerEnd): Promise<void> {
+  const hook = argv['on-complete'];
+  if (hook) {
+    const { exit, errorCode } = end;
+    const outcome = exit === ExitCode.OK ? 'imaged' : exit === ExitCode.INCOMPLETE ? 'incomplete' : 'failed';
+    const info = {
+      result: outcome,
+      exitCode: exit,
+      imageId: peer.imageId,
+      target: argv.target,
+      session: opts.session,
+      coordinator: opts.coordinator,
+    };
+    await runOnComplete(hook, { ...info, ...(errorCode ? { errorCode } : {}) }, opts.logger);
+  }
+  if (argv.report) {
+    const { exit, error, result } = end;
+    const report = { name: peer.name, id: peer.id, exit, error, ...(result ?? peer.summary) };
+    await writeFile(argv.report, JSON.stringify(report, null, 2));
+  }
+}
+
 export const peerCommand: CommandModule<object, Args> = {
   command: 'peer',
   describe: 'Image this machine from the cascade, then serve others until the session ends',
@@ -36,84 +127,16 @@ export const peerCommand: CommandModule<object, Args> = {
   handler: async (argv) => {
     const progress = new ProgressDisplay();
     const base = loggerFrom(argv, { role: 'peer', ...(argv.name ? { name: argv.name } : {}) }, progress.logStream);
-    const { coordinator, session } = await resolvePeerEndpoints(argv, base);
-    const logger = base.child({ session });
-    progress.attach(logger);
-    const security = await clientSecurityFrom(argv);
-    const trust = argv.trust?.length ? await Promise.all(argv.trust.map((t) => loadPublicKey(t))) : undefined;
-    const peer = new Peer({
-      logger,
-      ...security,
-      trust,
-      coordinator,
-      session,
-      force: argv.force,
-      target: argv.target,
-      capacity: argv.capacity,
-      listen: parseListen(argv.listen),
-      reuse: argv.reuse,
-      window: argv.window,
-      relayCapacity: argv['relay-capacity'],
-      hashThread: argv['hash-thread'],
-      stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
-      ...(argv.advertise ? { advertise: argv.advertise } : {}),
-      ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
-      ...(argv.name ? { name: argv.name } : {}),
-      ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
-      onProgress: (p) => {
-        if (p.phase !== 'transferring' || p.total === 0) return;
-        const left =
-          p.slices > 0 && p.rate > 0 ? ((p.total - p.slices) * (p.bytes / p.slices) * 1000) / p.rate : undefined;
-        progress.update({
-          phase: 'slices',
-          done: p.slices,
-          total: p.total,
-          rate: p.rate,
-          ...(left !== undefined ? { etaMs: left } : {}),
-        });
-      },
-    });
+    const opts = await peerOptions(argv, base, progress);
+    const peer = new Peer(opts);
     onStopSignal((signal) => {
       // Graceful: abandon the slice in flight, keep what is verified, tell the coordinator; the
       // result (and --report) follow below. A stop that hangs is cut short.
       setTimeout(() => process.exit(ExitCode.INCOMPLETE), 15_000).unref();
-      void peer.stop(signal);
+      peer.stop(signal).catch((err: unknown) => opts.logger.error({ err }, 'stop failed'));
     });
-    let result: PeerResult | null = null;
-    let exit: number = ExitCode.OK;
-    let error: string | null = null;
-    let errorCode: string | undefined;
-    try {
-      result = await peer.run();
-      progress.stop();
-      process.stdout.write(`${summaryLine(argv.target, result)}\n`);
-    } catch (err) {
-      progress.stop();
-      const e = toCascadeError(err, 'ERR_INCOMPLETE');
-      exit = exitCodeFor(e);
-      errorCode = e.code;
-      error = `${e.message} (${e.code})`;
-      process.stderr.write(`cascade peer: ${error}\n`);
-    }
-    const hook = argv['on-complete'];
-    if (hook) {
-      const outcome = exit === ExitCode.OK ? 'imaged' : exit === ExitCode.INCOMPLETE ? 'incomplete' : 'failed';
-      const info = {
-        result: outcome,
-        exitCode: exit,
-        imageId: peer.imageId,
-        target: argv.target,
-        session,
-        coordinator,
-      };
-      await runOnComplete(hook, { ...info, ...(errorCode ? { errorCode } : {}) }, logger);
-    }
-    if (argv.report) {
-      await writeFile(
-        argv.report,
-        JSON.stringify({ name: peer.name, id: peer.id, exit, error, ...(result ?? peer.summary) }, null, 2),
-      );
-    }
-    process.exit(exit);
+    const end = await runPeer(peer, argv.target, progress);
+    await afterPeer(argv, peer, opts, end);
+    process.exit(end.exit);
   },
 };

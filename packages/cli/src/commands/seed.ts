@@ -62,7 +62,13 @@ export const seedCommand: CommandModule<object, Args> = {
     });
     onStopSignal((signal) => {
       logger.info({ signal }, 'stopping');
-      void seeder.stop().then(() => process.exit(0));
+      seeder.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'stop failed');
+          process.exit(1);
+        },
+      );
     });
     const r = await seeder.run();
     process.stdout.write(`session ${argv.session} ended (${r.reason}); served ${r.bytesServed} bytes\n`);

@@ -71,6 +71,43 @@ interface Report {
   imagedAt?: number | null;
 }
 
+function spawnSeeder(o: LabOptions, url: string, session: string): RoleProcess {
+  const rate = o.rate ? ['--rate', o.rate] : [];
+  const args = ['seed', o.image, '--coordinator', url, '--session', session];
+  args.push('--capacity', String(o.seederCapacity ?? 2), '--listen', '127.0.1.1:0');
+  args.push('--end-count', String(o.peers), '--name', 'seeder');
+  if (o.sliceSize) args.push('--slice', o.sliceSize);
+  return spawnRole('seeder', [...args, ...rate, ...(o.seederArgs ?? [])], o.workdir);
+}
+
+function spawnPeer(o: LabOptions, url: string, session: string, i: number): RoleProcess {
+  const name = `peer-${String(i).padStart(2, '0')}`;
+  const rate = o.rate ? ['--rate', o.rate] : [];
+  const args = ['peer', '--coordinator', url, '--session', session];
+  args.push('--target', join(o.workdir, `${name}.img`), '--capacity', String(o.peerCapacity ?? 3));
+  args.push('--listen', `${peerAddress(i)}:0`, '--name', name, '--report', join(o.workdir, `${name}.json`));
+  return spawnRole(name, [...args, ...rate, ...(o.peerArgs?.(i) ?? [])], o.workdir);
+}
+
+/** What one peer ended with: its exit, its report, and its target compared with the image. */
+async function outcomeOf(o: LabOptions, p: RoleProcess, exit: number, startedAt: number): Promise<PeerOutcome> {
+  const r = await readReport<Report>(join(o.workdir, `${p.name}.json`));
+  const diff = await firstDifference(o.image, join(o.workdir, `${p.name}.img`), o.imageSize).catch(() => 0);
+  return {
+    name: p.name,
+    exit,
+    byteExact: diff === -1,
+    firstDifference: diff,
+    imagedAfterMs: r?.imagedAt ? r.imagedAt - startedAt : null,
+    servers: r?.servers ?? [],
+    bytesReceived: r?.bytesReceived ?? 0,
+    bytesServed: r?.bytesServed ?? 0,
+    badSlices: r?.badSlices ?? 0,
+    error: r?.error ?? (r ? null : 'no report written'),
+    logFile: p.logFile,
+  };
+}
+
 /**
  * Run a whole cascade as separate processes on loopback: a coordinator, a seeder and `peers`
  * peers, each on its own 127.0.x.y address; wait for all and compare every target with the
@@ -78,87 +115,21 @@ interface Report {
  */
 export async function runLab(o: LabOptions): Promise<LabResult> {
   const session = o.session ?? 'demo';
-  const timeout = o.timeoutMs ?? 10 * 60_000;
-  const rate = o.rate ? ['--rate', o.rate] : [];
   const coordinator = await startCoordinator(o.workdir, '127.0.1.100');
   const startedAt = Date.now();
   const procs: RoleProcess[] = [coordinator];
   try {
-    const seeder = spawnRole(
-      'seeder',
-      [
-        'seed',
-        o.image,
-        '--coordinator',
-        coordinator.url,
-        '--session',
-        session,
-        '--capacity',
-        String(o.seederCapacity ?? 2),
-        '--listen',
-        '127.0.1.1:0',
-        '--end-count',
-        String(o.peers),
-        '--name',
-        'seeder',
-        ...(o.sliceSize ? ['--slice', o.sliceSize] : []),
-        ...rate,
-        ...(o.seederArgs ?? []),
-      ],
-      o.workdir,
-    );
+    const seeder = spawnSeeder(o, coordinator.url, session);
     procs.push(seeder);
     const peers: RoleProcess[] = [];
-    for (let i = 1; i <= o.peers; i++) {
-      const name = `peer-${String(i).padStart(2, '0')}`;
-      const p = spawnRole(
-        name,
-        [
-          'peer',
-          '--coordinator',
-          coordinator.url,
-          '--session',
-          session,
-          '--target',
-          join(o.workdir, `${name}.img`),
-          '--capacity',
-          String(o.peerCapacity ?? 3),
-          '--listen',
-          `${peerAddress(i)}:0`,
-          '--name',
-          name,
-          '--report',
-          join(o.workdir, `${name}.json`),
-          ...rate,
-          ...(o.peerArgs?.(i) ?? []),
-        ],
-        o.workdir,
-      );
-      peers.push(p);
-      procs.push(p);
-    }
-    const deadline = startedAt + timeout;
+    for (let i = 1; i <= o.peers; i++) peers.push(spawnPeer(o, coordinator.url, session, i));
+    procs.push(...peers);
+    const deadline = startedAt + (o.timeoutMs ?? 10 * 60_000);
     const exits = await Promise.all(peers.map((p) => exitWithin(p, Math.max(1000, deadline - Date.now()))));
     const seederExit = await exitWithin(seeder, Math.max(5000, deadline - Date.now()));
     const status = await fetchSession(coordinator.url, session);
     const outcomes: PeerOutcome[] = [];
-    for (const [i, p] of peers.entries()) {
-      const r = await readReport<Report>(join(o.workdir, `${p.name}.json`));
-      const diff = await firstDifference(o.image, join(o.workdir, `${p.name}.img`), o.imageSize).catch(() => 0);
-      outcomes.push({
-        name: p.name,
-        exit: exits[i] ?? 1,
-        byteExact: diff === -1,
-        firstDifference: diff,
-        imagedAfterMs: r?.imagedAt ? r.imagedAt - startedAt : null,
-        servers: r?.servers ?? [],
-        bytesReceived: r?.bytesReceived ?? 0,
-        bytesServed: r?.bytesServed ?? 0,
-        badSlices: r?.badSlices ?? 0,
-        error: r?.error ?? (r ? null : 'no report written'),
-        logFile: p.logFile,
-      });
-    }
+    for (const [i, p] of peers.entries()) outcomes.push(await outcomeOf(o, p, exits[i] ?? 1, startedAt));
     const times = outcomes.map((x) => x.imagedAfterMs ?? 0);
     const lastImaged = startedAt + Math.max(0, ...times);
     return {
