@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { CASCADE_BIN } from '@cascade/cli';
+import { guardEnv } from './crash-guard.js';
 
 /** A fresh temp folder removed after the test file (kept when CASCADE_KEEP_TEST_DIRS is set). */
 export async function tempDir(prefix: string): Promise<string> {
@@ -22,7 +23,7 @@ export interface CascadeRun {
 
 /**
  * Run `cascade ARGS` to completion (killed after `timeoutMs`); resolve with its exit code and
- * output. `env` replaces the inherited environment when given.
+ * output. `env` replaces the inherited environment when given (the crash guard stays on).
  */
 export function runCascade(
   args: string[],
@@ -31,7 +32,7 @@ export function runCascade(
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CASCADE_BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.env ? { env: opts.env } : {}),
+      env: guardEnv(opts.env ?? process.env),
     });
     let stdout = '';
     let stderr = '';

@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { reportFatal } from './exit.js';
+import { installLastResortHandlers } from './last-resort.js';
 
 /** The single `cascade` command: one thin module per role or action. */
 async function main(): Promise<void> {
@@ -22,4 +23,5 @@ async function main(): Promise<void> {
   await cli.parseAsync();
 }
 
+installLastResortHandlers();
 main().catch((err: unknown) => reportFatal(err));
