@@ -50,3 +50,16 @@ export function runCascade(
 export function peerArgs(url: string, session: string, target: string, listen: string, extra: string[] = []): string[] {
   return ['peer', '--coordinator', url, '--session', session, '--target', target, '--listen', listen, ...extra];
 }
+
+/** Poll `check` every 100 ms until it holds; fail after `timeoutMs` naming `what`. */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -26,7 +26,7 @@ const onServer =
 describe('relay mode (real processes on loopback)', () => {
   test('a 3-level relay chain streams: each level starts before the one above it is complete; all byte-exact', async () => {
     const l = await lab('relay-chain', '127.0.6.21');
-    l.startSeeder(['--relay', '--capacity', '1', '--rate', '4MB/s', '--slice', '256KiB', '--end-count', '3']);
+    l.startSeeder(['--relay', '--capacity', '1', '--rate', '2MB/s', '--slice', '256KiB', '--end-count', '3']);
     const a = l.startPeer(1, [], 'A');
     await l.waitFor('A on the seeder', (s) => s.transfers.some((t) => t.clientName === 'A'));
     const b = l.startPeer(2, [], 'B');
