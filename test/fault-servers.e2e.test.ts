@@ -40,8 +40,7 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
     await l.waitFor('peer-1 imaged', (s) => s.imaged >= 1);
     // The seeder goes away (its session stays open), so peer-1 is the only server: both clients
     // are on it whatever the timing, with no pairing left to the scheduler's choice.
-    seeder.proc.kill('SIGKILL');
-    await l.waitFor('the seeder gone', (s) => !s.servers.some((x) => x.name === 'seeder'));
+    await l.killSeeder(seeder);
     const p2 = l.startPeer(2, ['--stall', '5s']);
     const p3 = l.startPeer(3, ['--stall', '5s']);
     const busy = await l.waitFor(
@@ -113,8 +112,7 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
     const seeder = l.startSeeder(args);
     const peers = [1, 2].map((i) => l.startPeer(i, ['--capacity', '0', '--stall', '5s']));
     await l.waitFor('both peers 3 MiB in', (s) => s.transfers.filter((t) => t.bytes >= 3 * MiB).length === 2);
-    seeder.proc.kill('SIGKILL');
-    await l.waitFor('the seeder gone', (s) => !s.servers.some((x) => x.name === 'seeder'));
+    await l.killSeeder(seeder);
     const again = l.startSeeder(args);
     for (const p of peers) {
       const r = await l.finish(p);
