@@ -80,11 +80,15 @@ describe('relay mode (real processes on loopback)', () => {
       assert.ok((r.report?.bytesReceived ?? Infinity) <= SIZE, `${name} fetched no slice twice`);
     }
     const tb = rb.report?.transfers ?? [];
-    // B may retry A once more if its failure reaches the coordinator before A's control
-    // connection is seen closed (A is then the only server with a free slot); never more.
+    // B may be sent back to A (and fail at once) while the coordinator has not yet seen A's control
+    // connection close: how often depends on the machine's load, so only the shape is asserted.
     assert.deepEqual(tb[0] && [tb[0].server, tb[0].error], ['A', 'ERR_SERVER_LOST']);
     assert.deepEqual(tb.at(-1) && [tb.at(-1)?.server, tb.at(-1)?.error], ['seeder', null]);
-    assert.ok(tb.length <= 3 && tb.slice(0, -1).every((t) => t.server === 'A'), JSON.stringify(tb));
+    const retries = tb.slice(1, -1);
+    assert.ok(
+      tb.length <= 10 && retries.every((t) => t.server === 'A' && t.error === 'ERR_SERVER_LOST' && t.bytes === 0),
+      JSON.stringify(tb),
+    );
     const tc = rc.report?.transfers ?? [];
     assert.deepEqual(
       tc.map((t) => t.server),
