@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CASCADE_BIN } from '@cascade/cli';
+import { guardEnv } from './crash-guard.js';
 import { tempDir } from './helpers.js';
 
 const dir = await tempDir('boot-config');
@@ -21,7 +22,7 @@ function cascade(args: string[], env: Record<string, string> = {}): Promise<Run>
     execFile(
       process.execPath,
       [CASCADE_BIN, ...args],
-      { env: { ...base, ...env }, timeout: 30_000 },
+      { env: guardEnv({ ...base, ...env }), timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

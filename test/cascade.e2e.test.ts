@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runLab, writeImage, type LabResult } from '@cascade/cli';
-import { tempDir } from './helpers.js';
+import { runCascade, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -45,5 +45,12 @@ describe('the cascade end to end (real processes on loopback)', () => {
     const bad = r.peers.reduce((a, p) => a + p.badSlices, 0);
     assert.equal(bad, 1, `expected exactly one bad slice to be detected:\n${explain(r)}`);
     assert.ok(r.peers.every((p) => p.byteExact));
+  });
+
+  test('cascade demo (small): exits 0; it and every role it starts run under the crash guard', async () => {
+    const r = await runCascade(['demo', '--peers', '3', '--size', '8MiB', '--json'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { ok?: boolean };
+    assert.equal(result.ok, true, r.stdout);
   });
 });

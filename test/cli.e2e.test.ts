@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
-import { peerArgs, runCascade, tempDir, type CascadeRun } from './helpers.js';
+import { exitWithin, fetchSession, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
+import { peerArgs, runCascade, tempDir, waitUntil, type CascadeRun } from './helpers.js';
 
 const cascade = (args: string[], timeoutMs = 30_000): Promise<CascadeRun> => runCascade(args, { timeoutMs });
 
@@ -71,7 +71,10 @@ describe('the cascade command', () => {
       peerArgs(coordinator.url, 'gated', join(dir, 'w.img'), '127.0.5.4:0'),
       dir,
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitUntil(
+      'the peer waiting in the gated session',
+      async () => ((await fetchSession(coordinator.url, 'gated'))?.waiting.length ?? 0) > 0,
+    );
     const status = await cascade(['status', '--coordinator', coordinator.url, '--json']);
     const snap = JSON.parse(status.stdout) as { sessions: Array<{ name: string; state: string; waiting: unknown[] }> };
     const gated = snap.sessions.find((s) => s.name === 'gated');
@@ -87,7 +90,9 @@ describe('the cascade command', () => {
   test('a session with --linger ends once nobody waits, and its imaged peer exits 0', async () => {
     const seeder = spawnRole(
       'seeder-linger',
-      seedArgs(image, coordinator.url, 'linger', '127.0.5.5:0', ['--linger', '1s']),
+      // --start-count 1: the session waits for the peer (no linger before it arrives, however
+      // slowly it starts), then ends 1 s after it is imaged.
+      seedArgs(image, coordinator.url, 'linger', '127.0.5.5:0', ['--start-count', '1', '--linger', '1s']),
       dir,
     );
     const peer = await cascade(peerArgs(coordinator.url, 'linger', join(dir, 'l.img'), '127.0.5.6:0'));

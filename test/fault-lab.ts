@@ -124,6 +124,16 @@ export class FaultLab {
     return { ...p, target, report };
   }
 
+  /**
+   * SIGKILL a seeder and wait until the coordinator has dropped it (its session stays open). Tests
+   * use it to leave one imaged peer as the only server, so no pairing is left to the scheduler.
+   */
+  async killSeeder(seeder: RoleProcess, name = 'seeder'): Promise<void> {
+    seeder.proc.kill('SIGKILL');
+    await exitWithin(seeder, 5000);
+    await this.waitFor(`${name} gone`, (s) => !s.servers.some((x) => x.name === name));
+  }
+
   status(): Promise<SessionStatus | null> {
     return fetchSession(this.url, this.session);
   }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CASCADE_BIN, writeImage } from '@cascade/cli';
+import { CASCADE_BIN, exitWithin, writeImage } from '@cascade/cli';
 import { FaultLab, matchingSlices } from './fault-lab.js';
 import { tempDir } from './helpers.js';
 
@@ -80,11 +80,12 @@ describe('fault tolerance: peers that die, stop, freeze or run out of disk (real
   test('a frozen server (SIGSTOP): its client detects the stall and moves; the coordinator drops it', async () => {
     const l = await lab('frozen-server', '127.0.6.13');
     const t0 = Date.now();
-    l.startSeeder(['--capacity', '1', '--rate', '8MB/s', '--slice', '256KiB', '--end-count', '3']);
+    const seedArgs = ['--capacity', '1', '--rate', '8MB/s', '--slice', '256KiB', '--end-count', '2'];
+    const seeder = l.startSeeder(seedArgs);
     const p1 = l.startPeer(1, ['--capacity', '1', '--rate', '2MB/s']);
     await l.waitFor('peer-1 imaged', (s) => s.imaged >= 1);
-    const p3 = l.startPeer(3);
-    await l.waitFor('peer-3 on the seeder', (s) => s.transfers.some((t) => t.clientName === 'peer-3'));
+    // peer-1 is left the only server: peer-2 is on it whatever the timing.
+    await l.killSeeder(seeder);
     const p2 = l.startPeer(2, ['--stall', '3s']);
     await l.waitFor('peer-2 1 MiB into peer-1', (s) =>
       s.transfers.some((t) => t.clientName === 'peer-2' && t.serverName === 'peer-1' && t.bytes >= MiB),
@@ -93,14 +94,16 @@ describe('fault tolerance: peers that die, stop, freeze or run out of disk (real
     const frozenAt = Date.now();
     await l.waitFor('peer-1 dropped', (s) => !s.servers.some((x) => x.name === 'peer-1'), 15_000);
     const droppedAfter = (Date.now() - frozenAt) / 1000;
+    const again = l.startSeeder(seedArgs);
     const r = await l.finish(p2);
     assert.equal(r.exit, 0, `exit (see ${p2.logFile})`);
     assert.ok(r.exact, 'byte-exact');
     const t = r.report?.transfers ?? [];
     assert.equal(t[0]?.server, 'peer-1');
     assert.equal(t[0]?.error, 'ERR_SERVER_LOST');
+    assert.deepEqual(t.at(-1) && [t.at(-1)?.server, t.at(-1)?.error], ['seeder', null], JSON.stringify(t));
     assert.equal(r.report?.bytesReceived, l.size, 'nothing fetched twice');
-    assert.ok((await l.finish(p3)).exact);
+    assert.equal(await exitWithin(again, 15_000), 0, 'the seeder ends with the session');
     p1.proc.kill('SIGKILL');
     note('frozen-server', { droppedAfterSeconds: droppedAfter, seconds: (Date.now() - t0) / 1000 });
   });
@@ -108,11 +111,12 @@ describe('fault tolerance: peers that die, stop, freeze or run out of disk (real
   test('SIGTERM: a serving peer stops cleanly and its client moves; a downloading peer exits 5 keeping only verified slices', async () => {
     const l = await lab('graceful-stop', '127.0.6.14');
     const slices = l.size / SLICE;
-    l.startSeeder(['--capacity', '1', '--rate', '4MB/s', '--slice', '256KiB', '--end-count', '4']);
+    const seedArgs = ['--capacity', '1', '--rate', '4MB/s', '--slice', '256KiB', '--end-count', '4'];
+    const seeder = l.startSeeder(seedArgs);
     const p1 = l.startPeer(1, ['--capacity', '1', '--rate', '2MB/s']);
     await l.waitFor('peer-1 imaged', (s) => s.imaged >= 1);
-    const p3 = l.startPeer(3, ['--rate', '1MB/s', '--capacity', '1']);
-    await l.waitFor('peer-3 on the seeder', (s) => s.transfers.some((t) => t.clientName === 'peer-3'));
+    // peer-1 is left the only server: peer-2 is on it whatever the timing.
+    await l.killSeeder(seeder);
     const p2 = l.startPeer(2, ['--capacity', '0']);
     await l.waitFor('peer-2 1 MiB into peer-1', (s) =>
       s.transfers.some((t) => t.clientName === 'peer-2' && t.serverName === 'peer-1' && t.bytes >= MiB),
@@ -120,6 +124,8 @@ describe('fault tolerance: peers that die, stop, freeze or run out of disk (real
     p1.proc.kill('SIGTERM');
     const r1 = await l.finish(p1, 10_000);
     assert.equal(r1.exit, 0, 'an imaged peer that is stopped exits 0: its image is complete');
+    l.startSeeder(seedArgs);
+    const p3 = l.startPeer(3, ['--rate', '1MB/s', '--capacity', '1']);
     await l.waitFor('peer-2 and peer-3 imaged', (s) => s.imaged >= 3);
     // peer-4 downloads from the seeder (4 MB/s) or peer-3 (1 MB/s); stop it part way.
     const p4 = l.startPeer(4, ['--capacity', '0']);

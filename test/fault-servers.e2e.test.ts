@@ -34,23 +34,24 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
   test('SIGKILL a peer serving two clients mid-transfer: both resume elsewhere and finish byte-exact', async () => {
     const l = await lab('kill-server', '127.0.6.1');
     const t0 = Date.now();
-    l.startSeeder(['--capacity', '1', '--rate', '8MB/s', '--slice', SLICE, '--end-count', '4']);
+    const seedArgs = ['--capacity', '1', '--rate', '8MB/s', '--slice', SLICE, '--end-count', '3'];
+    const seeder = l.startSeeder(seedArgs);
     const p1 = l.startPeer(1, ['--capacity', '2', '--rate', '2MB/s', '--stall', '5s']);
     await l.waitFor('peer-1 imaged', (s) => s.imaged >= 1);
-    // A blocker takes the seeder's only slot, so the next two clients both go to peer-1.
-    const p4 = l.startPeer(4, ['--capacity', '3']);
-    await l.waitFor('peer-4 on the seeder', (s) => s.transfers.some((t) => t.clientName === 'peer-4'));
+    // The seeder goes away (its session stays open), so peer-1 is the only server: both clients
+    // are on it whatever the timing, with no pairing left to the scheduler's choice.
+    await l.killSeeder(seeder);
     const p2 = l.startPeer(2, ['--stall', '5s']);
     const p3 = l.startPeer(3, ['--stall', '5s']);
     const busy = await l.waitFor(
       'peer-1 serving both clients, a few MiB in',
-      (s) =>
-        s.transfers.filter((t) => t.serverName === 'peer-1' && t.bytes >= 2 * MiB).length === 2 &&
-        s.servers.some((x) => x.name === 'peer-1' && x.active === 2),
+      (s) => s.transfers.filter((t) => t.serverName === 'peer-1' && t.bytes >= 2 * MiB).length === 2,
     );
-    assert.equal(busy.transfers.filter((t) => t.serverName === 'peer-1').length, 2);
+    assert.deepEqual(busy.transfers.map((t) => t.clientName).sort(), ['peer-2', 'peer-3']);
     p1.proc.kill('SIGKILL');
     const killedAt = Date.now();
+    await l.waitFor('peer-1 gone', (s) => !s.servers.some((x) => x.name === 'peer-1'));
+    const again = l.startSeeder(seedArgs);
     for (const p of [p2, p3]) {
       const r = await l.finish(p);
       assert.equal(r.exit, 0, `${p.name} exit (see ${p.logFile})`);
@@ -60,6 +61,11 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
       assert.equal(first?.server, 'peer-1');
       assert.equal(first?.error, 'ERR_SERVER_LOST');
       assert.ok((first?.bytes ?? 0) >= 2 * MiB, 'got slices from peer-1 before the kill');
+      // A retry on peer-1 may fail at once if it was granted before the coordinator saw peer-1's
+      // control connection close; the transfer that completes is elsewhere (the seeder or the
+      // other client once imaged: the scheduler's choice).
+      const last = transfers.at(-1);
+      assert.ok(last && last.server !== 'peer-1' && last.error === null, JSON.stringify(transfers));
       const after = transfers.slice(1).reduce((a, t) => a + t.bytes, 0);
       assert.ok(after < SIZE, `${p.name} received ${after} bytes after the kill: less than the image (resumed)`);
       assert.equal(received(r.report), SIZE, 'every slice received exactly once');
@@ -69,7 +75,7 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
         secondsAfterKill: (Date.now() - killedAt) / 1000,
       });
     }
-    assert.equal((await l.finish(p4)).exact, true);
+    assert.equal(await exitWithin(again, 15_000), 0, 'the seeder ends with the session');
     note('kill-serving-peer total', { seconds: (Date.now() - t0) / 1000 });
   });
 
@@ -81,7 +87,7 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
     await l.waitFor('two transfers 3 MiB in', (s) => s.transfers.filter((t) => t.bytes >= 3 * MiB).length >= 2);
     l.coordinator.proc.kill('SIGKILL');
     const killedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 1500));
+    await exitWithin(l.coordinator, 5000); // its sockets are closed: the peers see it gone
     await l.startCoordinator(['--ping-interval', '1s']);
     const restartedAt = Date.now();
     let spanned = 0;
@@ -106,8 +112,7 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
     const seeder = l.startSeeder(args);
     const peers = [1, 2].map((i) => l.startPeer(i, ['--capacity', '0', '--stall', '5s']));
     await l.waitFor('both peers 3 MiB in', (s) => s.transfers.filter((t) => t.bytes >= 3 * MiB).length === 2);
-    seeder.proc.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1000));
+    await l.killSeeder(seeder);
     const again = l.startSeeder(args);
     for (const p of peers) {
       const r = await l.finish(p);

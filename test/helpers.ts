@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { CASCADE_BIN } from '@cascade/cli';
+import { guardEnv } from './crash-guard.js';
 
 /** A fresh temp folder removed after the test file (kept when CASCADE_KEEP_TEST_DIRS is set). */
 export async function tempDir(prefix: string): Promise<string> {
@@ -22,7 +23,7 @@ export interface CascadeRun {
 
 /**
  * Run `cascade ARGS` to completion (killed after `timeoutMs`); resolve with its exit code and
- * output. `env` replaces the inherited environment when given.
+ * output. `env` replaces the inherited environment when given (the crash guard stays on).
  */
 export function runCascade(
   args: string[],
@@ -31,7 +32,7 @@ export function runCascade(
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CASCADE_BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.env ? { env: opts.env } : {}),
+      env: guardEnv(opts.env ?? process.env),
     });
     let stdout = '';
     let stderr = '';
@@ -48,4 +49,17 @@ export function runCascade(
 /** `cascade peer` arguments for a coordinator, session, target and listen address. */
 export function peerArgs(url: string, session: string, target: string, listen: string, extra: string[] = []): string[] {
   return ['peer', '--coordinator', url, '--session', session, '--target', target, '--listen', listen, ...extra];
+}
+
+/** Poll `check` every 100 ms until it holds; fail after `timeoutMs` naming `what`. */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -26,7 +26,9 @@ const onServer =
 describe('relay mode (real processes on loopback)', () => {
   test('a 3-level relay chain streams: each level starts before the one above it is complete; all byte-exact', async () => {
     const l = await lab('relay-chain', '127.0.6.21');
-    l.startSeeder(['--relay', '--capacity', '1', '--rate', '4MB/s', '--slice', '256KiB', '--end-count', '3']);
+    // 2 MB/s: A needs 8 s, so the chain is three deep long before A is complete, however slowly
+    // B and C start on a loaded machine (if A were complete, C could be paired with it).
+    l.startSeeder(['--relay', '--capacity', '1', '--rate', '2MB/s', '--slice', '256KiB', '--end-count', '3']);
     const a = l.startPeer(1, [], 'A');
     await l.waitFor('A on the seeder', (s) => s.transfers.some((t) => t.clientName === 'A'));
     const b = l.startPeer(2, [], 'B');
@@ -49,15 +51,17 @@ describe('relay mode (real processes on loopback)', () => {
 
   test('a relay whose upstream is killed mid-stream re-attaches ahead of it and finishes, and so does its own client', async () => {
     const l = await lab('relay-upstream-killed', '127.0.6.22');
-    l.startSeeder(['--relay', '--capacity', '1', '--rate', '3MB/s', '--slice', '256KiB', '--end-count', '2']);
+    // 2 MB/s and the kill an eighth in: seconds of margin before B could be complete, even when
+    // this test process is slow to see the status on a loaded machine.
+    l.startSeeder(['--relay', '--capacity', '1', '--rate', '2MB/s', '--slice', '256KiB', '--end-count', '2']);
     const a = l.startPeer(1, ['--stall', '5s'], 'A');
     await l.waitFor('A on the seeder', (s) => s.transfers.some((t) => t.clientName === 'A'));
     const b = l.startPeer(2, ['--stall', '5s'], 'B');
     await l.waitFor('B on A', onServer('B', 'A'));
     const c = l.startPeer(3, ['--stall', '10s'], 'C');
     await l.waitFor(
-      'C on B, B a quarter in',
-      (s) => onServer('C', 'B')(s) && s.transfers.some((t) => t.clientName === 'B' && t.bytes >= SIZE / 4),
+      'C on B, B an eighth in',
+      (s) => onServer('C', 'B')(s) && s.transfers.some((t) => t.clientName === 'B' && t.bytes >= SIZE / 8),
     );
     a.proc.kill('SIGKILL');
     await l.waitFor(
@@ -76,11 +80,15 @@ describe('relay mode (real processes on loopback)', () => {
       assert.ok((r.report?.bytesReceived ?? Infinity) <= SIZE, `${name} fetched no slice twice`);
     }
     const tb = rb.report?.transfers ?? [];
-    // B may retry A once more if its failure reaches the coordinator before A's control
-    // connection is seen closed (A is then the only server with a free slot); never more.
+    // B may be sent back to A (and fail at once) while the coordinator has not yet seen A's control
+    // connection close: how often depends on the machine's load, so only the shape is asserted.
     assert.deepEqual(tb[0] && [tb[0].server, tb[0].error], ['A', 'ERR_SERVER_LOST']);
     assert.deepEqual(tb.at(-1) && [tb.at(-1)?.server, tb.at(-1)?.error], ['seeder', null]);
-    assert.ok(tb.length <= 3 && tb.slice(0, -1).every((t) => t.server === 'A'), JSON.stringify(tb));
+    const retries = tb.slice(1, -1);
+    assert.ok(
+      tb.length <= 10 && retries.every((t) => t.server === 'A' && t.error === 'ERR_SERVER_LOST' && t.bytes === 0),
+      JSON.stringify(tb),
+    );
     const tc = rc.report?.transfers ?? [];
     assert.deepEqual(
       tc.map((t) => t.server),

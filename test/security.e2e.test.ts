@@ -74,7 +74,9 @@ describe('security end to end (real processes on loopback, coordinator with a se
     const seeder = spawnRole(
       'seeder-signed',
       ['seed', image, '--coordinator', coordinator.url, '--session', 'signed', '--listen', '127.0.6.2:0']
-        .concat(['--slice', '1MiB', '--linger', '2s', '--token-file', tokenFile])
+        // Ends when the trusted peer is imaged (a --linger could end it before that peer even
+        // connects on a loaded machine).
+        .concat(['--slice', '1MiB', '--end-count', '1', '--token-file', tokenFile])
         .concat(['--sign-key', join(dir, 'signer.key'), '--digest', 'sha256']),
       dir,
     );

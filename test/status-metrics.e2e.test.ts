@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { exitWithin, spawnRole, startCoordinator, writeImage } from '@cascade/cli';
+import { exitWithin, fetchSession, spawnRole, startCoordinator, writeImage } from '@cascade/cli';
 import { statusSnapshotSchema } from '@cascade/common';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
-import { runCascade, tempDir, type CascadeRun } from './helpers.js';
+import { runCascade, tempDir, waitUntil, type CascadeRun } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 6 * MiB;
@@ -68,7 +68,9 @@ describe('status and metrics during a live cascade', () => {
       [
         ...['seed', image, '--coordinator', coordinator.url, '--session', 'lab', '--listen', '127.0.33.2:0'],
         ...['--slice', '1MiB', '--capacity', '1', '--rate', '2MB/s', '--start-count', String(PEERS)],
-        ...['--end-count', String(PEERS), '--fault', 'corrupt-once:2', '--name', 'seeder'],
+        // One more than the peers: the session stays RUNNING while the test reads it (however slowly
+        // on a loaded machine); the test ends it once every peer is imaged.
+        ...['--end-count', String(PEERS + 1), '--fault', 'corrupt-once:2', '--name', 'seeder'],
       ],
       dir,
     );
@@ -120,11 +122,18 @@ describe('status and metrics during a live cascade', () => {
     assert.equal(viaCli.sessions[0]!.image?.imageId, live.image?.imageId);
 
     const plain = await cascade(['status', '--coordinator', coordinator.url]);
-    assert.match(plain.stdout, /SESSION lab · RUNNING · img\.bin 6\.0 MiB · imaged \d of 3/);
+    assert.match(plain.stdout, /SESSION lab · RUNNING · img\.bin 6\.0 MiB · imaged \d of 4/);
     assert.match(plain.stdout, /SERVER QUEUE \d+/);
     assert.ok(!plain.stdout.includes('\u001b'), 'escape sequence in plain status');
 
     // at the end: every peer imaged, and the counters add up exactly
+    await waitUntil(
+      'every peer imaged',
+      async () => (await fetchSession(coordinator.url, 'lab'))?.imaged === PEERS,
+      90_000,
+    );
+    const ended = await cascade(['end', 'lab', '--coordinator', coordinator.url]);
+    assert.equal(ended.code, 0, ended.stderr);
     for (const p of peers) assert.equal(await exitWithin(p, 90_000), 0, `${p.name} failed; see ${p.logFile}`);
     const end = parsePrometheus(await (await fetch(`${http}/metrics`)).text());
     const lab = { session: 'lab' };
@@ -139,9 +148,9 @@ describe('status and metrics during a live cascade', () => {
     assert.ok((metric(end, 'cascade_coordinator_process_resident_memory_bytes', {}) ?? 0) > 0);
 
     const status = (await (await fetch(`${http}/status?session=lab`)).json()) as StatusSnapshot;
-    const ended = status.sessions[0]!;
-    assert.equal(ended.imaged, PEERS);
-    assert.equal(ended.tree.length, PEERS);
+    const final = status.sessions[0]!;
+    assert.equal(final.imaged, PEERS);
+    assert.equal(final.tree.length, PEERS);
     // a client's report, shown as its claim: the code is the client's, not the coordinator's own
     assert.ok(
       status.warnings.some((w) => w.event === 'bad-slices' && w.code === 'ERR_SLICE_DIGEST_MISMATCH' && w.reportedBy),

@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { reportFatal } from './exit.js';
 import { cascadeVersion } from './version.js';
+import { installLastResortHandlers } from './last-resort.js';
 
 /** The single `cascade` command: one thin module per role or action. */
 async function main(): Promise<void> {
@@ -24,4 +25,5 @@ async function main(): Promise<void> {
   await cli.parseAsync();
 }
 
+installLastResortHandlers();
 main().catch((err: unknown) => reportFatal(err));

@@ -134,7 +134,7 @@ class RawClient {
   }
 
   /** Wait until `n` frames arrived (or the connection closed), within `ms`. */
-  async waitFrames(n: number, ms = 3000): Promise<Frame[]> {
+  async waitFrames(n: number, ms = 15_000): Promise<Frame[]> {
     const deadline = Date.now() + ms;
     let isClosed = false;
     void this.closed.then(() => (isClosed = true));
@@ -150,7 +150,7 @@ class RawClient {
   }
 
   /** Wait for the server to close the connection, within `ms`. */
-  async waitClosed(ms = 3000): Promise<void> {
+  async waitClosed(ms = 15_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.closed,

@@ -57,7 +57,7 @@ class Probe {
   }
   async next<T extends CoordinatorMessage['type']>(
     type: T,
-    ms = 3000,
+    ms = 15_000,
   ): Promise<Extract<CoordinatorMessage, { type: T }>> {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {

@@ -58,7 +58,7 @@ class Probe {
   send(m: ClientMessage): void {
     this.ws.send(encodeControl(m));
   }
-  async next(type: CoordinatorMessage['type'], ms = 3000): Promise<CoordinatorMessage> {
+  async next(type: CoordinatorMessage['type'], ms = 15_000): Promise<CoordinatorMessage> {
     const deadline = Date.now() + ms;
     for (;;) {
       const found = this.messages.find((m) => m.type === type);
