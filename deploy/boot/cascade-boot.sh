@@ -92,11 +92,11 @@ name_machine() {
 # One line for the console. The peer reports the same (MACs, DMI product and serial, IPs) to the
 # coordinator in its hello.
 identity() {
-  dmi=$(cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name 2>/dev/null | tr '\n' ' ')
+  dmi=$(cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')
   serial=$(cat /sys/class/dmi/id/product_serial 2>/dev/null)
-  macs=$(for i in $(wired_ifaces); do cat "/sys/class/net/$i/address"; done | tr '\n' ' ')
-  ips=$(ip -4 -o addr show scope global | awk '{print $4}' | tr '\n' ' ')
-  say "this is $(hostname): ${dmi:-unknown model}${serial:+serial $serial }MAC ${macs:-none} IP ${ips:-none}"
+  macs=$(for i in $(wired_ifaces); do cat "/sys/class/net/$i/address"; done | tr '\n' ' ' | sed 's/ *$//')
+  ips=$(ip -4 -o addr show scope global | awk '{print $4}' | tr '\n' ' ' | sed 's/ *$//')
+  say "this is $(hostname): ${dmi:-unknown model}${serial:+, serial $serial}, MAC ${macs:-none}, IP ${ips:-none}"
 }
 
 # cascade.target=auto: the only non-removable, writable disk that is not the boot medium (the
@@ -106,11 +106,14 @@ pick_target() {
   for b in /sys/block/*; do
     n=${b##*/}
     case "$n" in loop* | ram* | zram* | sr* | fd* | dm-* | md* | nbd* | mtdblock*) continue ;; esac
-    [ "$(cat "$b/removable" 2>/dev/null)" = 1 ] && continue
-    [ "$(cat "$b/ro" 2>/dev/null)" = 1 ] && continue
     size=$(cat "$b/size" 2>/dev/null)
     [ "${size:-0}" -gt 0 ] || continue
-    [ "$(dd if="/dev/$n" bs=1 skip=32808 count=12 2>/dev/null)" = CASCADE_BOOT ] && continue
+    if [ "$(dd if="/dev/$n" bs=1 skip=32808 count=12 2>/dev/null)" = CASCADE_BOOT ]; then
+      say "not a target: /dev/$n is the boot medium (CASCADE_BOOT)"
+      continue
+    fi
+    [ "$(cat "$b/removable" 2>/dev/null)" = 1 ] && continue
+    [ "$(cat "$b/ro" 2>/dev/null)" = 1 ] && continue
     model=$(cat "$b/device/model" 2>/dev/null | sed 's/ *$//')
     list="$list /dev/$n ($((size / 2048)) MiB${model:+ $model})"
     found=/dev/$n count=$((count + 1))
@@ -137,9 +140,6 @@ explain() {
 # One attempt: returns 0 once imaged, else sets WHY.
 attempt() {
   WHY=
-  network_up
-  [ -n "$(wired_ifaces)" ] || { WHY="no network: no wired network interface was found (is its driver missing?)"; return 1; }
-  ip -4 -o addr show scope global | grep -q inet || { WHY="no network: no wired interface got an address by DHCP"; return 1; }
   "$NODE" "$CASCADE/boot-helper.mjs" params /proc/cmdline "$RUN/cmdline" >"$RUN/params" || { WHY="cannot read the kernel command line"; return 1; }
   . "$RUN/params"
   TARGET=$CB_TARGET
@@ -147,6 +147,9 @@ attempt() {
   if [ "$TARGET" = auto ]; then pick_target || return 1; fi
   [ -b "$TARGET" ] || { WHY="the target $TARGET is not a block device on this machine"; return 1; }
   say "target: $TARGET ($(($(cat "/sys/class/block/${TARGET##*/}/size") / 2048)) MiB)"
+  network_up
+  [ -n "$(wired_ifaces)" ] || { WHY="no network: no wired network interface was found (is its driver missing?)"; return 1; }
+  ip -4 -o addr show scope global | grep -q inet || { WHY="no network: no wired interface got an address by DHCP"; return 1; }
   "$NODE" "$CASCADE/boot-helper.mjs" find >"$RUN/coordinator" || { WHY="no coordinator found (see above)"; return 1; }
   . "$RUN/coordinator"
   say "coordinator: $CB_COORDINATOR"

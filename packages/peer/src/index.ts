@@ -19,3 +19,4 @@ export * from './progress.js';
 export * from './discovery.js';
 export * from './on-complete.js';
 export * from './target-in-use.js';
+export * from './machine-identity.js';

@@ -21,6 +21,7 @@ import { openTarget, syncTarget, writeSlice, type OpenedTarget } from './target.
 import { assertTargetFree } from './target-in-use.js';
 import { PeerServing } from './peer-serving.js';
 import type { PeerOptions, PeerResult } from './peer-types.js';
+import { machineIdentity } from './machine-identity.js';
 
 export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
 
@@ -97,7 +98,7 @@ export class Peer {
     this.control = new ControlClient({
       url: this.opts.coordinator,
       logger: this.opts.logger,
-      hello: { role: 'peer', id: this.id, name: this.name, session: this.opts.session },
+      hello: { role: 'peer', id: this.id, name: this.name, session: this.opts.session, machine: machineIdentity() },
       token: this.opts.token,
       ca: this.opts.ca,
       onConnected: () => this.announce(),

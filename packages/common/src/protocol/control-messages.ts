@@ -34,6 +34,20 @@ export type SessionOptions = z.infer<typeof sessionOptionsSchema>;
 export const serverRefSchema = z.object({ id, name, host, port });
 export type ServerRef = z.infer<typeof serverRefSchema>;
 
+/**
+ * What a peer knows about the machine it runs on (MACs, IPv4 addresses, DMI vendor, product and
+ * serial), sent in its hello so a lab's machines can be told apart. Informational: not covered by
+ * the hello's token proof, and a coordinator may ignore it.
+ */
+export const machineSchema = z.object({
+  macs: z.array(z.string().max(64)).max(32),
+  ips: z.array(z.string().max(64)).max(32),
+  vendor: z.string().max(128).optional(),
+  product: z.string().max(128).optional(),
+  serial: z.string().max(128).optional(),
+});
+export type MachineInfo = z.infer<typeof machineSchema>;
+
 /** Messages a seeder, peer, observer or operator sends to the coordinator. */
 export const clientMessageSchemas = [
   z.object({
@@ -44,6 +58,8 @@ export const clientMessageSchemas = [
     name,
     session: name.optional(),
     auth: bin.optional(),
+    /** Peers: the machine's identity (boot media report it). */
+    machine: machineSchema.optional(),
   }),
   z.object({
     type: z.literal('open-session'),

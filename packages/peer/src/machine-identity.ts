@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
+import { join } from 'node:path';
+import type { MachineInfo } from '@cascade/common';
+
+/** Placeholder DMI strings firmware vendors leave in place of a real value. */
+const PLACEHOLDER = /^(to be filled by o\.?e\.?m\.?|default string|system (product name|serial number)|none|n\/a|0+)$/i;
+
+function clean(text: string): string | undefined {
+  const printable = [...text].map((c) => (c < ' ' || c === '\u007f' ? ' ' : c)).join('');
+  const v = printable.trim().slice(0, 128);
+  return v && !PLACEHOLDER.test(v) ? v : undefined;
+}
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    return clean(readFileSync(file, 'latin1'));
+  } catch {
+    return undefined; // absent, or root-only (product_serial) when not root
+  }
+}
+
+/** MAC addresses of the physical NICs (those with a `device` link), in name order. */
+function physicalMacs(sys: string): string[] {
+  const net = join(sys, 'class/net');
+  let names: string[];
+  try {
+    names = readdirSync(net).sort();
+  } catch {
+    return [];
+  }
+  const macs: string[] = [];
+  for (const n of names) {
+    if (!existsSync(join(net, n, 'device'))) continue;
+    const mac = readTrimmed(join(net, n, 'address'));
+    if (mac && mac !== '00:00:00:00:00:00' && !macs.includes(mac)) macs.push(mac);
+  }
+  return macs.slice(0, 32);
+}
+
+/**
+ * Who this machine is, for the coordinator: MACs of its NICs, its IPv4 addresses and the DMI
+ * vendor, product and serial (/sys/class/dmi/id). Never throws; what cannot be read is left out.
+ */
+export function machineIdentity(
+  sys = '/sys',
+  ifaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): MachineInfo {
+  const ips = Object.values(ifaces)
+    .flatMap((list) => list ?? [])
+    .filter((i) => i.family === 'IPv4' && !i.internal)
+    .map((i) => i.address)
+    .slice(0, 32);
+  const dmi = (f: string): string | undefined => readTrimmed(join(sys, 'class/dmi/id', f));
+  const vendor = dmi('sys_vendor');
+  const product = dmi('product_name');
+  const serial = dmi('product_serial');
+  return {
+    macs: physicalMacs(sys),
+    ips,
+    ...(vendor ? { vendor } : {}),
+    ...(product ? { product } : {}),
+    ...(serial ? { serial } : {}),
+  };
+}
