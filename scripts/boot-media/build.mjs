@@ -37,9 +37,10 @@ const work = join(root, 'dist/.boot-work');
 const MiB = (n) => `${(n / 1048576).toFixed(1)} MiB`;
 const say = (s) => process.stdout.write(`${s}\n`);
 
-function fail(msg) {
+/** Exit 1: the build failed. Exit 3: something it needs is missing (tools, the kernel package). */
+function fail(msg, code = 1) {
   process.stderr.write(`boot-media: ${msg}\n`);
-  process.exit(1);
+  process.exit(code);
 }
 
 function installDeps() {
@@ -47,7 +48,7 @@ function installDeps() {
   try {
     execFileSync('sh', [join(root, 'scripts/boot-media/install-deps.sh'), 'build'], { stdio: 'inherit' });
   } catch {
-    fail('missing tools (see above); install them or run as root');
+    fail('missing tools (see above); install them or run as root', 3);
   }
 }
 

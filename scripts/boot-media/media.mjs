@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 
 /** What every boot entry puts on the kernel command line unless --append says otherwise. */
-export const DEFAULT_APPEND = 'console=ttyS0,115200 console=tty0 quiet cascade.target=auto';
+export const DEFAULT_APPEND = 'console=ttyS0,115200 console=tty0 quiet no_timer_check cascade.target=auto';
 
 /** The ISO's volume label: the boot script never picks a disk carrying it as its target. */
 export const VOLUME_LABEL = 'CASCADE_BOOT';
