@@ -137,8 +137,9 @@ function baseTree(cpio) {
 async function main() {
   installDeps();
   if (!existsSync(opt.node)) fail(`--node ${opt.node}: no such file`);
-  rmSync(out, { recursive: true, force: true });
+  // Files are overwritten one by one: --out may name a folder holding other things (a TFTP root).
   mkdirSync(out, { recursive: true });
+  rmSync(join(out, 'cascade-boot.iso'), { force: true });
   mkdirSync(work, { recursive: true });
 
   const kernel = getKernel();

@@ -137,6 +137,20 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
     else if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  it("README's boot entries are the built ones, line for line", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const dnsmasq = readFileSync(join(boot, 'dnsmasq-pxe.conf'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .join('\n');
+    for (const [what, text] of [
+      ['pxelinux.cfg/default', readFileSync(join(boot, 'pxelinux.cfg/default'), 'utf8')],
+      ['cascade.ipxe', readFileSync(join(boot, 'cascade.ipxe'), 'utf8')],
+      ['dnsmasq-pxe.conf', `${dnsmasq}\n`],
+    ] as const)
+      assert.ok(readme.includes(`\n${text}\`\`\``), `README shows ${what} as built:\n${text}`);
+  });
+
   it('images four guests (kernel, USB stick, iPXE, pxelinux) that then boot their new disk; a two-disk guest refuses', async () => {
     const disk = (name: string, mib = 16): string => {
       const f = join(work, `${name}.img`);
