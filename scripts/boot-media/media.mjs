@@ -11,6 +11,7 @@ export const DEFAULT_APPEND = 'console=ttyS0,115200 console=tty0 quiet no_timer_
 export const VOLUME_LABEL = 'CASCADE_BOOT';
 
 const SYSLINUX_BIOS = '/usr/lib/syslinux/modules/bios';
+const IPXE_EFI = '/usr/lib/ipxe/snponly.efi';
 
 export function pxelinuxConfig(append) {
   return [
@@ -30,8 +31,9 @@ export function ipxeScript(append) {
 }
 
 /**
- * dnsmasq answering PXE: plain PXE firmware gets pxelinux.0, iPXE (DHCP option 175) gets the
- * iPXE script; both then fetch vmlinuz and initrd.img by TFTP from the same folder.
+ * dnsmasq answering PXE: plain BIOS PXE firmware gets pxelinux.0, UEFI PXE firmware gets iPXE
+ * (snponly.efi), iPXE (DHCP option 175) gets the iPXE script; all then fetch vmlinuz and initrd.img
+ * by TFTP from the same folder. dnsmasq tries the dhcp-boot lines read last first.
  */
 export function dnsmasqConfig(tftpRoot) {
   return [
@@ -41,7 +43,10 @@ export function dnsmasqConfig(tftpRoot) {
     'enable-tftp',
     `tftp-root=${tftpRoot}`,
     'dhcp-match=set:ipxe,175',
+    'dhcp-match=set:efi64,option:client-arch,7',
+    'dhcp-match=set:efi64,option:client-arch,9',
     'dhcp-boot=tag:!ipxe,pxelinux.0',
+    'dhcp-boot=tag:efi64,tag:!ipxe,snponly.efi',
     'dhcp-boot=tag:ipxe,cascade.ipxe',
     '',
   ].join('\n');
@@ -55,7 +60,9 @@ export function writePxeFiles(out, append) {
   writeFileSync(join(out, 'pxelinux.cfg/default'), pxelinuxConfig(append));
   writeFileSync(join(out, 'cascade.ipxe'), ipxeScript(append));
   writeFileSync(join(out, 'dnsmasq-pxe.conf'), dnsmasqConfig('/srv/cascade-boot'));
-  return ['pxelinux.0', 'ldlinux.c32', 'pxelinux.cfg/default', 'cascade.ipxe', 'dnsmasq-pxe.conf'];
+  // iPXE for UEFI firmware, using the firmware's own NIC driver (SNP): works on any UEFI NIC.
+  copyFileSync(IPXE_EFI, join(out, 'snponly.efi'));
+  return ['pxelinux.0', 'ldlinux.c32', 'pxelinux.cfg/default', 'snponly.efi', 'cascade.ipxe', 'dnsmasq-pxe.conf'];
 }
 
 /** A hybrid ISO (isolinux, BIOS): boots as a CD, and as a USB stick after `dd`. Null if no xorriso. */

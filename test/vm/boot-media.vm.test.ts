@@ -9,9 +9,11 @@
  *   pxe     network boot (-boot n, QEMU's iPXE ROM → dnsmasq → cascade.ipxe), target auto, NVMe disk
  *   pxelinux network boot as plain PXE firmware does: dnsmasq → pxelinux.0 → pxelinux.cfg/default,
  *            target auto, e1000 NIC, virtio-scsi disk
+ *   uefi    UEFI firmware (OVMF) network boot: dnsmasq → snponly.efi → cascade.ipxe, virtio
  *   refuse  -kernel, target auto with two virtio disks: must refuse on its console, stay up, retry
  * Each imaged guest reboots (QEMU runs with -no-reboot, so it exits); the test then starts it again
- * from its own disk alone and waits for BOOT_LINE. Needs root and qemu-system-x86_64, else skips.
+ * from its own disk alone (BIOS firmware: the test image has an MBR boot sector, no EFI loader)
+ * and waits for BOOT_LINE. Needs root and qemu-system-x86_64, else skips.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ const boot = join(root, 'dist/boot');
 const HOST = '10.77.0.1';
 const SESSION = '10.77.0.255';
 const MiB = 1024 * 1024;
+const OVMF = '/usr/share/ovmf/OVMF.fd';
 
 /** Installs the tools (as root), builds the media; returns why the test cannot run, or null. */
 function prepare(): string | null {
@@ -67,7 +70,7 @@ const appendLine = (): string => /APPEND (.*)/.exec(readFileSync(join(boot, 'pxe
 
 describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
   let work = '';
-  const lab = new LabNet(HOST, 5);
+  const lab = new LabNet(HOST, 6);
   const guests: Guest[] = [];
   let coordinator: Proc;
   let refuse: Proc;
@@ -120,7 +123,7 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
         '--listen',
         `${HOST}:0`,
         '--end-count',
-        '4',
+        '5',
         '--log-format',
         'json',
       ],
@@ -151,7 +154,7 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
       assert.ok(readme.includes(`\n${text}\`\`\``), `README shows ${what} as built:\n${text}`);
   });
 
-  it('images four guests (kernel, USB stick, iPXE, pxelinux) that then boot their new disk; a two-disk guest refuses', async () => {
+  it('images five guests (kernel, USB stick, iPXE, pxelinux, UEFI PXE) that then boot their new disk; a two-disk guest refuses', async () => {
     const disk = (name: string, mib = 16): string => {
       const f = join(work, `${name}.img`);
       writeFileSync(f, Buffer.alloc(0));
@@ -196,7 +199,22 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
       diskArgs: [...raw(g5, 'd0'), '-device', 'virtio-scsi-pci,id=scsi', '-device', 'scsi-hd,drive=d0,bus=scsi.0'],
     });
 
-    const [k, u, p, x] = guests as [Guest, Guest, Guest, Guest];
+    const g6 = disk('uefi');
+    guests.push({
+      name: 'uefi',
+      path: 'UEFI PXE (OVMF → snponly.efi), virtio',
+      mac: '52:54:00:77:00:06',
+      disk: g6,
+      diskArgs: [...raw(g6, 'd0'), '-device', 'virtio-blk-pci,drive=d0'],
+    });
+
+    const [k, u, p, x, e] = guests as [Guest, Guest, Guest, Guest, Guest];
+    // UEFI firmware with its own virtio-net driver (no iPXE ROM): it is sent snponly.efi first.
+    e.proc = lab.start(
+      'uefi',
+      [...qemuArgs(e.mac, 'virtio-net-pci,romfile=,bootindex=1', 6), '-bios', OVMF, ...e.diskArgs],
+      join(work, 'uefi.serial'),
+    );
     x.proc = lab.start(
       'pxelinux',
       [...qemuArgs(x.mac, 'e1000', 5), '-boot', 'n', ...x.diskArgs],
@@ -305,14 +323,14 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
         /* not JSON */
       }
     }
-    process.stdout.write('guest    boot path                              imaged   rebooting   new disk booted\n');
+    process.stdout.write('guest    boot path                                  imaged   rebooting   new disk booted\n');
     for (const g of gs) {
       const host = `pc-${g.mac.replace(/:/g, '').slice(-6)}`;
       const imaged = finished.get(host);
       const rebooting = g.proc!.lines.find((l) => /cascade: imaged \//.test(l.text))!.at;
       const s = (ms: number | undefined): string => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
       process.stdout.write(
-        `${g.name.padEnd(8)} ${g.path.padEnd(38)} ${s(imaged && imaged - g.proc!.startedAt).padStart(7)} ${s(rebooting - g.proc!.startedAt).padStart(10)} ${s(reboots[g.name]).padStart(12)} after power-on\n`,
+        `${g.name.padEnd(8)} ${g.path.padEnd(42)} ${s(imaged && imaged - g.proc!.startedAt).padStart(7)} ${s(rebooting - g.proc!.startedAt).padStart(10)} ${s(reboots[g.name]).padStart(12)} after power-on\n`,
       );
     }
   }

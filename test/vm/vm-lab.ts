@@ -18,6 +18,7 @@ export function vmSkipReason(): string | null {
   if (spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0)
     return 'needs qemu-system-x86_64 (scripts/boot-media/install-deps.sh vm installs it)';
   if (spawnSync('ip', ['netns', 'list']).status !== 0) return 'needs ip netns (iproute2)';
+  if (!existsSync('/usr/share/ovmf/OVMF.fd')) return 'needs UEFI firmware for QEMU (ovmf)';
   return null;
 }
 
