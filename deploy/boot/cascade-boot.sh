@@ -159,6 +159,7 @@ attempt() {
     say "could not read the coordinator's clock; going on with $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
   fi
   say "imaging $TARGET"
+  rm -f "$RUN/report.json"
   CASCADE_COORDINATOR=$CB_COORDINATOR "$NODE" "$CASCADE/cascade.mjs" peer --cmdline-file "$RUN/cmdline" \
     --target "$TARGET" --report "$RUN/report.json"
   code=$?
@@ -179,23 +180,33 @@ on_complete() {
   esac
 }
 
+# cascade.retry in whole seconds: 90, 90s, 2m, 1h; anything else is 60; never less than 5.
 seconds() {
-  case "$1" in
-    *ms) echo 1 ;;
-    *h) echo $((${1%h} * 3600)) ;;
-    *m) echo $((${1%m} * 60)) ;;
-    *s) echo "${1%s}" ;;
-    '' | *[!0-9]*) echo 60 ;;
-    *) echo "$1" ;;
+  n=$1 mult=1
+  case "$n" in
+    *h) n=${n%h} mult=3600 ;;
+    *m) n=${n%m} mult=60 ;;
+    *s) n=${n%s} ;;
   esac
+  case "$n" in '' | *[!0-9]*) n=60 mult=1 ;; esac
+  n=$((n * mult))
+  [ "$n" -ge 5 ] || n=5
+  echo "$n"
 }
 
-# The technician may press Enter during the wait to get a shell; leaving it retries at once.
+uptime_s() { cut -d. -f1 /proc/uptime; }
+
+# The technician may press Enter during the wait to get a shell; leaving it retries at once. When
+# the console gives no input at all (read fails at once), the wait is still served in full.
 wait_or_shell() {
   say "retrying in $1 s (cascade.retry=); press Enter for a shell"
+  start=$(uptime_s)
   if read -r -t "$1" _ 2>/dev/null; then
     setsid cttyhack sh
+    return
   fi
+  left=$(($1 - ($(uptime_s) - start)))
+  [ "$left" -gt 0 ] && sleep "$left"
 }
 
 main() {
