@@ -180,7 +180,7 @@ async function main() {
     ...(missing.length ? [`    (not in this kernel: ${missing.join(' ')})`] : []),
     `  PXE              ${pxe.join(' ')}`,
     iso
-      ? `  cascade-boot.iso ${size('cascade-boot.iso').padStart(10)}  hybrid ISO: boot as CD, or dd to a USB stick`
+      ? `  cascade-boot.iso ${size('cascade-boot.iso').padStart(10)}  hybrid ISO (${iso.uefi ? 'BIOS and UEFI' : 'BIOS only'}): boot as CD, or dd to a USB stick`
       : '  (no ISO: --no-iso or no isolinux)',
   ];
   writeFileSync(join(out, 'CONTENTS.txt'), `${lines.join('\n')}\n`);

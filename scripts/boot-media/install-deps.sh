@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages that building the boot media (and the VM test) need, when missing.
 # Usage: scripts/boot-media/install-deps.sh [build|vm]
-#   build: busybox-static, xorriso, isolinux, syslinux-common, pxelinux, ipxe (npm run boot-media)
+#   build: busybox-static, xorriso, isolinux, syslinux-common, pxelinux, ipxe, grub-efi-amd64-bin,
+#          mtools, dosfstools (npm run boot-media)
 #   vm:    the same plus qemu-system-x86, ipxe-qemu, ovmf, dnsmasq-base, iproute2 (npm run test:vm)
 # Installs nothing when all are there; needs root and apt-get otherwise (else it names what is
 # missing and exits 1). The kernel is not installed on this host: build.mjs downloads its package.
 set -eu
-pkgs='busybox-static xorriso isolinux syslinux-common pxelinux ipxe'
+pkgs='busybox-static xorriso isolinux syslinux-common pxelinux ipxe grub-efi-amd64-bin mtools dosfstools'
 [ "${1:-build}" = vm ] && pkgs="$pkgs qemu-system-x86 ipxe-qemu ovmf dnsmasq-base iproute2"
 
 missing=

@@ -1,7 +1,7 @@
 // The boot entries around vmlinuz + initrd.img: pxelinux, iPXE, a dnsmasq example and the
 // hybrid ISO (boots as a CD, or written to a USB stick with dd).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What every boot entry puts on the kernel command line unless --append says otherwise. */
@@ -65,7 +65,63 @@ export function writePxeFiles(out, append) {
   return ['pxelinux.0', 'ldlinux.c32', 'pxelinux.cfg/default', 'snponly.efi', 'cascade.ipxe', 'dnsmasq-pxe.conf'];
 }
 
-/** A hybrid ISO (isolinux, BIOS): boots as a CD, and as a USB stick after `dd`. Null if no xorriso. */
+/** The GRUB menu of the ISO's UEFI boot: the same kernel, initrd and command line as isolinux. */
+export function grubConfig(append) {
+  return ['set timeout=0', 'menuentry "cascade" {', `  linux /vmlinuz ${append}`, '  initrd /initrd.img', '}', ''].join(
+    '\n',
+  );
+}
+
+/**
+ * The UEFI loader: a standalone GRUB (BOOTX64.EFI) that finds the medium by its label and reads
+ * /boot/grub/grub.cfg from it, in a small FAT image (the El Torito EFI boot image). Null when
+ * grub-mkstandalone, mkfs.vfat or mtools are missing.
+ */
+function efiBootImage(stage, workDir) {
+  const have = (cmd) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!['grub-mkstandalone', 'mkfs.vfat', 'mmd', 'mcopy'].every(have)) return null;
+  const embed = join(workDir, 'grub-embed.cfg');
+  writeFileSync(
+    embed,
+    `search --no-floppy --set=root --label ${VOLUME_LABEL}\nset prefix=($root)/boot/grub\nconfigfile ($root)/boot/grub/grub.cfg\n`,
+  );
+  const efi = join(workDir, 'BOOTX64.EFI');
+  const modules = 'part_gpt part_msdos iso9660 fat search search_label linux normal configfile echo all_video';
+  execFileSync(
+    'grub-mkstandalone',
+    [
+      '-O',
+      'x86_64-efi',
+      '-o',
+      efi,
+      `--install-modules=${modules}`,
+      '--modules=' + modules,
+      '--locales=',
+      '--fonts=',
+      '--themes=',
+      `boot/grub/grub.cfg=${embed}`,
+    ],
+    { stdio: 'pipe' },
+  );
+  const img = join(stage, 'efiboot.img');
+  const kib = Math.ceil(statSync(efi).size / 1024) + 512;
+  execFileSync('mkfs.vfat', ['-C', '-n', 'CASCADE_EFI', img, String(kib)], { stdio: 'pipe' });
+  execFileSync('mmd', ['-i', img, '::/EFI', '::/EFI/BOOT'], { stdio: 'pipe' });
+  execFileSync('mcopy', ['-i', img, efi, '::/EFI/BOOT/BOOTX64.EFI'], { stdio: 'pipe' });
+  return 'efiboot.img';
+}
+
+/**
+ * A hybrid ISO: boots as a CD, and as a USB stick after `dd`; by isolinux on BIOS machines and by
+ * GRUB on UEFI ones (when the GRUB tools are there). Returns { iso, uefi }, or null without isolinux.
+ */
 export function writeIso(out, append, workDir) {
   if (!existsSync('/usr/lib/ISOLINUX/isolinux.bin')) return null;
   const stage = join(workDir, 'iso');
@@ -79,6 +135,10 @@ export function writeIso(out, append, workDir) {
     .replace('KERNEL vmlinuz', 'KERNEL /vmlinuz')
     .replace('INITRD initrd.img', 'INITRD /initrd.img');
   writeFileSync(join(stage, 'isolinux/isolinux.cfg'), cfg);
+  mkdirSync(join(stage, 'boot/grub'), { recursive: true });
+  writeFileSync(join(stage, 'boot/grub/grub.cfg'), grubConfig(append));
+  const efiImage = efiBootImage(stage, workDir);
+  const efiArgs = efiImage ? ['-eltorito-alt-boot', '-e', efiImage, '-no-emul-boot', '-isohybrid-gpt-basdat'] : [];
   const iso = join(out, 'cascade-boot.iso');
   // xorriso talks on stderr even when all is well: shown only when it fails (execFileSync throws).
   execFileSync(
@@ -103,10 +163,11 @@ export function writeIso(out, append, workDir) {
       '-boot-load-size',
       '4',
       '-boot-info-table',
+      ...efiArgs,
       stage,
     ],
     { stdio: 'pipe' },
   );
   rmSync(stage, { recursive: true, force: true });
-  return iso;
+  return { iso, uefi: Boolean(efiImage) };
 }

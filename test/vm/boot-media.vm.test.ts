@@ -9,6 +9,7 @@
  *   pxe     network boot (-boot n, QEMU's iPXE ROM → dnsmasq → cascade.ipxe), target auto, NVMe disk
  *   pxelinux network boot as plain PXE firmware does: dnsmasq → pxelinux.0 → pxelinux.cfg/default,
  *            target auto, e1000 NIC, virtio-scsi disk
+ *   usb-uefi the same stick on UEFI firmware (OVMF: GRUB from the ISO's EFI image), vmxnet3 NIC
  *   uefi    UEFI firmware (OVMF) network boot: dnsmasq → snponly.efi → cascade.ipxe, virtio
  *   refuse  -kernel, target auto with two virtio disks: must refuse on its console, stay up, retry
  * Each imaged guest reboots (QEMU runs with -no-reboot, so it exits); the test then starts it again
@@ -70,7 +71,7 @@ const appendLine = (): string => /APPEND (.*)/.exec(readFileSync(join(boot, 'pxe
 
 describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
   let work = '';
-  const lab = new LabNet(HOST, 6);
+  const lab = new LabNet(HOST, 7);
   const guests: Guest[] = [];
   let coordinator: Proc;
   let refuse: Proc;
@@ -123,7 +124,7 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
         '--listen',
         `${HOST}:0`,
         '--end-count',
-        '5',
+        '6',
         '--log-format',
         'json',
       ],
@@ -154,7 +155,7 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
       assert.ok(readme.includes(`\n${text}\`\`\``), `README shows ${what} as built:\n${text}`);
   });
 
-  it('images five guests (kernel, USB stick, iPXE, pxelinux, UEFI PXE) that then boot their new disk; a two-disk guest refuses', async () => {
+  it('images six guests (kernel, USB stick on BIOS and UEFI, iPXE, pxelinux, UEFI PXE) that then boot their new disk; a two-disk guest refuses', async () => {
     const disk = (name: string, mib = 16): string => {
       const f = join(work, `${name}.img`);
       writeFileSync(f, Buffer.alloc(0));
@@ -164,6 +165,15 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
     const append = appendLine();
     const kernel = ['-kernel', join(boot, 'vmlinuz'), '-initrd', join(boot, 'initrd.img')];
     const raw = (f: string, id: string): string[] => ['-drive', `file=${f},format=raw,if=none,id=${id}`];
+    // The hybrid ISO as a USB stick, first in the boot order; writes to it go to a throwaway overlay.
+    const stick = [
+      '-drive',
+      `file=${join(boot, 'cascade-boot.iso')},format=raw,if=none,id=stick,snapshot=on`,
+      '-device',
+      'qemu-xhci',
+      '-device',
+      'usb-storage,drive=stick,bootindex=0',
+    ];
 
     const g1 = disk('kernel');
     guests.push({
@@ -208,7 +218,21 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
       diskArgs: [...raw(g6, 'd0'), '-device', 'virtio-blk-pci,drive=d0'],
     });
 
-    const [k, u, p, x, e] = guests as [Guest, Guest, Guest, Guest, Guest];
+    const g7 = disk('usb-uefi');
+    guests.push({
+      name: 'usb-uefi',
+      path: 'USB stick (ISO) on UEFI, vmxnet3, virtio',
+      mac: '52:54:00:77:00:07',
+      disk: g7,
+      diskArgs: [...raw(g7, 'd0'), '-device', 'virtio-blk-pci,drive=d0'],
+    });
+
+    const [k, u, p, x, e, v] = guests as [Guest, Guest, Guest, Guest, Guest, Guest];
+    v.proc = lab.start(
+      'usb-uefi',
+      [...qemuArgs(v.mac, 'vmxnet3', 7), '-bios', OVMF, ...v.diskArgs, ...stick],
+      join(work, 'usb-uefi.serial'),
+    );
     // UEFI firmware with its own virtio-net driver (no iPXE ROM): it is sent snponly.efi first.
     e.proc = lab.start(
       'uefi',
@@ -231,20 +255,7 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
       ],
       join(work, 'kernel.serial'),
     );
-    u.proc = lab.start(
-      'usb',
-      [
-        ...qemuArgs(u.mac, 'e1000e', 2),
-        ...u.diskArgs,
-        '-drive',
-        `file=${join(boot, 'cascade-boot.iso')},format=raw,if=none,id=stick,snapshot=on`,
-        '-device',
-        'qemu-xhci',
-        '-device',
-        'usb-storage,drive=stick,bootindex=0',
-      ],
-      join(work, 'usb.serial'),
-    );
+    u.proc = lab.start('usb', [...qemuArgs(u.mac, 'e1000e', 2), ...u.diskArgs, ...stick], join(work, 'usb.serial'));
     p.proc = lab.start(
       'pxe',
       [...qemuArgs(p.mac, 'virtio-net-pci', 3), '-boot', 'n', ...p.diskArgs],
@@ -288,10 +299,11 @@ describe('boot media on QEMU guests', { skip: skip ?? false }, () => {
       await g.proc!.waitFor(/cascade: imaged \/dev\/\S+ and verified/, 600_000);
       await g.proc!.waitExit(60_000);
     }
-    assert.ok(
-      u.proc!.lines.some((l) => /not a target: \/dev\/sd[a-z] is the boot medium/.test(l.text)),
-      'the USB stick was seen and skipped',
-    );
+    for (const g of [u, v])
+      assert.ok(
+        g.proc!.lines.some((l) => /not a target: \/dev\/sd[a-z] is the boot medium/.test(l.text)),
+        `${g.name}: the USB stick was seen and skipped`,
+      );
     for (const g of guests)
       assert.deepEqual(readFileSync(g.disk).subarray(0, 512), bootSector(), `${g.name}: its disk holds the image`);
 
