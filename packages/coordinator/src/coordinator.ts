@@ -52,7 +52,7 @@ export class Coordinator {
     const effects = new Effects({
       ...{ scheduler, members, sessions, metrics, warnings, log },
       ticketTtlMs: opts.ticketTtlMs ?? 60_000,
-      quarantineAfter: opts.quarantineAfter ?? 3,
+      quarantine: { slices: opts.quarantineAfter ?? 3, reporters: opts.quarantineReporters ?? 2 },
     });
     const auth = opts.auth ?? {};
     this.ctx = { scheduler, members, sessions, effects, log, auth, status: (s) => this.status(s) };
@@ -146,7 +146,7 @@ export class Coordinator {
     const imaged = this.scheduler.getClient(m.id)?.state === 'imaged';
     if (m.view && imaged) m.view.connected = false;
     else m.view = null;
-    this.members.settle(m);
+    this.members.settle(m, now);
   }
 
   /**

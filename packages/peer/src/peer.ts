@@ -172,6 +172,8 @@ export class Peer {
     const store = this.store;
     if (!store) return; // no session yet: the coordinator sends it when it opens
     if (store.complete) {
+      // Holdings first: the coordinator counts a done only from a client it knows (issue 16).
+      this.control?.send({ type: 'want', have: store.heldSlices });
       this.control?.send({
         type: 'done',
         server: this.result.servers.at(-1) ?? 'reused',
@@ -376,6 +378,7 @@ export class Peer {
     await syncTarget(this.target!);
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
+    if (!serverId) this.control?.send({ type: 'want', have: this.store!.heldSlices }); // reused: holdings first
     this.control?.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
     await this.startServing(false);
   }

@@ -3,6 +3,7 @@ import type { ControlConnection } from '../control-connection.js';
 import { checkHello } from '../hello-gate.js';
 import type { Member } from '../member.js';
 import { ServerSlot } from '../member.js';
+import { refuseClaim, serveRight } from './claims.js';
 import type { HandlerContext } from './context.js';
 
 /** A hello: through the gate, the member is welcomed (and a peer told its session's image). */
@@ -17,8 +18,12 @@ export function onHello(
     conn.fail(refusal);
     return;
   }
-  const m = ctx.members.welcome(conn, msg);
-  m.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: msg.id });
+  const m = ctx.members.welcome(conn, msg, now);
+  if (m instanceof CascadeError) {
+    conn.fail(m);
+    return;
+  }
+  m.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: m.id, secret: m.secret });
   ctx.log.info({ peer: m.name, id: m.id, role: m.role, session: m.session, remote: m.remote }, 'hello');
   if (m.role === 'peer' && m.session) {
     m.showOnBoard(now);
@@ -70,11 +75,16 @@ export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'se
     m.conn?.reject(new CascadeError('ERR_UNKNOWN_SESSION', `session ${session} is not open`));
     return;
   }
+  const right = serveRight(ctx, m, msg, session);
+  if (typeof right === 'string') {
+    refuseClaim(ctx, m, 'serve', right);
+    return;
+  }
+  const { relay } = right;
   m.serving ??= new ServerSlot(msg.host, msg.port);
   Object.assign(m.serving, { host: msg.host, port: msg.port });
   m.showOnBoard(now).host = `${msg.host}:${msg.port}`;
   m.send({ type: 'serving', serverId: m.id, ticketKey: m.serving.key });
-  const relay = msg.relay ?? false;
   ctx.log.info(
     { server: m.name, id: m.id, host: msg.host, port: msg.port, capacity: msg.capacity, relay },
     'server ready',

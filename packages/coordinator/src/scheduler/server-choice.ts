@@ -32,10 +32,11 @@ export function pickServer(
 export function canServe(srv: ServerEntry, client: ClientEntry, clients: ReadonlyMap<string, ClientEntry>): boolean {
   if (srv.id === client.id || srv.quarantined) return false;
   if (!srv.relay) return true;
-  // A relay streams what it receives: it must be receiving (not itself waiting for a server),
-  // and be ahead of the client, or the client would wait on it (DESIGN: re-attach ahead).
+  // A relay streams what it receives: it must be a client of the session that is receiving (not
+  // waiting for a server), and be ahead of the client, or the client would wait on it (DESIGN:
+  // re-attach ahead).
   const self = clients.get(srv.id);
-  if (self && self.state !== 'imaged' && (self.state !== 'transferring' || self.held < client.held)) return false;
+  if (!self || (self.state !== 'imaged' && (self.state !== 'transferring' || self.held < client.held))) return false;
   // A relay must not be downstream of the client it would serve (no cycles).
   let cur: string | null = srv.id;
   for (let depth = 0; cur !== null && depth <= clients.size; depth++) {
