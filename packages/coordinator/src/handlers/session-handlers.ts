@@ -1,15 +1,21 @@
 import { CascadeError, parseManifest, PROTOCOL_VERSION, type ClientMessageOf } from '@cascade/common';
 import type { ControlConnection } from '../control-connection.js';
 import { checkHello } from '../hello-gate.js';
-import type { Member } from '../member.js';
+import type { Member, MemberConnection } from '../member.js';
 import { ServerSlot } from '../member.js';
 import { refuseClaim, serveRight } from './claims.js';
 import type { HandlerContext } from './context.js';
 
-/** A hello: through the gate, the member is welcomed (and a peer told its session's image). */
+/** What a hello needs of its connection: its challenge nonce, and closing it with a refusal. */
+export type HelloConnection = MemberConnection & Pick<ControlConnection, 'nonce' | 'fail'>;
+
+/**
+ * A hello: through the gate (token, protocol), then the member table (an id already known needs
+ * its secret and its role), the member is welcomed with its secret (and a peer told its image).
+ */
 export function onHello(
   ctx: HandlerContext,
-  conn: ControlConnection,
+  conn: HelloConnection,
   msg: ClientMessageOf<'hello'>,
   now: number,
 ): void {
@@ -29,6 +35,21 @@ export function onHello(
     m.showOnBoard(now);
     sendSession(ctx, m);
   }
+}
+
+/**
+ * A connection closed: its member (if this was its current connection) serves and fetches no
+ * more; an imaged peer stays on the board, and the record is kept or forgotten (members.ts).
+ */
+export function onDisconnect(ctx: HandlerContext, conn: MemberConnection, now: number): void {
+  const m = ctx.members.disconnected(conn);
+  if (!m) return;
+  ctx.effects.serverGone(m, now, { lost: true });
+  ctx.effects.clientGone(m, now);
+  const imaged = ctx.scheduler.getClient(m.id)?.state === 'imaged';
+  if (m.view && imaged) m.view.connected = false;
+  else m.view = null;
+  ctx.members.settle(m, now);
 }
 
 /** Tell a peer about its session's image, if the session is open. */
