@@ -1,4 +1,10 @@
-import { computeImageId, silentLogger, type ClientMessage, type ClientMessageOf, type SessionOptions } from '@cascade/common';
+import {
+  computeImageId,
+  silentLogger,
+  type ClientMessage,
+  type ClientMessageOf,
+  type SessionOptions,
+} from '@cascade/common';
 import { Effects } from '../src/effects.js';
 import type { HandlerContext } from '../src/handlers/context.js';
 import { dispatch } from '../src/handlers/dispatch.js';

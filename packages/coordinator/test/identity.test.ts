@@ -87,7 +87,10 @@ describe('identity: a member id cannot be taken (issue 16, finding 3)', () => {
     const p = lab.peer('p1', { want: true });
     lab.send(p, { type: 'done', server: 'seed', bytes: 1, ms: 1 });
     assert.equal(lab.scheduler.getSession('lab')?.state, 'ended');
-    for (const msg of [{ type: 'want', have: 0 }, { type: 'serve', host: 'h', port: 1, capacity: 1 }] as const) {
+    for (const msg of [
+      { type: 'want', have: 0 },
+      { type: 'serve', host: 'h', port: 1, capacity: 1 },
+    ] as const) {
       lab.send(obs, msg);
       assert.equal(obs.rejected.at(-1)?.code, 'ERR_ROLE_FORBIDDEN');
     }

@@ -17,7 +17,7 @@ export class StubConnection implements MemberConnection {
   readonly rejected: CascadeError[] = [];
   /** The error it was closed with (a refused hello). */
   failedWith: CascadeError | null = null;
-  readonly nonce = new Uint8Array(32);
+  readonly nonce = Buffer.alloc(32);
   wasReplaced = false;
 
   constructor(readonly remote = '127.0.0.1:40000') {}

@@ -45,7 +45,10 @@ describe('MemberTable: one record per member', () => {
     t.disconnected(c1);
     t.settle(s, 0);
     assert.equal(t.get('s1'), s, 'kept: tickets it issued must stay valid');
-    assert.equal(admit(t, new StubConnection(), { ...helloOf('s1', 'seeder', 'lab'), secret: s.secret }).serving?.key, key);
+    assert.equal(
+      admit(t, new StubConnection(), { ...helloOf('s1', 'seeder', 'lab'), secret: s.secret }).serving?.key,
+      key,
+    );
   });
 
   test('a peer keeps its board line (progress) across a reconnect, shown connected again', () => {

@@ -13,12 +13,7 @@ export type HelloConnection = MemberConnection & Pick<ControlConnection, 'nonce'
  * A hello: through the gate (token, protocol), then the member table (an id already known needs
  * its secret and its role), the member is welcomed with its secret (and a peer told its image).
  */
-export function onHello(
-  ctx: HandlerContext,
-  conn: HelloConnection,
-  msg: ClientMessageOf<'hello'>,
-  now: number,
-): void {
+export function onHello(ctx: HandlerContext, conn: HelloConnection, msg: ClientMessageOf<'hello'>, now: number): void {
   const refusal = checkHello(msg, conn.nonce, ctx.auth);
   if (refusal) {
     conn.fail(refusal);
