@@ -162,7 +162,7 @@ describe('session token: challenge-response on hello', () => {
       url,
       logger: silentLogger(),
       token: TOKEN,
-      hello: { role: 'observer', id: 'obs-re', name: 'obs' },
+      hello: { role: 'peer', id: 'peer-re', name: 'peer', session: 'lab' },
       reconnect: { initialMs: 20, maxMs: 50 },
       onConnected: () => connects++,
       onMessage: () => undefined,
@@ -171,11 +171,12 @@ describe('session token: challenge-response on hello', () => {
     // Another connection with the token but not the secret cannot take the id over.
     const rogue = new Probe(url);
     const { nonce } = await rogue.next('challenge');
-    const h = { ...helloOf('observer', 'obs-re'), name: 'obs' };
+    const h = { ...helloOf('peer', 'peer-re', 'lab'), name: 'peer' };
     rogue.send({ ...h, auth: helloProof(TOKEN, nonce, h) });
     await refusedWith(rogue, 'ERR_ID_TAKEN');
     assert.equal(client.connected, true, 'the member kept its connection');
-    // Drop the client's connection: it reconnects, answers the new challenge and proves its secret.
+    // Drop the client's connection: it reconnects, answers the new challenge and proves its secret
+    // (a departed peer's id stays taken: without the secret it would be refused).
     (client as unknown as { ws: WebSocket }).ws.terminate();
     const deadline = Date.now() + 5000;
     while (connects < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
