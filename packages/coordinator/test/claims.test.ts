@@ -115,6 +115,15 @@ describe('claims are checked against what the coordinator knows (issue 16, findi
     lab.send(p3, { ...forged, code: 'ERR_SERVER_LOST', server: 'seed', badSlices: [] });
     assert.equal(p3.rejected[0]?.code, 'ERR_CLAIM_REFUSED');
     assert.deepEqual(lab.scheduler.getSession('lab')?.clientQueue.toArray(10), ['p2', 'p3']);
+    const stranger = lab.peer('p4', { session: 'elsewhere' });
+    lab.send(stranger, { ...forged, code: 'ERR_TARGET_UNUSABLE', server: 'seed', badSlices: [] });
+    assert.equal(stranger.rejected[0]?.code, 'ERR_CLAIM_REFUSED', 'its own disk, but it is no client');
+    lab.send(p3, { ...forged, code: 'ERR_TARGET_UNUSABLE', server: 'seed', badSlices: [] });
+    assert.equal(lab.scheduler.getClient('p3'), undefined, 'a waiting client with a broken disk leaves');
+    assert.deepEqual(
+      lab.warnings.list().map((w) => w.event),
+      ['transfer-failed'],
+    );
   });
 
   test('serve: refused from a peer without the image; accepted from the opener and a peer whose done counted', () => {

@@ -67,7 +67,9 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
  */
 export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'failed'>, now: number): void {
   const session = m.session ?? '';
-  if (msg.code !== 'ERR_TARGET_UNUSABLE' && !hasTransfer(ctx, m, session)) {
+  // Its own disk: any client of the session may say so (it only leaves); anything else needs a transfer.
+  const own = msg.code === 'ERR_TARGET_UNUSABLE';
+  if (own ? ctx.scheduler.getClient(m.id)?.session !== session : !hasTransfer(ctx, m, session)) {
     refuseClaim(ctx, m, 'failed', 'no transfer is recorded for this client');
     return;
   }
