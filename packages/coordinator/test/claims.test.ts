@@ -126,6 +126,17 @@ describe('claims are checked against what the coordinator knows (issue 16, findi
     );
   });
 
+  test('progress counts only during a transfer the coordinator records', () => {
+    const lab = new HandlerLab();
+    lab.seeder('seed', 'lab', {}, 1);
+    const idle = lab.peer('idle');
+    lab.send(idle, { type: 'progress', slices: 4, bytes: 1 << 30, rate: 1 });
+    assert.equal(idle.member?.view?.bytes, 0);
+    const { conn } = assigned(lab, 'p1');
+    lab.send(conn, { type: 'progress', slices: 2, bytes: 131072, rate: 1 });
+    assert.equal(conn.member?.view?.bytes, 131072);
+  });
+
   test('serve: refused from a peer without the image; accepted from the opener and a peer whose done counted', () => {
     const lab = new HandlerLab();
     lab.seeder('seed', 'lab', {}, 1);

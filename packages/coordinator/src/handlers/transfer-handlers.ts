@@ -28,7 +28,9 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
   ctx.effects.apply(ctx.scheduler.enqueueClient(session, m.id, now, { held: msg.have }));
 }
 
+/** Progress of a transfer the coordinator records; from anyone else it is ignored (a peer sends it often). */
 export function onProgress(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'progress'>, now: number): void {
+  if (!hasTransfer(ctx, m, m.session ?? '')) return;
   ctx.effects.progressed(m, msg.slices, msg.bytes, msg.rate, now);
   ctx.scheduler.noteHeld(m.id, msg.slices);
 }
