@@ -3,6 +3,7 @@ import {
   newTicketKey,
   signTicket,
   type CascadeError,
+  type ClientMessageOf,
   type CoordinatorMessage,
   type Manifest,
   type Role,
@@ -121,8 +122,13 @@ export class Member {
   assignment: { session: string; server: string; reported: boolean } | null = null;
   /** The session in which the coordinator counted its `done` (it holds the image there). */
   imagedIn: string | null = null;
-  /** The session in which it announced (`want`) that it holds every slice of the image. */
-  holdsAllIn: string | null = null;
+  /** The slices it last announced (`want`) holding, in which session. */
+  announced: { session: string; have: number } | null = null;
+  /**
+   * A `done` (and then a `serve`) that came before its session's manifest was known (a coordinator
+   * restarted, the peer back before the seeder): judged once the seeder opens the session.
+   */
+  deferred: { done: ClientMessageOf<'done'>; serve: ClientMessageOf<'serve'> | null } | null = null;
   /** When its last connection closed (a departed record, kept a while for its secret). */
   leftAt: number | null = null;
 

@@ -106,6 +106,24 @@ describe('claims are checked against what the coordinator knows (issue 16, findi
     assert.deepEqual([s.imaged, s.state], [2, 'ended']);
   });
 
+  test('after a coordinator restart, an imaged peer back before the seeder is counted once it opens', () => {
+    const lab = new HandlerLab();
+    const back = lab.peer('imaged');
+    lab.send(back, { type: 'want', have: 4 });
+    lab.send(back, { type: 'done', server: 'old-server', bytes: 0, ms: 0 });
+    lab.send(back, { type: 'serve', host: '127.0.0.69', port: 9003, capacity: 2 });
+    const liar = lab.peer('liar');
+    lab.send(liar, { type: 'want', have: 1 });
+    lab.send(liar, { type: 'done', server: 'reused', bytes: 0, ms: 0 });
+    assert.deepEqual([...back.rejected, ...liar.rejected], [], 'nothing judged before the manifest is known');
+    assert.equal(lab.scheduler.getSession('lab')?.imaged ?? 0, 0);
+    lab.seeder('seed', 'lab', { endCount: 3 });
+    assert.equal(lab.scheduler.getSession('lab')?.imaged, 1);
+    assert.equal(back.of('serving').length, 1, 'its serve is accepted with its done');
+    assert.equal(back.of('assign').length, 0, 'an imaged peer is never handed a server');
+    assert.equal(liar.rejected[0]?.code, 'ERR_CLAIM_REFUSED');
+  });
+
   test('failed from a client with no transfer is refused and does not move it up the queue', () => {
     const lab = new HandlerLab();
     lab.seeder('seed', 'lab', {}, 1);

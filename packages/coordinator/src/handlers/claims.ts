@@ -36,9 +36,19 @@ export function reportableServer(m: Member, named: string, session: string): str
  * an imaged peer back after a coordinator restart), or its done was counted before.
  */
 export function doneCounts(ctx: HandlerContext, m: Member, session: string): boolean {
-  if (m.imagedIn === session || m.holdsAllIn === session) return true;
+  if (m.imagedIn === session || holdsAll(ctx, m, session) === true) return true;
   if (m.assignment?.session === session) return true;
   return hasTransfer(ctx, m, session);
+}
+
+/**
+ * Whether `m` announced holding every slice of `session`'s image; undefined while the session's
+ * manifest is not known (its seeder has not opened it, e.g. after a coordinator restart).
+ */
+export function holdsAll(ctx: HandlerContext, m: Member, session: string): boolean | undefined {
+  const slices = ctx.sessions.get(session)?.manifest.digests.length;
+  if (m.announced?.session !== session) return false;
+  return slices === undefined ? undefined : m.announced.have >= slices;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Member, MemberConnection } from '../member.js';
 import { ServerSlot } from '../member.js';
 import { refuseClaim, serveRight } from './claims.js';
 import type { HandlerContext } from './context.js';
+import { onDone } from './transfer-handlers.js';
 
 /** What a hello needs of its connection: its challenge nonce, and closing it with a refusal. */
 export type HelloConnection = MemberConnection & Pick<ControlConnection, 'nonce' | 'fail'>;
@@ -81,12 +82,35 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   ctx.effects.apply(ctx.scheduler.openSession(session, { imageId, size, name: image }, msg.options, now));
   m.send({ type: 'ack', of: 'open-session', session });
   for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
+  judgeDeferred(ctx, session, now);
+}
+
+/**
+ * Dones (and serves) that came before the session's manifest, judged now that it is known: every
+ * done first, so that no imaged peer is handed out as a client to one that starts serving.
+ */
+function judgeDeferred(ctx: HandlerContext, session: string, now: number): void {
+  const waiting = [...ctx.members.connected(session)].filter((m) => m.deferred);
+  const serves = waiting.map((m) => {
+    const { done, serve } = m.deferred!;
+    m.deferred = null;
+    onDone(ctx, m, done, now);
+    return serve;
+  });
+  waiting.forEach((m, i) => {
+    const serve = serves[i];
+    if (serve && m.imagedIn === session) onServe(ctx, m, serve, now);
+  });
 }
 
 /** A seeder or peer offers slots: it gets its ticket key and joins the server queue. */
 export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'serve'>, now: number): void {
   const session = m.session!; // seeders and peers name their session at hello
   const s = ctx.scheduler.getSession(session);
+  if (m.deferred) {
+    m.deferred.serve = msg; // judged with its done, once the session opens
+    return;
+  }
   if (!s || s.state === 'pending' || s.state === 'ended') {
     m.conn?.reject(new CascadeError('ERR_UNKNOWN_SESSION', `session ${session} is not open`));
     return;

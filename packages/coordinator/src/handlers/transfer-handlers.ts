@@ -1,6 +1,6 @@
 import type { ClientMessageOf } from '@cascade/common';
 import type { Member } from '../member.js';
-import { doneCounts, hasTransfer, refuseClaim, reportableServer } from './claims.js';
+import { doneCounts, hasTransfer, holdsAll, refuseClaim, reportableServer } from './claims.js';
 import type { HandlerContext } from './context.js';
 
 /** A peer wants the image (or re-announces a transfer that went on while it reconnected). */
@@ -11,11 +11,10 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
     m.send({ type: 'session-ended', session, reason: s.endReason ?? 'ended' });
     return;
   }
-  const slices = ctx.sessions.get(session)?.manifest.digests.length;
-  if (!msg.activeServer && slices !== undefined && msg.have >= slices) {
+  if (!msg.activeServer) m.announced = { session, have: msg.have };
+  if (!msg.activeServer && holdsAll(ctx, m, session)) {
     // It holds every slice (--reuse, or imaged before a coordinator restart): its done follows.
     ctx.log.info({ peer: m.name, session, have: msg.have }, 'client holds the whole image');
-    m.holdsAllIn = session;
     ctx.effects.clientGone(m, now);
     return;
   }
@@ -42,7 +41,10 @@ export function onProgress(ctx: HandlerContext, m: Member, msg: ClientMessageOf<
 export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'done'>, now: number): void {
   const session = m.session ?? '';
   if (!doneCounts(ctx, m, session)) {
-    refuseClaim(ctx, m, 'done', 'no transfer was assigned and no holdings announced');
+    if (holdsAll(ctx, m, session) === undefined) {
+      ctx.log.info({ peer: m.name, session }, 'done held until the session opens');
+      m.deferred = { done: msg, serve: null };
+    } else refuseClaim(ctx, m, 'done', 'no transfer was assigned and no holdings announced');
     return;
   }
   const server = ctx.members.name(msg.server);
