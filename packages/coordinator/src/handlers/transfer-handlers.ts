@@ -93,7 +93,7 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   if (blamed) ctx.effects.badSlices({ client: m, server: blamed, count: msg.badSlices.length, session, claim }, now);
   else if (msg.badSlices.length > 0) ctx.log.info({ peer: m.name, named: server }, 'bad-slice report not counted');
   const avoidServer = msg.code !== 'ERR_SERVER_FULL';
-  ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer }));
+  ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer, distrust: blamed !== null }));
 }
 
 /** A peer or seeder stops (signal, local fault): it serves no more and fetches no more. */
