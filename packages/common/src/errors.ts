@@ -19,7 +19,10 @@ export const ErrorCodes = {
   ERR_AUTH_REQUIRED: 'the coordinator requires a session token and the hello carried no proof of it',
   ERR_AUTH_FAILED:
     'the hello proof of the session token is wrong (wrong token, or an answer replayed from another connection)',
-  ERR_ROLE_FORBIDDEN: 'this role may not send this message',
+  ERR_ROLE_FORBIDDEN: 'this role may not send this message, or a known member said hello as another role',
+  ERR_ID_TAKEN: 'a member with this id is known to the coordinator and the hello did not carry its secret',
+  ERR_CLAIM_REFUSED:
+    'the coordinator does not believe this claim (a report about a server it did not assign, a done without a transfer, a serve without the image)',
   ERR_UNKNOWN_SESSION: 'no session of that name exists',
   ERR_SESSION_EXISTS: 'a session of that name is already open with another image',
   ERR_SESSION_ENDED: 'the session has ended',

@@ -16,8 +16,10 @@ export interface CoordinatorOptions {
   /** ws ping interval; a connection that misses a pong for one interval is dropped. */
   pingIntervalMs?: number;
   ticketTtlMs?: number;
-  /** Digest mismatches reported against one server before it is quarantined. */
+  /** Digest mismatches reported against one server before it is quarantined (default 3)... */
   quarantineAfter?: number;
+  /** ...by at least this many distinct clients the coordinator assigned to it (default 2). */
+  quarantineReporters?: number;
   now?: () => number;
 }
 

@@ -9,7 +9,7 @@ import { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOpt
 import { Effects } from './effects.js';
 import type { HandlerContext } from './handlers/context.js';
 import { dispatch } from './handlers/dispatch.js';
-import { onHello } from './handlers/session-handlers.js';
+import { onDisconnect, onHello } from './handlers/session-handlers.js';
 import { serveHttp } from './http-endpoints.js';
 import type { SessionRecord } from './member.js';
 import { MemberTable } from './members.js';
@@ -52,7 +52,7 @@ export class Coordinator {
     const effects = new Effects({
       ...{ scheduler, members, sessions, metrics, warnings, log },
       ticketTtlMs: opts.ticketTtlMs ?? 60_000,
-      quarantineAfter: opts.quarantineAfter ?? 3,
+      quarantine: { slices: opts.quarantineAfter ?? 3, reporters: opts.quarantineReporters ?? 2 },
     });
     const auth = opts.auth ?? {};
     this.ctx = { scheduler, members, sessions, effects, log, auth, status: (s) => this.status(s) };
@@ -137,16 +137,7 @@ export class Coordinator {
   private onClose(conn: ControlConnection): void {
     this.connections.delete(conn);
     conn.dispose();
-    const m = this.members.disconnected(conn);
-    if (!m) return;
-    const now = this.now();
-    const { effects } = this.ctx;
-    effects.serverGone(m, now, { lost: true });
-    effects.clientGone(m, now);
-    const imaged = this.scheduler.getClient(m.id)?.state === 'imaged';
-    if (m.view && imaged) m.view.connected = false;
-    else m.view = null;
-    this.members.settle(m);
+    onDisconnect(this.ctx, conn, this.now());
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { CoordinatorMessage, Logger } from '@cascade/common';
-import type { Member, SessionRecord } from './member.js';
+import type { Member, QuarantinePolicy, SessionRecord } from './member.js';
 import type { MemberTable } from './members.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import type { Scheduler } from './scheduler/scheduler.js';
@@ -14,14 +14,23 @@ export interface EffectParts {
   warnings: WarningLog;
   log: Logger;
   ticketTtlMs: number;
-  /** Bad slices reported against one server before it is quarantined. */
-  quarantineAfter: number;
+  /** When bad-slice reports quarantine a server. */
+  quarantine: QuarantinePolicy;
 }
 
 /** A client's report about its server: who says it, and the code it reported (its claim, not ours). */
 export interface ClientClaim {
   reportedBy: string;
   code: string;
+}
+
+/** A bad-slice report the coordinator believes: from `client`, assigned by it to `server`. */
+export interface BadSliceReport {
+  client: Member;
+  server: string;
+  count: number;
+  session: string;
+  claim: ClientClaim;
 }
 
 /**
@@ -85,17 +94,22 @@ export class Effects {
     if (c && c.state !== 'imaged') this.apply(this.p.scheduler.removeClient(m.id, now));
   }
 
-  /** Bad slices a client reported against the server it was assigned; quarantine after too many. */
-  badSlices(serverId: string, count: number, session: string, now: number, claim: ClientClaim): void {
-    this.p.metrics.digestMismatches(session, count);
-    const server = this.p.members.get(serverId);
-    if (!server?.serving || count === 0) return;
-    this.warn(now, 'bad-slices', `${claim.reportedBy} got ${count} bad slices from ${server.name}`, claim);
-    const bad = server.serving.reportBadSlices(count, this.p.quarantineAfter);
+  /**
+   * Bad slices a client reported against the server the coordinator assigned it (handlers check
+   * that first). The server is quarantined once the policy is met: enough slices, from enough
+   * distinct clients. The quarantine is kept on its slot, by id, across its reconnects.
+   */
+  badSlices(r: BadSliceReport, now: number): void {
+    this.p.metrics.digestMismatches(r.session, r.count);
+    const server = this.p.members.get(r.server);
+    if (!server?.serving || r.count === 0) return;
+    this.warn(now, 'bad-slices', `${r.claim.reportedBy} got ${r.count} bad slices from ${server.name}`, r.claim);
+    const bad = server.serving.reportBadSlices(r.client.id, r.count, this.p.quarantine);
     if (!bad.quarantine) return;
-    this.p.log.warn({ server: server.name, badSlices: bad.total }, 'server quarantined');
-    this.warn(now, 'quarantined', `${server.name} sent ${bad.total} bad slices`);
-    this.p.scheduler.quarantineServer(serverId);
+    const reporters = server.serving.reporters.size;
+    this.p.log.warn({ server: server.name, badSlices: bad.total, reporters }, 'server quarantined');
+    this.warn(now, 'quarantined', `${server.name} sent ${bad.total} bad slices to ${reporters} clients`);
+    this.p.scheduler.quarantineServer(r.server);
   }
 
   private ended(d: Extract<Decision, { kind: 'ended' }>): void {
@@ -118,6 +132,7 @@ export class Effects {
     }
     const ticket = slot.ticket({ session, imageId: manifest.imageId, client, server }, at + this.p.ticketTtlMs);
     const serverName = this.p.members.name(server);
+    m.assignment = { session, server, reported: false };
     m.send({ type: 'assign', server: { id: server, name: serverName, host: slot.host, port: slot.port }, ticket });
     if (m.view) Object.assign(m.view, { server: serverName, serverId: server, assignedAt: at });
     this.p.metrics.transfer(session, 'assigned');

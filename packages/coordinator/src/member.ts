@@ -1,7 +1,9 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   newTicketKey,
   signTicket,
   type CascadeError,
+  type ClientMessageOf,
   type CoordinatorMessage,
   type Manifest,
   type Role,
@@ -48,14 +50,26 @@ export interface SessionRecord {
   openedBy: string;
 }
 
+/** When bad-slice reports quarantine a server (see README "Security"). */
+export interface QuarantinePolicy {
+  /** Bad slices reported against it in all. */
+  slices: number;
+  /** Distinct clients, each assigned to it by the coordinator, that reported bad slices. */
+  reporters: number;
+}
+
 /**
- * Where a member serves and the ticket key it was given, and how many bad slices its clients
- * reported against it. Kept across the member's reconnects so tickets already issued stay valid.
+ * Where a member serves and the ticket key it was given, and the bad slices its clients reported
+ * against it. Kept by member id across reconnects, so tickets already issued stay valid and a
+ * quarantine is not cleared by reconnecting.
  */
 export class ServerSlot {
   /** Shared with this server alone; signs the tickets it accepts. */
   readonly key = newTicketKey();
   badSlices = 0;
+  /** Ids of the clients whose reports counted against it. */
+  readonly reporters = new Set<string>();
+  quarantined = false;
 
   constructor(
     public host: string,
@@ -67,14 +81,19 @@ export class ServerSlot {
     return signTicket({ ...claims, expires }, this.key);
   }
 
-  /** Count bad slices against this server; `quarantine` is true when it has just earned it. */
-  reportBadSlices(count: number, quarantineAfter: number): { total: number; quarantine: boolean } {
-    const before = this.badSlices;
-    this.badSlices += count;
-    return {
-      total: this.badSlices,
-      quarantine: count > 0 && before < quarantineAfter && this.badSlices >= quarantineAfter,
-    };
+  /**
+   * Count `count` bad slices reported by `reporter` (a client the coordinator assigned to this
+   * server); `quarantine` is true when the server has just earned it under `policy`.
+   */
+  reportBadSlices(reporter: string, count: number, policy: QuarantinePolicy): { total: number; quarantine: boolean } {
+    if (count > 0) {
+      this.badSlices += count;
+      if (this.reporters.size < 64) this.reporters.add(reporter);
+    }
+    const earned = this.badSlices >= policy.slices && this.reporters.size >= policy.reporters;
+    const quarantine = earned && !this.quarantined;
+    if (quarantine) this.quarantined = true;
+    return { total: this.badSlices, quarantine };
   }
 }
 
@@ -94,6 +113,24 @@ export class Member {
   opened: SessionRecord | null = null;
   serving: ServerSlot | null = null;
   view: PeerView | null = null;
+  /** Proves a reconnect under this id (sent in every welcome; never shown or logged). */
+  readonly secret = randomBytes(24).toString('base64url');
+  /**
+   * The transfer the coordinator last assigned this client (running, or just ended): its server
+   * is the only one the client's bad-slice report may count against, once (`reported`).
+   */
+  assignment: { session: string; server: string; reported: boolean } | null = null;
+  /** The session in which the coordinator counted its `done` (it holds the image there). */
+  imagedIn: string | null = null;
+  /** The slices it last announced (`want`) holding, in which session. */
+  announced: { session: string; have: number } | null = null;
+  /**
+   * A `done` (and then a `serve`) that came before its session's manifest was known (a coordinator
+   * restarted, the peer back before the seeder): judged once the seeder opens the session.
+   */
+  deferred: { done: ClientMessageOf<'done'>; serve: ClientMessageOf<'serve'> | null } | null = null;
+  /** When its last connection closed (a departed record, kept a while for its secret). */
+  leftAt: number | null = null;
 
   constructor(
     readonly id: string,
@@ -102,6 +139,13 @@ export class Member {
     this.role = hello.role;
     this.name = hello.name;
     this.session = hello.session;
+  }
+
+  /** Whether `secret` is this member's secret (constant-time). */
+  proves(secret: string | undefined): boolean {
+    if (secret === undefined) return false;
+    const digest = (v: string): Buffer => createHash('sha256').update(v).digest();
+    return timingSafeEqual(digest(secret), digest(this.secret));
   }
 
   /** Remote address and port of its current connection. */

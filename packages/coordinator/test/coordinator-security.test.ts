@@ -156,29 +156,32 @@ describe('session token: challenge-response on hello', () => {
     assert.equal((await fetch(`${url.replace('ws:', 'http:')}/healthz`)).status, 200);
   });
 
-  test('ControlClient with the token connects, and after a reconnect answers the new challenge', async () => {
+  test('ControlClient with the token reconnects with its secret; a hello under its id without the secret is refused', async () => {
     let connects = 0;
     const client = new ControlClient({
       url,
       logger: silentLogger(),
       token: TOKEN,
-      hello: { role: 'observer', id: 'obs-re', name: 'obs' },
+      hello: { role: 'peer', id: 'peer-re', name: 'peer', session: 'lab' },
       reconnect: { initialMs: 20, maxMs: 50 },
       onConnected: () => connects++,
       onMessage: () => undefined,
     });
     await client.start();
-    // Drop the connection from the coordinator's side by replacing it: a second hello with the same id.
+    // Another connection with the token but not the secret cannot take the id over.
     const rogue = new Probe(url);
     const { nonce } = await rogue.next('challenge');
-    const h = { ...helloOf('observer', 'obs-re'), name: 'obs' };
+    const h = { ...helloOf('peer', 'peer-re', 'lab'), name: 'peer' };
     rogue.send({ ...h, auth: helloProof(TOKEN, nonce, h) });
-    await rogue.next('welcome');
+    await refusedWith(rogue, 'ERR_ID_TAKEN');
+    assert.equal(client.connected, true, 'the member kept its connection');
+    // Drop the client's connection: it reconnects, answers the new challenge and proves its secret
+    // (a departed peer's id stays taken: without the secret it would be refused).
+    (client as unknown as { ws: WebSocket }).ws.terminate();
     const deadline = Date.now() + 5000;
     while (connects < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(connects, 2, 'the client reconnected and was welcomed again');
     client.close();
-    rogue.ws.close();
   });
 
   test('ControlClient with a wrong token fails start() with ERR_AUTH_FAILED', async () => {

@@ -252,7 +252,7 @@ describe('Coordinator control plane', () => {
     peer.ws.close();
   });
 
-  test('bad slices reported against the assigned server count, and quarantine it after three', async () => {
+  test('bad slices from two clients assigned to the server quarantine it; one client alone does not', async () => {
     const img = join(dir, 'bad.img');
     await writeFile(img, Buffer.alloc(200_000, 4));
     const m = await buildManifest(img, { sliceSize: 65536 });
@@ -261,24 +261,34 @@ describe('Coordinator control plane', () => {
     await seeder.next('welcome');
     seeder.send({ type: 'open-session', manifest: { ...m }, options: {} });
     await seeder.next('ack');
-    seeder.send({ type: 'serve', host: '127.0.4.9', port: 9997, capacity: 1 });
+    seeder.send({ type: 'serve', host: '127.0.4.9', port: 9997, capacity: 2 });
     await seeder.next('serving');
-    const peer = await connected();
-    peer.send(hello('peer', 'victim', 'bad'));
-    await peer.next('welcome');
-    peer.send({ type: 'want', have: 0 });
-    await peer.next('assign');
-    peer.send({ type: 'failed', server: 'seed-b', code: 'ERR_SERVER_LOST', reason: 'corrupt', badSlices: [0, 1, 2] });
-    peer.send({ type: 'get-status', session: 'bad' });
-    const status = await peer.next('status');
+    const quarantined = async (p: Probe): Promise<boolean | undefined> => {
+      p.send({ type: 'get-status', session: 'bad' });
+      const status = await p.next('status');
+      assert.ok(status.type === 'status');
+      return status.status.sessions[0]?.servers.find((x) => x.name === 'seed-b')?.quarantined;
+    };
+    const victims: Probe[] = [];
+    for (const id of ['victim-1', 'victim-2']) {
+      const peer = await connected();
+      peer.send(hello('peer', id, 'bad'));
+      await peer.next('welcome');
+      peer.send({ type: 'want', have: 0 });
+      await peer.next('assign');
+      victims.push(peer);
+    }
+    const report = { type: 'failed', server: 'seed-b', code: 'ERR_SERVER_BAD', reason: 'corrupt' } as const;
+    victims[0]!.send({ ...report, badSlices: [0, 1, 2] });
+    assert.equal(await quarantined(victims[0]!), false, 'one client alone quarantined the server');
+    victims[1]!.send({ ...report, badSlices: [0] });
+    assert.equal(await quarantined(victims[1]!), true);
+    victims[1]!.send({ type: 'get-status', session: 'bad' });
+    const status = await victims[1]!.next('status');
     assert.ok(status.type === 'status');
-    assert.deepEqual(
-      status.status.sessions[0]?.servers.map((x) => [x.name, x.quarantined]),
-      [['seed-b', true]],
-    );
     assert.ok(status.status.warnings.some((w) => w.event === 'quarantined' && !w.code && !w.reportedBy));
     seeder.ws.close();
-    peer.ws.close();
+    for (const v of victims) v.ws.close();
   });
 
   test('a bug in a timer or in /status is logged, answered with 500, and never ends the coordinator', async () => {

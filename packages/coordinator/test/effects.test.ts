@@ -7,7 +7,7 @@ import { MemberTable } from '../src/members.js';
 import { CoordinatorMetrics } from '../src/metrics.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';
 import { WarningLog } from '../src/warning-log.js';
-import { helloOf, manifestOf, StubConnection } from './member-stubs.js';
+import { admit, helloOf, manifestOf, StubConnection } from './member-stubs.js';
 
 /** Effects over a real (pure) scheduler and member table, with stub connections: no sockets. */
 function lab() {
@@ -18,11 +18,11 @@ function lab() {
   const warnings = new WarningLog();
   const effects = new Effects({
     ...{ scheduler, members, sessions, metrics, warnings, log: silentLogger() },
-    ...{ ticketTtlMs: 60_000, quarantineAfter: 3 },
+    ...{ ticketTtlMs: 60_000, quarantine: { slices: 3, reporters: 2 } },
   });
   const manifest = manifestOf('img-1', 4);
   const seederConn = new StubConnection();
-  const seeder = members.welcome(seederConn, helloOf('seed', 'seeder', 'lab'));
+  const seeder = admit(members, seederConn, helloOf('seed', 'seeder', 'lab'));
   seeder.opened = { name: 'lab', manifest, openedBy: 'seed' };
   sessions.set('lab', seeder.opened);
   effects.apply(scheduler.openSession('lab', { imageId: 'img-1', size: manifest.size, name: 'img' }, {}, 0));
@@ -30,7 +30,7 @@ function lab() {
   effects.apply(scheduler.addServer('lab', 'seed', 1, 0));
   const peer = (id: string) => {
     const conn = new StubConnection();
-    const m = members.welcome(conn, helloOf(id, 'peer', 'lab'));
+    const m = admit(members, conn, helloOf(id, 'peer', 'lab'));
     m.showOnBoard(0);
     return { conn, m };
   };
@@ -97,20 +97,25 @@ describe('Effects: decisions become messages, board updates, metrics and warning
     assert.equal(l.seederConn.of('session-ended').length, 1);
   });
 
-  test('bad slices are a client claim on the board; a third one quarantines the server', () => {
+  test('bad slices are a client claim on the board; two clients reporting three in all quarantine the server', () => {
     const l = lab();
-    const claim = { reportedBy: 'name-p1', code: 'ERR_SLICE_DIGEST_MISMATCH' };
-    l.effects.badSlices('seed', 2, 'lab', 10, claim);
-    l.effects.badSlices('seed', 1, 'lab', 11, claim);
-    const events = l.warnings.list();
+    const p1 = l.peer('p1').m;
+    const p2 = l.peer('p2').m;
+    const claim = (m: typeof p1) => ({ reportedBy: m.name, code: 'ERR_SLICE_DIGEST_MISMATCH' });
+    l.effects.badSlices({ client: p1, server: 'seed', count: 2, session: 'lab', claim: claim(p1) }, 10);
+    l.effects.badSlices({ client: p1, server: 'seed', count: 5, session: 'lab', claim: claim(p1) }, 11);
+    assert.equal(l.scheduler.getServer('seed')?.quarantined, false, 'one client alone never quarantines');
+    l.effects.badSlices({ client: p2, server: 'seed', count: 1, session: 'lab', claim: claim(p2) }, 12);
     assert.deepEqual(
-      events.map((w) => [w.event, w.reportedBy, w.code]),
+      l.warnings.list().map((w) => [w.event, w.reportedBy, w.code]),
       [
         ['bad-slices', 'name-p1', 'ERR_SLICE_DIGEST_MISMATCH'],
         ['bad-slices', 'name-p1', 'ERR_SLICE_DIGEST_MISMATCH'],
+        ['bad-slices', 'name-p2', 'ERR_SLICE_DIGEST_MISMATCH'],
         ['quarantined', undefined, undefined],
       ],
     );
     assert.equal(l.scheduler.getServer('seed')?.quarantined, true);
+    assert.equal(l.seeder.serving?.quarantined, true, 'kept on the slot, by id, across reconnects');
   });
 });

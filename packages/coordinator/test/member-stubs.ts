@@ -1,18 +1,23 @@
+import assert from 'node:assert/strict';
 import {
+  CascadeError,
   MANIFEST_VERSION,
-  type CascadeError,
   type ClientMessageOf,
   type CoordinatorMessage,
   type Manifest,
   type Role,
 } from '@cascade/common';
 import type { Member, MemberConnection } from '../src/member.js';
+import type { MemberTable } from '../src/members.js';
 
 /** A control connection without a socket: records what it was sent and whether it was replaced. */
 export class StubConnection implements MemberConnection {
   member: Member | null = null;
   readonly sent: CoordinatorMessage[] = [];
   readonly rejected: CascadeError[] = [];
+  /** The error it was closed with (a refused hello). */
+  failedWith: CascadeError | null = null;
+  readonly nonce = Buffer.alloc(32);
   wasReplaced = false;
 
   constructor(readonly remote = '127.0.0.1:40000') {}
@@ -22,6 +27,9 @@ export class StubConnection implements MemberConnection {
   }
   reject(err: CascadeError): void {
     this.rejected.push(err);
+  }
+  fail(err: CascadeError): void {
+    this.failedWith = err;
   }
   welcomed(member: Member): void {
     this.member = member;
@@ -51,4 +59,11 @@ export function manifestOf(imageId: string, slices: number): Manifest {
     digests: Array.from({ length: slices }, () => '0'.repeat(32)),
     zero: '',
   };
+}
+
+/** Welcome `hello` on `conn` into `table`; the test fails if it is refused. */
+export function admit(table: MemberTable, conn: MemberConnection, hello: ClientMessageOf<'hello'>, now = 0): Member {
+  const m = table.welcome(conn, hello, now);
+  assert.ok(!(m instanceof CascadeError), `hello refused: ${m instanceof CascadeError ? m.code : ''}`);
+  return m;
 }

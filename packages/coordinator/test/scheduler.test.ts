@@ -92,6 +92,21 @@ describe('Scheduler pairing', () => {
     assert.deepEqual(assigns(s.transferFailed('c1', 2, { avoidServer: true })), [['c1', 'A']]);
   });
 
+  test('a server a client reported bad is never its fallback while the session has another, even busy', () => {
+    const s = open();
+    s.addServer('lab', 'liar', 1, 0);
+    s.enqueueClient('lab', 'c1', 1); // c1 ← liar
+    s.addServer('lab', 'seed', 1, 1);
+    s.enqueueClient('lab', 'c2', 1); // c2 ← seed (busy from now on)
+    assert.deepEqual(assigns(s.transferFailed('c1', 2, { avoidServer: true, distrust: true })), [], 'waits');
+    assert.deepEqual(assigns(s.transferDone('c2', 3)), [['c1', 'seed']]);
+    const alone = open();
+    alone.addServer('lab', 'only', 1, 0);
+    alone.enqueueClient('lab', 'c9', 1);
+    const again = alone.transferFailed('c9', 2, { avoidServer: true, distrust: true });
+    assert.deepEqual(assigns(again), [['c9', 'only']], 'the only server of the session is still tried');
+  });
+
   test('a quarantined server gets no new clients', () => {
     const s = open();
     s.addServer('lab', 'bad', 3, 0);

@@ -158,6 +158,8 @@ export class Peer {
     const store = this.target?.store;
     if (!store) return; // no session yet: the coordinator sends it when it opens
     if (store.complete) {
+      // Holdings first: the coordinator counts a done only from a client it knows (issue 16).
+      this.role.send({ type: 'want', have: store.heldSlices });
       const server = this.result.servers.at(-1) ?? 'reused';
       this.role.send({ type: 'done', server, bytes: this.result.bytesReceived, ms: 0 });
       this.offerServe();
@@ -316,6 +318,8 @@ export class Peer {
     await this.target?.sync();
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
+    const held = this.target?.store.heldSlices;
+    if (!serverId && held !== undefined) this.role.send({ type: 'want', have: held }); // reused: holdings first
     this.role.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
     this.phaseNow = 'serving';
     await this.startServing(false);

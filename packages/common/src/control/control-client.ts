@@ -42,6 +42,8 @@ export class ControlClient {
   private aliveTimer: NodeJS.Timeout | null = null;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private welcomed = false;
+  /** This member's secret from the coordinator's welcome: proves every reconnect under our id. */
+  private secret: string | undefined;
   private readonly log: Logger;
 
   constructor(private readonly opts: ControlClientOptions) {
@@ -95,7 +97,7 @@ export class ControlClient {
     ws.on('open', () => {
       this.heartbeat();
       // Without a token, say hello at once; with one, answer the challenge (a fresh nonce per connection).
-      if (!this.opts.token) ws.send(encodeControl({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.opts.hello }));
+      if (!this.opts.token) ws.send(encodeControl({ type: 'hello', ...this.helloFields() }));
     });
     ws.on('ping', () => this.heartbeat());
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -116,13 +118,14 @@ export class ControlClient {
         const token = this.opts.token;
         if (token && !helloSent) {
           helloSent = true;
-          const hello = { protocol: PROTOCOL_VERSION, ...this.opts.hello };
+          const hello = this.helloFields();
           ws.send(encodeControl({ type: 'hello', ...hello, auth: helloProof(token, msg.nonce, hello) }));
         }
         return;
       }
       if (msg.type === 'welcome') {
         this.welcomed = true;
+        this.secret = msg.secret ?? this.secret; // a restarted coordinator issues a new one
         this.attempt = 0;
         this.offlineSince = null;
         this.log.info({ url: this.opts.url }, 'connected to coordinator');
@@ -141,6 +144,11 @@ export class ControlClient {
     });
     ws.on('error', (err) => this.log.debug({ err }, 'control connection error'));
     ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
+  }
+
+  /** The hello's fields: who we are, and (once welcomed) the secret that proves it. */
+  private helloFields(): Omit<ClientMessageOf<'hello'>, 'type' | 'auth'> {
+    return { protocol: PROTOCOL_VERSION, ...this.opts.hello, ...(this.secret ? { secret: this.secret } : {}) };
   }
 
   private heartbeat(): void {

@@ -13,6 +13,8 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const host = z.string().min(1).max(255);
 const port = z.number().int().min(1).max(65535);
 const capacity = z.number().int().min(0).max(1024);
+/** A member's reconnect secret (issued by the coordinator, opaque to the client). */
+const memberSecret = z.string().min(1).max(128);
 const bin = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected binary' });
 
 export const roleSchema = z.enum(['seeder', 'peer', 'observer', 'operator']);
@@ -45,6 +47,8 @@ export const clientMessageSchemas = [
     name,
     session: name.optional(),
     auth: bin.optional(),
+    /** The secret from this member's first `welcome`: proves a reconnect under a known id. */
+    secret: memberSecret.optional(),
     /** Peers: the machine's identity (boot media report it). */
     machine: machineSchema.optional(),
   }),
@@ -90,7 +94,8 @@ export const clientMessageSchemas = [
 export const coordinatorMessageSchemas = [
   /** First message on every connection: a fresh nonce for the hello's token proof (hello-auth.ts). */
   z.object({ type: z.literal('challenge'), nonce: bin, auth: z.boolean() }),
-  z.object({ type: z.literal('welcome'), protocol: z.number().int(), id }),
+  /** `secret`: this member's own, to send back as `hello.secret` on every reconnect (never shown). */
+  z.object({ type: z.literal('welcome'), protocol: z.number().int(), id, secret: memberSecret.optional() }),
   z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(4096) }),
   z.object({
     type: z.literal('session'),

@@ -1,29 +1,51 @@
 import { CascadeError, parseManifest, PROTOCOL_VERSION, type ClientMessageOf } from '@cascade/common';
 import type { ControlConnection } from '../control-connection.js';
 import { checkHello } from '../hello-gate.js';
-import type { Member } from '../member.js';
+import type { Member, MemberConnection } from '../member.js';
 import { ServerSlot } from '../member.js';
+import { refuseClaim, serveRight } from './claims.js';
 import type { HandlerContext } from './context.js';
+import { onDone } from './transfer-handlers.js';
 
-/** A hello: through the gate, the member is welcomed (and a peer told its session's image). */
-export function onHello(
-  ctx: HandlerContext,
-  conn: ControlConnection,
-  msg: ClientMessageOf<'hello'>,
-  now: number,
-): void {
+/** What a hello needs of its connection: its challenge nonce, and closing it with a refusal. */
+export type HelloConnection = MemberConnection & Pick<ControlConnection, 'nonce' | 'fail'>;
+
+/**
+ * A hello: through the gate (token, protocol), then the member table (an id already known needs
+ * its secret and its role), the member is welcomed with its secret (and a peer told its image).
+ */
+export function onHello(ctx: HandlerContext, conn: HelloConnection, msg: ClientMessageOf<'hello'>, now: number): void {
   const refusal = checkHello(msg, conn.nonce, ctx.auth);
   if (refusal) {
     conn.fail(refusal);
     return;
   }
-  const m = ctx.members.welcome(conn, msg);
-  m.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: msg.id });
+  const m = ctx.members.welcome(conn, msg, now);
+  if (m instanceof CascadeError) {
+    conn.fail(m);
+    return;
+  }
+  m.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: m.id, secret: m.secret });
   ctx.log.info({ peer: m.name, id: m.id, role: m.role, session: m.session, remote: m.remote }, 'hello');
   if (m.role === 'peer' && m.session) {
     m.showOnBoard(now);
     sendSession(ctx, m);
   }
+}
+
+/**
+ * A connection closed: its member (if this was its current connection) serves and fetches no
+ * more; an imaged peer stays on the board, and the record is kept or forgotten (members.ts).
+ */
+export function onDisconnect(ctx: HandlerContext, conn: MemberConnection, now: number): void {
+  const m = ctx.members.disconnected(conn);
+  if (!m) return;
+  ctx.effects.serverGone(m, now, { lost: true });
+  ctx.effects.clientGone(m, now);
+  const imaged = ctx.scheduler.getClient(m.id)?.state === 'imaged';
+  if (m.view && imaged) m.view.connected = false;
+  else m.view = null;
+  ctx.members.settle(m, now);
 }
 
 /** Tell a peer about its session's image, if the session is open. */
@@ -60,21 +82,49 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   ctx.effects.apply(ctx.scheduler.openSession(session, { imageId, size, name: image }, msg.options, now));
   m.send({ type: 'ack', of: 'open-session', session });
   for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
+  judgeDeferred(ctx, session, now);
+}
+
+/**
+ * Dones (and serves) that came before the session's manifest, judged now that it is known: every
+ * done first, so that no imaged peer is handed out as a client to one that starts serving.
+ */
+function judgeDeferred(ctx: HandlerContext, session: string, now: number): void {
+  const waiting = [...ctx.members.connected(session)].filter((m) => m.deferred);
+  const serves = waiting.map((m) => {
+    const { done, serve } = m.deferred!;
+    m.deferred = null;
+    onDone(ctx, m, done, now);
+    return serve;
+  });
+  waiting.forEach((m, i) => {
+    const serve = serves[i];
+    if (serve && m.imagedIn === session) onServe(ctx, m, serve, now);
+  });
 }
 
 /** A seeder or peer offers slots: it gets its ticket key and joins the server queue. */
 export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'serve'>, now: number): void {
   const session = m.session!; // seeders and peers name their session at hello
   const s = ctx.scheduler.getSession(session);
+  if (m.deferred) {
+    m.deferred.serve = msg; // judged with its done, once the session opens
+    return;
+  }
   if (!s || s.state === 'pending' || s.state === 'ended') {
     m.conn?.reject(new CascadeError('ERR_UNKNOWN_SESSION', `session ${session} is not open`));
     return;
   }
+  const right = serveRight(ctx, m, msg, session);
+  if (typeof right === 'string') {
+    refuseClaim(ctx, m, 'serve', right);
+    return;
+  }
+  const { relay } = right;
   m.serving ??= new ServerSlot(msg.host, msg.port);
   Object.assign(m.serving, { host: msg.host, port: msg.port });
   m.showOnBoard(now).host = `${msg.host}:${msg.port}`;
   m.send({ type: 'serving', serverId: m.id, ticketKey: m.serving.key });
-  const relay = msg.relay ?? false;
   ctx.log.info(
     { server: m.name, id: m.id, host: msg.host, port: msg.port, capacity: msg.capacity, relay },
     'server ready',

@@ -1,5 +1,6 @@
 import type { ClientMessageOf } from '@cascade/common';
 import type { Member } from '../member.js';
+import { doneCounts, hasTransfer, holdsAll, refuseClaim, reportableServer } from './claims.js';
 import type { HandlerContext } from './context.js';
 
 /** A peer wants the image (or re-announces a transfer that went on while it reconnected). */
@@ -8,6 +9,13 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
   const s = ctx.scheduler.getSession(session);
   if (s?.state === 'ended') {
     m.send({ type: 'session-ended', session, reason: s.endReason ?? 'ended' });
+    return;
+  }
+  if (!msg.activeServer) m.announced = { session, have: msg.have };
+  if (!msg.activeServer && holdsAll(ctx, m, session)) {
+    // It holds every slice (--reuse, or imaged before a coordinator restart): its done follows.
+    ctx.log.info({ peer: m.name, session, have: msg.have }, 'client holds the whole image');
+    ctx.effects.clientGone(m, now);
     return;
   }
   if (msg.activeServer) {
@@ -19,36 +27,38 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
   ctx.effects.apply(ctx.scheduler.enqueueClient(session, m.id, now, { held: msg.have }));
 }
 
+/** Progress of a transfer the coordinator records; from anyone else it is ignored (a peer sends it often). */
 export function onProgress(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'progress'>, now: number): void {
+  if (!hasTransfer(ctx, m, m.session ?? '')) return;
   ctx.effects.progressed(m, msg.slices, msg.bytes, msg.rate, now);
   ctx.scheduler.noteHeld(m.id, msg.slices);
 }
 
 /**
- * The server a client's report may be about: the one the coordinator assigned it. A report naming
- * any other server is the client's word alone and blames nobody.
+ * A peer has the whole image, verified. It counts only when the coordinator has reason to believe
+ * it (claims.ts); its bad-slice count blames only the server the coordinator assigned it.
  */
-function assignedServer(ctx: HandlerContext, m: Member, named: string): string | null {
-  const assigned = ctx.scheduler.getClient(m.id)?.server ?? null;
-  if (assigned === named) return assigned;
-  ctx.log.info({ peer: m.name, named, assigned }, 'report names a server the client was not assigned: ignored');
-  return null;
-}
-
-/** A peer has the whole image, verified. */
 export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'done'>, now: number): void {
   const session = m.session ?? '';
+  if (!doneCounts(ctx, m, session)) {
+    if (holdsAll(ctx, m, session) === undefined) {
+      ctx.log.info({ peer: m.name, session }, 'done held until the session opens');
+      m.deferred = { done: msg, serve: null };
+    } else refuseClaim(ctx, m, 'done', 'no transfer was assigned and no holdings announced');
+    return;
+  }
   const server = ctx.members.name(msg.server);
-  const blamed = msg.badSlices ? assignedServer(ctx, m, msg.server) : null;
+  const blamed = msg.badSlices ? reportableServer(m, msg.server, session) : null;
   ctx.log.info({ peer: m.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
   const manifest = ctx.sessions.get(session)?.manifest;
   // the bytes since the peer's last progress report: credited to its server and the metrics
   if (manifest && msg.server !== 'reused') ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now);
   if (m.view) Object.assign(m.view, { doneAt: now, servedBy: server });
+  m.imagedIn = session;
   ctx.effects.counted(session, 'done');
   if (blamed && msg.badSlices) {
     const claim = { reportedBy: m.name, code: 'ERR_SLICE_DIGEST_MISMATCH' };
-    ctx.effects.badSlices(blamed, msg.badSlices, session, now, claim);
+    ctx.effects.badSlices({ client: m, server: blamed, count: msg.badSlices, session, claim }, now);
   }
   ctx.effects.apply(ctx.scheduler.transferDone(m.id, now, m.session));
 }
@@ -61,6 +71,12 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
  */
 export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'failed'>, now: number): void {
   const session = m.session ?? '';
+  // Its own disk: any client of the session may say so (it only leaves); anything else needs a transfer.
+  const own = msg.code === 'ERR_TARGET_UNUSABLE';
+  if (own ? ctx.scheduler.getClient(m.id)?.session !== session : !hasTransfer(ctx, m, session)) {
+    refuseClaim(ctx, m, 'failed', 'no transfer is recorded for this client');
+    return;
+  }
   const server = ctx.members.name(msg.server);
   const claim = { reportedBy: m.name, code: msg.code };
   ctx.log.warn(
@@ -80,11 +96,12 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
     ctx.effects.apply(ctx.scheduler.removeClient(m.id, now));
     return;
   }
-  const blamed = assignedServer(ctx, m, msg.server);
-  if (blamed) ctx.effects.badSlices(blamed, msg.badSlices.length, session, now, claim);
+  const blamed = msg.badSlices.length > 0 ? reportableServer(m, msg.server, session) : null;
+  if (blamed) ctx.effects.badSlices({ client: m, server: blamed, count: msg.badSlices.length, session, claim }, now);
+  else if (msg.badSlices.length > 0) ctx.log.info({ peer: m.name, named: server }, 'bad-slice report not counted');
   // A full server (its own code, passed on as remoteCode) is not avoided: it frees a slot soon.
   const avoidServer = (msg.remoteCode ?? msg.code) !== 'ERR_SERVER_FULL';
-  ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer }));
+  ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer, distrust: blamed !== null }));
 }
 
 /** A peer or seeder stops (signal, local fault): it serves no more and fetches no more. */

@@ -241,10 +241,11 @@ export class Scheduler {
   }
 
   /** The client's transfer failed (server lost, bad slices): it rejoins at the head. */
-  transferFailed(id: string, now: number, opts: { avoidServer?: boolean } = {}): Decision[] {
+  transferFailed(id: string, now: number, opts: { avoidServer?: boolean; distrust?: boolean } = {}): Decision[] {
     const c = this.clients.get(id);
     if (!c) return [];
     if (opts.avoidServer && c.server) c.avoid.add(c.server);
+    if (opts.distrust && c.server) c.distrusted.add(c.server);
     return this.enqueueClient(c.session, id, now, { front: true });
   }
 
@@ -286,6 +287,7 @@ export class Scheduler {
       server: null,
       since: now,
       avoid: new Set(),
+      distrusted: new Set(),
       held: 0,
     };
     this.clients.set(id, c);

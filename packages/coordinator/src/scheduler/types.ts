@@ -39,6 +39,11 @@ export interface ClientEntry {
   since: number;
   /** Servers that failed this client, avoided when another is free. */
   avoid: Set<string>;
+  /**
+   * Servers this client reported sending bad slices (a counted report): never chosen for it while
+   * the session has any other server, free or busy.
+   */
+  distrusted: Set<string>;
   /** Slices it holds verified, as last reported (relay mode: only relays ahead of it may serve it). */
   held: number;
 }
