@@ -34,6 +34,7 @@ export interface LabSession {
   roster?: RosterEntry[];
   summary?: { imaged: number; failed: number; waiting: number; expected: number | null };
   servers: Array<{ id: string; name: string; host: string | null; unreachable?: boolean }>;
+  waiting?: Array<{ id: string; name: string }>;
 }
 
 export interface LabSnapshot {
