@@ -90,18 +90,27 @@ async function macOf(name: string): Promise<string> {
   return links[0]!.address.toLowerCase();
 }
 
-/** A unit's ExecStart, with the install paths mapped onto this checkout and this test's folders. */
-async function unitCommand(unit: string, instance = 'win11'): Promise<string[]> {
+/**
+ * A unit's ExecStart and Environment=, with the install paths mapped onto this checkout and this
+ * test's folders (/srv/images, /var/cache, /var/lib → under the test's temp folder).
+ */
+async function unitCommand(unit: string, instance = 'win11'): Promise<{ argv: string[]; env: Record<string, string> }> {
   const text = await readFile(join(ROOT, 'deploy/systemd', unit), 'utf8');
   const line = /^ExecStart=(.+)$/m.exec(text)?.[1];
   assert.ok(line, `${unit}: no ExecStart`);
+  const paths = (s: string): string =>
+    s
+      .replaceAll('%i', instance)
+      .replaceAll('/srv/images/', `${dir}/images/`)
+      .replaceAll('/var/cache/', `${dir}/var-cache/`)
+      .replaceAll('/var/lib/', `${dir}/var-lib/`);
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^Environment=([A-Z_]+)=(\S*)$/gm)) env[m[1]!] = paths(m[2]!);
   const vars: Record<string, string> = { CACHE_DIRECTORY: join(dir, 'cache'), STATE_DIRECTORY: join(dir, 'state') };
-  return line
-    .replace(/\$\{?([A-Z_]+)\}?/g, (m, v: string) => vars[v] ?? m)
-    .replaceAll('%i', instance)
-    .replaceAll('/srv/images/', `${dir}/images/`)
+  const argv = paths(line.replace(/\$\{?([A-Z_]+)\}?/g, (m, v: string) => vars[v] ?? m))
     .split(/\s+/)
     .map((w) => (w === '/usr/bin/node' ? process.execPath : w === '/opt/cascade/cascade.mjs' ? CASCADE_BIN : w));
+  return { argv, env };
 }
 
 /** The README's seeder environment file, adapted to this lab's subnet and counts. */
@@ -191,10 +200,12 @@ describe('issue 13: a lab of 9 machines sharing one hostname, imaged from a file
     await writeImage(image, { size, seed: 'lab-netns' });
     const expected = await readFile(image);
     const imaged = MACHINES - 1;
-    const coordinator = inNs('srv', 'coordinator', await unitCommand('cascade-coordinator.service'));
+    const coord = await unitCommand('cascade-coordinator.service');
+    const coordinator = inNs('srv', 'coordinator', coord.argv, coord.env);
     await coordinator.line(/answering discovery on udp/, 20_000);
     const env = await readmeSeederEnv({ start: 1, end: imaged });
-    const seeder = inNs('srv', 'seeder', await unitCommand('cascade-seeder@.service'), env);
+    const unit = await unitCommand('cascade-seeder@.service');
+    const seeder = inNs('srv', 'seeder', unit.argv, { ...unit.env, ...env });
     const target = (i: number): string =>
       i === BROKEN ? join(dir, 'no-such-dir', `m${i}.img`) : join(dir, `m${i}.img`);
     const machines: Proc[] = [];

@@ -98,7 +98,7 @@ describe('problem 4: a roster of every machine and how it ended', () => {
     const d = peer('d', join(dir, 'd.img'), 4);
     const e = peer('e', join(dir, 'e.img'), 5);
     assert.equal(await exitWithin(c, 30_000), 3, `c: see ${c.logFile}`);
-    await waitFor('a b d e waiting', async () => ((await session('roster'))!.waiting.length >= 4 ? true : undefined));
+    await waitFor('a b d e waiting', async () => ((await session('roster'))!.waiting!.length >= 4 ? true : undefined));
     d.proc.kill('SIGTERM');
     e.proc.kill('SIGKILL');
     await exitWithin(d, 10_000);
