@@ -22,6 +22,10 @@ import { exists, waitFor, type LabSession, type LabSnapshot } from './lab-helper
  *    SYN-without-ACK into an HTB class whose FIFO holds 1 byte);
  *  - machine BROKEN has a target inside a folder that does not exist (cannot be opened).
  *
+ * Two focused tests come first: problem 1 (the README's seeder, reached from another host) and
+ * problem 2 (the only source is the dark machine: the client logs ERR_SERVER_UNREACHABLE within a
+ * connect timeout of a few seconds and keeps waiting instead of exiting).
+ *
  * Behaviour assumed (the design the fixes build to):
  *  - the seeder advertises an address its clients can reach (the coordinator rewrites a loopback
  *    one to the seeder's address on the client's network, or the seeder uses the control link's);
@@ -191,6 +195,73 @@ describe('issue 13: a lab of 9 machines sharing one hostname, imaged from a file
     await waitFor('listener up', async () => ((await probe(`m${DARK}`, '127.0.0.1')) === 'open' ? true : undefined));
     assert.equal(await probe('m0', ipOf(DARK)), 'timeout');
     await server.stop();
+  });
+
+  /** `cascade ARGS` in namespace `name`, its settings only from flags (kernel line: /dev/null). */
+  function cascadeIn(name: string, proc: string, args: string[], env: Record<string, string> = {}): Proc {
+    return inNs(name, proc, [process.execPath, CASCADE_BIN, ...args, '--log-format', 'json'], env);
+  }
+
+  /** Wait until `p`'s log (stdout and stderr) has a line matching `re`; fail if it exits first. */
+  async function logHas(p: Proc, re: RegExp, ms: number): Promise<void> {
+    await Promise.race([
+      waitFor(`${p.name}: ${re}`, async () => (re.test(await readFile(p.logFile, 'utf8')) ? true : undefined), ms),
+      p.exited.then((code) => Promise.reject(new Error(`${p.name} exited with ${code}; see ${p.logFile}`))),
+    ]);
+  }
+
+  test('problem 1: a seeder on 0.0.0.0 that reached the coordinator by 127.0.0.1 serves another host', async (t) => {
+    if (skip) return t.skip(skip);
+    const image = join(dir, 'images', 'p1.img');
+    await writeImage(image, { size: 1024 * 1024 + 1, seed: 'p1' });
+    const procs: Proc[] = [];
+    try {
+      const c = cascadeIn('srv', 'p1-coordinator', ['coordinator', '--listen', '0.0.0.0:7770']);
+      procs.push(c);
+      await c.line(/listening on/, 20_000);
+      const seedArgs = ['seed', image, '--session', 'p1', '--end-count', '1', '--cmdline-file', '/dev/null'];
+      procs.push(cascadeIn('srv', 'p1-seeder', seedArgs, { CASCADE_COORDINATOR: 'ws://127.0.0.1:7770' }));
+      const target = join(dir, 'p1-m0.img');
+      const peer = cascadeIn('m0', 'p1-m0', [
+        ...['peer', '--coordinator', `ws://${SERVER_IP}:7770`, '--session', 'p1', '--target', target],
+        ...['--cmdline-file', '/dev/null'],
+      ]);
+      procs.push(peer);
+      assert.equal(await exitOf(peer, 60_000), 0, `see ${peer.logFile}`);
+      assert.ok(await sameBytes(target, await readFile(image)));
+    } finally {
+      await Promise.all(procs.map((p) => p.stop()));
+    }
+  });
+
+  test('problem 2: a server that drops connection attempts costs its client seconds, not its run', async (t) => {
+    if (skip) return t.skip(skip);
+    const image = join(dir, 'images', 'p2.img');
+    await writeImage(image, { size: 1024 * 1024 + 2, seed: 'p2' });
+    const procs: Proc[] = [];
+    try {
+      const c = cascadeIn('srv', 'p2-coordinator', ['coordinator', '--listen', '0.0.0.0:7770']);
+      procs.push(c);
+      await c.line(/listening on/, 20_000);
+      // The only source runs on the dark machine: the client can reach the coordinator, not it.
+      const url = `ws://${SERVER_IP}:7770`;
+      const dark = cascadeIn(`m${DARK}`, 'p2-dark-seeder', ['seed', image, '--coordinator', url, '--session', 'p2']);
+      procs.push(dark);
+      await logHas(dark, /serving slices/, 20_000);
+      const peer = cascadeIn('m0', 'p2-m0', [
+        ...['peer', '--coordinator', url, '--session', 'p2', '--target', join(dir, 'p2-m0.img')],
+        ...['--cmdline-file', '/dev/null'],
+      ]);
+      procs.push(peer);
+      const started = Date.now();
+      await logHas(peer, /ERR_SERVER_UNREACHABLE/, 20_000);
+      assert.ok(Date.now() - started < 20_000);
+      const log = await readFile(peer.logFile, 'utf8');
+      assert.doesNotMatch(log, /ERR_VERIFY_FAILED/);
+      assert.equal(peer.child.exitCode, null, 'the client gave up on a network fault');
+    } finally {
+      await Promise.all(procs.map((p) => p.stop()));
+    }
   });
 
   test('all but the broken machine end byte-exact; every machine is in the roster by its own IP', async (t) => {
