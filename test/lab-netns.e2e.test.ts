@@ -35,8 +35,10 @@ import { exists, waitFor, type LabSession, type LabSnapshot } from './lab-helper
  *  - `cascade.on-failure=CMD` (kernel parameter of `--on-failure`) runs when the peer is not imaged,
  *    also when discovery fails; `--on-complete` runs only when it is;
  *  - `status --json` → sessions[].roster: [{id, name, ip, mac, outcome, code, reason, imagedAt,
- *    source}], names unique in the session, `ip` the address the coordinator saw, `mac` that
- *    interface's MAC (lower-case aa:bb:…); ended sessions stay in the snapshot.
+ *    source}], names unique in the session (a shared hostname gets the address: `lab-10.215.X.11`,
+ *    see packages/coordinator/src/member-names.ts), `ip` the address the coordinator saw, `mac`
+ *    that interface's MAC (lower-case aa:bb:…, packages/peer/src/machine-identity.ts); ended
+ *    sessions stay in the snapshot.
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const pid = process.pid;
@@ -311,6 +313,7 @@ describe('issue 13: a lab of 9 machines sharing one hostname, imaged from a file
       assert.equal(mine.length, 1, `m${i}: ${mine.length} roster entries with ip ${ipOf(i)}`);
       const r = mine[0]!;
       assert.equal(r.mac, await macOf(`m${i}`), `m${i}: wrong MAC`);
+      assert.ok(r.name.includes(ipOf(i)), `m${i}: name ${r.name} does not carry its address (hostnames are shared)`);
       if (i === BROKEN) {
         assert.equal(r.outcome, 'failed');
         assert.equal(r.code, 'ERR_TARGET_UNUSABLE');
