@@ -10,4 +10,5 @@
  * ```
  */
 export * from './manifest-cache.js';
+export * from './cache-location.js';
 export * from './seeder.js';
