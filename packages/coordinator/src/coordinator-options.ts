@@ -1,6 +1,7 @@
 import { MAX_CONTROL_MESSAGE_BYTES, type Logger } from '@cascade/common';
 import type { ConnectionLimits } from './control-connection.js';
 import type { HelloPolicy } from './hello-gate.js';
+import type { UnreachableOptions } from './unreachable-reports.js';
 
 export interface CoordinatorOptions {
   logger: Logger;
@@ -18,6 +19,8 @@ export interface CoordinatorOptions {
   ticketTtlMs?: number;
   /** Digest mismatches reported against one server before it is quarantined. */
   quarantineAfter?: number;
+  /** When clients' ERR_SERVER_UNREACHABLE reports hold a server back (unreachable-reports.ts). */
+  unreachable?: Partial<UnreachableOptions>;
   now?: () => number;
 }
 

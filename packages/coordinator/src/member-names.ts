@@ -17,24 +17,20 @@ const usableMac = (mac: string | null): mac is string => !!mac && !/^(00:){5}00$
  * the console and /metrics from merging machines. Pure: the same members give the same names.
  */
 export function displayNames(members: readonly MemberIdentity[]): Map<string, string> {
-  const count = (key: (m: MemberIdentity) => string | null, group: readonly MemberIdentity[]): Map<string, number> => {
-    const c = new Map<string, number>();
-    for (const m of group) {
-      const k = key(m);
-      if (k !== null) c.set(k, (c.get(k) ?? 0) + 1);
-    }
-    return c;
-  };
-  const byName = count((m) => m.hostname, members);
+  const groups = new Map<string, MemberIdentity[]>();
+  for (const m of members) {
+    const group = groups.get(m.hostname);
+    if (group) group.push(m);
+    else groups.set(m.hostname, [m]);
+  }
   const names = new Map<string, string>();
-  for (const [hostname, n] of byName) {
-    const group = members.filter((m) => m.hostname === hostname);
-    if (n === 1) {
+  for (const [hostname, group] of groups) {
+    if (group.length === 1) {
       names.set(group[0]!.id, hostname);
       continue;
     }
-    const ips = count((m) => m.ip, group);
-    const macs = count((m) => (usableMac(m.mac) ? m.mac : null), group);
+    const ips = countBy(group, (m) => m.ip);
+    const macs = countBy(group, (m) => (usableMac(m.mac) ? m.mac : null));
     for (const m of group) {
       if (m.ip && ips.get(m.ip) === 1) names.set(m.id, `${hostname}-${m.ip}`);
       else if (usableMac(m.mac) && macs.get(m.mac) === 1) names.set(m.id, `${hostname}-${m.mac}`);
@@ -43,13 +39,27 @@ export function displayNames(members: readonly MemberIdentity[]): Map<string, st
   return deduplicate(members, names);
 }
 
+function countBy(group: readonly MemberIdentity[], key: (m: MemberIdentity) => string | null): Map<string, number> {
+  const c = new Map<string, number>();
+  for (const m of group) {
+    const k = key(m);
+    if (k !== null) c.set(k, (c.get(k) ?? 0) + 1);
+  }
+  return c;
+}
+
 /** Give every member still unnamed, or named like another, a numbered name that nobody has. */
 function deduplicate(members: readonly MemberIdentity[], names: Map<string, string>): Map<string, string> {
   const used = new Set<string>();
+  const next = new Map<string, number>();
   const out = new Map<string, string>();
   for (const m of members) {
-    let name = names.get(m.id) ?? m.hostname;
-    for (let i = 2; used.has(name) && i < 100_000; i++) name = `${names.get(m.id) ?? m.hostname}-${i}`;
+    const base = names.get(m.id) ?? m.hostname;
+    let name = base;
+    for (let i = next.get(base) ?? 2; used.has(name) && i < 1_000_000; i++) {
+      name = `${base}-${i}`;
+      next.set(base, i + 1);
+    }
     used.add(name);
     out.set(m.id, name);
   }

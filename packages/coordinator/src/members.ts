@@ -28,7 +28,7 @@ export class MemberTable {
       this.byId.set(hello.id, m);
     }
     const old = m.conn;
-    Object.assign(m, { conn, role: hello.role, name: hello.name, session: hello.session });
+    Object.assign(m, { conn, role: hello.role, name: hello.name, hostname: hello.name, session: hello.session });
     if (old && old !== conn) old.replaced();
     conn.welcomed(m);
     if (m.view) m.view.connected = true;
@@ -49,6 +49,11 @@ export class MemberTable {
   /** Drop a member's record once nothing of it is worth keeping. */
   settle(m: Member): void {
     if (!m.worthKeeping && this.byId.get(m.id) === m) this.byId.delete(m.id);
+  }
+
+  /** Every member record, connected or kept. */
+  all(): Iterable<Member> {
+    return this.byId.values();
   }
 
   /** Members connected now, in `session` (or all). */

@@ -73,9 +73,13 @@ export class Roster {
     if (e && e.outcome !== 'imaged') Object.assign(e, { outcome: 'failed', code, reason });
   }
 
-  /** The member closed its link: `left` when it said goodbye, `lost` when the link dropped. */
+  /**
+   * The member closed its link: `left` when it said goodbye, `lost` when the link dropped. A link
+   * that drops after its member said goodbye stays `left`.
+   */
   gone(id: string, how: 'left' | 'lost'): void {
-    this.set(id, how);
+    const e = this.entries.get(id);
+    if (e && (how === 'left' || e.outcome !== 'left')) this.set(id, how);
   }
 
   get(id: string): RosterEntry | undefined {

@@ -75,22 +75,41 @@ describe('Roster: every machine and how it ended', () => {
 
 describe('UnreachableReports', () => {
   test('three distinct clients mark a server; one client three times does not; clear resets', () => {
-    const u = new UnreachableReports(3, 60_000);
-    assert.equal(u.report('s', 'c1', 0), false);
-    assert.equal(u.report('s', 'c1', 1), false);
-    assert.equal(u.report('s', 'c2', 2), false);
+    const u = new UnreachableReports({ threshold: 3, windowMs: 60_000 });
+    assert.equal(u.report('s', 'c1', 0), 'suspect');
+    assert.equal(u.report('s', 'c1', 1), 'suspect');
+    assert.equal(u.report('s', 'c2', 2), 'suspect');
     assert.equal(u.isUnreachable('s'), false);
-    assert.equal(u.report('s', 'c3', 3), true);
-    assert.equal(u.report('s', 'c4', 4), false, 'marked once');
+    assert.equal(u.report('s', 'c3', 3), 'unreachable');
     assert.equal(u.isUnreachable('s'), true);
-    u.clear('s');
+    assert.equal(u.reportCount('s'), 3);
+    assert.equal(u.clear('s'), true);
     assert.equal(u.isUnreachable('s'), false);
+    assert.equal(u.clear('s'), false, 'nothing left to clear');
   });
 
   test('old reports expire', () => {
-    const u = new UnreachableReports(2, 1000);
+    const u = new UnreachableReports({ threshold: 2, windowMs: 1000 });
     u.report('s', 'c1', 0);
-    assert.equal(u.report('s', 'c2', 5000), false);
-    assert.equal(u.report('s', 'c3', 5001), true);
+    assert.equal(u.report('s', 'c2', 5000), 'suspect');
+    assert.equal(u.report('s', 'c3', 5001), 'unreachable');
+  });
+
+  test('a lone client is believed: the threshold is at most the clients that could report', () => {
+    const u = new UnreachableReports();
+    assert.equal(u.report('s', 'only', 0, 1), 'unreachable');
+    assert.equal(u.report('t', 'a', 0, 2), 'suspect');
+    assert.equal(u.report('t', 'b', 0, 2), 'unreachable');
+  });
+
+  test('a held-back server is due again after its hold: 15 s when suspect, 60 s when unreachable', () => {
+    const u = new UnreachableReports();
+    u.report('s', 'c1', 0);
+    u.report('t', 'c1', 0, 1);
+    assert.deepEqual(u.due(14_999), []);
+    assert.deepEqual(u.due(15_000), ['s']);
+    assert.deepEqual(u.due(59_999), []);
+    assert.deepEqual(u.due(60_000), ['t']);
+    assert.equal(u.isUnreachable('t'), true, 'tried again, still shown unreachable until it serves');
   });
 });

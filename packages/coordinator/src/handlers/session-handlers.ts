@@ -1,7 +1,7 @@
 import { CascadeError, parseManifest, PROTOCOL_VERSION, type ClientMessageOf } from '@cascade/common';
 import type { ControlConnection } from '../control-connection.js';
 import { checkHello } from '../hello-gate.js';
-import type { Member } from '../member.js';
+import type { Member, SessionRecord } from '../member.js';
 import { ServerSlot } from '../member.js';
 import type { HandlerContext } from './context.js';
 
@@ -18,8 +18,10 @@ export function onHello(
     return;
   }
   const m = ctx.members.welcome(conn, msg);
+  ctx.effects.outcomes.joined(m, msg.machine, now);
   m.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: msg.id });
-  ctx.log.info({ peer: m.name, id: m.id, role: m.role, session: m.session, remote: m.remote }, 'hello');
+  const seen = { remote: m.remote, ip: m.ip, mac: m.mac };
+  ctx.log.info({ peer: m.name, id: m.id, role: m.role, session: m.session, ...seen }, 'hello');
   if (m.role === 'peer' && m.session) {
     m.showOnBoard(now);
     sendSession(ctx, m);
@@ -39,17 +41,28 @@ export function sendSession(ctx: HandlerContext, m: Member): void {
   m.send({ type: 'session', session: name, manifest: { ...record.manifest }, options: s.options });
 }
 
-/** A seeder opens (or re-opens) its session with an image; the session's waiting peers learn it. */
+/**
+ * A seeder opens (or re-opens) its session with an image; the session's waiting peers learn it.
+ * A seeder of the same image joining a session that is open adds a source and nothing else:
+ * the gating and options stay as the session's opener set them.
+ */
 export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'open-session'>, now: number): void {
   const session = m.session!; // seeders and peers name their session at hello
   const manifest = parseManifest(msg.manifest);
   const s = ctx.scheduler.getSession(session);
-  const current = ctx.sessions.get(session)?.manifest;
-  if (s && current && s.state !== 'ended' && s.state !== 'pending' && current.imageId !== manifest.imageId) {
-    m.conn?.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${session} is open with image ${current.imageId}`));
+  const record = ctx.sessions.get(session);
+  const open = s !== undefined && record !== undefined && s.state !== 'ended' && s.state !== 'pending';
+  if (open && record.manifest.imageId !== manifest.imageId) {
+    const current = record.manifest.imageId;
+    m.conn?.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${session} is open with image ${current}`));
+    return;
+  }
+  if (open) {
+    joinOpenSession(ctx, m, record);
     return;
   }
   const reopened = s?.state === 'ended';
+  if (reopened) ctx.effects.outcomes.restarted(session, now);
   m.opened = { name: session, manifest, openedBy: m.id };
   ctx.sessions.set(session, m.opened);
   const { name: image, imageId, size } = manifest;
@@ -60,6 +73,22 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   ctx.effects.apply(ctx.scheduler.openSession(session, { imageId, size, name: image }, msg.options, now));
   m.send({ type: 'ack', of: 'open-session', session });
   for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
+}
+
+/**
+ * A seeder joins the open session `record`: an acknowledgement, its serve follows. The session
+ * is its own again if it opened it (a reconnect), or becomes its when its opener is gone.
+ */
+function joinOpenSession(ctx: HandlerContext, m: Member, record: SessionRecord): void {
+  const opener = ctx.members.get(record.openedBy);
+  const adopt = record.openedBy === m.id || !opener?.conn;
+  if (adopt) {
+    record.openedBy = m.id;
+    m.opened = record;
+  }
+  const how = record.openedBy === m.id ? 'seeder back' : 'another source joins';
+  ctx.log.info({ session: record.name, seeder: m.name, opener: ctx.members.name(record.openedBy) }, how);
+  m.send({ type: 'ack', of: 'open-session', session: record.name });
 }
 
 /** A seeder or peer offers slots: it gets its ticket key and joins the server queue. */
@@ -80,4 +109,5 @@ export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'se
     'server ready',
   );
   ctx.effects.apply(ctx.scheduler.addServer(session, m.id, msg.capacity, now, { relay }));
+  ctx.effects.reannounced(m.id, now);
 }

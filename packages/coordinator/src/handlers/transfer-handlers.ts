@@ -50,6 +50,7 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
     const claim = { reportedBy: m.name, code: 'ERR_SLICE_DIGEST_MISMATCH' };
     ctx.effects.badSlices(blamed, msg.badSlices, session, now, claim);
   }
+  ctx.effects.outcomes.imaged(m, imagedFrom(ctx, m, msg.server), now);
   ctx.effects.apply(ctx.scheduler.transferDone(m.id, now, m.session));
 }
 
@@ -70,18 +71,51 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   ctx.effects.warn(now, 'transfer-failed', `${m.name} from ${server}: ${msg.reason}`, claim);
   ctx.effects.counted(session, 'failed');
   if (msg.code === 'ERR_TARGET_UNUSABLE') {
+    ctx.effects.outcomes.failed(m, msg.code, msg.reason);
     ctx.effects.apply(ctx.scheduler.removeClient(m.id, now));
     return;
   }
   const blamed = assignedServer(ctx, m, msg.server);
+  if (blamed && msg.code === 'ERR_SERVER_UNREACHABLE') ctx.effects.unreachable(blamed, m, now);
   if (blamed) ctx.effects.badSlices(blamed, msg.badSlices.length, session, now, claim);
   const avoidServer = msg.code !== 'ERR_SERVER_FULL';
   ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer }));
 }
 
-/** A peer or seeder stops (signal, local fault): it serves no more and fetches no more. */
+/**
+ * A peer or seeder stops (signal, local fault): it serves no more and fetches no more. A peer
+ * leaving with a code of its own failure is failed on the roster. The seeder that opened its
+ * session ends it ('seeder-stopped'), unless the session asked for a handover and another
+ * complete source serves on.
+ */
 export function onLeave(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'leave'>, now: number): void {
-  ctx.log.info({ peer: m.name, reason: msg.reason }, 'peer leaving');
+  ctx.log.info({ peer: m.name, role: m.role, reason: msg.reason, reportedCode: msg.code }, 'peer leaving');
+  ctx.effects.outcomes.left(m, msg.reason, msg.code);
   ctx.effects.serverGone(m, now, { lost: false, reason: msg.reason });
   ctx.effects.clientGone(m, now);
+  if (m.role === 'seeder') seederStopped(ctx, m, now);
+}
+
+function seederStopped(ctx: HandlerContext, m: Member, now: number): void {
+  const session = m.session ?? '';
+  const s = ctx.scheduler.getSession(session);
+  if (!s || s.state === 'ended' || s.state === 'pending' || ctx.sessions.get(session)?.openedBy !== m.id) return;
+  const sources = ctx.effects.completeSources(s);
+  if (s.options.handover === true && sources > 0) {
+    ctx.log.info({ session, seeder: m.name, sources }, 'seeder stopped: session handed over');
+    ctx.effects.warn(now, 'handed-over', `${m.name} stopped; ${sources} complete source(s) serve on`);
+    return;
+  }
+  ctx.log.info({ session, seeder: m.name }, 'seeder stopped: session ends');
+  ctx.effects.apply(ctx.scheduler.endSession(session, now, 'seeder-stopped'));
+}
+
+/**
+ * The server a peer says it was imaged from: the one it was assigned; else (it announces an
+ * image it already held, e.g. to a restarted coordinator) a member it names, or 'reused'.
+ */
+function imagedFrom(ctx: HandlerContext, m: Member, named: string): string | null {
+  const assigned = ctx.scheduler.getClient(m.id)?.server;
+  if (assigned) return assigned;
+  return named === 'reused' || ctx.members.get(named) ? named : null;
 }
