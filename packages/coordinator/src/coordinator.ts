@@ -9,6 +9,7 @@ import { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOpt
 import { CoordinatorState } from './coordinator-state.js';
 import type { HandlerContext } from './handlers/context.js';
 import { dispatch } from './handlers/dispatch.js';
+import { onClosed } from './handlers/closed.js';
 import { onHello } from './handlers/session-handlers.js';
 import { serveHttp } from './http-endpoints.js';
 import type { CoordinatorMetrics } from './metrics.js';
@@ -127,24 +128,11 @@ export class Coordinator {
     conn.send({ type: 'challenge', nonce: conn.nonce, auth: this.opts.auth?.token !== undefined });
   }
 
-  /**
-   * A connection closed: its member (if this was its current connection) serves and fetches no
-   * more; on the roster it left (a clean close) or is lost.
-   */
+  /** A connection closed: the member it spoke for (if it still did) is gone (handlers/closed.ts). */
   private onClose(conn: ControlConnection, code: number): void {
     this.connections.delete(conn);
     conn.dispose();
-    const m = this.ctx.members.disconnected(conn);
-    if (!m) return;
-    const now = this.now();
-    const { effects } = this.ctx;
-    effects.serverGone(m, now, { lost: true });
-    effects.clientGone(m, now);
-    effects.outcomes.closed(m, CLEAN_CLOSE.has(code));
-    const imaged = this.scheduler.getClient(m.id)?.state === 'imaged';
-    if (m.view && imaged) m.view.connected = false;
-    else m.view = null;
-    this.ctx.members.settle(m);
+    onClosed(this.ctx, conn, CLEAN_CLOSE.has(code), this.now());
   }
 
   /**
