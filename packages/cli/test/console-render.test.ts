@@ -170,7 +170,7 @@ describe('renderConsole', () => {
     assert.match(text, /^ {2}imaged 38 · failed 1 · waiting 1 of 40 expected · left 1 · lost 1$/m);
     assert.match(
       text,
-      /^FAILED 1\n {2}lab-bb \(10\.0\.3\.6 · aa:bb:cc:dd:ee:0f\) +ERR_TARGET_UNUSABLE +target \/dev\/sdz: ENOENT$/m,
+      /^FAILED 1\n {2}lab-bb \(10\.0\.3\.6 · aa:bb:cc:dd:ee:0f\) {2}ERR_TARGET_UNUSABLE\n {6}target \/dev\/sdz: ENOENT$/m,
     );
     const none = renderConsole(snapshot(), { columns: 120, rows: Infinity }, { tree: false }).join('\n');
     assert.doesNotMatch(none, /FAILED/, 'no failures, no section');

@@ -82,6 +82,11 @@ export class Roster {
     if (e && (how === 'left' || e.outcome !== 'left')) this.set(id, how);
   }
 
+  /** Machines on the roster. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   get(id: string): RosterEntry | undefined {
     return this.entries.get(id);
   }

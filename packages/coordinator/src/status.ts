@@ -30,7 +30,8 @@ export interface StatusSources {
 
 /**
  * A JSON-ready picture of every session (or one) for /status, observers and the console: the
- * sessions the scheduler knows (open, or ended and kept), then those only peers named so far.
+ * sessions the scheduler knows (open, or ended and kept), then those peers wait for that no seeder
+ * has opened (yet).
  */
 export function buildStatus(src: StatusSources, now: number, only?: string): StatusSnapshot {
   const sessions: SessionStatus[] = [];
@@ -40,7 +41,8 @@ export function buildStatus(src: StatusSources, now: number, only?: string): Sta
   }
   for (const name of src.books.names()) {
     if ((only && name !== only) || src.scheduler.getSession(name)) continue;
-    sessions.push(unopenedStatus(src, src.books.get(name)!));
+    const book = src.books.get(name)!;
+    if (book.roster.size > 0) sessions.push(unopenedStatus(src, book)); // peers wait for it
   }
   return { now, sessions, warnings: src.warnings };
 }

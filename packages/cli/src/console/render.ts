@@ -49,7 +49,7 @@ export function renderConsole(s: StatusSnapshot, size: ConsoleSize, view: Consol
 
 function sessionSections(session: SessionStatus, now: number, width: number, view: ConsoleView): Section[] {
   const list = [serverSection(session, width), clientSection(session, width, now), transferSection(session, width)];
-  const failed = failedSection(session, width);
+  const failed = failedSection(session);
   if (failed.rows.length > 0) list.push(failed);
   if (view.tree) list.push(treeSection(session));
   return list;

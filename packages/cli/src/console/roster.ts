@@ -1,6 +1,5 @@
 import type { SessionStatus } from '@cascade/coordinator';
 import type { Section } from './sections.js';
-import { fit } from './text.js';
 
 /**
  * The roster's summary: `imaged 38 · failed 1 · waiting 1 of 40 expected`, then how many left
@@ -20,12 +19,14 @@ export function machineLabel(m: { name: string; ip: string | null; mac: string |
   return where.length > 0 ? `${m.name} (${where.join(' · ')})` : m.name;
 }
 
-/** Every machine that failed, with its address, MAC, code and reason: failures stay listed. */
-export function failedSection(s: SessionStatus, width: number): Section {
+/**
+ * Every machine that failed: its name, address and MAC with the code on one line, the reason it
+ * gave on the next (a reason is long: `target /dev/sdz: ENOENT: no such file or directory`).
+ */
+export function failedSection(s: SessionStatus): Section {
   const failed = s.roster.filter((r) => r.outcome === 'failed');
-  const who = Math.max(16, Math.min(52, Math.floor(width * 0.45)));
   return {
     title: `FAILED ${failed.length}`,
-    rows: failed.map((r) => `  ${fit(machineLabel(r), who)} ${fit(r.code ?? '?', 22)} ${r.reason ?? ''}`),
+    rows: failed.flatMap((r) => [`  ${machineLabel(r)}  ${r.code ?? '?'}`, `      ${r.reason ?? ''}`]),
   };
 }
