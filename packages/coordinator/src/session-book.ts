@@ -1,4 +1,5 @@
-import { displayNames, type MemberIdentity } from './member-names.js';
+import type { MemberIdentity } from './member-names.js';
+import { NameBook } from './name-book.js';
 import { Roster } from './roster.js';
 
 /** Members one session remembers for naming (seeders and peers), oldest forgotten first. */
@@ -11,8 +12,7 @@ const IDENTITY_LIMIT = 10_000;
  */
 export class SessionBook {
   roster = new Roster();
-  private readonly identities = new Map<string, MemberIdentity>();
-  private names = new Map<string, string>();
+  private readonly names = new NameBook();
 
   constructor(
     readonly name: string,
@@ -24,20 +24,14 @@ export class SessionBook {
    * display name changed (a second machine of the same hostname renames the first too).
    */
   admit(identity: MemberIdentity): Map<string, string> {
-    const old = this.identities.get(identity.id);
-    const changed = new Map<string, string>();
-    if (old && old.hostname === identity.hostname && old.ip === identity.ip && old.mac === identity.mac) return changed;
-    this.identities.set(identity.id, identity);
-    if (this.identities.size > IDENTITY_LIMIT) this.identities.delete(this.identities.keys().next().value!);
-    const names = displayNames([...this.identities.values()]);
-    for (const [id, name] of names) if (this.names.get(id) !== name) changed.set(id, name);
-    this.names = names;
+    const changed = this.names.admit(identity);
+    if (this.names.size > IDENTITY_LIMIT) for (const [id, n] of this.names.forgetOldest()) changed.set(id, n);
     return changed;
   }
 
   /** The member's display name in this session, if it joined it. */
   nameOf(id: string): string | undefined {
-    return this.names.get(id);
+    return this.names.nameOf(id);
   }
 
   /** The session runs anew (re-opened after it ended): a fresh roster; names are kept. */
