@@ -89,7 +89,7 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
  * complete source serves on.
  */
 export function onLeave(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'leave'>, now: number): void {
-  ctx.log.info({ peer: m.name, role: m.role, reason: msg.reason, reportedCode: msg.code }, 'peer leaving');
+  ctx.log.info({ peer: m.name, reason: msg.reason, role: m.role, reportedCode: msg.code }, 'peer leaving');
   ctx.effects.outcomes.left(m, msg.reason, msg.code);
   ctx.effects.serverGone(m, now, { lost: false, reason: msg.reason });
   ctx.effects.clientGone(m, now);
