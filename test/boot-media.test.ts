@@ -152,7 +152,7 @@ describe('kernel modules', () => {
       new Set(['virtio_ring', 'virtio', 'virtio_blk', 'virtio_pci_modern_dev', 'virtio_pci', 'e1000e']),
     );
     const before = (a: string, b: string) =>
-      assert.ok(names.indexOf(a) < names.indexOf(b), `${a} before ${b}: ${names}`);
+      assert.ok(names.indexOf(a) < names.indexOf(b), `${a} before ${b}: ${names.join(', ')}`);
     before('virtio_ring', 'virtio');
     before('virtio', 'virtio_blk');
     before('virtio', 'virtio_pci');

@@ -38,7 +38,7 @@ async function pollUntil(
 ): Promise<SessionStatus> {
   for (let i = 0; i < 150; i++) {
     const { s, now } = await session(name);
-    if (s) {
+    if (s && s.state !== 'unopened') {
       each(s, now);
       if (done(s)) return s;
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { CASCADE_BIN, exitWithin, writeImage } from '@cascade/cli';
-import { ControlClient, encodeError, silentLogger } from '@cascade/common';
+import { buildManifest, ControlClient, encodeError, silentLogger } from '@cascade/common';
 import { FaultLab } from './fault-lab.js';
 import { peerArgs, tempDir } from './helpers.js';
 
@@ -89,19 +89,24 @@ describe('peer bugs of issue 12 (real processes on loopback)', () => {
     // The seeder serves one client at a time, slowly: two peers at once means one of them is
     // offered the hostile server (which one, the test does not care).
     l.startSeeder(['--capacity', '1', '--rate', '4MB/s', '--slice', '1MiB', '--end-count', '2']);
-    await l.waitFor('the session open', (s) => s.state !== 'pending');
+    await l.waitFor('the session open', (s) => s.state !== 'unopened');
+    // A second source of the same image (what a coordinator accepts without proof: its clients'
+    // reports are what catch a liar) whose data port refuses every client with a remote code.
+    const manifest = await buildManifest(l.image, { sliceSize: 1024 * 1024 });
     const hostile = new ControlClient({
       url: l.url,
       logger: silentLogger(),
-      hello: { role: 'peer', id: randomUUID(), name: 'hostile', session: 'lab' },
+      hello: { role: 'seeder', id: randomUUID(), name: 'hostile', session: 'lab' },
       onMessage: () => undefined,
-      onConnected: () =>
-        void hostile.send({
+      onConnected: () => {
+        hostile.send({ type: 'open-session', manifest: { ...manifest }, options: {} });
+        hostile.send({
           type: 'serve',
           host: '127.0.40.6',
           port: (hostileData.address() as AddressInfo).port,
           capacity: 4,
-        }),
+        });
+      },
     });
     after(() => hostile.close());
     await hostile.start();

@@ -29,22 +29,27 @@ function session(
       position: i,
       id: `w${i}`,
       name: `pc-w${i}`,
+      ip: `10.0.1.${i + 1}`,
+      mac: null,
       since: NOW - 60_000 + i * 1000,
     })),
     servers: Array.from({ length: counts.servers }, (_, i) => ({
       id: `s${i}`,
       name: i === 0 ? 'seeder@files' : `pc-s${i}`,
       host: `10.0.0.${i + 1}:7771`,
+      ip: `10.0.0.${i + 1}`,
       capacity: i === 0 ? 2 : 3,
       active: 1,
       served: i,
       bytesServed: i * 256 * MiB,
       relay: i % 2 === 1,
       quarantined: false,
+      unreachable: false,
     })),
     transfers: Array.from({ length: counts.transfers }, (_, i) => ({
       client: `t${i}`,
       clientName: `pc-t${i}`,
+      clientIp: `10.0.2.${i + 1}`,
       server: 's0',
       serverName: 'seeder@files',
       since: NOW - 30_000,
@@ -58,10 +63,14 @@ function session(
       { at: NOW - 10_000, imaged: 3 },
     ],
     tree: [
-      { client: 'pc-s1', server: 'seeder@files' },
-      { client: 'pc-s2', server: 'seeder@files' },
-      { client: 'pc-s3', server: 'pc-s1' },
+      { client: 'pc-s1', server: 'seeder@files', ip: '10.0.0.2', mac: 'aa:bb:cc:00:00:02' },
+      { client: 'pc-s2', server: 'seeder@files', ip: '10.0.0.3', mac: null },
+      { client: 'pc-s3', server: 'pc-s1', ip: '10.0.0.4', mac: null },
     ],
+    roster: [],
+    summary: { imaged: 3, failed: 0, waiting: counts.waiting + counts.transfers, expected: 20 },
+    completeSources: 1,
+    noSource: false,
     ...over,
   };
 }
@@ -90,7 +99,7 @@ describe('renderConsole', () => {
     for (const part of ['SERVER QUEUE 9', 'CLIENT QUEUE 30', 'TRANSFERS 12', 'WARNINGS', 'imaged 3 of 20', 'q: quit'])
       assert.ok(text.includes(part), `missing ${part}:\n${text}`);
     assert.match(text, /seeder@files → pc-t0 +\[█+░+\] +25% +10\.0 MB\/s +ETA /);
-    assert.match(text, /#1 +pc-w0 +1m00s/);
+    assert.match(text, /#1 +pc-w0 \(10\.0\.1\.1\) +1m00s/);
     assert.match(text, /10\.0\.0\.2:7771 +2\/3 +1 +256\.0 MiB relay/);
     assert.match(text, /… \d+ more/);
     assert.doesNotMatch(text, /SERVED BY/);
@@ -110,7 +119,10 @@ describe('renderConsole', () => {
   test('t shows the who-served-whom tree', () => {
     const lines = renderConsole(snapshot(), { columns: 100, rows: 60 }, { tree: true });
     const text = lines.join('\n');
-    assert.match(text, /SERVED BY \(tree, 3 imaged\)\n {2}seeder@files\n {2}├─ pc-s1\n {2}│ {2}└─ pc-s3\n {2}└─ pc-s2/);
+    assert.match(
+      text,
+      /SERVED BY \(tree, 3 imaged\)\n {2}seeder@files\n {2}├─ pc-s1 \(10\.0\.0\.2 · aa:bb:cc:00:00:02\)\n {2}│ {2}└─ pc-s3 \(10\.0\.0\.4\)\n {2}└─ pc-s2 \(10\.0\.0\.3\)/,
+    );
   });
 
   test('a plain snapshot (unlimited rows) lists everything', () => {
@@ -136,6 +148,51 @@ describe('renderConsole', () => {
     assertFits(lines, 80, 23);
     assert.ok(lines.some((l) => l.startsWith('SESSION lab-a · RUNNING')));
     assert.ok(lines.some((l) => l.startsWith('SESSION lab-b · WAITING')));
+  });
+
+  test('the roster: its summary line, failures listed with address, code and reason, left and lost counted', () => {
+    const machine = (
+      name: string,
+      outcome: SessionStatus['roster'][number]['outcome'],
+      code: string | null = null,
+    ) => ({
+      ...{ id: name, name, ip: `10.0.3.${name.length}`, mac: 'aa:bb:cc:dd:ee:0f', outcome, code },
+      ...{ reason: code ? 'target /dev/sdz: ENOENT' : null, joinedAt: NOW, imagedAt: null, source: null },
+    });
+    const roster = [
+      machine('lab-a', 'imaged'),
+      machine('lab-bb', 'failed', 'ERR_TARGET_UNUSABLE'),
+      machine('lab-ccc', 'left'),
+      machine('lab-dddd', 'lost'),
+    ];
+    const s = session({ roster, summary: { imaged: 38, failed: 1, waiting: 1, expected: 40 } });
+    const text = renderConsole(snapshot([s]), { columns: 120, rows: Infinity }, { tree: false }).join('\n');
+    assert.match(text, /^ {2}imaged 38 · failed 1 · waiting 1 of 40 expected · left 1 · lost 1$/m);
+    assert.match(
+      text,
+      /^FAILED 1\n {2}lab-bb \(10\.0\.3\.6 · aa:bb:cc:dd:ee:0f\) {2}ERR_TARGET_UNUSABLE\n {6}target \/dev\/sdz: ENOENT$/m,
+    );
+    const none = renderConsole(snapshot(), { columns: 120, rows: Infinity }, { tree: false }).join('\n');
+    assert.doesNotMatch(none, /FAILED/, 'no failures, no section');
+  });
+
+  test('a session without a complete source says so loudly; an unreachable server is marked', () => {
+    const s = session({ noSource: true, completeSources: 0 }, { waiting: 2, transfers: 0, servers: 2 });
+    s.servers[1]!.unreachable = true;
+    const text = renderConsole(snapshot([s]), { columns: 100, rows: 23 }, { tree: false }).join('\n');
+    assert.match(text, /!! NO COMPLETE SOURCE \(ERR_NO_SOURCE\)/);
+    assert.match(text, /pc-s1 +10\.0\.0\.2:7771 +2\/3 +1 +256\.0 MiB UNRCH/);
+  });
+
+  test('peers waiting for a session nobody opened are listed under it', () => {
+    const s = session(
+      { state: 'unopened', image: null, options: {}, openedAt: null, startedAt: null, expected: null },
+      { waiting: 1, transfers: 0, servers: 0 },
+    );
+    const text = renderConsole(snapshot([s]), { columns: 100, rows: 23 }, { tree: false }).join('\n');
+    assert.match(text, /SESSION lab · UNOPENED · no image yet/);
+    assert.match(text, /unopened: 1 machine\(s\) wait for a seeder to open it/);
+    assert.match(text, /#1 +pc-w0 \(10\.0\.1\.1\)/);
   });
 
   test('no sessions', () => {

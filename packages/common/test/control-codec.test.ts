@@ -89,21 +89,37 @@ const statusSample: StatusSnapshot = {
       endReason: null,
       imaged: 1,
       expected: 40,
-      waiting: [{ position: 0, id: 'p-3', name: 'lab-3', since: 1_700_000_020_000 }],
+      waiting: [
+        { position: 0, id: 'p-3', name: 'lab-3', ip: '10.0.0.13', mac: 'aa:bb:cc:00:00:03', since: 1_700_000_020_000 },
+      ],
       servers: [
         {
-          ...{ id: 'seed', name: 'seed', host: '10.0.0.1:7771', capacity: 2, active: 1, served: 1 },
-          ...{ bytesServed: 2 ** 33, relay: false, quarantined: false },
+          ...{ id: 'seed', name: 'seed', host: '10.0.0.1:7771', ip: '10.0.0.1', capacity: 2, active: 1, served: 1 },
+          ...{ bytesServed: 2 ** 33, relay: false, quarantined: false, unreachable: false },
         },
       ],
       transfers: [
         {
-          ...{ client: 'p-2', clientName: 'lab-2', server: 'seed', serverName: 'seed' },
+          ...{ client: 'p-2', clientName: 'lab-2', clientIp: '10.0.0.12', server: 'seed', serverName: 'seed' },
           ...{ since: 1_700_000_030_000, slices: 5, bytes: 5 * 2 ** 26, rate: 11.5e6 },
         },
       ],
       progression: [{ at: 1_700_000_050_000, imaged: 1 }],
-      tree: [{ client: 'lab-1', server: 'seed' }],
+      tree: [{ client: 'lab-1', server: 'seed', ip: '10.0.0.11', mac: null }],
+      roster: [
+        {
+          ...{ id: 'p-1', name: 'lab-1', ip: '10.0.0.11', mac: null, outcome: 'imaged', code: null, reason: null },
+          ...{ joinedAt: 1_700_000_001_000, imagedAt: 1_700_000_050_000, source: 'seed' },
+        },
+        {
+          ...{ id: 'p-4', name: 'lab-4', ip: '10.0.0.14', mac: null, outcome: 'failed' },
+          ...{ code: 'ERR_TARGET_UNUSABLE', reason: 'target /dev/sdz: ENOENT' },
+          ...{ joinedAt: 1_700_000_001_000, imagedAt: null, source: null },
+        },
+      ],
+      summary: { imaged: 1, failed: 1, waiting: 2, expected: 40 },
+      completeSources: 2,
+      noSource: false,
     },
   ],
   warnings: [

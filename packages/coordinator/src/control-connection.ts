@@ -35,18 +35,21 @@ export class ControlConnection implements MemberConnection {
   readonly remote: string;
   /** Remote IP alone (for per-address limits). */
   readonly address: string;
+  /** The coordinator's address on this connection (reachability: addresses.ts). */
+  readonly localAddress: string | null;
   /** This connection's challenge: the hello must prove the token over it (hello-auth.ts). */
   readonly nonce = newNonce();
   private readonly budget: MessageBudget;
 
   constructor(
     readonly ws: WebSocket,
-    remote: { address: string; port: number },
+    remote: { address: string; port: number; localAddress?: string | undefined },
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
     private readonly onMessage: (conn: ControlConnection, msg: ClientMessage) => void,
   ) {
     this.address = remote.address;
+    this.localAddress = remote.localAddress ?? null;
     this.remote = `${remote.address}:${remote.port}`;
     this.budget = new MessageBudget(limits.maxMessagesPerSecond, limits.messageBurst);
     this.helloTimer = setTimeout(

@@ -1,6 +1,7 @@
 import { MAX_CONTROL_MESSAGE_BYTES, type Logger } from '@cascade/common';
 import type { ConnectionLimits } from './control-connection.js';
 import type { HelloPolicy } from './hello-gate.js';
+import type { UnreachableOptions } from './unreachable-reports.js';
 
 export interface CoordinatorOptions {
   logger: Logger;
@@ -20,6 +21,8 @@ export interface CoordinatorOptions {
   quarantineAfter?: number;
   /** ...by at least this many distinct clients the coordinator assigned to it (default 2). */
   quarantineReporters?: number;
+  /** When clients' ERR_SERVER_UNREACHABLE reports hold a server back (unreachable-reports.ts). */
+  unreachable?: Partial<UnreachableOptions>;
   now?: () => number;
 }
 

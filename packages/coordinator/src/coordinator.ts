@@ -6,17 +6,18 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ConnectionSet } from './connections.js';
 import { ControlConnection } from './control-connection.js';
 import { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
-import { Effects } from './effects.js';
+import { CoordinatorState } from './coordinator-state.js';
 import type { HandlerContext } from './handlers/context.js';
 import { dispatch } from './handlers/dispatch.js';
-import { onDisconnect, onHello } from './handlers/session-handlers.js';
+import { onClosed } from './handlers/closed.js';
+import { onHello } from './handlers/session-handlers.js';
 import { serveHttp } from './http-endpoints.js';
-import type { SessionRecord } from './member.js';
-import { MemberTable } from './members.js';
-import { CoordinatorMetrics } from './metrics.js';
-import { Scheduler } from './scheduler/scheduler.js';
-import { buildStatus, type StatusSnapshot } from './status.js';
-import { WarningLog } from './warning-log.js';
+import type { CoordinatorMetrics } from './metrics.js';
+import type { Scheduler } from './scheduler/scheduler.js';
+import type { StatusSnapshot } from './status.js';
+
+/** Close codes of a link its member closed on purpose (1005: closed without a code). */
+const CLEAN_CLOSE: ReadonlySet<number> = new Set([1000, 1001, 1005]);
 
 export { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
 
@@ -28,16 +29,14 @@ export { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOpt
  * rebuilds its queues.
  */
 export class Coordinator {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly metrics: CoordinatorMetrics;
+  private readonly state: CoordinatorState;
   private readonly log: Logger;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly limits: CoordinatorLimits;
   private readonly connections: ConnectionSet;
-  private readonly members = new MemberTable();
-  private readonly sessions = new Map<string, SessionRecord>();
-  private readonly warnings = new WarningLog();
   private readonly ctx: HandlerContext;
   private readonly now: () => number;
   private timers: NodeJS.Timeout[] = [];
@@ -47,15 +46,21 @@ export class Coordinator {
     this.now = opts.now ?? Date.now;
     this.limits = { ...DEFAULT_COORDINATOR_LIMITS, ...opts.limits };
     this.connections = new ConnectionSet(this.limits, this.log);
-    this.metrics = new CoordinatorMetrics(() => this.status());
-    const { scheduler, members, sessions, metrics, warnings, log } = this;
-    const effects = new Effects({
-      ...{ scheduler, members, sessions, metrics, warnings, log },
-      ticketTtlMs: opts.ticketTtlMs ?? 60_000,
-      quarantine: { slices: opts.quarantineAfter ?? 3, reporters: opts.quarantineReporters ?? 2 },
-    });
+    const { ticketTtlMs, quarantineAfter, quarantineReporters, unreachable } = opts;
     const auth = opts.auth ?? {};
-    this.ctx = { scheduler, members, sessions, effects, log, auth, status: (s) => this.status(s) };
+    this.state = new CoordinatorState({
+      log: this.log,
+      now: this.now,
+      auth,
+      ticketTtlMs,
+      quarantineAfter,
+      quarantineReporters,
+      unreachable,
+    });
+    this.scheduler = this.state.scheduler;
+    this.metrics = this.state.metrics;
+    this.ctx = this.state.ctx;
+    const metrics = this.metrics;
     const statusPublic = !auth.token || auth.publicStatus === true;
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const sources = { status: (s?: string) => this.status(s), metrics, statusPublic };
@@ -84,7 +89,7 @@ export class Coordinator {
         resolve();
       });
     });
-    const tick = this.guarded('tick', () => this.ctx.effects.apply(this.scheduler.tick(this.now())));
+    const tick = this.guarded('tick', () => this.state.tick());
     this.timers = [
       setInterval(tick, this.opts.tickIntervalMs ?? 500),
       setInterval(
@@ -106,18 +111,12 @@ export class Coordinator {
   }
 
   status(session?: string): StatusSnapshot {
-    const { scheduler, sessions } = this;
-    const sources = {
-      scheduler,
-      sessions,
-      member: (id: string) => this.members.get(id),
-      warnings: this.warnings.list(),
-    };
-    return buildStatus(sources, this.now(), session);
+    return this.state.status(session);
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const remote = { address: req.socket.remoteAddress ?? '?', port: req.socket.remotePort ?? 0 };
+    const { remoteAddress, remotePort, localAddress } = req.socket;
+    const remote = { address: remoteAddress ?? '?', port: remotePort ?? 0, localAddress };
     const conn = new ControlConnection(ws, remote, this.limits, this.log, (c, m) => this.onMessage(c, m));
     ws.on('error', (err) => this.log.debug({ err, remote: conn.remote }, 'control socket error'));
     const refusal = this.connections.refusal(conn);
@@ -126,18 +125,15 @@ export class Coordinator {
       return;
     }
     this.connections.add(conn);
-    ws.on(
-      'close',
-      this.guarded('close', () => this.onClose(conn)),
-    );
+    ws.on('close', (code: number) => this.guarded('close', () => this.onClose(conn, code))());
     conn.send({ type: 'challenge', nonce: conn.nonce, auth: this.opts.auth?.token !== undefined });
   }
 
-  /** A connection closed: its member (if this was its current connection) serves and fetches no more. */
-  private onClose(conn: ControlConnection): void {
+  /** A connection closed: the member it spoke for (if it still did) is gone (handlers/closed.ts). */
+  private onClose(conn: ControlConnection, code: number): void {
     this.connections.delete(conn);
     conn.dispose();
-    onDisconnect(this.ctx, conn, this.now());
+    onClosed(this.ctx, conn, CLEAN_CLOSE.has(code), this.now());
   }
 
   /**

@@ -1,9 +1,13 @@
-import type { CoordinatorMessage, Logger } from '@cascade/common';
+import type { Logger, SessionReport } from '@cascade/common';
+import { reachableHost } from './addresses.js';
 import type { Member, QuarantinePolicy, SessionRecord } from './member.js';
 import type { MemberTable } from './members.js';
 import type { CoordinatorMetrics } from './metrics.js';
+import { MemberOutcomes } from './outcomes.js';
 import type { Scheduler } from './scheduler/scheduler.js';
-import type { Decision } from './scheduler/types.js';
+import type { Decision, SessionEntry } from './scheduler/types.js';
+import type { ServerHealth } from './server-health.js';
+import type { SessionBooks } from './session-book.js';
 import type { WarningLog } from './warning-log.js';
 
 export interface EffectParts {
@@ -12,6 +16,10 @@ export interface EffectParts {
   sessions: ReadonlyMap<string, SessionRecord>;
   metrics: CoordinatorMetrics;
   warnings: WarningLog;
+  books: SessionBooks;
+  health: ServerHealth;
+  /** A session's end report (summary and roster) for its seeders, or null when it is unknown. */
+  report: (session: string) => SessionReport | null;
   log: Logger;
   ticketTtlMs: number;
   /** When bad-slice reports quarantine a server. */
@@ -39,7 +47,12 @@ export interface BadSliceReport {
  * observations (a server lost, a quarantine) and its clients' reports (bad slices).
  */
 export class Effects {
-  constructor(private readonly p: EffectParts) {}
+  /** Names, addresses and the roster (outcomes.ts). */
+  readonly outcomes: MemberOutcomes;
+
+  constructor(private readonly p: EffectParts) {
+    this.outcomes = new MemberOutcomes(p);
+  }
 
   apply(decisions: Decision[]): void {
     for (const d of decisions) {
@@ -48,6 +61,27 @@ export class Effects {
       else if (d.kind === 'started') this.p.log.info({ session: d.session, reason: d.reason }, 'session started');
       else this.ended(d);
     }
+  }
+
+  /** Time passes: gates and linger, held-back servers tried again, sessions' sources checked. */
+  tick(now: number): void {
+    this.apply(this.p.scheduler.tick(now));
+    this.apply(this.p.health.tick(now));
+  }
+
+  /** `m` could not reach the server it was assigned (`serverId`): a network fault, counted against it. */
+  unreachable(serverId: string, m: Member, now: number): void {
+    this.apply(this.p.health.unreachable(serverId, m.id, now));
+  }
+
+  /** Servers of the session that hold the whole image and can be given clients. */
+  completeSources(s: SessionEntry): number {
+    return this.p.health.completeSources(s);
+  }
+
+  /** A server serves anew: what its clients said about reaching it no longer holds. */
+  reannounced(serverId: string, now: number): void {
+    this.apply(this.p.health.reannounced(serverId, now));
   }
 
   /** A transfer's outcome, for the metrics. */
@@ -71,6 +105,7 @@ export class Effects {
     Object.assign(v, { slices, bytes, rate, updatedAt: now });
     const server = v.serverId ? this.p.members.get(v.serverId)?.view : undefined;
     if (server) server.bytesServed = (server.bytesServed ?? 0) + fresh.bytes;
+    if (v.serverId && fresh.bytes > 0) this.apply(this.p.health.reached(v.serverId, now));
     this.p.metrics.progressed(m.session ?? '', fresh);
   }
 
@@ -85,6 +120,7 @@ export class Effects {
     } else {
       this.warn(now, 'server-left', `${m.name} left (${how.reason})`);
     }
+    this.p.health.forget(m.id);
     this.apply(this.p.scheduler.removeServer(m.id, now));
   }
 
@@ -114,8 +150,12 @@ export class Effects {
 
   private ended(d: Extract<Decision, { kind: 'ended' }>): void {
     const imaged = this.p.scheduler.getSession(d.session)?.imaged;
-    this.p.log.info({ session: d.session, reason: d.reason, imaged }, 'session ended');
-    this.broadcast(d.session, { type: 'session-ended', session: d.session, reason: d.reason });
+    this.p.health.ended(d.session);
+    const report = this.p.report(d.session);
+    this.p.log.info({ session: d.session, reason: d.reason, imaged, summary: report?.summary }, 'session ended');
+    const msg = { type: 'session-ended', session: d.session, reason: d.reason } as const;
+    for (const m of this.p.members.connected(d.session))
+      m.send(m.role === 'seeder' && report ? { ...msg, report } : msg);
   }
 
   private assign(d: Extract<Decision, { kind: 'assign' }>): void {
@@ -131,15 +171,14 @@ export class Effects {
       return;
     }
     const ticket = slot.ticket({ session, imageId: manifest.imageId, client, server }, at + this.p.ticketTtlMs);
-    const serverName = this.p.members.name(server);
+    const srv = this.p.members.get(server);
+    const serverName = srv?.name ?? server;
+    const host = reachableHost(slot.host, { ip: srv?.ip ?? null }, { ip: m.ip, localAddress: m.conn.localAddress });
     m.assignment = { session, server, reported: false };
-    m.send({ type: 'assign', server: { id: server, name: serverName, host: slot.host, port: slot.port }, ticket });
+    m.send({ type: 'assign', server: { id: server, name: serverName, host, port: slot.port }, ticket });
     if (m.view) Object.assign(m.view, { server: serverName, serverId: server, assignedAt: at });
     this.p.metrics.transfer(session, 'assigned');
-    this.p.log.info({ session, client: m.name, server: serverName }, 'assigned');
-  }
-
-  private broadcast(session: string, msg: CoordinatorMessage): void {
-    for (const m of this.p.members.connected(session)) m.send(msg);
+    const rewritten = host !== slot.host ? { advertised: slot.host } : {};
+    this.p.log.info({ session, client: m.name, server: serverName, host, ...rewritten }, 'assigned');
   }
 }

@@ -21,3 +21,4 @@ export * from './members.js';
 export * from './effects.js';
 export * from './metrics.js';
 export * from './discovery-responder.js';
+export * from './coordinator-state.js';

@@ -13,6 +13,10 @@ import {
 export interface MemberConnection {
   /** Remote address and port. */
   readonly remote: string;
+  /** Remote IP alone, as the socket saw it. */
+  readonly address: string;
+  /** The coordinator's own address on this connection: how the other end reaches this host. */
+  readonly localAddress: string | null;
   member: Member | null;
   send(msg: CoordinatorMessage): void;
   /** Reply with an error, keeping the connection. */
@@ -106,11 +110,20 @@ export class ServerSlot {
 export class Member {
   conn: MemberConnection | null = null;
   role: Role;
+  /** Its display name: the name it gave when unique in its session, else made unique (session-book.ts). */
   name: string;
+  /** The name it gave at hello (`--name`, else its hostname). */
+  hostname: string;
+  /** The address it connected from, as the coordinator saw it (kept once it disconnects). */
+  ip: string | null = null;
+  /** The MAC of the interface that holds `ip`, when its hello said (hello.machine). */
+  mac: string | null = null;
   /** The session it named at hello (seeders and peers; none for observers and operators). */
   session: string | undefined;
   /** The session this member opened, with its manifest (seeders). */
   opened: SessionRecord | null = null;
+  /** A further seeder of an open session's image: the session it is a source of (may serve). */
+  sourceOf: string | null = null;
   serving: ServerSlot | null = null;
   view: PeerView | null = null;
   /** Proves a reconnect under this id (sent in every welcome; never shown or logged). */
@@ -138,6 +151,7 @@ export class Member {
   ) {
     this.role = hello.role;
     this.name = hello.name;
+    this.hostname = hello.name;
     this.session = hello.session;
   }
 

@@ -62,7 +62,7 @@ export class MemberTable {
     }
     this.departed.delete(m.id);
     const old = m.conn;
-    Object.assign(m, { conn, name: hello.name, session, leftAt: null });
+    Object.assign(m, { conn, name: hello.name, hostname: hello.name, session, leftAt: null });
     if (old && old !== conn) old.replaced();
     conn.welcomed(m);
     if (m.view) m.view.connected = true;
@@ -94,6 +94,11 @@ export class MemberTable {
     m.leftAt = now;
     this.departed.add(m.id);
     this.prune(now);
+  }
+
+  /** Every member record, connected or kept. */
+  all(): Iterable<Member> {
+    return this.byId.values();
   }
 
   /** Members connected now, in `session` (or all). */

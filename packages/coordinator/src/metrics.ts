@@ -1,7 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { SessionStatus, StatusSnapshot } from './status.js';
 
-const SESSION_STATES = ['pending', 'waiting', 'running', 'ended'] as const;
+const SESSION_STATES = ['unopened', 'waiting', 'running', 'ended'] as const;
+const OUTCOMES = ['waiting', 'transferring', 'imaged', 'failed', 'left', 'lost'] as const;
+/** Series of cascade_machine_info per scrape, over every session: label cardinality stays bounded. */
+export const MACHINE_SERIES_LIMIT = 1024;
 
 type SetGauge = (labels: Record<string, string>, v: number) => void;
 
@@ -75,6 +78,41 @@ const SESSION_GAUGES: Array<{
     help: 'Transfers running now',
     labelNames: ['session'],
     fill: (sessions, set) => sessions.forEach((s) => set({ session: s.name }, s.transfers.length)),
+  },
+  {
+    name: 'cascade_session_complete_sources',
+    help: 'Servers holding the whole image (seeders, imaged peers) that can be given clients; 0 while a session waits for a source',
+    labelNames: ['session'],
+    fill: (sessions, set) => sessions.forEach((s) => set({ session: s.name }, s.completeSources)),
+  },
+  {
+    name: 'cascade_servers_unreachable',
+    help: 'Servers their clients reported unreachable (given no new client)',
+    labelNames: ['session'],
+    fill: (sessions, set) =>
+      sessions.forEach((s) => set({ session: s.name }, s.servers.filter((x) => x.unreachable).length)),
+  },
+  {
+    name: 'cascade_roster_machines',
+    help: 'Machines that joined the session, by how they ended (or where they stand)',
+    labelNames: ['session', 'outcome'],
+    fill: (sessions, set) => {
+      for (const s of sessions)
+        for (const o of OUTCOMES) set({ session: s.name, outcome: o }, s.roster.filter((r) => r.outcome === o).length);
+    },
+  },
+  {
+    name: 'cascade_machine_info',
+    help: `Every machine (first ${MACHINE_SERIES_LIMIT} over all sessions) by its unique name, IP and MAC, labelled with its outcome`,
+    labelNames: ['session', 'name', 'ip', 'mac', 'outcome'],
+    fill: (sessions, set) => {
+      let n = 0;
+      for (const s of sessions)
+        for (const r of s.roster) {
+          if (n++ >= MACHINE_SERIES_LIMIT) return;
+          set({ session: s.name, name: r.name, ip: r.ip ?? '', mac: r.mac ?? '', outcome: r.outcome }, 1);
+        }
+    },
   },
   {
     name: 'cascade_transfer_rate_bytes',

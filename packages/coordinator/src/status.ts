@@ -1,39 +1,72 @@
 import {
   STATUS_LIST_LIMIT,
   type SessionOptions,
+  type SessionReport,
   type SessionStatus,
   type StatusSnapshot,
   type StatusWarning,
 } from '@cascade/common';
 import type { Member, SessionRecord } from './member.js';
+import { rosterRows, summaryOf, treeOf, type RosterSources } from './roster-status.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { SessionEntry } from './scheduler/types.js';
+import type { SessionBook, SessionBooks } from './session-book.js';
 
 export type { SessionStatus, StatusSnapshot, StatusWarning } from '@cascade/common';
 
-/** What a snapshot reads besides the scheduler: members by id, sessions' manifests, warnings. */
+/** What a snapshot reads besides the scheduler: members by id, sessions' manifests, books, warnings. */
 export interface StatusSources {
   scheduler: Scheduler;
   member: (id: string) => Member | undefined;
   sessions: ReadonlyMap<string, SessionRecord>;
+  books: SessionBooks;
+  health: {
+    isUnreachable(serverId: string): boolean;
+    completeSources(s: SessionEntry): number;
+    sourceMissing(session: string): boolean;
+  };
   warnings: StatusWarning[];
 }
 
-/** A JSON-ready picture of every session (or one) for /status, observers and the console. */
+/**
+ * A JSON-ready picture of every session (or one) for /status, observers and the console: the
+ * sessions the scheduler knows (open, or ended and kept), then those peers wait for that no seeder
+ * has opened (yet).
+ */
 export function buildStatus(src: StatusSources, now: number, only?: string): StatusSnapshot {
   const sessions: SessionStatus[] = [];
   for (const name of src.scheduler.sessionNames()) {
     if (only && name !== only) continue;
     sessions.push(sessionStatus(src, src.scheduler.getSession(name)!, now));
   }
+  for (const name of src.books.names()) {
+    if ((only && name !== only) || src.scheduler.getSession(name)) continue;
+    const book = src.books.get(name)!;
+    if (book.roster.size > 0) sessions.push(unopenedStatus(src, book)); // peers wait for it
+  }
   return { now, sessions, warnings: src.warnings };
+}
+
+/** The end report of a session (its summary and roster), or null when it is unknown. */
+export function sessionReport(src: StatusSources, name: string, now: number): SessionReport | null {
+  const s = buildStatus(src, now, name).sessions[0];
+  if (!s) return null;
+  const { state, image, openedAt, startedAt, endedAt, endReason, summary, roster } = s;
+  return { name, state, image, openedAt, startedAt, endedAt, endReason, summary, roster };
+}
+
+function rosterSources(src: StatusSources, book: SessionBook | undefined): RosterSources {
+  return { scheduler: src.scheduler, book, nameOf: (id) => nameOf(src, id, book) };
 }
 
 function sessionStatus(src: StatusSources, s: SessionEntry, now: number): SessionStatus {
   const m = src.sessions.get(s.name)?.manifest;
+  const book = src.books.get(s.name);
+  const expected = s.options.endCount ?? s.options.startCount ?? null;
+  const roster = rosterRows(rosterSources(src, book));
   return {
     name: s.name,
-    state: s.state,
+    state: s.state === 'pending' ? 'unopened' : s.state,
     image: m ? { name: m.name, imageId: m.imageId, size: m.size, slices: m.digests.length } : null,
     options: definedOptions(s.options),
     openedAt: s.openedAt,
@@ -41,21 +74,39 @@ function sessionStatus(src: StatusSources, s: SessionEntry, now: number): Sessio
     endedAt: s.endedAt,
     endReason: s.endReason,
     imaged: s.imaged,
-    expected: s.options.endCount ?? null,
-    waiting: s.clientQueue.toArray(STATUS_LIST_LIMIT).map((id, position) => ({
-      position,
-      id,
-      name: nameOf(src, id),
-      since: src.scheduler.getClient(id)?.since ?? now,
-    })),
-    servers: serverRows(src, s),
-    ...clientRows(src, s),
+    expected,
+    waiting: s.clientQueue.toArray(STATUS_LIST_LIMIT).map((id, position) => {
+      const who = src.member(id);
+      const since = src.scheduler.getClient(id)?.since ?? now;
+      return { position, id, name: nameOf(src, id, book), ip: who?.ip ?? null, mac: who?.mac ?? null, since };
+    }),
+    servers: serverRows(src, s, book),
+    transfers: transferRows(src, s, book),
     progression: s.progression.slice(-1000),
+    tree: treeOf(roster),
+    roster,
+    summary: summaryOf(book, expected),
+    completeSources: s.state === 'ended' ? 0 : src.health.completeSources(s),
+    noSource: src.health.sourceMissing(s.name),
   };
 }
 
-function nameOf(src: StatusSources, id: string): string {
-  return src.member(id)?.name ?? id;
+/** A session peers named that no seeder has opened: its waiting machines, nothing else yet. */
+function unopenedStatus(src: StatusSources, book: SessionBook): SessionStatus {
+  const roster = rosterRows(rosterSources(src, book));
+  const waiting = roster
+    .filter((r) => r.outcome === 'waiting')
+    .slice(0, STATUS_LIST_LIMIT)
+    .map((r, position) => ({ position, id: r.id, name: r.name, ip: r.ip, mac: r.mac, since: r.joinedAt }));
+  return {
+    ...{ name: book.name, state: 'unopened', image: null, options: {}, openedAt: null, startedAt: null },
+    ...{ endedAt: null, endReason: null, imaged: 0, expected: null, waiting, servers: [], transfers: [] },
+    ...{ progression: [], tree: [], roster, summary: summaryOf(book, null), completeSources: 0, noSource: false },
+  };
+}
+
+function nameOf(src: StatusSources, id: string, book?: SessionBook): string {
+  return src.member(id)?.name ?? book?.nameOf(id) ?? id;
 }
 
 /** The options without keys left undefined (the snapshot travels as msgpack, where undefined is nil). */
@@ -63,45 +114,46 @@ function definedOptions(o: SessionOptions): SessionOptions {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-function serverRows(src: StatusSources, s: SessionEntry): SessionStatus['servers'] {
+function serverRows(src: StatusSources, s: SessionEntry, book?: SessionBook): SessionStatus['servers'] {
   return [...s.servers].slice(0, STATUS_LIST_LIMIT).map((id) => {
     const srv = src.scheduler.getServer(id)!;
-    const view = src.member(id)?.view;
+    const who = src.member(id);
     return {
       id,
-      name: nameOf(src, id),
-      host: view?.host ?? null,
+      name: nameOf(src, id, book),
+      host: who?.view?.host ?? null,
+      ip: who?.ip ?? null,
       capacity: srv.capacity,
       active: srv.clients.size,
       served: srv.served,
-      bytesServed: view?.bytesServed ?? 0,
+      bytesServed: who?.view?.bytesServed ?? 0,
       relay: srv.relay,
       quarantined: srv.quarantined,
+      unreachable: src.health.isUnreachable(id),
     };
   });
 }
 
-/** Running transfers, and who served whom for every imaged client. */
-function clientRows(src: StatusSources, s: SessionEntry): Pick<SessionStatus, 'transfers' | 'tree'> {
+/** Running transfers: who fetches from whom, how far. */
+function transferRows(src: StatusSources, s: SessionEntry, book?: SessionBook): SessionStatus['transfers'] {
   const transfers: SessionStatus['transfers'] = [];
-  const tree: SessionStatus['tree'] = [];
   for (const id of s.clients) {
     const c = src.scheduler.getClient(id);
-    const p = src.member(id)?.view;
-    if (c?.state === 'transferring' && c.server && transfers.length < STATUS_LIST_LIMIT) {
-      transfers.push({
-        client: id,
-        clientName: nameOf(src, id),
-        server: c.server,
-        serverName: nameOf(src, c.server),
-        since: c.since,
-        slices: p?.slices ?? 0,
-        bytes: p?.bytes ?? 0,
-        rate: p?.rate ?? 0,
-      });
-    }
-    if (c?.state === 'imaged' && p?.servedBy && tree.length < 10 * STATUS_LIST_LIMIT)
-      tree.push({ client: nameOf(src, id), server: p.servedBy });
+    if (c?.state !== 'transferring' || !c.server) continue;
+    const who = src.member(id);
+    const p = who?.view;
+    transfers.push({
+      client: id,
+      clientName: nameOf(src, id, book),
+      clientIp: who?.ip ?? null,
+      server: c.server,
+      serverName: nameOf(src, c.server, book),
+      since: c.since,
+      slices: p?.slices ?? 0,
+      bytes: p?.bytes ?? 0,
+      rate: p?.rate ?? 0,
+    });
+    if (transfers.length >= STATUS_LIST_LIMIT) break;
   }
-  return { transfers, tree };
+  return transfers;
 }

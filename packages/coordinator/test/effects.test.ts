@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger, verifyTicket } from '@cascade/common';
-import { Effects } from '../src/effects.js';
-import { ServerSlot, type SessionRecord } from '../src/member.js';
-import { MemberTable } from '../src/members.js';
-import { CoordinatorMetrics } from '../src/metrics.js';
-import { Scheduler } from '../src/scheduler/scheduler.js';
-import { WarningLog } from '../src/warning-log.js';
+import { CoordinatorState } from '../src/coordinator-state.js';
+import { ServerSlot } from '../src/member.js';
 import { admit, helloOf, manifestOf, StubConnection } from './member-stubs.js';
 
 /** Effects over a real (pure) scheduler and member table, with stub connections: no sockets. */
 function lab() {
-  const scheduler = new Scheduler();
-  const members = new MemberTable();
-  const sessions = new Map<string, SessionRecord>();
-  const metrics = new CoordinatorMetrics(() => ({ now: 0, sessions: [], warnings: [] }), { processMetrics: false });
-  const warnings = new WarningLog();
-  const effects = new Effects({
-    ...{ scheduler, members, sessions, metrics, warnings, log: silentLogger() },
-    ...{ ticketTtlMs: 60_000, quarantine: { slices: 3, reporters: 2 } },
-  });
+  const state = new CoordinatorState({ log: silentLogger(), now: () => 0, processMetrics: false });
+  const { scheduler, members, sessions, metrics, warnings, effects } = state;
   const manifest = manifestOf('img-1', 4);
   const seederConn = new StubConnection();
   const seeder = admit(members, seederConn, helloOf('seed', 'seeder', 'lab'));

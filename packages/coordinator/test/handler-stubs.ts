@@ -5,17 +5,13 @@ import {
   type ClientMessageOf,
   type SessionOptions,
 } from '@cascade/common';
-import { Effects } from '../src/effects.js';
 import type { HandlerContext } from '../src/handlers/context.js';
 import { dispatch } from '../src/handlers/dispatch.js';
-import { onDisconnect, onHello } from '../src/handlers/session-handlers.js';
+import { onClosed } from '../src/handlers/closed.js';
+import { onHello } from '../src/handlers/session-handlers.js';
 import type { HelloPolicy } from '../src/hello-gate.js';
-import type { SessionRecord } from '../src/member.js';
-import { MemberTable, type MemberRetention } from '../src/members.js';
-import { CoordinatorMetrics } from '../src/metrics.js';
-import { Scheduler } from '../src/scheduler/scheduler.js';
-import { buildStatus } from '../src/status.js';
-import { WarningLog } from '../src/warning-log.js';
+import type { MemberRetention } from '../src/members.js';
+import { CoordinatorState } from '../src/coordinator-state.js';
 import { manifestOf, StubConnection } from './member-stubs.js';
 
 type Sendable = Exclude<ClientMessage, { type: 'hello' }>;
@@ -25,25 +21,25 @@ type Sendable = Exclude<ClientMessage, { type: 'hello' }>;
  * connections: hello and every message go through the same code the live coordinator runs.
  */
 export class HandlerLab {
-  readonly scheduler = new Scheduler();
-  readonly members: MemberTable;
-  readonly sessions = new Map<string, SessionRecord>();
-  readonly warnings = new WarningLog();
+  readonly state: CoordinatorState;
+  readonly scheduler: CoordinatorState['scheduler'];
+  readonly members: CoordinatorState['members'];
+  readonly sessions: CoordinatorState['sessions'];
+  readonly warnings: CoordinatorState['warnings'];
   readonly ctx: HandlerContext;
   now = 1000;
 
   constructor(opts: { auth?: HelloPolicy; retention?: MemberRetention } = {}) {
-    this.members = new MemberTable(opts.retention);
-    const { scheduler, members, sessions, warnings } = this;
-    const status = (s?: string) =>
-      buildStatus({ scheduler, sessions, member: (id) => members.get(id), warnings: warnings.list() }, this.now, s);
-    const metrics = new CoordinatorMetrics(() => status(), { processMetrics: false });
-    const log = silentLogger();
-    const effects = new Effects({
-      ...{ scheduler, members, sessions, metrics, warnings, log },
-      ...{ ticketTtlMs: 60_000, quarantine: { slices: 3, reporters: 2 } },
+    this.state = new CoordinatorState({
+      log: silentLogger(),
+      now: () => this.now,
+      processMetrics: false,
+      ...(opts.auth ? { auth: opts.auth } : {}),
+      ...(opts.retention ? { retention: opts.retention } : {}),
     });
-    this.ctx = { scheduler, members, sessions, effects, log, auth: opts.auth ?? {}, status };
+    ({ scheduler: this.scheduler, members: this.members, sessions: this.sessions } = this.state);
+    this.warnings = this.state.warnings;
+    this.ctx = this.state.ctx;
   }
 
   /** A new connection saying `hello`; its answer is in `conn.sent` (welcome) or `conn.failedWith`. */
@@ -60,7 +56,7 @@ export class HandlerLab {
 
   /** The connection closes. */
   close(conn: StubConnection): void {
-    onDisconnect(this.ctx, conn, this.now);
+    onClosed(this.ctx, conn, false, this.now);
   }
 
   /** A seeder that opened `session` (slices of image `img-1`) and serves it. */

@@ -20,7 +20,14 @@ export class StubConnection implements MemberConnection {
   readonly nonce = Buffer.alloc(32);
   wasReplaced = false;
 
-  constructor(readonly remote = '127.0.0.1:40000') {}
+  readonly address: string;
+
+  constructor(
+    readonly remote = '127.0.0.1:40000',
+    readonly localAddress: string | null = '127.0.0.1',
+  ) {
+    this.address = remote.slice(0, remote.lastIndexOf(':'));
+  }
 
   send(msg: CoordinatorMessage): void {
     this.sent.push(msg);

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CoordinatorMetrics } from '../src/metrics.js';
+import { CoordinatorMetrics, MACHINE_SERIES_LIMIT } from '../src/metrics.js';
 import type { SessionStatus, StatusSnapshot } from '../src/status.js';
 
-function snapshot(): StatusSnapshot {
+type Roster = SessionStatus['roster'];
+const machine = (i: number, outcome: Roster[number]['outcome']): Roster[number] => ({
+  ...{ id: `m${i}`, name: `lab-10.0.0.${i}`, ip: `10.0.0.${i}`, mac: null, outcome, code: null, reason: null },
+  ...{ joinedAt: 0, imagedAt: null, source: null },
+});
+
+function snapshot(roster: Roster = [machine(1, 'imaged'), machine(2, 'failed')]): StatusSnapshot {
   const lab: SessionStatus = {
     name: 'lab',
     state: 'running',
@@ -16,8 +22,12 @@ function snapshot(): StatusSnapshot {
     expected: null,
     progression: [],
     tree: [],
+    roster,
+    summary: { imaged: 1, failed: 1, waiting: 0, expected: null },
+    completeSources: 0,
+    noSource: true,
     imaged: 4,
-    waiting: [{ position: 0, id: 'a', name: 'a', since: 0 }],
+    waiting: [{ position: 0, id: 'a', name: 'a', ip: '10.0.0.1', mac: null, since: 0 }],
     servers: [
       {
         id: 's',
@@ -29,6 +39,8 @@ function snapshot(): StatusSnapshot {
         bytesServed: 0,
         relay: false,
         quarantined: false,
+        unreachable: false,
+        ip: null,
       },
       {
         id: 'p',
@@ -40,12 +52,44 @@ function snapshot(): StatusSnapshot {
         bytesServed: 0,
         relay: false,
         quarantined: false,
+        unreachable: false,
+        ip: null,
       },
     ],
     transfers: [
-      { client: 'c', clientName: 'c', server: 's', serverName: 's', since: 0, slices: 1, bytes: 1, rate: 1000 },
-      { client: 'd', clientName: 'd', server: 's', serverName: 's', since: 0, slices: 1, bytes: 1, rate: 500 },
-      { client: 'e', clientName: 'e', server: 'p', serverName: 'p', since: 0, slices: 1, bytes: 1, rate: 250 },
+      {
+        client: 'c',
+        clientName: 'c',
+        clientIp: null,
+        server: 's',
+        serverName: 's',
+        since: 0,
+        slices: 1,
+        bytes: 1,
+        rate: 1000,
+      },
+      {
+        client: 'd',
+        clientName: 'd',
+        clientIp: null,
+        server: 's',
+        serverName: 's',
+        since: 0,
+        slices: 1,
+        bytes: 1,
+        rate: 500,
+      },
+      {
+        client: 'e',
+        clientName: 'e',
+        clientIp: null,
+        server: 'p',
+        serverName: 'p',
+        since: 0,
+        slices: 1,
+        bytes: 1,
+        rate: 250,
+      },
     ],
   };
   return { now: 0, sessions: [lab], warnings: [] };
@@ -85,10 +129,21 @@ describe('CoordinatorMetrics', () => {
       'cascade_server_slots{session="lab",kind="free"} 2',
       'cascade_transfers_active{session="lab"} 3',
       'cascade_transfer_rate_bytes{session="lab"} 1750',
+      'cascade_session_complete_sources{session="lab"} 0',
+      'cascade_servers_unreachable{session="lab"} 0',
+      'cascade_roster_machines{session="lab",outcome="failed"} 1',
+      'cascade_machine_info{session="lab",name="lab-10.0.0.1",ip="10.0.0.1",mac="",outcome="imaged"} 1',
       '# TYPE cascade_bytes_received_total counter',
       '# TYPE cascade_queue_length gauge',
     ])
       assert.ok(text.split('\n').includes(line), `missing: ${line}\n${text}`);
     assert.match(m.contentType, /^text\/plain/);
+  });
+
+  test('machine series are bounded however many machines a lab has', async () => {
+    const many = Array.from({ length: MACHINE_SERIES_LIMIT + 50 }, (_, i) => machine(i, 'waiting'));
+    const m = new CoordinatorMetrics(() => snapshot(many), { processMetrics: false });
+    const series = (await m.text()).split('\n').filter((l) => l.startsWith('cascade_machine_info{'));
+    assert.equal(series.length, MACHINE_SERIES_LIMIT);
   });
 });

@@ -14,8 +14,8 @@ interface Options {
 export function gatingText(s: SessionStatus, now: number): string {
   const o = s.options as Options;
   switch (s.state) {
-    case 'pending':
-      return 'pending: no seeder has opened it yet';
+    case 'unopened':
+      return `unopened: ${s.waiting.length} machine(s) wait for a seeder to open it (cascade seed IMAGE --session ${s.name})`;
     case 'waiting':
       return `waiting ${startGates(s, o, now).join(' or ')}`;
     case 'running':

@@ -2,6 +2,7 @@ import { formatBytes, formatDuration, formatRate } from '@cascade/common';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { gatingText } from './gating.js';
 import { layoutSections } from './layout.js';
+import { failedSection, rosterLine } from './roster.js';
 import { clientSection, serverSection, transferSection, treeSection, type Section } from './sections.js';
 import { clip, clock, sparkline } from './text.js';
 
@@ -48,11 +49,16 @@ export function renderConsole(s: StatusSnapshot, size: ConsoleSize, view: Consol
 
 function sessionSections(session: SessionStatus, now: number, width: number, view: ConsoleView): Section[] {
   const list = [serverSection(session, width), clientSection(session, width, now), transferSection(session, width)];
+  const failed = failedSection(session);
+  if (failed.rows.length > 0) list.push(failed);
   if (view.tree) list.push(treeSection(session));
   return list;
 }
 
-/** Three lines: state and image, gating, and the aggregate rate, ETA and progression. */
+/**
+ * State and image; gating; the roster's summary; the aggregate rate, ETA and progression; and,
+ * loudly, a session left without a complete source.
+ */
 export function sessionSummary(s: SessionStatus, now: number, width: number): string[] {
   const img = s.image ? `${s.image.name} ${formatBytes(s.image.size)}` : 'no image yet';
   const of = s.expected ? ` of ${s.expected}` : '';
@@ -63,11 +69,15 @@ export function sessionSummary(s: SessionStatus, now: number, width: number): st
   const stats = `  rate ${formatRate(rate)} · ETA ${eta === null ? '—' : formatDuration(eta)} · imaged over ${formatDuration(to - from)} `;
   const max = Math.max(s.expected ?? 0, s.imaged + s.transfers.length + s.waiting.length, 1);
   const spark = sparkline(s.progression, from, to, Math.max(0, Math.min(60, width - stats.length - 1)), max);
-  return [
+  const lines = [
     `SESSION ${s.name} · ${s.state.toUpperCase()} · ${img} · imaged ${s.imaged}${of}`,
     `  ${gatingText(s, now)}`,
+    `  ${rosterLine(s)}`,
     `${stats}${spark}`,
   ];
+  if (s.noSource)
+    lines.push('  !! NO COMPLETE SOURCE (ERR_NO_SOURCE): no seeder or imaged peer serves; start the seeder again');
+  return lines;
 }
 
 /**

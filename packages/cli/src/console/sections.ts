@@ -1,5 +1,6 @@
 import { formatBytes, formatDuration, formatRate } from '@cascade/common';
 import type { SessionStatus } from '@cascade/coordinator';
+import { machineLabel } from './roster.js';
 import { bar, fit } from './text.js';
 
 /** A titled list of the console; the layout decides how many of its rows fit. */
@@ -8,7 +9,10 @@ export interface Section {
   rows: string[];
 }
 
-/** The server queue: host, free/total slots, clients and bytes served, relay or whole. */
+/**
+ * The server queue: the address clients dial, free/total slots, clients and bytes served, and
+ * its mode (relay, whole; QUAR: quarantined for bad slices; UNRCH: its clients cannot reach it).
+ */
 export function serverSection(s: SessionStatus, width: number): Section {
   const name = Math.max(10, width - 61);
   const head = (a: string, b: string, c: string, d: string, e: string, f: string): string =>
@@ -22,20 +26,20 @@ export function serverSection(s: SessionStatus, width: number): Section {
         `${x.capacity - x.active}/${x.capacity}`,
         String(x.served),
         formatBytes(x.bytesServed ?? 0),
-        x.quarantined ? 'QUAR' : x.relay ? 'relay' : 'whole',
+        x.quarantined ? 'QUAR' : x.unreachable ? 'UNRCH' : x.relay ? 'relay' : 'whole',
       ),
     ),
   };
 }
 
-/** The client queue in FIFO order: position, host (the peer's name), time waiting. */
+/** The client queue in FIFO order: position, the machine (name, address, MAC), time waiting. */
 export function clientSection(s: SessionStatus, width: number, now: number): Section {
   const name = Math.max(10, width - 20);
   const row = (a: string, b: string, c: string): string =>
     `${fit(a, 6, 'right')}  ${fit(b, name)} ${fit(c, 10, 'right')}`;
   return {
     title: `${fit(`CLIENT QUEUE ${s.waiting.length}`, 8 + name)} ${fit('waiting', 10, 'right')}`,
-    rows: s.waiting.map((w) => row(`#${w.position + 1}`, w.name, formatDuration(now - w.since))),
+    rows: s.waiting.map((w) => row(`#${w.position + 1}`, machineLabel(w), formatDuration(now - w.since))),
   };
 }
 
@@ -55,10 +59,11 @@ export function transferSection(s: SessionStatus, width: number): Section {
   };
 }
 
-/** Who served whom, as a tree from the servers nobody served (the seeder). */
+/** Who served whom, as a tree from the servers nobody served (the seeder); each machine with its address. */
 export function treeSection(s: SessionStatus): Section {
   const children = new Map<string, string[]>();
   const clients = new Set<string>();
+  const label = new Map(s.tree.map((e) => [e.client, machineLabel({ name: e.client, ip: e.ip, mac: e.mac })]));
   for (const e of s.tree) {
     clients.add(e.client);
     const list = children.get(e.server) ?? [];
@@ -70,7 +75,8 @@ export function treeSection(s: SessionStatus): Section {
   const walk = (node: string, prefix: string, last: boolean, root: boolean): void => {
     if (seen.has(node) || rows.length > 5000) return;
     seen.add(node);
-    rows.push(root ? `  ${node}` : `  ${prefix}${last ? '└─ ' : '├─ '}${node}`);
+    const text = label.get(node) ?? node;
+    rows.push(root ? `  ${text}` : `  ${prefix}${last ? '└─ ' : '├─ '}${text}`);
     const kids = children.get(node) ?? [];
     const next = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
     kids.forEach((k, i) => walk(k, next, i === kids.length - 1, false));

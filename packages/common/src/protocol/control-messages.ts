@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sessionOptionsSchema } from './session-options.js';
-import { statusSnapshotSchema } from './status-snapshot.js';
+import { sessionReportSchema, statusSnapshotSchema } from './status-snapshot.js';
 
 export { sessionOptionsSchema, type SessionOptions } from './session-options.js';
 
@@ -83,7 +83,16 @@ export const clientMessageSchemas = [
     reason: z.string().max(1024),
     badSlices: z.array(count).max(100_000),
   }),
-  z.object({ type: z.literal('leave'), reason: z.string().max(1024) }),
+  z.object({
+    type: z.literal('leave'),
+    reason: z.string().max(1024),
+    /**
+     * Why it ends, when it ends on a fault of its own (a peer: ERR_TARGET_UNUSABLE,
+     * ERR_VERIFY_FAILED, …): the roster shows it as failed with this code and reason.
+     * Without it (or ERR_STOPPED, ERR_INCOMPLETE) it simply left.
+     */
+    code: z.string().max(64).optional(),
+  }),
   z.object({ type: z.literal('start-session'), session: name }),
   z.object({ type: z.literal('end-session'), session: name }),
   z.object({ type: z.literal('set-session'), session: name, options: sessionOptionsSchema }),
@@ -106,7 +115,13 @@ export const coordinatorMessageSchemas = [
   z.object({ type: z.literal('queued'), position: count }),
   z.object({ type: z.literal('assign'), server: serverRefSchema, ticket: z.string().max(2048) }),
   z.object({ type: z.literal('serving'), serverId: id, ticketKey: bin }),
-  z.object({ type: z.literal('session-ended'), session: name, reason: z.string().max(256) }),
+  z.object({
+    type: z.literal('session-ended'),
+    session: name,
+    reason: z.string().max(256),
+    /** To seeders: the session's summary and roster (`cascade seed --end-report FILE`). */
+    report: sessionReportSchema.optional(),
+  }),
   z.object({ type: z.literal('ack'), of: z.string().max(64), session: name.optional() }),
   /** A status snapshot (status-snapshot.ts), validated like every other message. */
   z.object({ type: z.literal('status'), status: statusSnapshotSchema }),

@@ -14,6 +14,11 @@ export const sessionOptionsSchema = z.object({
   endCount: count.optional(),
   /** End after this long with no client waiting and no transfer running. */
   lingerMs: count.optional(),
+  /**
+   * When the seeder that opened the session stops, the session goes on while another complete
+   * source (another seeder, an imaged peer) serves, instead of ending.
+   */
+  handover: z.boolean().optional(),
   /** Peers serve verified slices while still downloading. */
   relay: z.boolean().optional(),
 });

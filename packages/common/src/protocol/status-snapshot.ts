@@ -8,37 +8,74 @@ import { sessionOptionsSchema } from './session-options.js';
  */
 export const STATUS_LIST_LIMIT = 500;
 export const STATUS_WARNING_LIMIT = 50;
+/** Roster entries listed per session (the summary still counts every machine). */
+export const STATUS_ROSTER_LIMIT = 1000;
 
 const text = z.string().max(1024);
 const time = z.number();
 const count = z.number().int().nonnegative();
 const amount = z.number().nonnegative();
+/** An address as the coordinator saw it, or a MAC; null when unknown. */
+const address = z.string().max(128).nullable();
 
-export const sessionStateSchema = z.enum(['pending', 'waiting', 'running', 'ended']);
+/** `unopened`: peers wait for a session no seeder has opened (yet). */
+export const sessionStateSchema = z.enum(['unopened', 'waiting', 'running', 'ended']);
 
-const waitingSchema = z.object({ position: count, id: text, name: text, since: time });
+/** A machine is shown by its unique name, the address the coordinator saw it at, and its MAC. */
+const waitingSchema = z.object({ position: count, id: text, name: text, ip: address, mac: address, since: time });
 
 const serverStatusSchema = z.object({
   id: text,
   name: text,
   host: text.nullable(),
+  /** The address the coordinator saw it connect from. */
+  ip: address,
   capacity: count,
   active: count,
   served: count,
   bytesServed: amount,
   relay: z.boolean(),
   quarantined: z.boolean(),
+  /** Clients it was assigned could not reach it: it is given no new client (tried again later). */
+  unreachable: z.boolean(),
 });
 
 const transferStatusSchema = z.object({
   client: text,
   clientName: text,
+  clientIp: address,
   server: text,
   serverName: text,
   since: time,
   slices: count,
   bytes: amount,
   rate: amount,
+});
+
+export const outcomeSchema = z.enum(['waiting', 'transferring', 'imaged', 'failed', 'left', 'lost']);
+
+/** One machine that joined the session and how it ended (or where it stands). */
+export const rosterEntrySchema = z.object({
+  id: text,
+  name: text,
+  ip: address,
+  mac: address,
+  outcome: outcomeSchema,
+  /** For `failed`: the stable code and the reason the machine reported. */
+  code: z.string().max(64).nullable(),
+  reason: text.nullable(),
+  joinedAt: time,
+  imagedAt: time.nullable(),
+  /** Name of the server it was imaged from. */
+  source: text.nullable(),
+});
+
+/** `imaged 38 · failed 1 · waiting 1 of 40 expected`: waiting counts machines still in the run. */
+export const rosterSummarySchema = z.object({
+  imaged: count,
+  failed: count,
+  waiting: count,
+  expected: count.nullable(),
 });
 
 export const sessionStatusSchema = z.object({
@@ -57,7 +94,27 @@ export const sessionStatusSchema = z.object({
   transfers: z.array(transferStatusSchema).max(STATUS_LIST_LIMIT),
   progression: z.array(z.object({ at: time, imaged: count })).max(1000),
   /** Who served whom: client name → server name, for every finished client. */
-  tree: z.array(z.object({ client: text, server: text })).max(10 * STATUS_LIST_LIMIT),
+  tree: z.array(z.object({ client: text, server: text, ip: address, mac: address })).max(10 * STATUS_LIST_LIMIT),
+  /** Every machine that joined and how it ended (the first STATUS_ROSTER_LIMIT), and the counts. */
+  roster: z.array(rosterEntrySchema).max(STATUS_ROSTER_LIMIT),
+  summary: rosterSummarySchema,
+  /** Servers holding the whole image (seeders, imaged peers) that can be given clients. */
+  completeSources: count,
+  /** The session has had no complete source for a while: only relays holding parts, or nobody. */
+  noSource: z.boolean(),
+});
+
+/** What a session's end report holds (session-ended carries it to seeders; `--end-report FILE`). */
+export const sessionReportSchema = sessionStatusSchema.pick({
+  name: true,
+  state: true,
+  image: true,
+  openedAt: true,
+  startedAt: true,
+  endedAt: true,
+  endReason: true,
+  summary: true,
+  roster: true,
 });
 
 /**
@@ -72,6 +129,8 @@ export const statusWarningSchema = z.object({
   detail: text,
   reportedBy: text.optional(),
   code: z.string().max(64).optional(),
+  /** The session it is about, when it is about one. */
+  session: text.optional(),
 });
 
 export const statusSnapshotSchema = z.object({
@@ -81,5 +140,8 @@ export const statusSnapshotSchema = z.object({
 });
 
 export type SessionStatus = z.infer<typeof sessionStatusSchema>;
+export type SessionReport = z.infer<typeof sessionReportSchema>;
+export type RosterStatus = z.infer<typeof rosterEntrySchema>;
+export type RosterSummaryStatus = z.infer<typeof rosterSummarySchema>;
 export type StatusWarning = z.infer<typeof statusWarningSchema>;
 export type StatusSnapshot = z.infer<typeof statusSnapshotSchema>;

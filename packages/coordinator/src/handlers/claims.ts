@@ -65,7 +65,8 @@ export function serveRight(
   session: string,
 ): { relay: boolean } | string {
   if (m.serving?.quarantined) return 'this server is quarantined (its clients reported bad slices)';
-  if (m.opened?.name === session || m.imagedIn === session) return { relay: msg.relay ?? false };
+  const holds = m.opened?.name === session || m.imagedIn === session;
+  if (holds || (m.role === 'seeder' && m.sourceOf === session)) return { relay: msg.relay ?? false };
   const relaySession = ctx.scheduler.getSession(session)?.options.relay === true;
   if (m.role === 'peer' && relaySession && msg.relay === true) return { relay: true };
   return relaySession

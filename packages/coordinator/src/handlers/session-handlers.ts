@@ -1,7 +1,7 @@
 import { CascadeError, parseManifest, PROTOCOL_VERSION, type ClientMessageOf } from '@cascade/common';
 import type { ControlConnection } from '../control-connection.js';
 import { checkHello } from '../hello-gate.js';
-import type { Member, MemberConnection } from '../member.js';
+import type { Member, MemberConnection, SessionRecord } from '../member.js';
 import { ServerSlot } from '../member.js';
 import { refuseClaim, serveRight } from './claims.js';
 import type { HandlerContext } from './context.js';
@@ -25,27 +25,14 @@ export function onHello(ctx: HandlerContext, conn: HelloConnection, msg: ClientM
     conn.fail(m);
     return;
   }
+  ctx.effects.outcomes.joined(m, msg.machine, now);
   m.send({ type: 'welcome', protocol: PROTOCOL_VERSION, id: m.id, secret: m.secret });
-  ctx.log.info({ peer: m.name, id: m.id, role: m.role, session: m.session, remote: m.remote }, 'hello');
+  const seen = { remote: m.remote, ip: m.ip, mac: m.mac };
+  ctx.log.info({ peer: m.name, id: m.id, role: m.role, session: m.session, ...seen }, 'hello');
   if (m.role === 'peer' && m.session) {
     m.showOnBoard(now);
     sendSession(ctx, m);
   }
-}
-
-/**
- * A connection closed: its member (if this was its current connection) serves and fetches no
- * more; an imaged peer stays on the board, and the record is kept or forgotten (members.ts).
- */
-export function onDisconnect(ctx: HandlerContext, conn: MemberConnection, now: number): void {
-  const m = ctx.members.disconnected(conn);
-  if (!m) return;
-  ctx.effects.serverGone(m, now, { lost: true });
-  ctx.effects.clientGone(m, now);
-  const imaged = ctx.scheduler.getClient(m.id)?.state === 'imaged';
-  if (m.view && imaged) m.view.connected = false;
-  else m.view = null;
-  ctx.members.settle(m, now);
 }
 
 /** Tell a peer about its session's image, if the session is open. */
@@ -61,17 +48,28 @@ export function sendSession(ctx: HandlerContext, m: Member): void {
   m.send({ type: 'session', session: name, manifest: { ...record.manifest }, options: s.options });
 }
 
-/** A seeder opens (or re-opens) its session with an image; the session's waiting peers learn it. */
+/**
+ * A seeder opens (or re-opens) its session with an image; the session's waiting peers learn it.
+ * A seeder of the same image joining a session that is open adds a source and nothing else:
+ * the gating and options stay as the session's opener set them.
+ */
 export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'open-session'>, now: number): void {
   const session = m.session!; // seeders and peers name their session at hello
   const manifest = parseManifest(msg.manifest);
   const s = ctx.scheduler.getSession(session);
-  const current = ctx.sessions.get(session)?.manifest;
-  if (s && current && s.state !== 'ended' && s.state !== 'pending' && current.imageId !== manifest.imageId) {
-    m.conn?.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${session} is open with image ${current.imageId}`));
+  const record = ctx.sessions.get(session);
+  const open = s !== undefined && record !== undefined && s.state !== 'ended' && s.state !== 'pending';
+  if (open && record.manifest.imageId !== manifest.imageId) {
+    const current = record.manifest.imageId;
+    m.conn?.reject(new CascadeError('ERR_SESSION_EXISTS', `session ${session} is open with image ${current}`));
+    return;
+  }
+  if (open) {
+    joinOpenSession(ctx, m, record);
     return;
   }
   const reopened = s?.state === 'ended';
+  if (reopened) ctx.effects.outcomes.restarted(session, now);
   m.opened = { name: session, manifest, openedBy: m.id };
   ctx.sessions.set(session, m.opened);
   const { name: image, imageId, size } = manifest;
@@ -103,6 +101,23 @@ function judgeDeferred(ctx: HandlerContext, session: string, now: number): void 
   });
 }
 
+/**
+ * A seeder joins the open session `record`: an acknowledgement, its serve follows. The session
+ * is its own again if it opened it (a reconnect), or becomes its when its opener is gone.
+ */
+function joinOpenSession(ctx: HandlerContext, m: Member, record: SessionRecord): void {
+  const opener = ctx.members.get(record.openedBy);
+  const adopt = record.openedBy === m.id || !opener?.conn;
+  if (adopt) {
+    record.openedBy = m.id;
+    m.opened = record;
+  }
+  m.sourceOf = record.name;
+  const how = record.openedBy === m.id ? 'seeder back' : 'another source joins';
+  ctx.log.info({ session: record.name, seeder: m.name, opener: ctx.members.name(record.openedBy) }, how);
+  m.send({ type: 'ack', of: 'open-session', session: record.name });
+}
+
 /** A seeder or peer offers slots: it gets its ticket key and joins the server queue. */
 export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'serve'>, now: number): void {
   const session = m.session!; // seeders and peers name their session at hello
@@ -130,4 +145,5 @@ export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'se
     'server ready',
   );
   ctx.effects.apply(ctx.scheduler.addServer(session, m.id, msg.capacity, now, { relay }));
+  ctx.effects.reannounced(m.id, now);
 }

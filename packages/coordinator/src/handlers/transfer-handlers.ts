@@ -60,6 +60,7 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
     const claim = { reportedBy: m.name, code: 'ERR_SLICE_DIGEST_MISMATCH' };
     ctx.effects.badSlices({ client: m, server: blamed, count: msg.badSlices, session, claim }, now);
   }
+  ctx.effects.outcomes.imaged(m, imagedFrom(ctx, m, msg.server), now);
   ctx.effects.apply(ctx.scheduler.transferDone(m.id, now, m.session));
 }
 
@@ -93,9 +94,13 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   ctx.effects.warn(now, 'transfer-failed', `${m.name} from ${server}: ${msg.reason}`, claim);
   ctx.effects.counted(session, 'failed');
   if (msg.code === 'ERR_TARGET_UNUSABLE') {
+    ctx.effects.outcomes.failed(m, msg.code, msg.reason);
     ctx.effects.apply(ctx.scheduler.removeClient(m.id, now));
     return;
   }
+  const a = m.assignment;
+  const assigned = a?.session === session && a.server === msg.server ? a.server : null;
+  if (assigned && msg.code === 'ERR_SERVER_UNREACHABLE') ctx.effects.unreachable(assigned, m, now);
   const blamed = msg.badSlices.length > 0 ? reportableServer(m, msg.server, session) : null;
   if (blamed) ctx.effects.badSlices({ client: m, server: blamed, count: msg.badSlices.length, session, claim }, now);
   else if (msg.badSlices.length > 0) ctx.log.info({ peer: m.name, named: server }, 'bad-slice report not counted');
@@ -104,9 +109,40 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer, distrust: blamed !== null }));
 }
 
-/** A peer or seeder stops (signal, local fault): it serves no more and fetches no more. */
+/**
+ * A peer or seeder stops (signal, local fault): it serves no more and fetches no more. A peer
+ * leaving with a code of its own failure is failed on the roster. The seeder that opened its
+ * session ends it ('seeder-stopped'), unless the session asked for a handover and another
+ * complete source serves on.
+ */
 export function onLeave(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'leave'>, now: number): void {
-  ctx.log.info({ peer: m.name, reason: msg.reason }, 'peer leaving');
+  ctx.log.info({ peer: m.name, reason: msg.reason, role: m.role, reportedCode: msg.code }, 'peer leaving');
+  ctx.effects.outcomes.left(m, msg.reason, msg.code);
   ctx.effects.serverGone(m, now, { lost: false, reason: msg.reason });
   ctx.effects.clientGone(m, now);
+  if (m.role === 'seeder') seederStopped(ctx, m, now);
+}
+
+function seederStopped(ctx: HandlerContext, m: Member, now: number): void {
+  const session = m.session ?? '';
+  const s = ctx.scheduler.getSession(session);
+  if (!s || s.state === 'ended' || s.state === 'pending' || ctx.sessions.get(session)?.openedBy !== m.id) return;
+  const sources = ctx.effects.completeSources(s);
+  if (s.options.handover === true && sources > 0) {
+    ctx.log.info({ session, seeder: m.name, sources }, 'seeder stopped: session handed over');
+    ctx.effects.warn(now, 'handed-over', `${m.name} stopped; ${sources} complete source(s) serve on`);
+    return;
+  }
+  ctx.log.info({ session, seeder: m.name }, 'seeder stopped: session ends');
+  ctx.effects.apply(ctx.scheduler.endSession(session, now, 'seeder-stopped'));
+}
+
+/**
+ * The server a peer says it was imaged from: the one it was assigned; else (it announces an
+ * image it already held, e.g. to a restarted coordinator) a member it names, or 'reused'.
+ */
+function imagedFrom(ctx: HandlerContext, m: Member, named: string): string | null {
+  const assigned = ctx.scheduler.getClient(m.id)?.server;
+  if (assigned) return assigned;
+  return named === 'reused' || ctx.members.get(named) ? named : null;
 }

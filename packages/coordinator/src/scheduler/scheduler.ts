@@ -97,6 +97,7 @@ export class Scheduler {
         clients: new Set(),
         relay: opts.relay ?? false,
         quarantined: false,
+        suspended: false,
         served: 0,
         since: now,
       };
@@ -136,6 +137,20 @@ export class Scheduler {
     if (!srv) return;
     srv.quarantined = true;
     this.sessions.get(srv.session)?.serverQueue.remove(id);
+  }
+
+  /**
+   * Hold a server back from new clients while its clients report it unreachable (its running
+   * transfers go on), or give it clients again.
+   */
+  suspendServer(id: string, suspended: boolean, now: number): Decision[] {
+    const srv = this.servers.get(id);
+    if (!srv || srv.suspended === suspended) return [];
+    srv.suspended = suspended;
+    const s = this.mustSession(srv.session);
+    if (suspended) s.serverQueue.remove(id);
+    else this.requeueServer(s, srv);
+    return suspended ? [] : this.evaluate(s, now);
   }
 
   // ---- clients --------------------------------------------------------------------------
@@ -379,7 +394,8 @@ export class Scheduler {
   }
 
   private requeueServer(s: SessionEntry, srv: ServerEntry): void {
-    if (!srv.quarantined && srv.clients.size < srv.capacity && s.state !== 'ended') s.serverQueue.pushBack(srv.id);
+    const held = srv.quarantined || srv.suspended;
+    if (!held && srv.clients.size < srv.capacity && s.state !== 'ended') s.serverQueue.pushBack(srv.id);
     if (srv.clients.size >= srv.capacity) s.serverQueue.remove(srv.id);
   }
 }

@@ -33,7 +33,7 @@ export function pickServer(
 
 /** May `srv` serve `client` now? */
 export function canServe(srv: ServerEntry, client: ClientEntry, clients: ReadonlyMap<string, ClientEntry>): boolean {
-  if (srv.id === client.id || srv.quarantined) return false;
+  if (srv.id === client.id || srv.quarantined || srv.suspended) return false;
   if (!srv.relay) return true;
   // A relay streams what it receives: it must be a client of the session that is receiving (not
   // waiting for a server), and be ahead of the client, or the client would wait on it (DESIGN:

@@ -9,7 +9,7 @@ export type Decision =
   | { kind: 'started'; session: string; reason: 'immediate' | 'count' | 'timer' | 'operator'; at: number }
   | { kind: 'ended'; session: string; reason: EndReason; at: number };
 
-export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-left';
+export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-stopped';
 
 export interface ImageInfo {
   imageId: string;
@@ -26,6 +26,8 @@ export interface ServerEntry {
   /** Serving while still downloading (relay mode). */
   relay: boolean;
   quarantined: boolean;
+  /** Given no new clients for now: its clients report it unreachable (unreachable-reports.ts). */
+  suspended: boolean;
   /** Clients this server has finished serving. */
   served: number;
   since: number;
