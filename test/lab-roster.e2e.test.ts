@@ -71,7 +71,11 @@ describe('problem 3: machines sharing a hostname stay distinct', () => {
     assert.ok(s?.roster, 'status --json: no roster');
     const clients = s.roster.filter((r) => r.name !== 'seed-same');
     assert.equal(clients.length, 3, JSON.stringify(s.roster));
-    assert.equal(new Set(clients.map((r) => r.name)).size, 3, `names not unique: ${clients.map((r) => r.name).join(', ')}`);
+    assert.equal(
+      new Set(clients.map((r) => r.name)).size,
+      3,
+      `names not unique: ${clients.map((r) => r.name).join(', ')}`,
+    );
     for (const r of clients) {
       assert.match(r.ip, /^127\.\d+\.\d+\.\d+$/, `${r.name}: no ip`);
       assert.ok('mac' in r, `${r.name}: no mac field`);
