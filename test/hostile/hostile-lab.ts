@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeImage } from '@cascade/cli';
+import { exitWithin, writeImage } from '@cascade/cli';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { FaultLab, type LabPeer } from '../fault-lab.js';
 import { tempDir } from '../helpers.js';
@@ -27,6 +27,7 @@ export interface HostileLabOptions {
  */
 export class HostileLab extends FaultLab {
   tokenFile = '';
+  coordinatorArgs: string[] = [];
   constructor(
     dir: string,
     image: string,
@@ -51,8 +52,16 @@ export class HostileLab extends FaultLab {
       extra.push('--token-file', lab.tokenFile);
       if (o.publicStatus) extra.push('--public-status');
     }
+    lab.coordinatorArgs = extra;
     await lab.startCoordinator(extra);
     return lab;
+  }
+
+  /** SIGKILL the coordinator and start a new one on the same address and port. */
+  async restartCoordinator(): Promise<void> {
+    this.coordinator.proc.kill('SIGKILL');
+    await exitWithin(this.coordinator, 5000);
+    await this.startCoordinator(this.coordinatorArgs);
   }
 
   /** `--token-file FILE` when the lab has a token. */
