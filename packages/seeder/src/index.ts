@@ -10,4 +10,5 @@
  * ```
  */
 export * from './manifest-cache.js';
+export * from './manifest-check.js';
 export * from './seeder.js';
