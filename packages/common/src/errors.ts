@@ -21,6 +21,11 @@ export const ErrorCodes = {
     'the hello proof of the session token is wrong (wrong token, or an answer replayed from another connection)',
   ERR_ROLE_FORBIDDEN: 'this role may not send this message',
   ERR_UNKNOWN_SESSION: 'no session of that name exists',
+  ERR_TOO_MANY_SESSIONS:
+    'the coordinator holds its maximum of sessions no seeder has opened (in total or for that address); retry later',
+  ERR_ID_TAKEN: 'another member holds this id; a reconnect must present the secret from its first welcome',
+  ERR_CLAIM_REFUSED:
+    'the coordinator refused a claim it cannot check (a report about a server this client had no transfer from, done without an assignment, serve without the image)',
   ERR_SESSION_EXISTS: 'a session of that name is already open with another image',
   ERR_SESSION_ENDED: 'the session has ended',
   ERR_COORDINATOR_UNREACHABLE: 'the coordinator could not be reached',
