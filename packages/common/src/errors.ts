@@ -42,6 +42,8 @@ export const ErrorCodes = {
   ERR_SLICE_DIGEST_MISMATCH: 'a received slice does not match the manifest digest',
   ERR_SERVER_LOST: 'the connection to the server was lost or stalled',
   ERR_SERVER_BAD: 'the server sent bad slices repeatedly',
+  ERR_SERVER_TOO_SLOW:
+    'the server sent bytes, but slower than the minimum useful rate (--min-rate) over a sliding window: the client moved on',
   ERR_SERVER_REFUSED:
     'the server answered with an ERROR frame; its own code is in `remoteCode` (never taken as a local cause)',
   // manifest and image
@@ -117,6 +119,8 @@ export const SERVER_SENDABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_SLICE_OUT_OF_RANGE',
   'ERR_TOO_MANY_REQUESTS',
   'ERR_IMAGE_UNREADABLE',
+  'ERR_IMAGE_CHANGED',
+  'ERR_TOO_MANY_CONNECTIONS',
 ]);
 
 /**
