@@ -57,6 +57,7 @@ export function defaultSeederComponents(opts: SeederOptions, id: string): Seeder
         ...(opts.digest ? { digest: opts.digest } : {}),
         ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
         onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
+        logger: log,
       });
       const unsigned = unsignedManifest(loaded.manifest);
       const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;
