@@ -117,7 +117,11 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
-    for (const s of this.sockets) s.destroy();
+    // A connection already ending (an ERROR frame just sent) gets a moment to deliver it.
+    for (const s of this.sockets) {
+      if (s.writableEnded) setTimeout(() => s.destroy(), 200).unref();
+      else s.destroy();
+    }
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
