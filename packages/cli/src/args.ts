@@ -18,6 +18,7 @@ export function optionalDuration(v: string | undefined, flag: string): number | 
 
 /** `host:port` → parts; port 0 means any free port. */
 export function parseListen(v: string, flag = '--listen'): { host: string; port: number } {
+  if (typeof v !== 'string') throw new CascadeError('ERR_BAD_CONFIG', `${flag}: give it once, as host:port`);
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(v.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || !m[1] || !Number.isInteger(port) || port < 0 || port > 65535) {

@@ -22,6 +22,7 @@ const SAMPLE: Record<string, string> = {
   listen: '0.0.0.0:7780',
   rate: '100Mb',
   stall: '10s',
+  'min-rate': '32KiB/s',
   'discovery-timeout': '1m',
   'discovery-port': '7771',
   'log-level': 'debug',

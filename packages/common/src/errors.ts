@@ -24,6 +24,8 @@ export const ErrorCodes = {
   ERR_CLAIM_REFUSED:
     'the coordinator does not believe this claim (a report about a server it did not assign, a done without a transfer, a serve without the image)',
   ERR_UNKNOWN_SESSION: 'no session of that name exists',
+  ERR_TOO_MANY_SESSIONS:
+    'the coordinator holds its maximum of sessions no seeder has opened (in total or for that address); retry later',
   ERR_SESSION_EXISTS: 'a session of that name is already open with another image',
   ERR_SESSION_ENDED: 'the session has ended',
   ERR_COORDINATOR_UNREACHABLE: 'the coordinator could not be reached',
@@ -43,6 +45,8 @@ export const ErrorCodes = {
     'the server could not be reached (refused, or no answer within the connect timeout): a network fault, not a verification failure',
   ERR_NO_SOURCE: 'the session has no complete source (no seeder, no imaged peer serving): it waits until one returns',
   ERR_SERVER_BAD: 'the server sent bad slices repeatedly',
+  ERR_SERVER_TOO_SLOW:
+    'the server sent bytes, but slower than the minimum useful rate (--min-rate) over a sliding window: the client moved on',
   ERR_SERVER_REFUSED:
     'the server answered with an ERROR frame; its own code is in `remoteCode` (never taken as a local cause)',
   // manifest and image
@@ -118,6 +122,8 @@ export const SERVER_SENDABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_SLICE_OUT_OF_RANGE',
   'ERR_TOO_MANY_REQUESTS',
   'ERR_IMAGE_UNREADABLE',
+  'ERR_IMAGE_CHANGED',
+  'ERR_TOO_MANY_CONNECTIONS',
 ]);
 
 /**

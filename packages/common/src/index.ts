@@ -28,6 +28,7 @@ export * from './data/rate-limiter.js';
 export * from './data/block-device.js';
 export * from './data/advertise.js';
 export * from './data/serve-image.js';
+export * from './data/digest-worker.js';
 export * from './control/control-client.js';
 export * from './role/role-skeleton.js';
 export * from './config/kernel-cmdline.js';

@@ -59,6 +59,8 @@ export class Effects {
       if (d.kind === 'assign') this.assign(d);
       else if (d.kind === 'queued') this.p.members.get(d.client)?.send({ type: 'queued', position: d.position });
       else if (d.kind === 'started') this.p.log.info({ session: d.session, reason: d.reason }, 'session started');
+      else if (d.kind === 'refused')
+        this.p.members.get(d.client)?.send({ type: 'error', code: d.code, message: d.reason });
       else this.ended(d);
     }
   }

@@ -4,7 +4,10 @@ import type { StatusSnapshot } from './status.js';
 export interface HttpSources {
   status: (session?: string) => StatusSnapshot;
   metrics: { text: () => Promise<string>; contentType: string };
-  /** False with a session token and no --public-status: /status is refused (no proof possible over HTTP). */
+  /**
+   * False with a session token and no --public-status: /status and /metrics are refused (no proof
+   * possible over HTTP; the metrics carry session names, states and counts too).
+   */
   statusPublic?: boolean;
 }
 
@@ -24,6 +27,8 @@ export function serveHttp(req: IncomingMessage, res: ServerResponse, sources: Ht
     return send(200, 'application/json', `${JSON.stringify(sources.status(session))}\n`);
   }
   if (url.pathname === '/metrics') {
+    if (sources.statusPublic === false)
+      return send(403, 'text/plain', 'metrics need the session token: use cascade status (or --public-status)\n');
     sources.metrics.text().then(
       (body) => send(200, sources.metrics.contentType, body),
       (err: unknown) => send(500, 'text/plain', `metrics failed: ${String(err)}\n`),

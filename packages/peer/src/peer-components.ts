@@ -1,12 +1,12 @@
 import type { FileHandle } from 'node:fs/promises';
 import {
   controlClientFactory,
+  DigestWorker,
   type ControlFactory,
   type DigestAlgorithm,
   type Logger,
   type Manifest,
 } from '@cascade/common';
-import { DigestWorker } from './digest-worker.js';
 import { PeerServing } from './peer-serving.js';
 import type { PeerOptions } from './peer-types.js';
 import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from './slice-client.js';

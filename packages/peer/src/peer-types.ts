@@ -19,6 +19,8 @@ export interface PeerOptions {
   rate?: number;
   window?: number;
   stallTimeoutMs?: number;
+  /** Minimum useful rate of a transfer in bytes/s (default 64 KiB/s, 0: none); see slice-client.ts. */
+  minRate?: number;
   /**
    * Transfers that may end on bad slices before the image counts as unverifiable (exit 4).
    * Network faults and refusals never count: the peer rejoins the queue for as long as the session is open.

@@ -255,6 +255,7 @@ export class Peer {
       // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
       window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
       stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
+      ...(this.opts.minRate !== undefined ? { minRate: this.opts.minRate } : {}),
       next: () => target.store.next(),
       retry: (i) => target.store.retry(i),
       onVerified: (i, chunks) => this.writes.add(() => this.write(target, i, chunks)),

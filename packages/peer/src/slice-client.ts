@@ -19,6 +19,7 @@ import {
   type Manifest,
   type ServerRef,
 } from '@cascade/common';
+import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
 import { socketChunks } from './socket-chunks.js';
 
 export interface SliceFetchOptions {
@@ -34,6 +35,12 @@ export interface SliceFetchOptions {
   window: number;
   /** No bytes for this long with requests outstanding: the server is lost. */
   stallTimeoutMs: number;
+  /**
+   * Minimum useful rate in bytes/s (default 64 KiB/s; 0: none): a server that sends bytes, but
+   * fewer than this over `minRateWindowMs` of waiting for them, is abandoned (ERR_SERVER_TOO_SLOW).
+   */
+  minRate?: number;
+  minRateWindowMs?: number;
   /** Next slice to request, or undefined when nothing more is needed from this server. */
   next: () => number | undefined;
   /** Put a slice back to be fetched again. */
@@ -54,6 +61,7 @@ export interface SliceFetchResult {
   badSlices: number[];
   /**
    * Set when the transfer ended early: ERR_SERVER_LOST (unreachable, reset, closed, stalled),
+   * ERR_SERVER_TOO_SLOW (below the minimum useful rate),
    * ERR_SERVER_REFUSED (an ERROR frame; the server's code in remoteCode), ERR_SERVER_BAD (bad
    * slices), ERR_FRAME_MALFORMED / ERR_FRAME_TOO_LARGE (a server breaking the protocol), or a
    * local cause: ERR_TARGET_UNUSABLE (a write failed), ERR_STOPPED (aborted).
@@ -149,19 +157,45 @@ class SliceFetch {
     // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
     const chunks = socketChunks(socket, Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize));
     const stall = this.stallWatch(socket);
+    const slow = this.rateWatch(socket);
     try {
       for (;;) {
         stall.reading(true);
+        slow.reading(true);
         const next = await chunks.next();
         stall.reading(false);
+        slow.reading(false);
         if (next.done) throw new CascadeError('ERR_SERVER_LOST', `server ${this.where} closed the connection`);
+        slow.received(next.value.length);
         for (const f of decoder.push(next.value)) {
           if (await this.onFrame(f)) return;
         }
       }
     } finally {
       stall.stop();
+      slow.stop();
     }
+  }
+
+  /**
+   * The minimum useful rate (rate-floor.ts): checked ten times per window; a server below it is
+   * abandoned with ERR_SERVER_TOO_SLOW, which the pending read then throws. --stall alone would
+   * let a server that trickles a byte every few seconds hold this client forever.
+   */
+  private rateWatch(socket: Socket): RateFloor & { stop: () => void } {
+    const floor = new RateFloor(this.opts.minRate ?? MIN_RATE_DEFAULT, this.opts.minRateWindowMs ?? MIN_RATE_WINDOW_MS);
+    const where = this.opts.server.name;
+    const timer = setInterval(
+      () => {
+        const rate = floor.check();
+        if (rate === null) return;
+        const msg = `${where} sent ${Math.round(rate)} B/s over the last ${floor.windowMs / 1000} s, below the minimum useful rate of ${floor.floor} B/s`;
+        socket.destroy(new CascadeError('ERR_SERVER_TOO_SLOW', msg, { details: { rate, floor: floor.floor } }));
+      },
+      Math.max(50, floor.windowMs / 10),
+    );
+    timer.unref();
+    return Object.assign(floor, { stop: () => clearInterval(timer) });
   }
 
   /**

@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CascadeError, sizeOf, type Manifest } from '@cascade/common';
 import { assertTargetFree } from './target-in-use.js';
 
@@ -17,6 +18,28 @@ function unusable(path: string, what: string, err?: unknown): CascadeError {
   return new CascadeError('ERR_TARGET_UNUSABLE', `target ${path}: ${what}${why}`, { cause: err });
 }
 
+/** Where a path really points (its folder resolved when the path itself does not exist). */
+async function resolvedPath(path: string): Promise<string> {
+  const abs = resolve(path);
+  const full = await realpath(abs).catch(() => null);
+  if (full) return full;
+  const dir = await realpath(dirname(abs)).catch(() => dirname(abs));
+  return join(dir, basename(abs));
+}
+
+/**
+ * A target under /dev must be an existing block device: a mistyped disk name must never become
+ * a regular file on devtmpfs (in RAM) that "succeeds", nor a character device be written to.
+ * Throws ERR_TARGET_UNUSABLE; anything outside /dev passes. Call it before any work starts.
+ */
+export async function checkDeviceTarget(path: string): Promise<void> {
+  const full = await resolvedPath(path);
+  if (full !== '/dev' && !full.startsWith('/dev/')) return;
+  const st = await stat(full).catch(() => null);
+  if (!st) throw unusable(path, 'no such device (a target under /dev must be an existing block device)');
+  if (!st.isBlockDevice()) throw unusable(path, 'not a block device (a target under /dev must be a block device)');
+}
+
 /**
  * Open the target for positional writes — a file (created and sized to the image, no temporary
  * copy) or a block device (its size read from the device; too small is refused). A device that
@@ -27,11 +50,13 @@ export async function openTarget(
   manifest: Manifest,
   opts: { force?: boolean } = {},
 ): Promise<OpenedTarget> {
+  await checkDeviceTarget(path);
   await assertTargetFree(path, opts.force);
   let fh: FileHandle;
   try {
     fh = await open(path, 'r+').catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return open(path, 'w+');
+      // 'wx': never replace something that appeared since (and never create under /dev: checked above)
+      if (err.code === 'ENOENT') return open(path, 'wx+');
       throw err;
     });
   } catch (err) {

@@ -11,5 +11,6 @@
  */
 export * from './manifest-cache.js';
 export * from './cache-location.js';
+export * from './manifest-check.js';
 export * from './seeder.js';
 export * from './seeder-components.js';

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import {
   buildManifest,
@@ -8,10 +8,12 @@ import {
   parseManifest,
   sizeOf,
   type BuildManifestOptions,
+  type Logger,
   type DigestAlgorithm,
   type Manifest,
 } from '@cascade/common';
 import { manifestCacheFile } from './cache-location.js';
+import { mismatchedSlices, sampleSlices } from './manifest-check.js';
 
 /** Where the cached manifest of an image lives by default: beside it. */
 export function manifestCachePath(imagePath: string): string {
@@ -34,18 +36,27 @@ export interface LoadManifestOptions {
   cacheDir?: string | undefined;
   /** Called when the cache could not be written (read-only image folder); not fatal. */
   onCacheWriteError?: (err: unknown) => void;
+  /** Where to say that a block device's cache was checked (and what was found). */
+  logger?: Logger;
 }
 
-/**
- * The image's manifest, from the cache beside it when size, mtime and slice size still match,
- * otherwise built by reading the image once and cached for the next start.
- */
-export async function loadOrBuildManifest(
-  imagePath: string,
-  opts: LoadManifestOptions = {},
-): Promise<{ manifest: Manifest; cached: boolean }> {
-  const sliceSize = opts.sliceSize ?? DEFAULT_SLICE_SIZE;
-  let fh;
+export interface LoadedManifest {
+  manifest: Manifest;
+  cached: boolean;
+  /** Block device with a cache: the slices read to check it, and those that no longer matched. */
+  sampled?: { slices: number; mismatched: number };
+}
+
+/** The image's size and kind; anything but a regular file or a block device is refused. */
+async function imageSize(imagePath: string): Promise<{ size: number; blockDevice: boolean; mtimeMs: number }> {
+  const st = await stat(imagePath).catch((err: Error) => {
+    throw new CascadeError('ERR_IMAGE_UNREADABLE', `cannot open image ${imagePath}: ${err.message}`, { cause: err });
+  });
+  if (!st.isFile() && !st.isBlockDevice()) {
+    // A FIFO or a character device would block the open forever or never end: refuse it at once.
+    throw new CascadeError('ERR_BAD_CONFIG', `image ${imagePath} is not a regular file or block device`);
+  }
+  let fh: FileHandle;
   try {
     fh = await open(imagePath, 'r');
   } catch (err) {
@@ -53,13 +64,52 @@ export async function loadOrBuildManifest(
       cause: err,
     });
   }
-  let size: number;
   try {
-    size = (await sizeOf(fh, imagePath)).size;
+    const { size, blockDevice } = await sizeOf(fh, imagePath);
+    return { size, blockDevice, mtimeMs: st.mtimeMs };
   } finally {
     await fh.close();
   }
-  const { mtimeMs } = await stat(imagePath);
+}
+
+/**
+ * A block device's mtime says nothing of its content: check a sample of slices against the
+ * cached manifest. Null when any differs (rebuild).
+ */
+async function checkDeviceCache(
+  imagePath: string,
+  manifest: Manifest,
+  logger: Logger | undefined,
+): Promise<LoadedManifest['sampled'] | null> {
+  const fh = await open(imagePath, 'r');
+  let bad: number[];
+  const sample = sampleSlices(manifest.digests.length);
+  try {
+    bad = await mismatchedSlices(fh, manifest, sample);
+  } finally {
+    await fh.close();
+  }
+  const sampled = { slices: sample.length, mismatched: bad.length };
+  if (bad.length > 0) {
+    logger?.warn(
+      { image: imagePath, ...sampled, first: bad[0] },
+      'block device changed since its manifest was cached; rebuilding',
+    );
+    return null;
+  }
+  logger?.info({ image: imagePath, ...sampled }, 'verified a sample of the cached manifest of a block device');
+  return sampled;
+}
+
+/**
+ * The image's manifest, from the cache beside it when size, mtime and slice size still match
+ * (and, for a block device, whose mtime does not follow its content, when a random sample of
+ * slices still matches), otherwise built by reading the image once and cached for the next start.
+ * An image that is neither a regular file nor a block device (a FIFO…) is refused: ERR_BAD_CONFIG.
+ */
+export async function loadOrBuildManifest(imagePath: string, opts: LoadManifestOptions = {}): Promise<LoadedManifest> {
+  const sliceSize = opts.sliceSize ?? DEFAULT_SLICE_SIZE;
+  const { size, blockDevice, mtimeMs } = await imageSize(imagePath);
   const key = { size, mtimeMs, sliceSize };
   const cachePath = manifestCacheFile(imagePath, opts.cacheDir);
   if (!opts.rebuild) {
@@ -73,7 +123,10 @@ export async function loadOrBuildManifest(
       k.sliceSize === sliceSize &&
       cached.manifest.digest === digest
     ) {
-      return { manifest: { ...cached.manifest, name: basename(imagePath) }, cached: true };
+      const manifest = { ...cached.manifest, name: basename(imagePath) };
+      if (!blockDevice) return { manifest, cached: true };
+      const sampled = await checkDeviceCache(imagePath, manifest, opts.logger);
+      if (sampled) return { manifest, cached: true, sampled };
     }
   }
   const manifest = await buildManifest(imagePath, {

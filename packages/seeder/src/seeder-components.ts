@@ -3,10 +3,12 @@ import { open, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   controlClientFactory,
+  DigestWorker,
   serveImage,
   signManifest,
   unsignedManifest,
   type ControlFactory,
+  type CascadeError,
   type Logger,
   type Manifest,
 } from '@cascade/common';
@@ -30,6 +32,8 @@ export interface SeederComponents {
     manifest: Manifest;
     fh: FileHandle | undefined;
     ticketKey: () => Uint8Array | null;
+    /** The image no longer matches its manifest (a slice read failed its digest). */
+    onImageChanged: (err: CascadeError) => void;
   }): Promise<{ server: SeederServer; bound: { host: string; port: number } }>;
   /** Call `fn` every `ms` until the returned function is called. */
   every(ms: number, fn: () => void): () => void;
@@ -53,14 +57,19 @@ export function defaultSeederComponents(opts: SeederOptions, id: string): Seeder
         ...(opts.digest ? { digest: opts.digest } : {}),
         ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
         onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
+        logger: log,
       });
       const unsigned = unsignedManifest(loaded.manifest);
       const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;
       return { manifest, cached: loaded.cached };
     },
     image: { open: () => open(opts.image, 'r'), mtime: async () => (await stat(opts.image)).mtimeMs },
-    serve: async ({ manifest, fh, ticketKey }) => {
+    serve: async ({ manifest, fh, ticketKey, onImageChanged }) => {
       if (!fh) throw new Error('the image is not open');
+      // A block device's content changes without its mtime: check every slice before it is sent.
+      const verify = opts.verifyReads === true || (await stat(opts.image)).isBlockDevice();
+      const hasher = verify ? new DigestWorker() : null;
+      if (hasher) log.info({ image: opts.image }, 'checking every slice read against its manifest digest');
       const served = await serveImage({
         logger: opts.logger,
         manifest,
@@ -72,11 +81,21 @@ export function defaultSeederComponents(opts: SeederOptions, id: string): Seeder
         listen: opts.listen,
         rate: opts.rate,
         fault: opts.fault,
+        verify: hasher ? { hash: (a, c) => hasher.digest(a, c), onChanged: onImageChanged } : undefined,
       });
       served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
         log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
       );
-      return served;
+      const server: SeederServer = {
+        get bytesServed() {
+          return served.server.bytesServed;
+        },
+        close: async () => {
+          await served.server.close();
+          await hasher?.close();
+        },
+      };
+      return { server, bound: served.bound };
     },
     every: (ms, fn) => {
       const t = setInterval(fn, ms);

@@ -3,6 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import {
   advertisedHost,
   CascadeError,
+  isCascadeError,
   RoleSkeleton,
   SEEDER_FATAL_CONTROL_CODES,
   toCascadeError,
@@ -28,6 +29,12 @@ export interface SeederOptions {
   sliceSize?: number;
   /** Uplink cap in bytes/s. */
   rate?: number;
+  /**
+   * Check every slice read against the manifest before sending it (always on for a block
+   * device, whose content can change without its mtime); a mismatch ends the seeder with
+   * ERR_IMAGE_CHANGED.
+   */
+  verifyReads?: boolean;
   /** Fault injection for drills and tests. */
   fault?: { every?: number; once?: number[] };
   onManifestProgress?: (done: number, total: number) => void;
@@ -66,6 +73,8 @@ export class Seeder {
   private bound: { host: string; port: number } | null = null;
   private stopWatch: (() => void) | null = null;
   private closing: Promise<void> | null = null;
+  /** Why serving stopped, told to the coordinator in `leave` (the image changed or is gone). */
+  private failure: CascadeError | null = null;
 
   constructor(
     private readonly opts: SeederOptions,
@@ -98,6 +107,7 @@ export class Seeder {
       return r;
     } catch (err) {
       this.phaseNow = 'failed';
+      if (isCascadeError(err, 'ERR_IMAGE_CHANGED') || isCascadeError(err, 'ERR_IMAGE_UNREADABLE')) this.failure = err;
       throw err;
     } finally {
       await this.shutdown();
@@ -121,7 +131,12 @@ export class Seeder {
     if (this.role.ended) return;
     const mtime = await this.c.image.mtime();
     this.fh = await this.c.image.open();
-    const served = await this.c.serve({ manifest, fh: this.fh, ticketKey: () => this.ticketKey });
+    const served = await this.c.serve({
+      manifest,
+      fh: this.fh,
+      ticketKey: () => this.ticketKey,
+      onImageChanged: (err) => this.role.post('image-changed', () => this.imageChanged(err)),
+    });
     this.server = served.server;
     this.bound = served.bound;
     this.log.info({ ...served.bound, capacity: this.opts.capacity }, 'serving slices');
@@ -132,7 +147,8 @@ export class Seeder {
   private shutdown(): Promise<void> {
     this.closing ??= (async () => {
       this.stopWatch?.();
-      this.role.close();
+      const why = this.failure;
+      this.role.close(why ? { type: 'leave', reason: `${why.code}: ${why.message}`.slice(0, 1024) } : undefined);
       await this.role.idle();
       await this.server?.close();
       await this.fh?.close().catch(() => undefined);
@@ -157,6 +173,15 @@ export class Seeder {
     const bytesServed = this.server?.bytesServed ?? 0;
     this.log.info({ session: m.session, reason: m.reason, bytesServed }, 'session ended');
     this.role.finish({ reason: m.reason, bytesServed });
+  }
+
+  /** A slice read failed its digest: the image is no longer the one this session distributes. */
+  private imageChanged(err: CascadeError): never {
+    this.log.error(
+      { code: err.code, image: this.opts.image, ...err.details },
+      'the image changed under the seeder: stopped serving it',
+    );
+    throw err;
   }
 
   private async checkImageUnchanged(mtime: number): Promise<void> {

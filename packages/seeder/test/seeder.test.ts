@@ -50,6 +50,7 @@ class StubControl implements RoleControl {
 
 function rig(o: { manifestError?: Error; mtimes?: number[] } = {}) {
   const control = new StubControl();
+  const hooks: { onImageChanged: ((err: CascadeError) => void) | null } = { onImageChanged: null };
   const ticks: Array<() => void> = [];
   const mtimes = o.mtimes ?? [1];
   let served = { closed: false, bytesServed: 1234 };
@@ -73,7 +74,8 @@ function rig(o: { manifestError?: Error; mtimes?: number[] } = {}) {
         return t;
       },
     },
-    serve: () => {
+    serve: ({ onImageChanged }) => {
+      hooks.onImageChanged = onImageChanged;
       served = { closed: false, bytesServed: 1234 };
       const server = {
         get bytesServed() {
@@ -102,7 +104,7 @@ function rig(o: { manifestError?: Error; mtimes?: number[] } = {}) {
     (r: SeederResult) => r,
     (e: unknown) => e,
   );
-  return { seeder, control, run, ticks, served: () => served };
+  return { seeder, control, run, ticks, hooks, served: () => served };
 }
 
 describe('seeder phases', () => {
@@ -153,6 +155,22 @@ describe('seeder phases', () => {
       const err = await r.run;
       assert.ok(isCascadeError(err, code), `${code}: ${String(err)}`);
     }
+  });
+
+  test('a slice failing its digest when read (the image changed) ends it with ERR_IMAGE_CHANGED, says so in leave and stops serving', async () => {
+    const r = rig();
+    await until(() => r.control.handlers !== null, 'connecting');
+    r.control.handlers!.onConnected();
+    await until(() => r.control.sent.length === 2, 'open-session and serve');
+    r.hooks.onImageChanged!(new CascadeError('ERR_IMAGE_CHANGED', 'slice 3 of lab.img no longer matches'));
+    const err = await r.run;
+    assert.ok(isCascadeError(err, 'ERR_IMAGE_CHANGED'), String(err));
+    assert.equal(r.seeder.phase, 'failed');
+    assert.equal(r.served().closed, true, 'the slice server is closed');
+    const leave = r.control.sent.at(-1);
+    assert.equal(leave?.type, 'leave');
+    assert.match((leave as { reason: string }).reason, /^ERR_IMAGE_CHANGED: slice 3/);
+    assert.equal(r.control.closed, true);
   });
 
   test('stop() ends it with reason "stopped" and closes everything', async () => {

@@ -66,6 +66,7 @@ async function peerOptions(argv: Args, base: PeerOptions['logger'], progress: Pr
     relayCapacity: argv['relay-capacity'],
     hashThread: argv['hash-thread'],
     stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
+    minRate: parseRateArg(argv['min-rate'], '--min-rate'),
     ...(argv.advertise ? { advertise: argv.advertise } : {}),
     ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
     ...(argv.name ? { name: argv.name } : {}),

@@ -48,6 +48,7 @@ export const seedCommand: CommandModule<object, Args> = {
       coordinator: argv.coordinator,
       session: argv.session,
       capacity: argv.capacity,
+      verifyReads: argv['verify-reads'],
       listen: parseListen(argv.listen),
       sessionOptions: sessionOptionsFrom(argv),
       sliceSize: parseSizeArg(argv.slice ?? (argv.relay ? '1MiB' : '4MiB'), '--slice'),

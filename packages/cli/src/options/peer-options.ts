@@ -1,4 +1,4 @@
-import { DISCOVERY_PORT } from '@cascade/common';
+import { DISCOVERY_PORT, parseRate } from '@cascade/common';
 import { port, positiveCount, positiveDuration, positiveRate, wholeAtLeast, type OptionTable } from './option-table.js';
 import { CLIENT_SECURITY_OPTIONS, coordinatorOption, listenOption, LOG_OPTIONS } from './shared-options.js';
 
@@ -55,6 +55,14 @@ export const PEER_OPTIONS = [
     parse: positiveDuration,
     unit: 'ms',
     describe: 'a server silent this long is lost',
+  },
+  {
+    name: 'min-rate',
+    kind: 'string',
+    default: '64KiB/s',
+    parse: (v: string) => parseRate(v),
+    unit: 'B/s',
+    describe: 'a server sending slower than this over 10 s of waiting is left for another (0: never)',
   },
   { name: 'report', kind: 'string', describe: 'write the result as JSON to this file' },
   {

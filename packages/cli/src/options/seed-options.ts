@@ -47,6 +47,12 @@ export const SEED_OPTIONS = [
   },
   ...GATING_OPTIONS,
   { name: 'name', kind: 'string', describe: 'name shown in status' },
+  {
+    name: 'verify-reads',
+    kind: 'boolean',
+    default: false,
+    describe: 'check every slice read against its digest before sending it (always on for a block device)',
+  },
   { name: 'fault', kind: 'string', hidden: true, describe: 'fault injection: corrupt-every:N | corrupt-once:I,J' },
   { name: 'sign-key', kind: 'string', describe: 'sign the manifest (key from cascade keygen)', group: 'Security:' },
   {

@@ -6,7 +6,13 @@ import type { Manifest } from '../manifest/manifest.js';
 import { verifyTicket } from '../protocol/ticket.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SliceServer } from './slice-server.js';
-import { CorruptingSliceSource, FileSliceSource, type SliceSource } from './slice-source.js';
+import {
+  CorruptingSliceSource,
+  FileSliceSource,
+  VerifyingSliceSource,
+  type SliceHasher,
+  type SliceSource,
+} from './slice-source.js';
 
 export interface ServeImageOptions {
   logger: Logger;
@@ -26,6 +32,11 @@ export interface ServeImageOptions {
   /** Uplink cap in bytes/s. */
   rate?: number | undefined;
   fault?: { every?: number; once?: number[] } | undefined;
+  /**
+   * Check every slice read against the manifest before sending it (a seeder's block device, or
+   * --verify-reads); `onChanged` hears once that the image no longer matches (ERR_IMAGE_CHANGED).
+   */
+  verify?: { hash: SliceHasher; onChanged: (err: CascadeError) => void } | undefined;
   /** A listener already bound to `listen` (bindListener): taken over instead of binding again. */
   prebound?: Server | undefined;
 }
@@ -38,6 +49,7 @@ export async function serveImage(
   o: ServeImageOptions,
 ): Promise<{ server: SliceServer; bound: { host: string; port: number } }> {
   let source: SliceSource = new FileSliceSource(o.manifest, o.fh, o.held, o.waitFor);
+  if (o.verify) source = new VerifyingSliceSource(source, o.verify.hash, o.verify.onChanged);
   if (o.fault) source = new CorruptingSliceSource(source, o.fault);
   const server = new SliceServer({
     logger: o.logger,

@@ -12,11 +12,14 @@ import {
   type Frame,
 } from '../protocol/data-frames.js';
 import type { TicketClaims } from '../protocol/ticket.js';
+import { SLICE_SERVER_DEFAULTS } from './connection-gate.js';
 import type { ClientStats, SliceServerOptions } from './slice-server.js';
 
 /** What a connection needs from its server: admission against capacity, accounting. */
 export interface ConnectionHost {
   admit(conn: SliceConnection, claims: TicketClaims): CascadeError | null;
+  /** A connection closed before a valid HELLO was admitted (for a throttled log line). */
+  refused(code: string, remote: string): void;
   release(conn: SliceConnection, reason: string): void;
   countBytes(n: number): void;
   isZero(index: number): boolean;
@@ -47,9 +50,9 @@ export class SliceConnection {
     this.decoder = new FrameDecoder({ maxSliceBytes: 0, accept: [FrameType.HELLO, FrameType.GET, FrameType.BYE] });
     this.helloTimer = setTimeout(
       () => this.abort(new CascadeError('ERR_HELLO_TIMEOUT', 'no HELLO in time')),
-      opts.helloTimeoutMs ?? 10_000,
+      opts.helloTimeoutMs ?? SLICE_SERVER_DEFAULTS.helloTimeoutMs,
     );
-    socket.setTimeout(opts.idleTimeoutMs ?? 120_000, () =>
+    socket.setTimeout(opts.idleTimeoutMs ?? SLICE_SERVER_DEFAULTS.idleTimeoutMs, () =>
       this.abort(new CascadeError('ERR_SERVER_LOST', 'connection idle for too long')),
     );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -159,7 +162,12 @@ export class SliceConnection {
   /** Send an ERROR frame and close. */
   abort(err: CascadeError): void {
     if (this.done) return;
-    this.log.info({ code: err.code, client: this.stats.client, reason: err.message }, 'closed data connection');
+    if (this.admitted)
+      this.log.info({ code: err.code, client: this.stats.client, reason: err.message }, 'closed data connection');
+    else {
+      this.log.debug({ code: err.code, client: this.stats.client, reason: err.message }, 'refused data connection');
+      this.server.refused(err.code, this.stats.address);
+    }
     if (this.socket.writable) this.socket.end(encodeError(err.code, err.message));
     this.finish(err.code);
     setTimeout(() => this.socket.destroy(), 1000).unref();

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CascadeError } from '../errors.js';
+import { ConnectionGate, SLICE_SERVER_DEFAULTS } from './connection-gate.js';
 import { zeroMap, type SliceBitmap } from '../manifest/manifest.js';
 import type { DataHello } from '../protocol/data-frames.js';
 import type { TicketClaims } from '../protocol/ticket.js';
@@ -21,12 +22,20 @@ export interface SliceServerOptions {
   rateLimiter?: RateLimiter | undefined;
   /** GETs one client may have outstanding. */
   maxOutstanding?: number;
+  /** A connection without a valid HELLO this long after it opened is closed (default 5 s). */
   helloTimeoutMs?: number;
   /** A connection with no traffic for this long is closed. */
   idleTimeoutMs?: number;
-  /** Connections (before HELLO included) held at once. */
+  /**
+   * Connections held at once, those without a valid HELLO yet included (default max(32, 4 ×
+   * capacity)); past it a new connection evicts the oldest one still without HELLO.
+   */
   maxConnections?: number;
+  /** Connections one address may hold beyond the capacity (default 4). */
+  perAddressConnections?: number;
 }
+
+export { SLICE_SERVER_DEFAULTS };
 
 export interface ClientStats {
   client: string;
@@ -51,11 +60,18 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
   private readonly zero: SliceBitmap;
   private totalBytes = 0;
   private capacityValue: number;
+  private readonly gate: ConnectionGate<SliceConnection>;
+  private readonly refusals = { count: 0, loggedAt: 0 };
 
   constructor(private readonly opts: SliceServerOptions) {
     super();
     this.zero = zeroMap(opts.source.manifest);
     this.capacityValue = opts.capacity;
+    this.gate = new ConnectionGate({
+      maxConnections: opts.maxConnections ?? SLICE_SERVER_DEFAULTS.maxConnections(opts.capacity),
+      perAddress: opts.perAddressConnections ?? SLICE_SERVER_DEFAULTS.perAddressConnections,
+      capacity: () => this.capacityValue,
+    });
   }
 
   get capacity(): number {
@@ -83,7 +99,8 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
     const server = prebound ?? (await bindListener(this.opts.host, this.opts.port));
     server.removeAllListeners('connection');
     server.on('connection', (socket: Socket) => this.accept(socket));
-    server.maxConnections = this.opts.maxConnections ?? Math.max(16, this.opts.capacity * 4);
+    // A backstop only: the gate refuses with an ERROR frame long before (refused sockets linger ≤ 1 s).
+    server.maxConnections = 8 * (this.opts.maxConnections ?? SLICE_SERVER_DEFAULTS.maxConnections(this.opts.capacity));
     this.server = server;
     server.on('error', (err) => this.opts.logger.error({ err }, 'slice server error'));
     server.on('drop', (d?: { remoteAddress?: string }) =>
@@ -100,7 +117,11 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
-    for (const s of this.sockets) s.destroy();
+    // A connection already ending (an ERROR frame just sent) gets a moment to deliver it.
+    for (const s of this.sockets) {
+      if (s.writableEnded) setTimeout(() => s.destroy(), 200).unref();
+      else s.destroy();
+    }
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -110,8 +131,26 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
     const conn = new SliceConnection(this, socket, this.opts);
     socket.on('close', () => {
       this.sockets.delete(socket);
+      this.gate.leave(conn);
       conn.closed();
     });
+    this.gate.enter(conn, socket.remoteAddress);
+  }
+
+  /**
+   * @internal A connection closed before a valid HELLO (timeout, refusal, bad ticket). Logged as
+   * one warning per 10 s with a count, so a flood cannot flood the log too.
+   */
+  refused(code: string, remote: string): void {
+    this.refusals.count++;
+    const now = Date.now();
+    if (now - this.refusals.loggedAt < 10_000) return;
+    this.opts.logger.warn(
+      { code, remote, refused: this.refusals.count, pending: this.gate.pendingCount, connections: this.gate.size },
+      'refused data connections (no valid HELLO, or over a connection limit)',
+    );
+    this.refusals.count = 0;
+    this.refusals.loggedAt = now;
   }
 
   /** @internal */
@@ -123,6 +162,7 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
       return new CascadeError('ERR_SERVER_FULL', `server is serving its capacity of ${this.capacityValue} clients`);
     }
     this.clients.set(claims.client, conn);
+    this.gate.admitted(conn);
     this.emit('client-joined', conn.stats);
     return null;
   }

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { CascadeError } from '../errors.js';
+import type { DigestAlgorithm } from '../manifest/digest.js';
 import { sliceLength, zeroMap, type Manifest, type SliceBitmap } from '../manifest/manifest.js';
 
 /** Where a server's slices come from: the seeder's image, or a peer's verified target. */
@@ -103,4 +104,43 @@ export function parseFaultSpec(spec: string): { every?: number; once?: number[] 
     return { every: n };
   }
   return { once: nums };
+}
+
+/** How a VerifyingSliceSource hashes a slice (inline, or a DigestWorker's digest()). */
+export type SliceHasher = (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
+
+/**
+ * A server that checks its own bytes: every slice read is hashed and compared with the manifest
+ * before it is sent. A mismatch means the image changed under the server (a block device written
+ * by another system, whose mtime says nothing): the read rejects with ERR_IMAGE_CHANGED (the
+ * client gets it in an ERROR frame, never the changed bytes) and `onChanged` hears of it once.
+ */
+export class VerifyingSliceSource implements SliceSource {
+  private changed: CascadeError | null = null;
+  constructor(
+    private readonly inner: SliceSource,
+    private readonly hash: SliceHasher,
+    private readonly onChanged: (err: CascadeError) => void,
+  ) {}
+  get manifest(): Manifest {
+    return this.inner.manifest;
+  }
+  has(index: number): boolean {
+    return this.inner.has(index);
+  }
+  async readSlice(index: number): Promise<Buffer> {
+    if (this.changed) throw this.changed;
+    const buf = await this.inner.readSlice(index);
+    const m = this.inner.manifest;
+    if ((await this.hash(m.digest, [buf])) === m.digests[index]) return buf;
+    if (!this.changed) {
+      this.changed = new CascadeError(
+        'ERR_IMAGE_CHANGED',
+        `slice ${index} of ${m.name} no longer matches its manifest digest: the image changed while being served`,
+        { details: { slice: index } },
+      );
+      this.onChanged(this.changed);
+    }
+    throw this.changed;
+  }
 }

@@ -7,8 +7,22 @@ export { sessionOptionsSchema, type SessionOptions } from './session-options.js'
 /** Bumped on any incompatible change to control or data messages. */
 export const PROTOCOL_VERSION = 2;
 
-const name = z.string().min(1).max(128);
-const id = z.string().min(1).max(64);
+/**
+ * Control characters (C0, C1), format characters (bidi overrides and isolates such as U+202E,
+ * zero-width marks) and line/paragraph separators: a name holding one could rewrite what an
+ * operator's terminal or a log shows, so it is refused (ERR_MESSAGE_MALFORMED).
+ */
+export const UNSAFE_NAME_CHARS = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+const name = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((v) => !UNSAFE_NAME_CHARS.test(v), { message: 'names may not hold control or bidi characters' });
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((v) => !UNSAFE_NAME_CHARS.test(v), { message: 'ids may not hold control or bidi characters' });
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const host = z.string().min(1).max(255);
 const port = z.number().int().min(1).max(65535);

@@ -1,8 +1,16 @@
 import type { SessionOptions } from '@cascade/common';
-import { KeyedQueue } from './keyed-queue.js';
-import { freshSessionState, newSessionEntry, sessionDeadline, startReason } from './session-entry.js';
+import {
+  endSession as markEnded,
+  freshSessionState,
+  newClientEntry,
+  newSessionEntry,
+  sessionDeadline,
+  startReason,
+  startSession as markStarted,
+} from './session-entry.js';
 import type { ClientEntry, Decision, EndReason, ImageInfo, ServerEntry, SessionEntry } from './types.js';
 import { pickServer } from './server-choice.js';
+import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './pending-sessions.js';
 
 /**
  * The pure scheduler: sessions, a FIFO queue of servers with free slots and a FIFO queue of
@@ -20,6 +28,12 @@ export class Scheduler {
   private readonly clients = new Map<string, ClientEntry>();
   /** Server id → clients that re-announced a transfer from it before it re-registered (restart). */
   private readonly awaitingServer = new Map<string, Set<string>>();
+  /** Sessions named before any seeder opened them: capped per address and in total, and expiring. */
+  private readonly pending: PendingSessions;
+
+  constructor(opts: { pending?: Partial<PendingLimits> } = {}) {
+    this.pending = new PendingSessions({ ...DEFAULT_PENDING_LIMITS, ...opts.pending });
+  }
 
   // ---- sessions -------------------------------------------------------------------------
 
@@ -29,6 +43,7 @@ export class Scheduler {
     if (s.state === 'ended') this.resetSession(s);
     s.image = image;
     s.options = { ...options };
+    this.pending.forget(name);
     if (s.state === 'pending') {
       s.state = 'waiting';
       s.openedAt = now;
@@ -46,13 +61,13 @@ export class Scheduler {
   startSession(name: string, now: number): Decision[] {
     const s = this.mustSession(name);
     if (s.state !== 'waiting') return [];
-    return [this.start(s, 'operator', now), ...this.pair(s, now)];
+    return [markStarted(s, 'operator', now), ...this.pair(s, now)];
   }
 
   endSession(name: string, now: number, reason: EndReason = 'operator'): Decision[] {
     const s = this.mustSession(name);
     if (s.state === 'ended') return [];
-    return [this.end(s, reason, now)];
+    return [markEnded(s, reason, now)];
   }
 
   /** Forget an ended session entirely. */
@@ -61,6 +76,7 @@ export class Scheduler {
     if (!s) return;
     this.resetSession(s);
     this.sessions.delete(name);
+    this.pending.forget(name);
   }
 
   getSession(name: string): SessionEntry | undefined {
@@ -155,8 +171,18 @@ export class Scheduler {
 
   // ---- clients --------------------------------------------------------------------------
 
-  /** A client wants the image. `front` puts it at the head (it lost its server). */
-  enqueueClient(session: string, id: string, now: number, opts: { front?: boolean; held?: number } = {}): Decision[] {
+  /**
+   * A client wants the image. `front` puts it at the head (it lost its server). `address` (the
+   * client's remote IP) counts a session it names that nobody opened against the per-address cap.
+   */
+  enqueueClient(
+    session: string,
+    id: string,
+    now: number,
+    opts: { front?: boolean; held?: number; address?: string } = {},
+  ): Decision[] {
+    const refused = this.admitPending(session, id, opts.address, now);
+    if (refused) return [refused];
     const s = this.session(session);
     const existing = this.clients.get(id);
     if (existing && existing.session !== session) this.removeClient(id, now);
@@ -186,7 +212,9 @@ export class Scheduler {
    * Record a transfer already running (a client re-announcing after a coordinator restart):
    * no new assignment, the server's slot is taken.
    */
-  resumeTransfer(session: string, clientId: string, serverId: string, now: number): Decision[] {
+  resumeTransfer(session: string, clientId: string, serverId: string, now: number, address?: string): Decision[] {
+    const refused = this.admitPending(session, clientId, address, now);
+    if (refused) return [refused];
     const s = this.session(session);
     const srv = this.servers.get(serverId);
     if (srv && srv.session !== session) return this.enqueueClient(session, clientId, now, { front: true });
@@ -226,9 +254,11 @@ export class Scheduler {
    * The client holds the whole verified image. Its server's slot frees. With `session`, an
    * unknown client is recorded as imaged (re-announced after a coordinator restart).
    */
-  transferDone(id: string, now: number, session?: string): Decision[] {
+  transferDone(id: string, now: number, session?: string, address?: string): Decision[] {
     let c = this.clients.get(id);
     if (!c && session !== undefined) {
+      const refused = this.admitPending(session, id, address, now);
+      if (refused) return [refused];
       // An imaged peer re-announcing to a restarted coordinator: count it again.
       c = this.addClient(this.session(session), id, now);
     }
@@ -249,7 +279,7 @@ export class Scheduler {
     const out: Decision[] = [];
     const endCount = s.options.endCount;
     if (s.state === 'running' && endCount !== undefined && endCount > 0 && s.imaged >= endCount) {
-      out.push(this.end(s, 'end-count', now));
+      out.push(markEnded(s, 'end-count', now));
       return out;
     }
     return out.concat(this.evaluate(s, now));
@@ -268,6 +298,7 @@ export class Scheduler {
 
   /** Advance time: start timers and linger. */
   tick(now: number): Decision[] {
+    for (const name of this.pending.expired(this.sessions, now)) this.dropSession(name);
     const out: Decision[] = [];
     for (const s of this.sessions.values()) out.push(...this.evaluate(s, now));
     return out;
@@ -290,21 +321,18 @@ export class Scheduler {
     if (!s) {
       s = newSessionEntry(name);
       this.sessions.set(name, s);
+      this.pending.created(name, undefined, null);
     }
     return s;
   }
 
+  /** Null when `session` exists or may be created pending for `address`; else the refusal. */
+  private admitPending(session: string, client: string, address: string | undefined, now: number): Decision | null {
+    return this.sessions.has(session) ? null : this.pending.admit(session, client, address, now);
+  }
+
   private addClient(s: SessionEntry, id: string, now: number): ClientEntry {
-    const c: ClientEntry = {
-      id,
-      session: s.name,
-      state: 'queued',
-      server: null,
-      since: now,
-      avoid: new Set(),
-      distrusted: new Set(),
-      held: 0,
-    };
+    const c = newClientEntry(s.name, id, now);
     this.clients.set(id, c);
     s.clients.add(id);
     return c;
@@ -322,27 +350,12 @@ export class Scheduler {
     Object.assign(s, freshSessionState());
   }
 
-  private start(s: SessionEntry, reason: Extract<Decision, { kind: 'started' }>['reason'], now: number): Decision {
-    s.state = 'running';
-    s.startedAt = now;
-    return { kind: 'started', session: s.name, reason, at: now };
-  }
-
-  private end(s: SessionEntry, reason: EndReason, now: number): Decision {
-    s.state = 'ended';
-    s.endedAt = now;
-    s.endReason = reason;
-    s.clientQueue = new KeyedQueue();
-    s.serverQueue = new KeyedQueue();
-    return { kind: 'ended', session: s.name, reason, at: now };
-  }
-
   /** Start if a gate opened, pair, and check linger. */
   private evaluate(s: SessionEntry, now: number): Decision[] {
     const out: Decision[] = [];
     if (s.state === 'waiting') {
       const reason = startReason(s, now);
-      if (reason) out.push(this.start(s, reason, now));
+      if (reason) out.push(markStarted(s, reason, now));
     }
     if (s.state !== 'running') return out;
     out.push(...this.pair(s, now));
@@ -351,7 +364,7 @@ export class Scheduler {
     else {
       s.idleSince ??= now;
       const linger = s.options.lingerMs;
-      if (linger !== undefined && now - s.idleSince >= linger) out.push(this.end(s, 'linger', now));
+      if (linger !== undefined && now - s.idleSince >= linger) out.push(markEnded(s, 'linger', now));
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import { KeyedQueue } from './keyed-queue.js';
-import type { SessionEntry } from './types.js';
+import type { ClientEntry, Decision, EndReason, SessionEntry } from './types.js';
 
 type Resettable = Omit<SessionEntry, 'name' | 'options'>;
 
@@ -46,4 +46,30 @@ export function sessionDeadline(s: SessionEntry): number | null {
   }
   if (s.state === 'running' && o.lingerMs !== undefined && s.idleSince !== null) return s.idleSince + o.lingerMs;
   return null;
+}
+
+/** The session runs from now. */
+export function startSession(
+  s: SessionEntry,
+  reason: Extract<Decision, { kind: 'started' }>['reason'],
+  now: number,
+): Decision {
+  s.state = 'running';
+  s.startedAt = now;
+  return { kind: 'started', session: s.name, reason, at: now };
+}
+
+/** The session ends: both queues are emptied. */
+export function endSession(s: SessionEntry, reason: EndReason, now: number): Decision {
+  s.state = 'ended';
+  s.endedAt = now;
+  s.endReason = reason;
+  s.clientQueue = new KeyedQueue();
+  s.serverQueue = new KeyedQueue();
+  return { kind: 'ended', session: s.name, reason, at: now };
+}
+
+/** A client that just joined a session's queue. */
+export function newClientEntry(session: string, id: string, now: number): ClientEntry {
+  return { id, session, state: 'queued', server: null, since: now, avoid: new Set(), distrusted: new Set(), held: 0 };
 }

@@ -7,7 +7,12 @@ export type Decision =
   | { kind: 'assign'; session: string; client: string; server: string; at: number }
   | { kind: 'queued'; session: string; client: string; position: number }
   | { kind: 'started'; session: string; reason: 'immediate' | 'count' | 'timer' | 'operator'; at: number }
-  | { kind: 'ended'; session: string; reason: EndReason; at: number };
+  | { kind: 'ended'; session: string; reason: EndReason; at: number }
+  /**
+   * A client named a session nobody opened, and the pending-session caps are reached: it was not
+   * recorded. The coordinator answers `error ERR_TOO_MANY_SESSIONS` (transient: it may retry).
+   */
+  | { kind: 'refused'; session: string; client: string; code: 'ERR_TOO_MANY_SESSIONS'; reason: string };
 
 export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-stopped';
 

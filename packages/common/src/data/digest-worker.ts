@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { sliceDigest, type DigestAlgorithm } from '@cascade/common';
+import { sliceDigest, type DigestAlgorithm } from '../manifest/digest.js';
 
 // The worker's whole program, evaluated from a string so the one-file bundle needs no extra file.
 const WORKER_SOURCE = `
