@@ -20,5 +20,6 @@ export * from './rate-meter.js';
 export * from './progress.js';
 export * from './discovery.js';
 export * from './on-complete.js';
+export * from './finish-hooks.js';
 export * from './target-in-use.js';
 export * from './machine-identity.js';

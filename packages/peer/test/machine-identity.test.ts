@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { decodeClientMessage, encodeControl, PROTOCOL_VERSION } from '@cascade/common';
-import { machineIdentity } from '../src/machine-identity.js';
+import { machineIdentity, macFor } from '../src/machine-identity.js';
 
 /** A fake /sys: two physical NICs, a bridge (no device link), DMI strings. */
 function fakeSys(dmi: Record<string, string>): string {
@@ -68,5 +68,30 @@ describe('machine identity', () => {
     assert.deepEqual(decodeClientMessage(encodeControl(hello)), hello);
     const huge = { ...hello, machine: { ...hello.machine, macs: Array(100).fill('52:54:00:77:00:01') } };
     assert.throws(() => decodeClientMessage(encodeControl(huge)), { code: 'ERR_MESSAGE_MALFORMED' });
+  });
+});
+
+const nicInfo = (address: string, mac: string, internal = false): NetworkInterfaceInfo => ({
+  address,
+  mac,
+  internal,
+  family: 'IPv4',
+  netmask: '255.255.255.0',
+  cidr: `${address}/24`,
+});
+
+describe('macFor', () => {
+  const interfaces = {
+    lo: [nicInfo('127.0.0.1', '00:00:00:00:00:00', true)],
+    eth0: [nicInfo('10.0.3.11', 'AA:BB:CC:DD:EE:01')],
+    eth1: [nicInfo('192.168.1.5', 'aa:bb:cc:dd:ee:02')],
+  };
+  test('the MAC of the interface holding the address, lower-case', () => {
+    assert.equal(macFor('10.0.3.11', interfaces), 'aa:bb:cc:dd:ee:01');
+    assert.equal(macFor('::ffff:192.168.1.5', interfaces), 'aa:bb:cc:dd:ee:02');
+  });
+  test('null for loopback and unknown addresses', () => {
+    assert.equal(macFor('127.0.0.1', interfaces), null);
+    assert.equal(macFor('10.9.9.9', interfaces), null);
   });
 });

@@ -10,5 +10,6 @@
  * ```
  */
 export * from './manifest-cache.js';
+export * from './cache-location.js';
 export * from './seeder.js';
 export * from './seeder-components.js';

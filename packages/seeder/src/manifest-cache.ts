@@ -1,5 +1,5 @@
-import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import {
   buildManifest,
   CascadeError,
@@ -11,10 +11,11 @@ import {
   type DigestAlgorithm,
   type Manifest,
 } from '@cascade/common';
+import { manifestCacheFile } from './cache-location.js';
 
-/** Where the cached manifest of an image lives: beside it. */
+/** Where the cached manifest of an image lives by default: beside it. */
 export function manifestCachePath(imagePath: string): string {
-  return `${imagePath}.cascade-manifest.json`;
+  return manifestCacheFile(imagePath);
 }
 
 interface CacheFile {
@@ -29,6 +30,8 @@ export interface LoadManifestOptions {
   /** Ignore any cached manifest and read the image again. */
   rebuild?: boolean;
   onProgress?: BuildManifestOptions['onProgress'];
+  /** Keep the cache in this folder instead of beside the image (see cache-location.ts). */
+  cacheDir?: string | undefined;
   /** Called when the cache could not be written (read-only image folder); not fatal. */
   onCacheWriteError?: (err: unknown) => void;
 }
@@ -58,7 +61,7 @@ export async function loadOrBuildManifest(
   }
   const { mtimeMs } = await stat(imagePath);
   const key = { size, mtimeMs, sliceSize };
-  const cachePath = manifestCachePath(imagePath);
+  const cachePath = manifestCacheFile(imagePath, opts.cacheDir);
   if (!opts.rebuild) {
     const cached = await readCache(cachePath);
     const digest = opts.digest ?? DEFAULT_DIGEST;
@@ -80,6 +83,7 @@ export async function loadOrBuildManifest(
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   try {
+    if (opts.cacheDir) await mkdir(dirname(cachePath), { recursive: true });
     const tmp = `${cachePath}.tmp-${process.pid}`;
     await writeFile(tmp, JSON.stringify({ key, manifest } satisfies CacheFile));
     await rename(tmp, cachePath);
