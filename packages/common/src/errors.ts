@@ -36,6 +36,9 @@ export const ErrorCodes = {
   ERR_TOO_MANY_REQUESTS: 'the client has too many requests outstanding',
   ERR_SLICE_DIGEST_MISMATCH: 'a received slice does not match the manifest digest',
   ERR_SERVER_LOST: 'the connection to the server was lost or stalled',
+  ERR_SERVER_UNREACHABLE:
+    'the server could not be reached (refused, or no answer within the connect timeout): a network fault, not a verification failure',
+  ERR_NO_SOURCE: 'the session has no complete source (no seeder, no imaged peer serving): it waits until one returns',
   ERR_SERVER_BAD: 'the server sent bad slices repeatedly',
   ERR_SERVER_REFUSED:
     'the server answered with an ERROR frame; its own code is in `remoteCode` (never taken as a local cause)',

@@ -19,6 +19,13 @@ export interface PeerOptions {
   rate?: number;
   window?: number;
   stallTimeoutMs?: number;
+  /** A server that accepts no connection within this long is unreachable (default 5 s). */
+  connectTimeoutMs?: number;
+  /**
+   * The listen port is only the default (7771): when it is taken, serve on any free port
+   * (with a warning) instead of failing.
+   */
+  listenFallback?: boolean;
   /**
    * Transfers that may end on bad slices before the image counts as unverifiable (exit 4).
    * Network faults and refusals never count: the peer rejoins the queue for as long as the session is open.

@@ -52,7 +52,9 @@ export function defaultSeederComponents(opts: SeederOptions, id: string): Seeder
         ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
         ...(opts.digest ? { digest: opts.digest } : {}),
         ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
-        onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
+        ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+        onCacheWriteError: (err) =>
+          log.warn({ err, cacheDir: opts.cacheDir ?? null }, 'could not cache the manifest (see --cache-dir)'),
       });
       const unsigned = unsignedManifest(loaded.manifest);
       const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;

@@ -1,7 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
-  advertisedHost,
+  advertisedEndpoint,
   CascadeError,
   RoleSkeleton,
   SEEDER_FATAL_CONTROL_CODES,
@@ -38,11 +38,17 @@ export interface SeederOptions {
   /** Session token for the coordinator's challenge; CA for a wss:// coordinator. */
   token?: Uint8Array | undefined;
   ca?: Buffer | string | undefined;
+  /** Keep the manifest cache in this folder instead of beside the image (`--cache-dir`). */
+  cacheDir?: string | undefined;
+  /** How long stop() waits for the coordinator to confirm the session ended (default 3 s). */
+  stopWaitMs?: number;
 }
 
 export interface SeederResult {
   reason: string;
   bytesServed: number;
+  /** The ended session's report (summary, roster) when the coordinator sent one with session-ended. */
+  report?: unknown;
 }
 
 /** manifest (reading or building it) → serving (until the session ends) → ended, or failed. */
@@ -66,6 +72,8 @@ export class Seeder {
   private bound: { host: string; port: number } | null = null;
   private stopWatch: (() => void) | null = null;
   private closing: Promise<void> | null = null;
+  /** stop() waiting for the coordinator's session-ended. */
+  private onEnded: (() => void) | null = null;
 
   constructor(
     private readonly opts: SeederOptions,
@@ -104,9 +112,20 @@ export class Seeder {
     }
   }
 
-  /** Stop serving now (SIGINT/SIGTERM): run() resolves with reason 'stopped'. Never rejects. */
-  async stop(): Promise<void> {
-    this.role.finish({ reason: 'stopped', bytesServed: this.server?.bytesServed ?? 0 });
+  /**
+   * Stop (SIGINT/SIGTERM): tell the coordinator (`leave`, 'seeder stopped': the session this
+   * seeder opened ends), wait briefly for it to confirm, stop serving. run() resolves with the
+   * session's end (or reason 'seeder stopped'). Never rejects.
+   */
+  async stop(reason = 'seeder stopped'): Promise<void> {
+    if (!this.role.ended && this.role.send({ type: 'leave', reason })) {
+      const ms = this.opts.stopWaitMs ?? 3000;
+      await new Promise<void>((resolve) => {
+        this.onEnded = resolve;
+        setTimeout(resolve, ms).unref();
+      });
+    }
+    this.role.finish({ reason, bytesServed: this.server?.bytesServed ?? 0 });
     await this.shutdown();
   }
 
@@ -132,7 +151,7 @@ export class Seeder {
   private shutdown(): Promise<void> {
     this.closing ??= (async () => {
       this.stopWatch?.();
-      this.role.close();
+      await this.role.close();
       await this.role.idle();
       await this.server?.close();
       await this.fh?.close().catch(() => undefined);
@@ -147,8 +166,8 @@ export class Seeder {
     const bound = this.bound;
     if (!m || !bound) return;
     this.role.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions });
-    const host = advertisedHost(bound.host, this.opts.advertise, this.role.control?.localAddress);
-    this.role.send({ type: 'serve', host, port: bound.port, capacity: this.opts.capacity });
+    const { host, port } = advertisedEndpoint(bound, this.opts.advertise, this.role.control?.localAddress);
+    this.role.send({ type: 'serve', host, port, capacity: this.opts.capacity });
   }
 
   private onMessage(m: CoordinatorMessage): void {
@@ -156,7 +175,10 @@ export class Seeder {
     if (m.type !== 'session-ended') return;
     const bytesServed = this.server?.bytesServed ?? 0;
     this.log.info({ session: m.session, reason: m.reason, bytesServed }, 'session ended');
-    this.role.finish({ reason: m.reason, bytesServed });
+    // A coordinator that sends the session's report with its end (roster and summary) has it in `report`.
+    const report = (m as { report?: unknown }).report;
+    this.role.finish({ reason: m.reason, bytesServed, ...(report !== undefined ? { report } : {}) });
+    this.onEnded?.();
   }
 
   private async checkImageUnchanged(mtime: number): Promise<void> {

@@ -30,6 +30,19 @@ export interface ControlClientOptions {
 }
 
 /**
+ * Codes a coordinator refuses a hello with that no retry can fix (the role's own configuration);
+ * any other refusal before the welcome (ERR_TOO_MANY_CONNECTIONS, ERR_RATE_LIMITED, a coordinator
+ * restarting) is retried with backoff.
+ */
+export const FATAL_HELLO_CODES: readonly string[] = [
+  'ERR_PROTOCOL_VERSION',
+  'ERR_AUTH_REQUIRED',
+  'ERR_AUTH_FAILED',
+  'ERR_BAD_CONFIG',
+  'ERR_ROLE_FORBIDDEN',
+];
+
+/**
  * A role's control connection to the coordinator: hello first, msgpack frames, validated
  * incoming messages, and reconnection with backoff so a coordinator restart costs nothing.
  */
@@ -42,6 +55,8 @@ export class ControlClient {
   private aliveTimer: NodeJS.Timeout | null = null;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private welcomed = false;
+  /** Why the current connection attempt failed (socket error or coordinator refusal), for the retry log. */
+  private lastError: string | null = null;
   private readonly log: Logger;
 
   constructor(private readonly opts: ControlClientOptions) {
@@ -73,12 +88,27 @@ export class ControlClient {
     return true;
   }
 
-  close(): void {
+  /** Close (after what was sent is flushed); resolves once the connection closed, or after 2 s. */
+  close(): Promise<void> {
     this.closedByUs = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.aliveTimer) clearTimeout(this.aliveTimer);
-    this.ws?.close(1000);
+    const ws = this.ws;
     this.ws = null;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000);
+      timer.unref();
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000);
+    });
   }
 
   private connect(): void {
@@ -131,16 +161,35 @@ export class ControlClient {
         this.opts.onConnected?.();
         return;
       }
-      if (msg.type === 'error' && !this.welcomed) {
-        const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
-        this.closedByUs = true;
-        this.firstWelcome?.reject(err);
-        this.firstWelcome = null;
-      }
+      if (msg.type === 'error' && !this.welcomed) return this.refused(ws, msg);
       this.opts.onMessage(msg);
     });
-    ws.on('error', (err) => this.log.debug({ err }, 'control connection error'));
-    ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
+    ws.on('error', (err) => {
+      this.lastError ??= err.message;
+      this.log.debug({ err }, 'control connection error');
+    });
+    ws.on('close', (code, reason) => {
+      const why = this.lastError ?? `closed with code ${code}${reason.length ? ` (${reason.toString()})` : ''}`;
+      this.lastError = null;
+      this.onClose(ws, why);
+    });
+  }
+
+  /**
+   * The coordinator refused us before the welcome: a fatal code (or a one-shot connection) ends
+   * here; anything else (too many connections, rate limited, restarting) is retried.
+   */
+  private refused(ws: WebSocket, msg: Extract<CoordinatorMessage, { type: 'error' }>): void {
+    if (this.opts.reconnect === false || FATAL_HELLO_CODES.includes(msg.code)) {
+      const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
+      this.closedByUs = true;
+      this.firstWelcome?.reject(err);
+      this.firstWelcome = null;
+      this.opts.onMessage(msg);
+      return;
+    }
+    this.lastError = `refused: ${msg.code} (${msg.message})`;
+    ws.terminate();
   }
 
   private heartbeat(): void {
@@ -189,7 +238,7 @@ export class ControlClient {
     const base = Math.min(max, initial * 2 ** this.attempt);
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt++;
-    this.log.debug({ delay, attempt: this.attempt }, 'reconnecting to coordinator');
+    this.log.info({ url: this.opts.url, reason, attempt: this.attempt, delay }, 'retrying the coordinator');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 }

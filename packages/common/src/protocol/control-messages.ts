@@ -79,7 +79,16 @@ export const clientMessageSchemas = [
     reason: z.string().max(1024),
     badSlices: z.array(count).max(100_000),
   }),
-  z.object({ type: z.literal('leave'), reason: z.string().max(1024) }),
+  z.object({
+    type: z.literal('leave'),
+    reason: z.string().max(1024),
+    /**
+     * Why it ends, when it ends on a fault of its own (a peer: ERR_TARGET_UNUSABLE,
+     * ERR_VERIFY_FAILED, …): the roster shows it as failed with this code and reason.
+     * Without it (or ERR_STOPPED, ERR_INCOMPLETE) it simply left.
+     */
+    code: z.string().max(64).optional(),
+  }),
   z.object({ type: z.literal('start-session'), session: name }),
   z.object({ type: z.literal('end-session'), session: name }),
   z.object({ type: z.literal('set-session'), session: name, options: sessionOptionsSchema }),
