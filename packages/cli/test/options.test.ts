@@ -22,6 +22,8 @@ const SAMPLE: Record<string, string> = {
   listen: '0.0.0.0:7780',
   rate: '100Mb',
   stall: '10s',
+  'connect-timeout': '3s',
+  advertise: '10.0.0.5:7000',
   'discovery-timeout': '1m',
   'discovery-port': '7771',
   'log-level': 'debug',

@@ -121,8 +121,11 @@ export class Seeder {
     if (!this.role.ended && this.role.send({ type: 'leave', reason })) {
       const ms = this.opts.stopWaitMs ?? 3000;
       await new Promise<void>((resolve) => {
-        this.onEnded = resolve;
-        setTimeout(resolve, ms).unref();
+        const timer = setTimeout(resolve, ms);
+        this.onEnded = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
     this.role.finish({ reason, bytesServed: this.server?.bytesServed ?? 0 });
