@@ -104,7 +104,10 @@ export class Peer {
       return r;
     } catch (err) {
       // Imaged, then the coordinator was gone for good: the machine is still imaged.
-      if (this.result.outcome === 'imaged' && toCascadeError(err, 'ERR_INTERNAL').code === 'ERR_COORDINATOR_UNREACHABLE') {
+      if (
+        this.result.outcome === 'imaged' &&
+        toCascadeError(err, 'ERR_INTERNAL').code === 'ERR_COORDINATOR_UNREACHABLE'
+      ) {
         this.result.sessionEndReason ||= 'coordinator unreachable';
         this.phaseNow = 'finished';
         return this.result;
