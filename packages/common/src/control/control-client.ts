@@ -151,16 +151,7 @@ export class ControlClient {
         }
         return;
       }
-      if (msg.type === 'welcome') {
-        this.welcomed = true;
-        this.attempt = 0;
-        this.offlineSince = null;
-        this.log.info({ url: this.opts.url }, 'connected to coordinator');
-        this.firstWelcome?.resolve();
-        this.firstWelcome = null;
-        this.opts.onConnected?.();
-        return;
-      }
+      if (msg.type === 'welcome') return this.welcome();
       if (msg.type === 'error' && !this.welcomed) return this.refused(ws, msg);
       this.opts.onMessage(msg);
     });
@@ -173,6 +164,16 @@ export class ControlClient {
       this.lastError = null;
       this.onClose(ws, why);
     });
+  }
+
+  private welcome(): void {
+    this.welcomed = true;
+    this.attempt = 0;
+    this.offlineSince = null;
+    this.log.info({ url: this.opts.url }, 'connected to coordinator');
+    this.firstWelcome?.resolve();
+    this.firstWelcome = null;
+    this.opts.onConnected?.();
   }
 
   /**
