@@ -268,10 +268,10 @@ export class Peer {
       session: this.opts.session,
       clientId: this.id,
       localAddress: sourceAddress(this.opts.listen),
+      ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
       // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
       window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
       stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
-      ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
       next: () => target.store.next(),
       retry: (i) => target.store.retry(i),
       onVerified: (i, chunks) => this.writes.add(() => this.write(target, i, chunks)),

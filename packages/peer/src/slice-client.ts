@@ -30,12 +30,12 @@ export interface SliceFetchOptions {
   clientId: string;
   /** Source address for the connection (this peer's own address). */
   localAddress?: string | undefined;
+  /** No TCP connection within this long: the server is unreachable (default 5 s). */
+  connectTimeoutMs?: number;
   /** Most GETs kept outstanding; the window in use is sized from the measured rate (see windowNow). */
   window: number;
   /** No bytes for this long with requests outstanding: the server is lost. */
   stallTimeoutMs: number;
-  /** No TCP connection within this long: the server is unreachable (default 5 s). */
-  connectTimeoutMs?: number;
   /** Next slice to request, or undefined when nothing more is needed from this server. */
   next: () => number | undefined;
   /** Put a slice back to be fetched again. */

@@ -49,12 +49,11 @@ export function defaultSeederComponents(opts: SeederOptions, id: string): Seeder
     }),
     manifest: async () => {
       const loaded = await loadOrBuildManifest(opts.image, {
+        ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
         ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
         ...(opts.digest ? { digest: opts.digest } : {}),
         ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
-        ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-        onCacheWriteError: (err) =>
-          log.warn({ err, cacheDir: opts.cacheDir ?? null }, 'could not cache the manifest (see --cache-dir)'),
+        onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
       });
       const unsigned = unsignedManifest(loaded.manifest);
       const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;

@@ -48,20 +48,20 @@ export const PEER_OPTIONS = [
     describe: 'relay sessions: clients served while still downloading (1 = a chain at link rate; 0: none)',
   },
   {
-    name: 'stall',
-    kind: 'string',
-    default: '30s',
-    parse: positiveDuration,
-    unit: 'ms',
-    describe: 'a server silent this long is lost',
-  },
-  {
     name: 'connect-timeout',
     kind: 'string',
     default: '5s',
     parse: positiveDuration,
     unit: 'ms',
     describe: 'a server that accepts no connection this fast is unreachable (the peer gets another)',
+  },
+  {
+    name: 'stall',
+    kind: 'string',
+    default: '30s',
+    parse: positiveDuration,
+    unit: 'ms',
+    describe: 'a server silent this long is lost',
   },
   { name: 'report', kind: 'string', describe: 'write the result as JSON to this file' },
   {
