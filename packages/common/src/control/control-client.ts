@@ -51,12 +51,12 @@ export class ControlClient {
   private closedByUs = false;
   private attempt = 0;
   private offlineSince: number | null = null;
+  /** Why the current connection attempt failed (socket error or coordinator refusal), for the retry log. */
+  private lastError: string | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private aliveTimer: NodeJS.Timeout | null = null;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private welcomed = false;
-  /** Why the current connection attempt failed (socket error or coordinator refusal), for the retry log. */
-  private lastError: string | null = null;
   private readonly log: Logger;
 
   constructor(private readonly opts: ControlClientOptions) {
@@ -111,6 +111,37 @@ export class ControlClient {
     });
   }
 
+  /** A coordinator message, or null (logged) for a text frame or one that does not validate. */
+  private decode(data: Buffer, isBinary: boolean): CoordinatorMessage | null {
+    if (!isBinary) {
+      this.log.warn('coordinator sent a text frame; ignored');
+      return null;
+    }
+    try {
+      return decodeCoordinatorMessage(data);
+    } catch (err) {
+      this.log.warn({ err }, 'invalid message from coordinator; ignored');
+      return null;
+    }
+  }
+
+  /**
+   * The coordinator refused us before the welcome: a fatal code (or a one-shot connection) ends
+   * here; anything else (too many connections, rate limited, restarting) is retried.
+   */
+  private refused(ws: WebSocket, msg: Extract<CoordinatorMessage, { type: 'error' }>): void {
+    if (this.opts.reconnect === false || FATAL_HELLO_CODES.includes(msg.code)) {
+      const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
+      this.closedByUs = true;
+      this.firstWelcome?.reject(err);
+      this.firstWelcome = null;
+      this.opts.onMessage(msg);
+      return;
+    }
+    this.lastError = `refused: ${msg.code} (${msg.message})`;
+    ws.terminate();
+  }
+
   private connect(): void {
     const ws = new WebSocket(this.opts.url, {
       maxPayload: 32 * 1024 * 1024,
@@ -131,17 +162,8 @@ export class ControlClient {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (ws !== this.ws) return;
       this.heartbeat();
-      if (!isBinary) {
-        this.log.warn('coordinator sent a text frame; ignored');
-        return;
-      }
-      let msg: CoordinatorMessage;
-      try {
-        msg = decodeCoordinatorMessage(data);
-      } catch (err) {
-        this.log.warn({ err }, 'invalid message from coordinator; ignored');
-        return;
-      }
+      const msg = this.decode(data, isBinary);
+      if (!msg) return;
       if (msg.type === 'challenge') {
         const token = this.opts.token;
         if (token && !helloSent) {
@@ -151,7 +173,16 @@ export class ControlClient {
         }
         return;
       }
-      if (msg.type === 'welcome') return this.welcome();
+      if (msg.type === 'welcome') {
+        this.welcomed = true;
+        this.attempt = 0;
+        this.offlineSince = null;
+        this.log.info({ url: this.opts.url }, 'connected to coordinator');
+        this.firstWelcome?.resolve();
+        this.firstWelcome = null;
+        this.opts.onConnected?.();
+        return;
+      }
       if (msg.type === 'error' && !this.welcomed) return this.refused(ws, msg);
       this.opts.onMessage(msg);
     });
@@ -159,38 +190,7 @@ export class ControlClient {
       this.lastError ??= err.message;
       this.log.debug({ err }, 'control connection error');
     });
-    ws.on('close', (code, reason) => {
-      const why = this.lastError ?? `closed with code ${code}${reason.length ? ` (${reason.toString()})` : ''}`;
-      this.lastError = null;
-      this.onClose(ws, why);
-    });
-  }
-
-  private welcome(): void {
-    this.welcomed = true;
-    this.attempt = 0;
-    this.offlineSince = null;
-    this.log.info({ url: this.opts.url }, 'connected to coordinator');
-    this.firstWelcome?.resolve();
-    this.firstWelcome = null;
-    this.opts.onConnected?.();
-  }
-
-  /**
-   * The coordinator refused us before the welcome: a fatal code (or a one-shot connection) ends
-   * here; anything else (too many connections, rate limited, restarting) is retried.
-   */
-  private refused(ws: WebSocket, msg: Extract<CoordinatorMessage, { type: 'error' }>): void {
-    if (this.opts.reconnect === false || FATAL_HELLO_CODES.includes(msg.code)) {
-      const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
-      this.closedByUs = true;
-      this.firstWelcome?.reject(err);
-      this.firstWelcome = null;
-      this.opts.onMessage(msg);
-      return;
-    }
-    this.lastError = `refused: ${msg.code} (${msg.message})`;
-    ws.terminate();
+    ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
   }
 
   private heartbeat(): void {
@@ -203,7 +203,10 @@ export class ControlClient {
     this.aliveTimer.unref();
   }
 
-  private onClose(ws: WebSocket, reason: string): void {
+  /** `closed` is the close code and reason; the attempt's own error, when it had one, says more. */
+  private onClose(ws: WebSocket, closed: string): void {
+    const reason = this.lastError ?? `closed with code ${closed}`;
+    this.lastError = null;
     if (ws !== this.ws) return;
     if (this.aliveTimer) clearTimeout(this.aliveTimer);
     const wasWelcomed = this.welcomed;
