@@ -147,7 +147,7 @@ describe('security end to end (real processes on loopback, coordinator with a se
     const r = await cascade(peerArgs(coordinator.url, 'forged', target, '127.0.6.7:0', ['--trust', pub]), {
       CASCADE_TOKEN: TOKEN,
     });
-    rogue.close();
+    void rogue.close();
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /ERR_MANIFEST_SIGNATURE_INVALID/);
     assert.equal(existsSync(target), false);

@@ -121,6 +121,14 @@ export function describeConfig(r: ResolvedConfig, keys: readonly ConfigKey[]): s
   return `${JSON.stringify({ settings, warnings: r.warnings }, null, 2)}\n`;
 }
 
+/** Where each setting of the command being run came from (set as its options are read). */
+let origins: Readonly<Record<string, ConfigOrigin>> = {};
+
+/** Where `name` came from in this run (`default` when it was not given anywhere). */
+export function configOrigin(name: string): ConfigOrigin {
+  return origins[name] ?? 'default';
+}
+
 /** Validate the flags of a command whose options come from flags and defaults only. */
 function flagsOnly(keys: readonly ConfigKey[]): (argv: Record<string, unknown>) => void {
   return (argv) => void applyConfigSources(argv, keys, process.argv.slice(2), {}, new Map());
@@ -143,6 +151,7 @@ export function withOptions<T>(y: Argv<T>, table: OptionTable, opts: { sources: 
   );
   return sourced.middleware((argv) => {
     const r = applyConfigSources(argv, keys, process.argv.slice(2), process.env);
+    origins = r.origins;
     for (const w of r.warnings) process.stderr.write(`cascade: warning: ${w}\n`);
     if (argv['show-config']) {
       process.stdout.write(describeConfig(r, keys));

@@ -26,7 +26,7 @@ export function defaultSessionName(coordinatorHost: string | undefined, subnets:
   return s.broadcast;
 }
 
-function hostOf(url: string): string | undefined {
+export function hostOf(url: string): string | undefined {
   try {
     return new URL(url).hostname.replace(/^\[|\]$/g, '');
   } catch {

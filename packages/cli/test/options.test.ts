@@ -23,6 +23,8 @@ const SAMPLE: Record<string, string> = {
   rate: '100Mb',
   stall: '10s',
   'min-rate': '32KiB/s',
+  'connect-timeout': '3s',
+  advertise: '10.0.0.5:7000',
   'discovery-timeout': '1m',
   'discovery-port': '7771',
   'log-level': 'debug',

@@ -181,7 +181,8 @@ describe('session token: challenge-response on hello', () => {
     const deadline = Date.now() + 5000;
     while (connects < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(connects, 2, 'the client reconnected and was welcomed again');
-    client.close();
+    void client.close();
+    rogue.ws.close();
   });
 
   test('ControlClient with a wrong token fails start() with ERR_AUTH_FAILED', async () => {
@@ -194,7 +195,7 @@ describe('session token: challenge-response on hello', () => {
       onMessage: () => undefined,
     });
     await assert.rejects(client.start(), (e: unknown) => e instanceof CascadeError && e.code === 'ERR_AUTH_FAILED');
-    client.close();
+    void client.close();
   });
 });
 
@@ -300,7 +301,7 @@ describe('TLS control plane', () => {
     });
     await good.start();
     assert.equal(good.connected, true);
-    good.close();
+    void good.close();
     const bad = new ControlClient({
       url,
       logger: silentLogger(),
@@ -313,7 +314,7 @@ describe('TLS control plane', () => {
       bad.start(),
       (e: unknown) => e instanceof CascadeError && e.code === 'ERR_COORDINATOR_UNREACHABLE',
     );
-    bad.close();
+    void bad.close();
     const res = await fetch(`${url.replace('wss:', 'https:')}/healthz`).catch((e: Error) => e);
     assert.ok(res instanceof Error, 'plain fetch without the CA fails the TLS handshake');
   });

@@ -80,3 +80,22 @@ export function macFor(
   }
   return null;
 }
+
+/**
+ * What the peer's hello says about its machine: machineIdentity() (DMI strings), with `ips` and
+ * `macs` given as pairs — each IPv4 address with the MAC of the interface that holds it — so the
+ * coordinator can show the MAC of the address it sees the peer at (virtual NICs, e.g. a veth,
+ * included). Without any such address: machineIdentity()'s own lists.
+ */
+export function helloIdentity(
+  sys = '/sys',
+  ifaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): MachineInfo {
+  const id = machineIdentity(sys, ifaces);
+  const pairs = Object.values(ifaces)
+    .flatMap((list) => list ?? [])
+    .filter((i) => i.family === 'IPv4' && !i.internal)
+    .slice(0, 32);
+  if (pairs.length === 0) return id;
+  return { ...id, ips: pairs.map((i) => i.address), macs: pairs.map((i) => i.mac.toLowerCase()) };
+}

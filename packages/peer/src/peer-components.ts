@@ -7,6 +7,7 @@ import {
   type Logger,
   type Manifest,
 } from '@cascade/common';
+import { helloIdentity } from './machine-identity.js';
 import { PeerServing } from './peer-serving.js';
 import type { PeerOptions } from './peer-types.js';
 import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from './slice-client.js';
@@ -138,7 +139,7 @@ export function defaultPeerComponents(
     control: controlClientFactory({
       url: init.coordinator,
       logger: init.logger,
-      hello: { role: 'peer', id: me.id, name: me.name, session: init.session },
+      hello: { role: 'peer', id: me.id, name: me.name, session: init.session, machine: helloIdentity() },
       token: init.token,
       ca: init.ca,
     }),

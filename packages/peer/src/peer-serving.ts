@@ -1,6 +1,6 @@
 import type { Server } from 'node:net';
 import {
-  advertisedHost,
+  advertisedEndpoint,
   bindListener,
   CascadeError,
   serveImage,
@@ -21,6 +21,8 @@ export interface PeerServingOptions {
   fault?: { every?: number; once?: number[] } | undefined;
   /** How long a relay holds a request for a slice it has not verified yet (default 60 s). */
   relayWaitMs?: number | undefined;
+  /** The listen port is the default one: when it is taken, take any free port (with a warning). */
+  listenFallback?: boolean | undefined;
   onClientLeft: () => void;
 }
 
@@ -49,7 +51,19 @@ export class PeerServing implements ServingPart {
   /** Bind the serving address at startup: a taken port fails here (ERR_BAD_CONFIG), before the coordinator hears of us. */
   async bind(): Promise<void> {
     if (this.listener || this.server) return;
-    this.listener = await bindListener(this.opts.listen.host, this.opts.listen.port);
+    const { host, port } = this.opts.listen;
+    try {
+      this.listener = await bindListener(host, port);
+    } catch (err) {
+      const taken = (err as { cause?: { code?: string } }).cause?.code === 'EADDRINUSE';
+      if (!this.opts.listenFallback || !taken || port === 0) throw err;
+      this.listener = await bindListener(host, 0);
+      const bound = (this.listener.address() as { port: number }).port;
+      this.log.warn(
+        { host, port, bound },
+        `default data port ${port} is taken; serving on port ${bound} (open it in the firewall, or set --listen)`,
+      );
+    }
   }
 
   async start(o: {
@@ -103,8 +117,8 @@ export class PeerServing implements ServingPart {
     const b = this.bound;
     const mode = this.mode;
     if (!b || !mode) return null;
-    const host = advertisedHost(b.host, this.opts.advertise, controlAddress);
-    return { host, port: b.port, capacity: mode.capacity, relay: mode.relay };
+    const { host, port } = advertisedEndpoint(b, this.opts.advertise, controlAddress);
+    return { host, port, capacity: mode.capacity, relay: mode.relay };
   }
 
   /** Stop serving (clients keep what they verified); returns the bytes served. */

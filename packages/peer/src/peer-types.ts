@@ -11,6 +11,13 @@ export interface PeerOptions {
   capacity: number;
   listen: { host: string; port: number };
   advertise?: string;
+  /** A server that accepts no connection within this long is unreachable (default 5 s). */
+  connectTimeoutMs?: number;
+  /**
+   * The listen port is only the default (7771): when it is taken, serve on any free port
+   * (with a warning) instead of failing.
+   */
+  listenFallback?: boolean;
   /** Hash what the target already holds and fetch only slices that differ. */
   reuse?: boolean;
   /** Write to a block device even if it is mounted or holds the running system. */

@@ -5,6 +5,7 @@ import {
   PEER_FATAL_CONTROL_CODES,
   RoleSkeleton,
   toCascadeError,
+  type ClientMessageOf,
   type CoordinatorMessage,
   type CoordinatorMessageOf,
   type Logger,
@@ -102,6 +103,15 @@ export class Peer {
       this.phaseNow = 'finished';
       return r;
     } catch (err) {
+      // Imaged, then the coordinator was gone for good: the machine is still imaged.
+      if (
+        this.result.outcome === 'imaged' &&
+        toCascadeError(err, 'ERR_INTERNAL').code === 'ERR_COORDINATOR_UNREACHABLE'
+      ) {
+        this.result.sessionEndReason ||= 'coordinator unreachable';
+        this.phaseNow = 'finished';
+        return this.result;
+      }
       this.phaseNow = 'failed';
       throw err;
     } finally {
@@ -144,13 +154,21 @@ export class Peer {
     this.stopTicker?.();
     this.stopper.abort();
     await this.transfer;
-    this.role.close({ type: 'leave', reason: this.stopReason ?? (this.result.sessionEndReason || 'stopping') });
+    await this.role.close(this.leaveMessage());
     await this.role.idle();
     this.result.bytesServed = await this.c.serving.close();
     await this.writes.onIdle().catch(() => undefined);
     await this.c.release?.();
     await this.target?.close();
     this.target = null;
+  }
+
+  /** Goodbye: a failure of our own carries its code and reason, so the roster shows why. */
+  private leaveMessage(): ClientMessageOf<'leave'> {
+    const ended = this.role.outcome;
+    const reason = this.stopReason ?? (this.result.sessionEndReason || 'stopping');
+    if (!ended || ended.ok || this.stopReason) return { type: 'leave', reason };
+    return { type: 'leave', reason: ended.error.message.slice(0, 1024), code: ended.error.code };
   }
 
   /** First connect and every reconnect: say what we hold and what we are doing. */
@@ -252,6 +270,7 @@ export class Peer {
       session: this.opts.session,
       clientId: this.id,
       localAddress: sourceAddress(this.opts.listen),
+      ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
       // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
       window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
       stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,

@@ -31,6 +31,8 @@ export interface SliceFetchOptions {
   clientId: string;
   /** Source address for the connection (this peer's own address). */
   localAddress?: string | undefined;
+  /** No TCP connection within this long: the server is unreachable (default 5 s). */
+  connectTimeoutMs?: number;
   /** Most GETs kept outstanding; the window in use is sized from the measured rate (see windowNow). */
   window: number;
   /** No bytes for this long with requests outstanding: the server is lost. */
@@ -60,7 +62,8 @@ export interface SliceFetchResult {
   bytes: number;
   badSlices: number[];
   /**
-   * Set when the transfer ended early: ERR_SERVER_LOST (unreachable, reset, closed, stalled),
+   * Set when the transfer ended early: ERR_SERVER_UNREACHABLE (refused, unroutable, or no
+   * connection within the connect timeout: a network fault), ERR_SERVER_LOST (reset, closed, stalled),
    * ERR_SERVER_TOO_SLOW (below the minimum useful rate),
    * ERR_SERVER_REFUSED (an ERROR frame; the server's code in remoteCode), ERR_SERVER_BAD (bad
    * slices), ERR_FRAME_MALFORMED / ERR_FRAME_TOO_LARGE (a server breaking the protocol), or a
@@ -78,6 +81,8 @@ export function fetchSlices(opts: SliceFetchOptions): Promise<SliceFetchResult> 
   return new SliceFetch(opts).run();
 }
 
+/** A server that has not accepted the connection by then is unreachable (a network fault). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Verified slices being written while the next ones are verified (memory: this many slices). */
 const WRITES_IN_FLIGHT = 2;
 /** Data kept requested ahead, in seconds at the measured rate (covers request latency and jitter). */
@@ -96,6 +101,8 @@ class SliceFetch {
   private writeError: CascadeError | null = null;
   private welcomedAt = 0;
   private welcomed = false;
+  /** The TCP connection was made: a failure before that means the server is unreachable. */
+  private connected = false;
   private readonly result: SliceFetchResult = { slices: 0, bytes: 0, badSlices: [], error: null };
   private readonly log: Logger;
   private readonly where: string;
@@ -136,6 +143,19 @@ class SliceFetch {
     const socket = connect({ host, port, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
     this.socket = socket;
     socket.on('error', () => undefined); // errors reach the loop through the iterator
+    const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      socket.destroy(
+        new CascadeError('ERR_SERVER_UNREACHABLE', `no connection to ${this.where} within ${ms} ms`, {
+          details: { errno: 'ETIMEDOUT' },
+        }),
+      );
+    }, ms);
+    socket.once('connect', () => {
+      this.connected = true;
+      clearTimeout(timer);
+    });
+    socket.once('close', () => clearTimeout(timer));
     socket.setNoDelay(true);
     socket.write(
       encodeHello({
@@ -302,11 +322,15 @@ class SliceFetch {
     }
   }
 
-  /** Our own errors as they are; a socket's (refused, reset, unreachable) as a lost server. */
+  /**
+   * Our own errors as they are; a socket's as an unreachable server (refused, unroutable, timed
+   * out: no connection was made) or a lost one (reset, closed after connecting).
+   */
   private classify(err: unknown): CascadeError {
     if (err instanceof CascadeError) return err;
     const e = err as NodeJS.ErrnoException;
-    return new CascadeError('ERR_SERVER_LOST', `connection to ${this.where} failed: ${e?.message ?? String(err)}`, {
+    const code = this.connected ? 'ERR_SERVER_LOST' : 'ERR_SERVER_UNREACHABLE';
+    return new CascadeError(code, `connection to ${this.where} failed: ${e?.message ?? String(err)}`, {
       cause: err,
       details: { errno: e?.code },
     });

@@ -4,7 +4,7 @@ import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { decodeClientMessage, encodeControl, PROTOCOL_VERSION } from '@cascade/common';
-import { machineIdentity, macFor } from '../src/machine-identity.js';
+import { helloIdentity, machineIdentity, macFor } from '../src/machine-identity.js';
 
 /** A fake /sys: two physical NICs, a bridge (no device link), DMI strings. */
 function fakeSys(dmi: Record<string, string>): string {
@@ -71,7 +71,7 @@ describe('machine identity', () => {
   });
 });
 
-const nic = (address: string, mac: string, internal = false): NetworkInterfaceInfo => ({
+const nicInfo = (address: string, mac: string, internal = false): NetworkInterfaceInfo => ({
   address,
   mac,
   internal,
@@ -82,9 +82,9 @@ const nic = (address: string, mac: string, internal = false): NetworkInterfaceIn
 
 describe('macFor', () => {
   const interfaces = {
-    lo: [nic('127.0.0.1', '00:00:00:00:00:00', true)],
-    eth0: [nic('10.0.3.11', 'AA:BB:CC:DD:EE:01')],
-    eth1: [nic('192.168.1.5', 'aa:bb:cc:dd:ee:02')],
+    lo: [nicInfo('127.0.0.1', '00:00:00:00:00:00', true)],
+    eth0: [nicInfo('10.0.3.11', 'AA:BB:CC:DD:EE:01')],
+    eth1: [nicInfo('192.168.1.5', 'aa:bb:cc:dd:ee:02')],
   };
   test('the MAC of the interface holding the address, lower-case', () => {
     assert.equal(macFor('10.0.3.11', interfaces), 'aa:bb:cc:dd:ee:01');
@@ -93,5 +93,18 @@ describe('macFor', () => {
   test('null for loopback and unknown addresses', () => {
     assert.equal(macFor('127.0.0.1', interfaces), null);
     assert.equal(macFor('10.9.9.9', interfaces), null);
+  });
+});
+
+describe('helloIdentity', () => {
+  test('each IPv4 address paired with the MAC of its interface (a veth too), loopback left out', () => {
+    const interfaces = {
+      lo: [nicInfo('127.0.0.1', '00:00:00:00:00:00', true)],
+      eth0: [nicInfo('10.0.3.11', 'AA:BB:CC:DD:EE:01')],
+      eth1: [nicInfo('192.168.1.5', 'aa:bb:cc:dd:ee:02')],
+    };
+    const id = helloIdentity('/nonexistent', interfaces);
+    assert.deepEqual(id.ips, ['10.0.3.11', '192.168.1.5']);
+    assert.deepEqual(id.macs, ['aa:bb:cc:dd:ee:01', 'aa:bb:cc:dd:ee:02']);
   });
 });

@@ -70,6 +70,20 @@ describe('peer: preparing', () => {
     r.control.welcome();
     r.control.deliver({ type: 'session', session: 'lab', manifest: { ...r.manifest }, options: {} });
     assertFailed(await r.run, 'ERR_TARGET_UNUSABLE');
+    const leave = r.control.of('leave')[0];
+    assert.equal(leave?.code, 'ERR_TARGET_UNUSABLE', 'the coordinator is told why, for its roster');
+    assert.match(leave.reason, /EACCES/);
+  });
+
+  test('imaged, then the coordinator stays unreachable: the peer still ends as imaged', async () => {
+    const r = await rig();
+    await openSession(r);
+    assign(r);
+    await until(() => r.control.of('done').length === 1, 'done');
+    r.control.handlers!.onDisconnected('gave-up');
+    const result = (await r.run) as PeerResult;
+    assert.equal(result.outcome, 'imaged');
+    assert.equal(result.sessionEndReason, 'coordinator unreachable');
   });
 
   test('with --trust, an unsigned manifest is refused before the target is touched', async () => {

@@ -298,15 +298,44 @@ describe('fetchSlices', () => {
     assert.deepEqual(side.requested, []);
   });
 
-  test('a server that is not listening is lost with ERR_SERVER_LOST', async () => {
+  test('a server that refuses the connection is unreachable (ERR_SERVER_UNREACHABLE), a network fault', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, HOST, () => resolve()));
     const { port } = probe.address() as AddressInfo;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const side = await newSide();
     const result = await fetchFrom(port, side);
-    assert.equal(result.error?.code, 'ERR_SERVER_LOST');
+    assert.equal(result.error?.code, 'ERR_SERVER_UNREACHABLE');
+    assert.match(result.error.message, /ECONNREFUSED/);
     assert.equal(result.slices, 0);
+  });
+
+  test('a server that never accepts is unreachable after the connect timeout, not after the stall timeout', async (t) => {
+    // A listener that never accepts (backlog 0, full): further SYNs go unanswered, as with a dark host.
+    const script = [
+      'import socket,sys,time',
+      's=socket.socket();s.bind((sys.argv[1],0));s.listen(0)',
+      'print(s.getsockname()[1],flush=True)',
+      'c=[socket.create_connection(s.getsockname(),timeout=2)]',
+      'print("full",flush=True);time.sleep(30)',
+    ].join('\n');
+    const { spawn } = await import('node:child_process');
+    const py = spawn('python3', ['-c', script, HOST], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const ready = await new Promise<number | null>((resolve) => {
+      let out = '';
+      py.on('error', () => resolve(null));
+      py.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('full')) resolve(Number(out.split('\n')[0]));
+      });
+      setTimeout(() => resolve(null), 5000);
+    });
+    t.after(() => void py.kill('SIGKILL'));
+    if (ready === null) return t.skip('python3 is not available to hold a full listen queue');
+    const started = Date.now();
+    const result = await fetchFrom(ready, await newSide(), { connectTimeoutMs: 300, stallTimeoutMs: 20_000 });
+    assert.equal(result.error?.code, 'ERR_SERVER_UNREACHABLE');
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
 
   test('when next() has nothing to ask for, the transfer ends cleanly with no slices', async () => {

@@ -53,6 +53,7 @@ export function defaultSeederComponents(opts: SeederOptions, id: string): Seeder
     }),
     manifest: async () => {
       const loaded = await loadOrBuildManifest(opts.image, {
+        ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
         ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
         ...(opts.digest ? { digest: opts.digest } : {}),
         ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),

@@ -1,7 +1,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import {
-  advertisedHost,
+  advertisedEndpoint,
   CascadeError,
   isCascadeError,
   RoleSkeleton,
@@ -45,11 +45,17 @@ export interface SeederOptions {
   /** Session token for the coordinator's challenge; CA for a wss:// coordinator. */
   token?: Uint8Array | undefined;
   ca?: Buffer | string | undefined;
+  /** Keep the manifest cache in this folder instead of beside the image (`--cache-dir`). */
+  cacheDir?: string | undefined;
+  /** How long stop() waits for the coordinator to confirm the session ended (default 3 s). */
+  stopWaitMs?: number;
 }
 
 export interface SeederResult {
   reason: string;
   bytesServed: number;
+  /** The ended session's report (summary, roster) when the coordinator sent one with session-ended. */
+  report?: unknown;
 }
 
 /** manifest (reading or building it) → serving (until the session ends) → ended, or failed. */
@@ -75,6 +81,8 @@ export class Seeder {
   private closing: Promise<void> | null = null;
   /** Why serving stopped, told to the coordinator in `leave` (the image changed or is gone). */
   private failure: CascadeError | null = null;
+  /** stop() waiting for the coordinator's session-ended. */
+  private onEnded: (() => void) | null = null;
 
   constructor(
     private readonly opts: SeederOptions,
@@ -114,9 +122,23 @@ export class Seeder {
     }
   }
 
-  /** Stop serving now (SIGINT/SIGTERM): run() resolves with reason 'stopped'. Never rejects. */
-  async stop(): Promise<void> {
-    this.role.finish({ reason: 'stopped', bytesServed: this.server?.bytesServed ?? 0 });
+  /**
+   * Stop (SIGINT/SIGTERM): tell the coordinator (`leave`, 'seeder stopped': the session this
+   * seeder opened ends), wait briefly for it to confirm, stop serving. run() resolves with the
+   * session's end (or reason 'seeder stopped'). Never rejects.
+   */
+  async stop(reason = 'seeder stopped'): Promise<void> {
+    if (!this.role.ended && this.role.send({ type: 'leave', reason })) {
+      const ms = this.opts.stopWaitMs ?? 3000;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.onEnded = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.role.finish({ reason, bytesServed: this.server?.bytesServed ?? 0 });
     await this.shutdown();
   }
 
@@ -148,7 +170,7 @@ export class Seeder {
     this.closing ??= (async () => {
       this.stopWatch?.();
       const why = this.failure;
-      this.role.close(why ? { type: 'leave', reason: `${why.code}: ${why.message}`.slice(0, 1024) } : undefined);
+      await this.role.close(why ? { type: 'leave', reason: `${why.code}: ${why.message}`.slice(0, 1024) } : undefined);
       await this.role.idle();
       await this.server?.close();
       await this.fh?.close().catch(() => undefined);
@@ -163,8 +185,8 @@ export class Seeder {
     const bound = this.bound;
     if (!m || !bound) return;
     this.role.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions });
-    const host = advertisedHost(bound.host, this.opts.advertise, this.role.control?.localAddress);
-    this.role.send({ type: 'serve', host, port: bound.port, capacity: this.opts.capacity });
+    const { host, port } = advertisedEndpoint(bound, this.opts.advertise, this.role.control?.localAddress);
+    this.role.send({ type: 'serve', host, port, capacity: this.opts.capacity });
   }
 
   private onMessage(m: CoordinatorMessage): void {
@@ -172,7 +194,10 @@ export class Seeder {
     if (m.type !== 'session-ended') return;
     const bytesServed = this.server?.bytesServed ?? 0;
     this.log.info({ session: m.session, reason: m.reason, bytesServed }, 'session ended');
-    this.role.finish({ reason: m.reason, bytesServed });
+    // A coordinator that sends the session's report with its end (roster and summary) has it in `report`.
+    const report = (m as { report?: unknown }).report;
+    this.role.finish({ reason: m.reason, bytesServed, ...(report !== undefined ? { report } : {}) });
+    this.onEnded?.();
   }
 
   /** A slice read failed its digest: the image is no longer the one this session distributes. */

@@ -48,7 +48,7 @@ class StubControl implements RoleControl {
   }
 }
 
-function rig(o: { manifestError?: Error; mtimes?: number[] } = {}) {
+function rig(o: { manifestError?: Error; mtimes?: number[]; opts?: Partial<SeederOptions> } = {}) {
   const control = new StubControl();
   const hooks: { onImageChanged: ((err: CascadeError) => void) | null } = { onImageChanged: null };
   const ticks: Array<() => void> = [];
@@ -98,6 +98,7 @@ function rig(o: { manifestError?: Error; mtimes?: number[] } = {}) {
     capacity: 2,
     listen: { host: '127.0.9.1', port: 0 },
     sessionOptions: { startCount: 3 },
+    ...o.opts,
   };
   const seeder = new Seeder(opts, components);
   const run = seeder.run().then(
@@ -173,11 +174,25 @@ describe('seeder phases', () => {
     assert.equal(r.control.closed, true);
   });
 
-  test('stop() ends it with reason "stopped" and closes everything', async () => {
+  test('stop() says "seeder stopped" to the coordinator and waits for the session to end, keeping its report', async () => {
     const r = rig();
     await until(() => r.control.handlers !== null, 'connecting');
+    const stopped = r.seeder.stop();
+    await until(() => r.control.sent.some((m) => m.type === 'leave'), 'leave');
+    assert.deepEqual(r.control.sent.at(-1), { type: 'leave', reason: 'seeder stopped' });
+    const report = { name: 'lab', summary: { imaged: 1, failed: 0, waiting: 0, expected: null } };
+    r.control.handlers!.onMessage({ type: 'session-ended', session: 'lab', reason: 'seeder-stopped', report } as never);
+    await stopped;
+    assert.deepEqual(await r.run, { reason: 'seeder-stopped', bytesServed: 1234, report });
+    assert.equal(r.served().closed, true);
+    assert.equal(r.control.closed, true);
+  });
+
+  test('stop() without an answer from the coordinator ends it with reason "seeder stopped"', async () => {
+    const r = rig({ opts: { stopWaitMs: 20 } });
+    await until(() => r.control.handlers !== null, 'connecting');
     await r.seeder.stop();
-    assert.deepEqual(await r.run, { reason: 'stopped', bytesServed: 1234 });
+    assert.deepEqual(await r.run, { reason: 'seeder stopped', bytesServed: 1234 });
     assert.equal(r.served().closed, true);
   });
 

@@ -51,7 +51,7 @@ export async function requestOnce(
     return await answer;
   } finally {
     clearTimeout(timer);
-    client.close();
+    void client.close();
   }
 }
 

@@ -7,11 +7,11 @@ import {
   parseFaultSpec,
   toCascadeError,
 } from '@cascade/common';
-import { Peer, runOnComplete, type PeerOptions, type PeerResult } from '@cascade/peer';
+import { Peer, runFinishHook, type FinishHooks, type PeerOptions, type PeerResult } from '@cascade/peer';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
 import { loggerFrom, onStopSignal } from '../common-options.js';
-import { withOptions } from '../config-sources.js';
+import { configOrigin, withOptions } from '../config-sources.js';
 import type { ArgsOf } from '../options/option-table.js';
 import { PEER_OPTIONS } from '../options/peer-options.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
@@ -61,6 +61,8 @@ async function peerOptions(argv: Args, base: PeerOptions['logger'], progress: Pr
     target: argv.target,
     capacity: argv.capacity,
     listen: parseListen(argv.listen),
+    listenFallback: configOrigin('listen') === 'default',
+    connectTimeoutMs: parseDurationArg(argv['connect-timeout'], '--connect-timeout'),
     reuse: argv.reuse,
     window: argv.window,
     relayCapacity: argv['relay-capacity'],
@@ -98,27 +100,47 @@ async function runPeer(peer: Peer, target: string, progress: ProgressDisplay): P
   }
 }
 
-/** After the end: the hook, then the report file. */
+const hooksOf = (argv: Args): FinishHooks => ({ onComplete: argv['on-complete'], onFailure: argv['on-failure'] });
+
+/** After the end: the hook (--on-complete only when imaged, --on-failure otherwise), then the report file. */
 async function afterPeer(argv: Args, peer: Peer, opts: PeerOptions, end: PeerEnd): Promise<void> {
-  const hook = argv['on-complete'];
-  if (hook) {
-    const { exit, errorCode } = end;
-    const outcome = exit === ExitCode.OK ? 'imaged' : exit === ExitCode.INCOMPLETE ? 'incomplete' : 'failed';
-    const info = {
-      result: outcome,
-      exitCode: exit,
-      imageId: peer.imageId,
-      target: argv.target,
-      session: opts.session,
-      coordinator: opts.coordinator,
-    };
-    await runOnComplete(hook, { ...info, ...(errorCode ? { errorCode } : {}) }, opts.logger);
-  }
+  const { exit, errorCode } = end;
+  const outcome = exit === ExitCode.OK ? 'imaged' : exit === ExitCode.INCOMPLETE ? 'incomplete' : 'failed';
+  const info = {
+    result: outcome,
+    exitCode: exit,
+    imageId: peer.imageId,
+    target: argv.target,
+    session: opts.session,
+    coordinator: opts.coordinator,
+  };
+  await runFinishHook(hooksOf(argv), { ...info, ...(errorCode ? { errorCode } : {}) }, opts.logger);
   if (argv.report) {
     const { exit, error, result } = end;
     const report = { name: peer.name, id: peer.id, exit, error, ...(result ?? peer.summary) };
     await writeFile(argv.report, JSON.stringify(report, null, 2));
   }
+}
+
+/**
+ * The peer could not even start (no coordinator found, bad settings): one line, --on-failure
+ * (boot media: a failed machine stays up and says why), the matching exit code.
+ */
+async function failedBeforeRun(argv: Args, logger: PeerOptions['logger'], err: unknown): Promise<never> {
+  const e = toCascadeError(err, 'ERR_BAD_CONFIG');
+  const exit = exitCodeFor(e);
+  process.stderr.write(`cascade peer: ${e.message} (${e.code})\n`);
+  const info = {
+    result: 'failed',
+    exitCode: exit,
+    imageId: null,
+    target: argv.target,
+    session: argv.session ?? '',
+    coordinator: argv.coordinator ?? '',
+    errorCode: e.code,
+  };
+  await runFinishHook(hooksOf(argv), info, logger);
+  process.exit(exit);
 }
 
 export const peerCommand: CommandModule<object, Args> = {
@@ -128,7 +150,7 @@ export const peerCommand: CommandModule<object, Args> = {
   handler: async (argv) => {
     const progress = new ProgressDisplay();
     const base = loggerFrom(argv, { role: 'peer', ...(argv.name ? { name: argv.name } : {}) }, progress.logStream);
-    const opts = await peerOptions(argv, base, progress);
+    const opts = await peerOptions(argv, base, progress).catch((err: unknown) => failedBeforeRun(argv, base, err));
     const peer = new Peer(opts);
     onStopSignal((signal) => {
       // Graceful: abandon the slice in flight, keep what is verified, tell the coordinator; the

@@ -42,7 +42,7 @@ export class StatusFeed {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.client.close();
+    void this.client.close();
   }
 
   private poll(): void {

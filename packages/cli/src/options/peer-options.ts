@@ -1,6 +1,6 @@
 import { DISCOVERY_PORT, parseRate } from '@cascade/common';
 import { port, positiveCount, positiveDuration, positiveRate, wholeAtLeast, type OptionTable } from './option-table.js';
-import { CLIENT_SECURITY_OPTIONS, coordinatorOption, listenOption, LOG_OPTIONS } from './shared-options.js';
+import { CLIENT_SECURITY_OPTIONS, coordinatorOption, dataPlaneOptions, LOG_OPTIONS } from './shared-options.js';
 
 /**
  * Every option of `cascade peer`. Each is also a CASCADE_* variable and a cascade.* kernel
@@ -17,8 +17,7 @@ export const PEER_OPTIONS = [
     check: wholeAtLeast(0),
     describe: 'clients served at once once imaged (0: image this machine only, serve nobody)',
   },
-  listenOption('0.0.0.0:0', 'data-plane host:port (port 0: any)'),
-  { name: 'advertise', kind: 'string', describe: 'address clients connect to (default: the bound one)' },
+  ...dataPlaneOptions(', or any free port when it is taken'),
   {
     name: 'rate',
     kind: 'string',
@@ -47,6 +46,14 @@ export const PEER_OPTIONS = [
     default: 1,
     check: wholeAtLeast(0),
     describe: 'relay sessions: clients served while still downloading (1 = a chain at link rate; 0: none)',
+  },
+  {
+    name: 'connect-timeout',
+    kind: 'string',
+    default: '5s',
+    parse: positiveDuration,
+    unit: 'ms',
+    describe: 'a server that accepts no connection this fast is unreachable (the peer gets another)',
   },
   {
     name: 'stall',
@@ -78,7 +85,12 @@ export const PEER_OPTIONS = [
     group: 'Security:',
   },
   { name: 'force', kind: 'boolean', default: false, describe: 'write even to a mounted or system device' },
-  { name: 'on-complete', kind: 'string', describe: 'shell command run when finished, e.g. reboot' },
+  { name: 'on-complete', kind: 'string', describe: 'shell command run once imaged (only then), e.g. reboot' },
+  {
+    name: 'on-failure',
+    kind: 'string',
+    describe: 'shell command run when the peer ends without its image (failed, incomplete, no coordinator found)',
+  },
   {
     name: 'discovery-port',
     kind: 'number',

@@ -3,8 +3,8 @@ import { positiveCount, positiveRate, positiveSize, type OptionTable } from './o
 import {
   CLIENT_SECURITY_OPTIONS,
   coordinatorWithDefault,
+  dataPlaneOptions,
   GATING_OPTIONS,
-  listenOption,
   LOG_OPTIONS,
 } from './shared-options.js';
 
@@ -14,10 +14,13 @@ import {
  */
 export const SEED_OPTIONS = [
   coordinatorWithDefault('coordinator URL'),
-  { name: 'session', kind: 'string', demand: true, describe: 'session name' },
+  {
+    name: 'session',
+    kind: 'string',
+    describe: "session name (default: the broadcast address of the coordinator's subnet, as peers use)",
+  },
   { name: 'capacity', kind: 'number', default: 2, check: positiveCount, describe: 'clients served at once' },
-  listenOption('0.0.0.0:0', 'data-plane host:port (port 0: any)'),
-  { name: 'advertise', kind: 'string', describe: 'address clients connect to (default: the bound one)' },
+  ...dataPlaneOptions(''),
   {
     name: 'rate',
     kind: 'string',
@@ -53,6 +56,12 @@ export const SEED_OPTIONS = [
     default: false,
     describe: 'check every slice read against its digest before sending it (always on for a block device)',
   },
+  {
+    name: 'cache-dir',
+    kind: 'string',
+    describe: 'folder for the manifest cache (default: beside the image), e.g. a systemd CacheDirectory',
+  },
+  { name: 'end-report', kind: 'string', describe: 'when the session ends, write its roster and summary (JSON) here' },
   { name: 'fault', kind: 'string', hidden: true, describe: 'fault injection: corrupt-every:N | corrupt-once:I,J' },
   { name: 'sign-key', kind: 'string', describe: 'sign the manifest (key from cascade keygen)', group: 'Security:' },
   {

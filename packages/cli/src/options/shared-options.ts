@@ -1,4 +1,4 @@
-import { CascadeError } from '@cascade/common';
+import { CascadeError, parseAdvertise } from '@cascade/common';
 import { parseListen } from '../args.js';
 import { duration, positiveCount, type OptionTable } from './option-table.js';
 
@@ -64,6 +64,23 @@ export function coordinatorWithDefault(describe: string) {
 export function listenOption(defaultValue: string, describe: string) {
   const check = (v: string): void => void parseListen(v);
   return { name: 'listen', kind: 'string', default: defaultValue, describe, check } as const;
+}
+
+/** The data port seeders and peers listen on by default (one firewall rule: TCP 7771). */
+export const DEFAULT_DATA_PORT = 7771;
+export const DEFAULT_DATA_LISTEN = `0.0.0.0:${DEFAULT_DATA_PORT}`;
+
+/** --listen and --advertise of a data-plane server (seeder, peer). */
+export function dataPlaneOptions(listenNote: string) {
+  return [
+    listenOption(DEFAULT_DATA_LISTEN, `data-plane host:port (TCP ${DEFAULT_DATA_PORT}${listenNote}; port 0: any)`),
+    {
+      name: 'advertise',
+      kind: 'string',
+      check: (v: string): void => void parseAdvertise(v),
+      describe: 'HOST[:PORT] clients dial, for NAT or several networks (default: the address they reach us at)',
+    },
+  ] as const;
 }
 
 const gating = 'Session gating:';

@@ -30,6 +30,19 @@ export interface ControlClientOptions {
 }
 
 /**
+ * Codes a coordinator refuses a hello with that no retry can fix (the role's own configuration);
+ * any other refusal before the welcome (ERR_TOO_MANY_CONNECTIONS, ERR_RATE_LIMITED, a coordinator
+ * restarting) is retried with backoff.
+ */
+export const FATAL_HELLO_CODES: readonly string[] = [
+  'ERR_PROTOCOL_VERSION',
+  'ERR_AUTH_REQUIRED',
+  'ERR_AUTH_FAILED',
+  'ERR_BAD_CONFIG',
+  'ERR_ROLE_FORBIDDEN',
+];
+
+/**
  * A role's control connection to the coordinator: hello first, msgpack frames, validated
  * incoming messages, and reconnection with backoff so a coordinator restart costs nothing.
  */
@@ -38,6 +51,8 @@ export class ControlClient {
   private closedByUs = false;
   private attempt = 0;
   private offlineSince: number | null = null;
+  /** Why the current connection attempt failed (socket error or coordinator refusal), for the retry log. */
+  private lastError: string | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private aliveTimer: NodeJS.Timeout | null = null;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -75,12 +90,58 @@ export class ControlClient {
     return true;
   }
 
-  close(): void {
+  /** Close (after what was sent is flushed); resolves once the connection closed, or after 2 s. */
+  close(): Promise<void> {
     this.closedByUs = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     if (this.aliveTimer) clearTimeout(this.aliveTimer);
-    this.ws?.close(1000);
+    const ws = this.ws;
     this.ws = null;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000);
+      timer.unref();
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000);
+    });
+  }
+
+  /** A coordinator message, or null (logged) for a text frame or one that does not validate. */
+  private decode(data: Buffer, isBinary: boolean): CoordinatorMessage | null {
+    if (!isBinary) {
+      this.log.warn('coordinator sent a text frame; ignored');
+      return null;
+    }
+    try {
+      return decodeCoordinatorMessage(data);
+    } catch (err) {
+      this.log.warn({ err }, 'invalid message from coordinator; ignored');
+      return null;
+    }
+  }
+
+  /**
+   * The coordinator refused us before the welcome: a fatal code (or a one-shot connection) ends
+   * here; anything else (too many connections, rate limited, restarting) is retried.
+   */
+  private refused(ws: WebSocket, msg: Extract<CoordinatorMessage, { type: 'error' }>): void {
+    if (this.opts.reconnect === false || FATAL_HELLO_CODES.includes(msg.code)) {
+      const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
+      this.closedByUs = true;
+      this.firstWelcome?.reject(err);
+      this.firstWelcome = null;
+      this.opts.onMessage(msg);
+      return;
+    }
+    this.lastError = `refused: ${msg.code} (${msg.message})`;
+    ws.terminate();
   }
 
   private connect(): void {
@@ -103,17 +164,8 @@ export class ControlClient {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (ws !== this.ws) return;
       this.heartbeat();
-      if (!isBinary) {
-        this.log.warn('coordinator sent a text frame; ignored');
-        return;
-      }
-      let msg: CoordinatorMessage;
-      try {
-        msg = decodeCoordinatorMessage(data);
-      } catch (err) {
-        this.log.warn({ err }, 'invalid message from coordinator; ignored');
-        return;
-      }
+      const msg = this.decode(data, isBinary);
+      if (!msg) return;
       if (msg.type === 'challenge') {
         const token = this.opts.token;
         if (token && !helloSent) {
@@ -134,15 +186,13 @@ export class ControlClient {
         this.opts.onConnected?.();
         return;
       }
-      if (msg.type === 'error' && !this.welcomed) {
-        const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
-        this.closedByUs = true;
-        this.firstWelcome?.reject(err);
-        this.firstWelcome = null;
-      }
+      if (msg.type === 'error' && !this.welcomed) return this.refused(ws, msg);
       this.opts.onMessage(msg);
     });
-    ws.on('error', (err) => this.log.debug({ err }, 'control connection error'));
+    ws.on('error', (err) => {
+      this.lastError ??= err.message;
+      this.log.debug({ err }, 'control connection error');
+    });
     ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
   }
 
@@ -161,7 +211,10 @@ export class ControlClient {
     this.aliveTimer.unref();
   }
 
-  private onClose(ws: WebSocket, reason: string): void {
+  /** `closed` is the close code and reason; the attempt's own error, when it had one, says more. */
+  private onClose(ws: WebSocket, closed: string): void {
+    const reason = this.lastError ?? `closed with code ${closed}`;
+    this.lastError = null;
     if (ws !== this.ws) return;
     if (this.aliveTimer) clearTimeout(this.aliveTimer);
     const wasWelcomed = this.welcomed;
@@ -197,7 +250,7 @@ export class ControlClient {
     const base = Math.min(max, initial * 2 ** this.attempt);
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt++;
-    this.log.debug({ delay, attempt: this.attempt }, 'reconnecting to coordinator');
+    this.log.info({ url: this.opts.url, reason, attempt: this.attempt, delay }, 'retrying the coordinator');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 }

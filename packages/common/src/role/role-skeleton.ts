@@ -7,7 +7,8 @@ import type { ClientMessage, CoordinatorMessage } from '../protocol/control-mess
 export interface RoleControl {
   start(): Promise<void>;
   send(msg: ClientMessage): boolean;
-  close(): void;
+  /** Close after what was sent is flushed (a promise: resolved once closed). */
+  close(): void | Promise<void>;
   readonly localAddress: string | undefined;
 }
 
@@ -133,11 +134,13 @@ export class RoleSkeleton<R> {
     this.settle = null;
   }
 
-  /** Say goodbye (optional) and close the control connection. */
-  close(leave?: ClientMessage): void {
-    if (leave) this.controlClient?.send(leave);
-    this.controlClient?.close();
+  /** Say goodbye (optional) and close the control connection; resolves once it is closed. */
+  async close(leave?: ClientMessage): Promise<void> {
+    const control = this.controlClient;
     this.controlClient = null;
+    if (!control) return;
+    if (leave) control.send(leave);
+    await control.close();
   }
 
   private connect(): void {
