@@ -2,6 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { StatusSnapshot } from './status.js';
 
 const SESSION_STATES = ['pending', 'waiting', 'running', 'ended'] as const;
+/** Distinct `session` label values counters keep; events of further sessions count as `_other`. */
+export const MAX_SESSION_LABELS = 256;
 
 /**
  * The coordinator's Prometheus metrics (`GET /metrics`), in a registry of its own. Gauges are
@@ -17,6 +19,7 @@ export class CoordinatorMetrics {
   private readonly serversLost: Counter<'session'>;
   /** One snapshot shared by every gauge of a scrape. */
   private snapshot: StatusSnapshot | null = null;
+  private readonly labels = new Set<string>();
 
   constructor(status: () => StatusSnapshot, opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -65,21 +68,30 @@ export class CoordinatorMetrics {
     return this.registry.contentType;
   }
 
-  progressed(session: string, fresh: { slices: number; bytes: number }): void {
+  /** The label for a session's counters: bounded, so names a client makes up cannot grow /metrics. */
+  private label(session: string): string {
+    if (this.labels.has(session)) return session;
+    if (this.labels.size >= MAX_SESSION_LABELS) return '_other';
+    this.labels.add(session);
+    return session;
+  }
+
+  progressed(name: string, fresh: { slices: number; bytes: number }): void {
+    const session = this.label(name);
     if (fresh.bytes > 0) this.bytes.inc({ session }, fresh.bytes);
     if (fresh.slices > 0) this.slices.inc({ session }, fresh.slices);
   }
 
   transfer(session: string, outcome: 'assigned' | 'done' | 'failed'): void {
-    this.transfers.inc({ session, outcome });
+    this.transfers.inc({ session: this.label(session), outcome });
   }
 
   digestMismatches(session: string, count: number): void {
-    if (count > 0) this.mismatches.inc({ session }, count);
+    if (count > 0) this.mismatches.inc({ session: this.label(session) }, count);
   }
 
   serverLost(session: string): void {
-    this.serversLost.inc({ session });
+    this.serversLost.inc({ session: this.label(session) });
   }
 
   /** Gauges computed from a fresh status snapshot whenever /metrics is scraped. */
@@ -102,6 +114,10 @@ export class CoordinatorMetrics {
         },
       });
     };
+    gauge('cascade_sessions', 'Sessions the coordinator holds, by state (listed or not)', ['state'], (set) => {
+      const counts = (this.snapshot ??= status()).counts;
+      for (const st of SESSION_STATES) set({ state: st }, counts?.[st] ?? 0);
+    });
     gauge('cascade_session_state', 'Session state: 1 for the current state', ['session', 'state'], (set) => {
       for (const s of sessions())
         for (const st of SESSION_STATES) set({ session: s.name, state: st }, s.state === st ? 1 : 0);

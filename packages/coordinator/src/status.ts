@@ -63,11 +63,38 @@ export interface SessionStatus {
 
 export interface StatusSnapshot {
   now: number;
+  /** At most STATUS_SESSION_LIMIT sessions: running first, then waiting, ended, pending. */
   sessions: SessionStatus[];
   warnings: Array<{ at: number; event: string; detail: string }>;
+  /** Every session the coordinator holds, by state (listed or not). */
+  counts?: Record<'pending' | 'waiting' | 'running' | 'ended', number>;
+  /** How many sessions the list left out. */
+  truncated?: { sessions: number };
 }
 
 const LIST_LIMIT = 500;
+/** Sessions listed in one snapshot: /status and /metrics stay small whatever clients name. */
+export const STATUS_SESSION_LIMIT = 100;
+const STATE_ORDER: Record<string, number> = { running: 0, waiting: 1, ended: 2, pending: 3 };
+
+/** The names to list (most relevant first, at most the limit) and the count of each state. */
+function sessionsToList(
+  scheduler: Scheduler,
+  only: string | undefined,
+): { names: string[]; counts: NonNullable<StatusSnapshot['counts']>; left: number } {
+  const counts = { pending: 0, waiting: 0, running: 0, ended: 0 };
+  const all: Array<[string, number]> = [];
+  for (const name of scheduler.sessionNames()) {
+    const state = scheduler.getSession(name)!.state;
+    counts[state]++;
+    if (!only || name === only) all.push([name, STATE_ORDER[state] ?? 4]);
+  }
+  const names = all
+    .sort((a, b) => a[1] - b[1])
+    .slice(0, STATUS_SESSION_LIMIT)
+    .map(([n]) => n);
+  return { names, counts, left: all.length - names.length };
+}
 
 /** A JSON-ready picture of every session (or one) for /status, observers and the console. */
 export function buildStatus(
@@ -80,8 +107,8 @@ export function buildStatus(
 ): StatusSnapshot {
   const sessions: SessionStatus[] = [];
   const nameOf = (id: string): string => peers.get(id)?.name ?? id;
-  for (const name of scheduler.sessionNames()) {
-    if (only && name !== only) continue;
+  const listed = sessionsToList(scheduler, only);
+  for (const name of listed.names) {
     const s = scheduler.getSession(name)!;
     const m = manifests.get(name);
     const waiting = s.clientQueue.toArray(LIST_LIMIT).map((id, position) => ({
@@ -142,5 +169,5 @@ export function buildStatus(
       tree,
     });
   }
-  return { now, sessions, warnings: [...warnings] };
+  return { now, sessions, warnings: [...warnings], counts: listed.counts, truncated: { sessions: listed.left } };
 }
