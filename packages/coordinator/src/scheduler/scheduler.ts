@@ -79,7 +79,6 @@ export class Scheduler {
     this.pending.forget(name);
   }
 
-
   getSession(name: string): SessionEntry | undefined {
     return this.sessions.get(name);
   }
