@@ -8,10 +8,17 @@ import { CASCADE_BIN, exitWithin, spawnRole, startCoordinator, writeImage, type 
 import { buildManifest, ErrorCodes } from '@cascade/common';
 import { tempDir } from './helpers.js';
 import { controlTemplates, dataTemplates, fuzzControl, fuzzData, Rng } from './live-fuzzer.js';
+import { fuzzHostile } from './hostile/hostile-fuzz.js';
 
 const MiB = 1024 * 1024;
 const SESSION = 'lab-live-fuzz-q7';
-const MESSAGES = 10_000;
+/**
+ * Inputs in all: 45 % random/mutated ws messages, 45 % data-plane frames, 10 % hostile flows
+ * (issue 16). Short by default for `npm test`; CASCADE_FUZZ_INPUTS=100000 for the long run.
+ */
+const INPUTS = Number(process.env.CASCADE_FUZZ_INPUTS ?? 22_000);
+const MESSAGES = Math.round(INPUTS * 0.45);
+const HOSTILE = INPUTS - 2 * MESSAGES;
 
 /** Resident memory of a process in KiB (Linux /proc). */
 async function rssKiB(pid: number): Promise<number> {
@@ -38,6 +45,27 @@ async function fromLog<T>(
   throw new Error(`nothing matching in ${file} within ${ms} ms`);
 }
 
+/** Ids of the session's seeder and peer, as /status shows them (what a hijacker would read). */
+async function memberIds(url: string): Promise<string[]> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url.replace('ws:', 'http:')}/status?session=${SESSION}`);
+    const s = (await res.json()) as {
+      sessions: Array<{
+        servers: Array<{ id: string }>;
+        waiting: Array<{ id: string }>;
+        transfers: Array<{ client: string }>;
+      }>;
+    };
+    const x = s.sessions[0];
+    const ids = [...(x?.servers ?? []).map((v) => v.id), ...(x?.waiting ?? []).map((v) => v.id)];
+    ids.push(...(x?.transfers ?? []).map((v) => v.client));
+    if (ids.length >= 2) return [...new Set(ids)];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the seeder and the peer never showed in /status');
+}
+
 async function imagedCount(url: string): Promise<number> {
   const res = await fetch(`${url.replace('ws:', 'http:')}/status?session=${SESSION}`);
   const s = (await res.json()) as { sessions: Array<{ imaged: number }> };
@@ -50,7 +78,7 @@ describe('live fuzzing while a real transfer runs', () => {
     for (const r of roles) r.proc.kill('SIGKILL');
   });
 
-  test(`${MESSAGES} random and mutated messages at the ws port and ${MESSAGES} frames at the data port: nothing crashes, the image arrives byte-exact, memory stays bounded`, async () => {
+  test(`${MESSAGES} random and mutated messages at the ws port, ${MESSAGES} frames at the data port and ${HOSTILE} hostile messages (hijacked ids, forged reports, early serve, new session names): nothing crashes, the image arrives byte-exact, memory stays bounded`, async () => {
     const dir = await tempDir('fuzz-live');
     const size = 6 * MiB + 777;
     const image = join(dir, 'master.img');
@@ -76,19 +104,23 @@ describe('live fuzzing while a real transfer runs', () => {
       dir,
     );
     roles.push(peer);
+    const ids = await memberIds(coordinator.url);
     const rssBefore = await rssKiB(coordinator.proc.pid!);
 
     const small = await buildManifest(image, { sliceSize: 4 * MiB });
     const rng = new Rng(20_261_121);
-    const [ctl, data] = await Promise.all([
+    const started = Date.now();
+    const [ctl, data, hostile] = await Promise.all([
       fuzzControl(coordinator.url, rng, controlTemplates({ ...small }), MESSAGES),
       fuzzData('127.0.7.2', dataPort, rng, dataTemplates(SESSION, small.imageId), MESSAGES),
+      fuzzHostile(coordinator.url, rng, { session: SESSION, ids }, HOSTILE),
     ]);
     const rssAfter = await rssKiB(coordinator.proc.pid!);
+    const crashed = [coordinator, seeder, peer].filter((r) => r.proc.exitCode !== null && r.proc.exitCode !== 0);
     process.stdout.write(
-      `# fuzz: ws ${ctl.messages} messages over ${ctl.connections} connections; data ${data.messages} frames over ${data.connections} connections; coordinator RSS ${rssBefore} → ${rssAfter} KiB\n`,
+      `# fuzz: ${ctl.messages + data.messages + hostile.messages} inputs in ${Date.now() - started} ms: ws ${ctl.messages} messages over ${ctl.connections} connections; data ${data.messages} frames over ${data.connections} connections; hostile ${hostile.messages} messages over ${hostile.connections} connections; crashed roles: ${crashed.length}; coordinator RSS ${rssBefore} → ${rssAfter} KiB\n`,
     );
-    assert.ok(ctl.messages >= MESSAGES && data.messages >= MESSAGES);
+    assert.ok(ctl.messages >= MESSAGES && data.messages >= MESSAGES && hostile.messages >= HOSTILE);
 
     const deadline = Date.now() + 90_000;
     while ((await imagedCount(coordinator.url)) < 1 && Date.now() < deadline)

@@ -127,6 +127,8 @@ const SESSION_GAUGES: Array<{
       ),
   },
 ];
+/** Distinct `session` label values counters keep; events of further sessions count as `_other`. */
+export const MAX_SESSION_LABELS = 256;
 
 /**
  * The coordinator's Prometheus metrics (`GET /metrics`), in a registry of its own. Gauges are
@@ -142,6 +144,7 @@ export class CoordinatorMetrics {
   private readonly serversLost: Counter<'session'>;
   /** One snapshot shared by every gauge of a scrape. */
   private snapshot: StatusSnapshot | null = null;
+  private readonly labels = new Set<string>();
 
   constructor(status: () => StatusSnapshot, opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -190,26 +193,48 @@ export class CoordinatorMetrics {
     return this.registry.contentType;
   }
 
-  progressed(session: string, fresh: { slices: number; bytes: number }): void {
+  /** The label for a session's counters: bounded, so names a client makes up cannot grow /metrics. */
+  private label(session: string): string {
+    if (this.labels.has(session)) return session;
+    if (this.labels.size >= MAX_SESSION_LABELS) return '_other';
+    this.labels.add(session);
+    return session;
+  }
+
+  progressed(name: string, fresh: { slices: number; bytes: number }): void {
+    const session = this.label(name);
     if (fresh.bytes > 0) this.bytes.inc({ session }, fresh.bytes);
     if (fresh.slices > 0) this.slices.inc({ session }, fresh.slices);
   }
 
   transfer(session: string, outcome: 'assigned' | 'done' | 'failed'): void {
-    this.transfers.inc({ session, outcome });
+    this.transfers.inc({ session: this.label(session), outcome });
   }
 
   digestMismatches(session: string, count: number): void {
-    if (count > 0) this.mismatches.inc({ session }, count);
+    if (count > 0) this.mismatches.inc({ session: this.label(session) }, count);
   }
 
   serverLost(session: string): void {
-    this.serversLost.inc({ session });
+    this.serversLost.inc({ session: this.label(session) });
   }
 
   /** Gauges computed from a fresh status snapshot whenever /metrics is scraped (SESSION_GAUGES). */
   private sessionGauges(status: () => StatusSnapshot): void {
     const sessions = (): SessionStatus[] => (this.snapshot ??= status()).sessions;
+    const snapshot = (): StatusSnapshot => (this.snapshot ??= status());
+    new Gauge({
+      name: 'cascade_sessions',
+      help: 'Sessions the coordinator holds, by state (listed or not)',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const counts = snapshot().counts;
+        for (const st of ['pending', 'waiting', 'running', 'ended'] as const)
+          this.set({ state: st }, counts?.[st] ?? 0);
+      },
+    });
     for (const g of SESSION_GAUGES) {
       new Gauge({
         name: g.name,

@@ -35,16 +35,38 @@ export interface StatusSources {
  */
 export function buildStatus(src: StatusSources, now: number, only?: string): StatusSnapshot {
   const sessions: SessionStatus[] = [];
-  for (const name of src.scheduler.sessionNames()) {
-    if (only && name !== only) continue;
-    sessions.push(sessionStatus(src, src.scheduler.getSession(name)!, now));
-  }
+  const listed = sessionsToList(src.scheduler, only);
+  for (const name of listed.names) sessions.push(sessionStatus(src, src.scheduler.getSession(name)!, now));
   for (const name of src.books.names()) {
+    if (sessions.length >= STATUS_SESSION_LIMIT) break;
     if ((only && name !== only) || src.scheduler.getSession(name)) continue;
     const book = src.books.get(name)!;
     if (book.roster.size > 0) sessions.push(unopenedStatus(src, book)); // peers wait for it
   }
-  return { now, sessions, warnings: src.warnings };
+  return { now, sessions, warnings: src.warnings, counts: listed.counts, truncated: { sessions: listed.left } };
+}
+
+/** Sessions listed in one snapshot: /status and /metrics stay small whatever clients name. */
+export const STATUS_SESSION_LIMIT = 100;
+const STATE_ORDER: Record<SessionEntry['state'], number> = { running: 0, waiting: 1, ended: 2, pending: 3 };
+
+/** The sessions to list (most relevant first, at most the limit) and the count in each state. */
+function sessionsToList(
+  scheduler: Scheduler,
+  only: string | undefined,
+): { names: string[]; counts: NonNullable<StatusSnapshot['counts']>; left: number } {
+  const counts = { pending: 0, waiting: 0, running: 0, ended: 0 };
+  const all: Array<[string, number]> = [];
+  for (const name of scheduler.sessionNames()) {
+    const state = scheduler.getSession(name)!.state;
+    counts[state]++;
+    if (!only || name === only) all.push([name, STATE_ORDER[state]]);
+  }
+  const names = all
+    .sort((a, b) => a[1] - b[1])
+    .slice(0, STATUS_SESSION_LIMIT)
+    .map(([n]) => n);
+  return { names, counts, left: all.length - names.length };
 }
 
 /** The end report of a session (its summary and roster), or null when it is unknown. */

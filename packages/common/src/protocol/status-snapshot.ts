@@ -137,6 +137,10 @@ export const statusSnapshotSchema = z.object({
   now: time,
   sessions: z.array(sessionStatusSchema).max(10_000),
   warnings: z.array(statusWarningSchema).max(STATUS_WARNING_LIMIT),
+  /** Every session the coordinator holds, by scheduler state (listed or not). */
+  counts: z.object({ pending: count, waiting: count, running: count, ended: count }).optional(),
+  /** How many sessions the list left out (it holds at most STATUS_SESSION_LIMIT). */
+  truncated: z.object({ sessions: count }).optional(),
 });
 
 export type SessionStatus = z.infer<typeof sessionStatusSchema>;
