@@ -72,7 +72,7 @@ describe('assignments carry an address the client can reach (stub connections)',
     const h = new StateHarness();
     h.seeder('seed', 'lab', { ip: '10.0.3.1', host: '10.0.3.1', capacity: 0 });
     const relay = h.peer('lab-1', 'lab', { ip: '10.0.3.21', local: '10.0.3.1' });
-    h.send(relay.m, { type: 'done', server: 'reused', bytes: 0, ms: 0 });
+    h.imaged(relay.m);
     h.serve(relay.m, '0.0.0.0');
     const client = h.peer('lab-2', 'lab', { ip: '10.0.3.22', local: '10.0.3.1' });
     assert.deepEqual(client.conn.of('assign')[0]?.server, {

@@ -14,7 +14,7 @@ function darkLab(seedCapacity = 1) {
   const h = new StateHarness();
   h.seeder('seed', 'lab', { capacity: seedCapacity });
   const dark = h.peer('dark', 'lab');
-  h.send(dark.m, { type: 'done', server: 'seed', bytes: 1, ms: 1 });
+  h.imaged(dark.m);
   h.serve(dark.m, '10.9.9.9', 3);
   return { h, dark };
 }

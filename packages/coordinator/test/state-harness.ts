@@ -100,6 +100,12 @@ export class StateHarness {
     return s;
   }
 
+  /** The member holds the whole image (as a `--reuse` peer says): holdings first, then done. */
+  imaged(m: Member): void {
+    this.send(m, { type: 'want', have: openableManifest().digests.length });
+    this.send(m, { type: 'done', server: 'reused', bytes: 0, ms: 0 });
+  }
+
   serve(m: Member, host: string, capacity = 2): void {
     this.send(m, { type: 'serve', host, port: 7771, capacity });
   }
