@@ -39,6 +39,61 @@ export interface SeederComponents {
   every(ms: number, fn: () => void): () => void;
 }
 
+/** The image's manifest from the cache (or built), signed when a key is given. */
+async function seederManifest(opts: SeederOptions, log: Logger): Promise<{ manifest: Manifest; cached: boolean }> {
+  const loaded = await loadOrBuildManifest(opts.image, {
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
+    ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
+    ...(opts.digest ? { digest: opts.digest } : {}),
+    ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
+    onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
+    logger: log,
+  });
+  const unsigned = unsignedManifest(loaded.manifest);
+  const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;
+  return { manifest, cached: loaded.cached };
+}
+
+/** The slice server over the open image; a block device (or --verify-reads) checks every read. */
+async function serveSeederImage(
+  opts: SeederOptions,
+  id: string,
+  log: Logger,
+  { manifest, fh, ticketKey, onImageChanged }: Parameters<SeederComponents['serve']>[0],
+): ReturnType<SeederComponents['serve']> {
+  if (!fh) throw new Error('the image is not open');
+  // A block device's content changes without its mtime: check every slice before it is sent.
+  const verify = opts.verifyReads === true || (await stat(opts.image)).isBlockDevice();
+  const hasher = verify ? new DigestWorker() : null;
+  if (hasher) log.info({ image: opts.image }, 'checking every slice read against its manifest digest');
+  const served = await serveImage({
+    logger: opts.logger,
+    manifest,
+    fh,
+    serverId: id,
+    session: opts.session,
+    ticketKey,
+    capacity: opts.capacity,
+    listen: opts.listen,
+    rate: opts.rate,
+    fault: opts.fault,
+    verify: hasher ? { hash: (a, c) => hasher.digest(a, c), onChanged: onImageChanged } : undefined,
+  });
+  served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
+    log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
+  );
+  const server: SeederServer = {
+    get bytesServed() {
+      return served.server.bytesServed;
+    },
+    close: async () => {
+      await served.server.close();
+      await hasher?.close();
+    },
+  };
+  return { server, bound: served.bound };
+}
+
 /** The parts a real seeder runs with. */
 export function defaultSeederComponents(opts: SeederOptions, id: string): SeederComponents {
   const log = opts.logger.child({ component: 'seeder' });
@@ -51,53 +106,9 @@ export function defaultSeederComponents(opts: SeederOptions, id: string): Seeder
       token: opts.token,
       ca: opts.ca,
     }),
-    manifest: async () => {
-      const loaded = await loadOrBuildManifest(opts.image, {
-        ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
-        ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
-        ...(opts.digest ? { digest: opts.digest } : {}),
-        ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
-        onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
-        logger: log,
-      });
-      const unsigned = unsignedManifest(loaded.manifest);
-      const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;
-      return { manifest, cached: loaded.cached };
-    },
+    manifest: () => seederManifest(opts, log),
     image: { open: () => open(opts.image, 'r'), mtime: async () => (await stat(opts.image)).mtimeMs },
-    serve: async ({ manifest, fh, ticketKey, onImageChanged }) => {
-      if (!fh) throw new Error('the image is not open');
-      // A block device's content changes without its mtime: check every slice before it is sent.
-      const verify = opts.verifyReads === true || (await stat(opts.image)).isBlockDevice();
-      const hasher = verify ? new DigestWorker() : null;
-      if (hasher) log.info({ image: opts.image }, 'checking every slice read against its manifest digest');
-      const served = await serveImage({
-        logger: opts.logger,
-        manifest,
-        fh,
-        serverId: id,
-        session: opts.session,
-        ticketKey,
-        capacity: opts.capacity,
-        listen: opts.listen,
-        rate: opts.rate,
-        fault: opts.fault,
-        verify: hasher ? { hash: (a, c) => hasher.digest(a, c), onChanged: onImageChanged } : undefined,
-      });
-      served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
-        log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
-      );
-      const server: SeederServer = {
-        get bytesServed() {
-          return served.server.bytesServed;
-        },
-        close: async () => {
-          await served.server.close();
-          await hasher?.close();
-        },
-      };
-      return { server, bound: served.bound };
-    },
+    serve: (o) => serveSeederImage(opts, id, log, o),
     every: (ms, fn) => {
       const t = setInterval(fn, ms);
       return () => clearInterval(t);
