@@ -91,17 +91,22 @@ async function main(): Promise<void> {
       session: SESSION,
     });
     open.push(seeder);
+    const manifest = await smallManifest();
     const ack = seeder.next('ack');
-    seeder.send({ type: 'open-session', manifest: await smallManifest(), options: {} });
+    seeder.send({ type: 'open-session', manifest, options: {} });
     await ack;
     const serverCount = Math.ceil(peers / SERVER_CAPACITY);
     for (let s = 0; s < serverCount; s++) {
+      // Further sources of the same image: what the coordinator lets serve without a transfer.
       const srv = await LightClient.connect(url, '127.0.9.2', {
-        role: 'peer',
+        role: 'seeder',
         name: `light-server-${s}`,
         session: SESSION,
       });
       open.push(srv);
+      const joined = srv.next('ack');
+      srv.send({ type: 'open-session', manifest, options: {} });
+      await joined;
       const serving = srv.next('serving');
       srv.send({ type: 'serve', host: '127.0.9.2', port: 9, capacity: SERVER_CAPACITY });
       await serving;
