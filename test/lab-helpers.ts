@@ -1,4 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
+import { after } from 'node:test';
+import { exitWithin, type RoleProcess } from '@cascade/cli';
 import type { StatusSnapshot } from '@cascade/coordinator';
 
 /**
@@ -88,4 +90,21 @@ export async function logLines(file: string): Promise<Array<Record<string, unkno
     }
   }
   return out;
+}
+
+/** After the test file: SIGKILL every role `procs()` lists (those started) and wait for each to exit. */
+export function killAfter(procs: () => Array<RoleProcess | undefined>): void {
+  after(async () => {
+    for (const r of procs()) {
+      if (!r) continue;
+      r.proc.kill('SIGKILL');
+      await exitWithin(r, 5000);
+    }
+  });
+}
+
+/** Remember a started role in `roles` (for killAfter) and hand it back. */
+export function keep(roles: RoleProcess[], r: RoleProcess): RoleProcess {
+  roles.push(r);
+  return r;
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
 import { peerArgs, runCascade, tempDir } from './helpers.js';
-import { exists, httpStatus, waitFor } from './lab-helpers.js';
+import { exists, httpStatus, waitFor, keep, killAfter } from './lab-helpers.js';
 
 /**
  * Issue #13, problem 7 on loopback (127.0.65.x): hooks that fit boot media.
@@ -26,18 +26,9 @@ before(async () => {
   image = join(dir, 'img.bin');
   await writeImage(image, { size: 1024 * 1024 + 7, seed: 'hooks' });
 });
-after(async () => {
-  for (const r of [...roles, coordinator]) {
-    r.proc.kill('SIGKILL');
-    await exitWithin(r, 5000);
-  }
-});
+killAfter(() => [...roles, coordinator]);
 
-function role(name: string, args: string[]): RoleProcess {
-  const r = spawnRole(name, args, dir);
-  roles.push(r);
-  return r;
-}
+const role = (name: string, args: string[]): RoleProcess => keep(roles, spawnRole(name, args, dir));
 
 /** Both hooks, each writing `RESULT ERROR_CODE` to NAME.complete / NAME.failure. */
 function hooks(name: string): string[] {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
 import { peerArgs, runCascade, tempDir } from './helpers.js';
-import { httpStatus, waitFor, type LabSession, type RosterEntry } from './lab-helpers.js';
+import { httpStatus, waitFor, type LabSession, type RosterEntry, keep, killAfter } from './lab-helpers.js';
 
 /**
  * Issue #13, problems 3 and 4 on loopback (127.0.63.x).
@@ -35,18 +35,9 @@ before(async () => {
   image = join(dir, 'img.bin');
   await writeImage(image, { size: 2 * 1024 * 1024 + 11, seed: 'roster' });
 });
-after(async () => {
-  for (const r of [...roles, coordinator]) {
-    r.proc.kill('SIGKILL');
-    await exitWithin(r, 5000);
-  }
-});
+killAfter(() => [...roles, coordinator]);
 
-function role(name: string, args: string[]): RoleProcess {
-  const r = spawnRole(name, args, dir);
-  roles.push(r);
-  return r;
-}
+const role = (name: string, args: string[]): RoleProcess => keep(roles, spawnRole(name, args, dir));
 
 async function session(name: string): Promise<LabSession | undefined> {
   return (await httpStatus(coordinator.url, name)).sessions[0];

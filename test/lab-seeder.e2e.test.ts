@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
 import { sameBytes } from './boot-helpers.js';
 import { peerArgs, runCascade, tempDir } from './helpers.js';
-import { httpStatus, waitFor, type LabSession } from './lab-helpers.js';
+import { httpStatus, waitFor, type LabSession, keep, killAfter } from './lab-helpers.js';
 
 /**
  * Issue #13, problem 8 on loopback (127.0.66.x): the seeder's lifecycle.
@@ -33,18 +33,9 @@ before(async () => {
   await writeImage(image, { size: 2 * 1024 * 1024 + 1, seed: 'lifecycle' });
   expected = await readFile(image);
 });
-after(async () => {
-  for (const r of [...roles, coordinator]) {
-    r.proc.kill('SIGKILL');
-    await exitWithin(r, 5000);
-  }
-});
+killAfter(() => [...roles, coordinator]);
 
-function role(name: string, args: string[]): RoleProcess {
-  const r = spawnRole(name, args, dir);
-  roles.push(r);
-  return r;
-}
+const role = (name: string, args: string[]): RoleProcess => keep(roles, spawnRole(name, args, dir));
 
 const seedArgs = (session: string | null, listen: string, extra: string[] = []): string[] => [
   ...['seed', image, '--coordinator', coordinator.url, '--listen', listen, '--slice', '512KiB'],

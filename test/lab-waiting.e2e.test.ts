@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { exitWithin, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
 import { sameBytes } from './boot-helpers.js';
 import { peerArgs, runCascade, tempDir } from './helpers.js';
-import { httpStatus, logLines, sleep, waitFor, type LabSnapshot } from './lab-helpers.js';
+import { httpStatus, logLines, sleep, waitFor, type LabSnapshot, keep, killAfter } from './lab-helpers.js';
 
 /**
  * Issue #13, problems 5 and 6 on loopback (127.0.64.x): no silent waiting, no deadlock without a source.
@@ -29,18 +29,9 @@ const roles: RoleProcess[] = [];
 before(async () => {
   coordinator = await startCoordinator(dir, '127.0.64.1');
 });
-after(async () => {
-  for (const r of [...roles, coordinator]) {
-    r.proc.kill('SIGKILL');
-    await exitWithin(r, 5000);
-  }
-});
+killAfter(() => [...roles, coordinator]);
 
-function role(name: string, args: string[]): RoleProcess {
-  const r = spawnRole(name, args, dir);
-  roles.push(r);
-  return r;
-}
+const role = (name: string, args: string[]): RoleProcess => keep(roles, spawnRole(name, args, dir));
 
 describe('problem 5: nobody waits silently', () => {
   test('a peer waiting for a session nobody opened is visible in cascade status', async () => {
