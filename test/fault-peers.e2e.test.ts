@@ -94,14 +94,16 @@ describe('fault tolerance: peers that die, stop, freeze or run out of disk (real
     const frozenAt = Date.now();
     await l.waitFor('peer-1 dropped', (s) => !s.servers.some((x) => x.name === 'peer-1'), 15_000);
     const droppedAfter = (Date.now() - frozenAt) / 1000;
-    const again = l.startSeeder(seedArgs);
+    // A new seeder process (a new member): under the old name it would be shown as `seeder-2`,
+    // since the killed one keeps `seeder` in the session's names; give it a name of its own.
+    const again = l.startSeeder(seedArgs, 'seeder-b');
     const r = await l.finish(p2);
     assert.equal(r.exit, 0, `exit (see ${p2.logFile})`);
     assert.ok(r.exact, 'byte-exact');
     const t = r.report?.transfers ?? [];
     assert.equal(t[0]?.server, 'peer-1');
     assert.equal(t[0]?.error, 'ERR_SERVER_LOST');
-    assert.deepEqual(t.at(-1) && [t.at(-1)?.server, t.at(-1)?.error], ['seeder', null], JSON.stringify(t));
+    assert.deepEqual(t.at(-1) && [t.at(-1)?.server, t.at(-1)?.error], ['seeder-b', null], JSON.stringify(t));
     assert.equal(r.report?.bytesReceived, l.size, 'nothing fetched twice');
     assert.equal(await exitWithin(again, 15_000), 0, 'the seeder ends with the session');
     p1.proc.kill('SIGKILL');
