@@ -70,7 +70,10 @@ describe('the coordinator passes the member address to the pending-sessions caps
   test('the 65th new session name wanted from one address is answered error ERR_TOO_MANY_SESSIONS', () => {
     const lab = new HandlerLab();
     const want = (session: string, remote: string): StubConnection => {
-      const conn = lab.hello({ role: 'peer', id: `squat-${session}-${remote}`, name: `squat-${session}`, session }, remote);
+      const conn = lab.hello(
+        { role: 'peer', id: `squat-${session}-${remote}`, name: `squat-${session}`, session },
+        remote,
+      );
       lab.send(conn, { type: 'want', have: 0 });
       return conn;
     };
