@@ -74,10 +74,12 @@ describe('hostile claims (issue 16: findings 1, 2)', { timeout: 180_000 }, () =>
 
   test('#1 a lying server stays quarantined when it reconnects and offers itself again', async (t) => {
     const lab = await HostileLab.create('hostile-q-liar', { coordinatorHost: '127.0.10.3', size: 4 * MiB + 5 });
-    // The liar really fetches the whole image (becomeImaged), so it is rightly counted imaged:
-    // the session ends at 4, the liar and the 3 real peers. A slow seeder with one slot keeps
-    // the liar (8 slots) the server free for most clients until 2 of them reported it.
-    lab.seeder(['--capacity', '1', '--rate', '1MB/s', '--end-count', '4', '--linger', '3s']);
+    // The liar really fetches the whole image (becomeImaged), so it is rightly counted imaged: the
+    // session ends at 4, the liar and the 3 real peers (no --linger: idle until the peers start,
+    // it would end before them). The real peers serve nobody (--capacity 0) and the seeder has one
+    // slot: while it is busy the liar is the only server, so at least 2 peers are sent to it
+    // (whichever pairing the scheduler picks) and report its bad slices.
+    lab.seeder(['--capacity', '1', '--rate', '2MB/s', '--end-count', '4']);
     await lab.seederId();
     const liar = await becomeImaged(lab, 'liar', ATTACKER);
     t.after(() => liar.control.close());
@@ -85,7 +87,7 @@ describe('hostile claims (issue 16: findings 1, 2)', { timeout: 180_000 }, () =>
     t.after(() => bad.close());
     liar.control.send({ type: 'serve', host: ATTACKER, port: bad.port, capacity: 8 });
     await liar.control.sync();
-    const peers = [1, 2, 3].map((i) => lab.peer(i));
+    const peers = [1, 2, 3].map((i) => lab.peer(i, ['--capacity', '0']));
     // Only transfers the liar really served can get it quarantined (3 bad slices from 2 of them).
     await lab.waitFor('the liar quarantined', (s) => s.servers.some((x) => x.id === 'liar' && x.quarantined), 60_000);
     const secret = liar.welcome?.secret;
@@ -116,7 +118,8 @@ describe('hostile claims (issue 16: findings 1, 2)', { timeout: 180_000 }, () =>
         coordinatorHost: withToken ? '127.0.10.5' : '127.0.10.4',
         token: withToken,
       });
-      lab.seeder(['--end-count', '3', '--linger', '2s']);
+      // No --linger: a running session with no client yet would end by it before slow peers join.
+      lab.seeder(['--end-count', '3']);
       await lab.seederId();
       const fakes: HostileControl[] = [];
       t.after(() => fakes.forEach((c) => c.close()));
