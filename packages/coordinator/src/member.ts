@@ -167,6 +167,11 @@ export class Member {
     return this.conn?.remote;
   }
 
+  /** Remote IP alone of its current connection (per-address limits). */
+  get address(): string | undefined {
+    return this.conn?.address;
+  }
+
   send(msg: CoordinatorMessage): void {
     this.conn?.send(msg);
   }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Scheduler } from '../src/scheduler/scheduler.js';
+import { HandlerLab } from './handler-stubs.js';
+import type { StubConnection } from './member-stubs.js';
 
 const IMAGE = { imageId: 'a'.repeat(32), size: 1000, name: 'lab.img' };
 const MIN = 60_000;
@@ -61,5 +63,35 @@ describe('Scheduler pending sessions (issue 16, finding 9)', () => {
     s.tick(4);
     s.tick(60 * MIN);
     assert.equal(s.getSession('lab')?.state, 'waiting');
+  });
+});
+
+describe('the coordinator passes the member address to the pending-sessions caps (issue 16, finding 9)', () => {
+  test('the 65th new session name wanted from one address is answered error ERR_TOO_MANY_SESSIONS', () => {
+    const lab = new HandlerLab();
+    const want = (session: string, remote: string): StubConnection => {
+      const conn = lab.hello(
+        { role: 'peer', id: `squat-${session}-${remote}`, name: `squat-${session}`, session },
+        remote,
+      );
+      lab.send(conn, { type: 'want', have: 0 });
+      return conn;
+    };
+    for (let i = 0; i < 64; i++) assert.equal(want(`junk-${i}`, '10.0.0.9:4000').of('queued').length, 1);
+    const refused = want('junk-64', '10.0.0.9:4001');
+    assert.equal(refused.of('queued').length, 0);
+    assert.deepEqual(
+      refused.of('error').map((e) => e.code),
+      ['ERR_TOO_MANY_SESSIONS'],
+    );
+    assert.equal(lab.scheduler.getSession('junk-64'), undefined, 'a refused want created nothing');
+    assert.equal(want('junk-64', '10.0.0.10:4000').of('queued').length, 1, 'another address may');
+    const reannounce = lab.hello({ role: 'peer', id: 'r', name: 'r', session: 'junk-65' }, '10.0.0.9:4002');
+    lab.send(reannounce, { type: 'want', have: 1, activeServer: 'srv' });
+    assert.deepEqual(
+      reannounce.of('error').map((e) => e.code),
+      ['ERR_TOO_MANY_SESSIONS'],
+      'a re-announced transfer is held to the same cap',
+    );
   });
 });

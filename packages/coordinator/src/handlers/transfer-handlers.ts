@@ -20,11 +20,11 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
   }
   if (msg.activeServer) {
     ctx.log.info({ peer: m.name, server: msg.activeServer, have: msg.have }, 'transfer re-announced');
-    ctx.effects.apply(ctx.scheduler.resumeTransfer(session, m.id, msg.activeServer, now));
+    ctx.effects.apply(ctx.scheduler.resumeTransfer(session, m.id, msg.activeServer, now, m.address));
     return;
   }
   ctx.log.info({ peer: m.name, session, have: msg.have }, 'client waiting');
-  ctx.effects.apply(ctx.scheduler.enqueueClient(session, m.id, now, { held: msg.have }));
+  ctx.effects.apply(ctx.scheduler.enqueueClient(session, m.id, now, { held: msg.have, address: m.address }));
 }
 
 /** Progress of a transfer the coordinator records; from anyone else it is ignored (a peer sends it often). */
@@ -61,7 +61,7 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
     ctx.effects.badSlices({ client: m, server: blamed, count: msg.badSlices, session, claim }, now);
   }
   ctx.effects.outcomes.imaged(m, imagedFrom(ctx, m, msg.server), now);
-  ctx.effects.apply(ctx.scheduler.transferDone(m.id, now, m.session));
+  ctx.effects.apply(ctx.scheduler.transferDone(m.id, now, m.session, m.address));
 }
 
 /**
