@@ -3,6 +3,7 @@ import {
   endSession as markEnded,
   freshSessionState,
   newClientEntry,
+  newServerEntry,
   newSessionEntry,
   sessionDeadline,
   startReason,
@@ -106,17 +107,7 @@ export class Scheduler {
       srv = undefined;
     }
     if (!srv) {
-      srv = {
-        id,
-        session,
-        capacity,
-        clients: new Set(),
-        relay: opts.relay ?? false,
-        quarantined: false,
-        suspended: false,
-        served: 0,
-        since: now,
-      };
+      srv = newServerEntry(session, id, capacity, now);
       this.servers.set(id, srv);
       s.servers.add(id);
       // Transfers re-announced before their server (after a coordinator restart) hold its slots.
@@ -126,8 +117,7 @@ export class Scheduler {
       }
       this.awaitingServer.delete(id);
     }
-    srv.capacity = capacity;
-    srv.relay = opts.relay ?? false;
+    Object.assign(srv, { capacity, relay: opts.relay ?? false });
     this.requeueServer(s, srv);
     return this.evaluate(s, now);
   }
@@ -188,9 +178,7 @@ export class Scheduler {
     if (existing && existing.session !== session) this.removeClient(id, now);
     let c = this.clients.get(id);
     if (c?.state === 'transferring') this.releaseTransfer(c, now);
-    if (!c) {
-      c = this.addClient(s, id, now);
-    }
+    c ??= this.addClient(s, id, now);
     c.state = 'queued';
     c.server = null;
     c.since = now;
@@ -219,9 +207,7 @@ export class Scheduler {
     const srv = this.servers.get(serverId);
     if (srv && srv.session !== session) return this.enqueueClient(session, clientId, now, { front: true });
     let c = this.clients.get(clientId);
-    if (!c) {
-      c = this.addClient(s, clientId, now);
-    }
+    c ??= this.addClient(s, clientId, now);
     s.clientQueue.remove(clientId);
     if (c.state === 'transferring') this.releaseTransfer(c, now);
     if (!srv) {

@@ -1,5 +1,5 @@
 import { KeyedQueue } from './keyed-queue.js';
-import type { ClientEntry, Decision, EndReason, SessionEntry } from './types.js';
+import type { ClientEntry, Decision, EndReason, ServerEntry, SessionEntry } from './types.js';
 
 type Resettable = Omit<SessionEntry, 'name' | 'options'>;
 
@@ -72,4 +72,12 @@ export function endSession(s: SessionEntry, reason: EndReason, now: number): Dec
 /** A client that just joined a session's queue. */
 export function newClientEntry(session: string, id: string, now: number): ClientEntry {
   return { id, session, state: 'queued', server: null, since: now, avoid: new Set(), distrusted: new Set(), held: 0 };
+}
+
+/** A server entry with `capacity` slots and no client yet. */
+export function newServerEntry(session: string, id: string, capacity: number, now: number): ServerEntry {
+  return {
+    ...{ id, session, capacity, clients: new Set<string>(), relay: false },
+    ...{ quarantined: false, suspended: false, served: 0, since: now },
+  };
 }
