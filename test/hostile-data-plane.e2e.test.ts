@@ -31,12 +31,15 @@ import { HostileLab, MiB } from './hostile/hostile-lab.js';
 const ATTACKER = '127.0.12.200';
 
 describe('hostile data plane (issue 16: findings 4, 5, 8)', { timeout: 240_000 }, () => {
-  test('#4 a peer that offers to serve before it holds the image is refused and never gets a client', async () => {
+  test('#4 a peer that offers to serve before it holds the image is refused and never gets a client', async (t) => {
     const lab = await HostileLab.create('hostile-serve-early', { coordinatorHost: '127.0.12.1' });
-    lab.seeder(['--capacity', '1', '--rate', '4MB/s', '--end-count', '3', '--linger', '2s']);
+    // The session starts once the three real peers wait (no linger racing their start-up).
+    lab.seeder(['--capacity', '1', '--rate', '4MB/s', '--start-count', '3', '--end-count', '3']);
     await lab.seederId();
     const server = await hostileServerFor(lab, ATTACKER, 256 * 1024, { byteIntervalMs: 2000 });
+    t.after(() => server.close());
     const [c, w] = await helloAs(lab.url, { role: 'peer', id: 'early', session: lab.session }, ATTACKER);
+    t.after(() => c.close());
     assert.equal(w?.type, 'welcome');
     c.send({ type: 'serve', host: ATTACKER, port: server.port, capacity: 8 });
     const answer = await c.next((m) => m.type === 'serving' || m.type === 'error', 5000);
@@ -44,27 +47,29 @@ describe('hostile data plane (issue 16: findings 4, 5, 8)', { timeout: 240_000 }
     const peers = [1, 2, 3].map((i) => lab.peer(i));
     await lab.allExact(peers);
     assert.equal(server.hellos.length, 0, 'clients were sent to a server that holds nothing');
-    c.close();
-    await server.close();
   });
 
-  test('#4 a server that trickles one byte every 2 s does not hold its clients: every real peer is imaged', async () => {
+  test('#4 a server that trickles one byte every 2 s does not hold its clients: every real peer is imaged', async (t) => {
     const lab = await HostileLab.create('hostile-trickle', { coordinatorHost: '127.0.12.2' });
-    lab.seeder(['--capacity', '1', '--rate', '4MB/s', '--end-count', '3', '--linger', '3s']);
+    // The attacker fetches the image honestly before it turns hostile, so the coordinator rightly
+    // counts it imaged: the session ends with the attacker and the three real peers (end-count 4).
+    // The linger is only a backstop: it must not end the session while the peers start up.
+    lab.seeder(['--capacity', '1', '--rate', '4MB/s', '--end-count', '4', '--linger', '30s']);
     await lab.seederId();
     const slow = await becomeImaged(lab, 'trickler', ATTACKER);
+    t.after(() => slow.control.close());
     const server = await hostileServerFor(lab, ATTACKER, slow.manifest.sliceSize, { byteIntervalMs: 2000 });
+    t.after(() => server.close());
     slow.control.send({ type: 'serve', host: ATTACKER, port: server.port, capacity: 8 });
     await slow.control.sync();
     const peers = [1, 2, 3].map((i) => lab.peer(i));
     await lab.allExact(peers, 100_000);
-    slow.control.close();
-    await server.close();
   });
 
   test('#5 idle and trickling connections to a slice server neither starve it nor outlive a short HELLO deadline', async () => {
     const lab = await HostileLab.create('hostile-idle', { coordinatorHost: '127.0.12.3' });
-    lab.seeder(['--capacity', '2', '--end-count', '3', '--linger', '2s']);
+    // The session starts once the three real peers wait: no linger can end it before they join.
+    lab.seeder(['--capacity', '2', '--start-count', '3', '--end-count', '3']);
     const seeder = (await lab.waitFor('the seeder serving', (s) => s.servers.length > 0, 30_000)).servers[0]!;
     const [host, port] = [seeder.host!.split(':')[0]!, Number(seeder.host!.split(':')[1])];
     const session = await lab.status();
@@ -106,7 +111,7 @@ describe('hostile data plane (issue 16: findings 4, 5, 8)', { timeout: 240_000 }
       size: 4 * MiB + 11,
       coordinatorArgs: ['--max-connections-per-address', '3'],
     });
-    lab.seeder(['--rate', '1MB/s', '--end-count', '1', '--linger', '2s']);
+    lab.seeder(['--rate', '1MB/s', '--end-count', '1', '--linger', '30s']);
     await lab.seederId();
     const hook = join(lab.dir, 'hook-ran');
     const peer = lab.peer(1, ['--on-complete', `touch ${hook}`]);

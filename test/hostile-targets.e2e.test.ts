@@ -64,16 +64,16 @@ function seedDevice(lab: HostileLab, dev: string, extra: string[]): RoleProcess 
 
 describe('hostile targets and manifests (issue 16: findings 6, 7)', { timeout: 180_000 }, () => {
   test('#6 a --target under /dev that is not an existing block device is refused: exit 3, nothing created, the hook is not told imaged', async () => {
+    // No seeder: the session never opens, so a peer that checked its target only when it opens
+    // it would wait forever. The check must come at startup.
     const lab = await HostileLab.create('hostile-dev-target', { coordinatorHost: '127.0.13.1' });
-    lab.seeder(['--linger', '3s']);
-    await lab.seederId();
     for (const [i, target] of [
       [1, missing],
       [2, '/dev/null'],
     ] as const) {
       const hook = join(lab.dir, `hook-${i}`);
       const p = lab.startPeer(i, ['--on-complete', `echo "$CASCADE_RESULT" > ${hook}`], `dev-${i}`, target);
-      const code = await exitWithin(p, 30_000);
+      const code = await exitWithin(p, 20_000);
       const log = await readFile(p.logFile, 'utf8');
       assert.equal(code, 3, `--target ${target}: exit ${code}; see ${p.logFile}`);
       assert.match(log, /ERR_TARGET_UNUSABLE/);
@@ -104,7 +104,9 @@ describe('hostile targets and manifests (issue 16: findings 6, 7)', { timeout: 1
       const dev = await sh('losetup', ['-f', '--show', backing]);
       loops.push(dev);
       await overwrite(dev, await readFile(lab.image));
-      const seed = (): RoleProcess => seedDevice(lab, dev, ['--end-count', '1', '--linger', '2s']);
+      // Each session starts when its one peer waits and ends once it is imaged (no linger racing
+      // the peer's start-up on a busy machine).
+      const seed = (): RoleProcess => seedDevice(lab, dev, ['--start-count', '1', '--end-count', '1']);
       // First run builds and caches the manifest beside the device.
       const first = seed();
       const a = lab.startPeer(1, [], 'blk-a');
@@ -139,7 +141,7 @@ describe('hostile targets and manifests (issue 16: findings 6, 7)', { timeout: 1
       const dev = await sh('losetup', ['-f', '--show', backing]);
       loops.push(dev);
       await overwrite(dev, await readFile(lab.image));
-      const seeder = seedDevice(lab, dev, ['--rate', '512KB/s']);
+      const seeder = seedDevice(lab, dev, ['--rate', '512kB/s']);
       const p = lab.startPeer(1, [], 'blk-c');
       await lab.waitFor('a transfer running', (s) => s.transfers.length === 1, 30_000);
       // Change the whole device under the running seeder (mtime unchanged).
@@ -149,8 +151,12 @@ describe('hostile targets and manifests (issue 16: findings 6, 7)', { timeout: 1
       const code = await exitWithin(seeder, 60_000);
       assert.notEqual(code, 0, 'the seeder kept serving changed bytes');
       assert.match(await readFile(seeder.logFile, 'utf8'), /ERR_IMAGE_CHANGED/);
-      const peerExit = await exitWithin(p, 30_000);
-      assert.notEqual(peerExit, 0, 'a peer reported success with bytes of no image');
+      // The coordinator ends the session the seeder opened ('image-changed'): the waiting peer is
+      // told at once and exits 5 (incomplete), long before it would be killed here.
+      const peerExit = await exitWithin(p, 20_000);
+      assert.equal(peerExit, 5, `the peer did not end incomplete (exit ${peerExit}); see ${p.logFile}`);
+      assert.match(await readFile(p.logFile, 'utf8'), /image-changed/);
+      assert.equal((await lab.status())?.endReason, 'image-changed');
     });
   });
 });

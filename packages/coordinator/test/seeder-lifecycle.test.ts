@@ -78,6 +78,30 @@ describe('seeder lifecycle, coordinator side', () => {
     assert.ok(h.state.status().warnings.some((w) => w.event === 'handed-over'));
   });
 
+  test('the opener leaving because its image changed ends the session ("image-changed"), handover or not', () => {
+    const h = new StateHarness();
+    const s1 = h.seeder('s1', 'lab', { options: { handover: true } });
+    const p = h.peer('p', 'lab');
+    const q = h.peer('q', 'lab');
+    h.send(p.m, { type: 'done', server: 's1', bytes: 1, ms: 1 });
+    h.serve(p.m, '10.0.3.21');
+    h.send(s1.m, { type: 'leave', reason: 'ERR_IMAGE_CHANGED: slice 3 no longer matches its digest' });
+    assert.deepEqual([h.session('lab').state, h.session('lab').endReason], ['ended', 'image-changed']);
+    assert.deepEqual(
+      q.conn.of('session-ended').map((m) => m.reason),
+      ['image-changed'],
+    );
+    assert.ok(h.state.status().warnings.some((w) => w.event === 'image-changed'));
+  });
+
+  test('another seeder of the session whose image changed ends nothing', () => {
+    const h = new StateHarness();
+    h.seeder('s1', 'lab');
+    const s2 = h.seeder('s2', 'lab');
+    h.send(s2.m, { type: 'leave', reason: 'ERR_IMAGE_CHANGED: slice 3 no longer matches its digest' });
+    assert.equal(h.session('lab').state, 'running');
+  });
+
   test('handover asked, but nothing complete serves on: the session ends', () => {
     const h = new StateHarness();
     const s1 = h.seeder('s1', 'lab', { options: { handover: true } });

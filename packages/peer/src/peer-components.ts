@@ -14,7 +14,7 @@ import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from './sl
 import type { SliceStore } from './slice-store.js';
 import { accountTarget } from './target-store.js';
 import { assertTargetFree } from './target-in-use.js';
-import { openTarget, syncTarget, writeSlice } from './target.js';
+import { checkDeviceTarget, openTarget, syncTarget, writeSlice } from './target.js';
 
 /** Time as the peer sees it (tests pass a clock that does not wait). */
 export interface PeerClock {
@@ -38,7 +38,10 @@ export interface PeerTarget {
 }
 
 export interface TargetPart {
-  /** Refuse a mounted or system device before anything else (unless --force). */
+  /**
+   * Before anything else: refuse a target under /dev that is not an existing block device, and a
+   * mounted or system device (unless --force).
+   */
   checkFree(): Promise<void>;
   open(manifest: Manifest, onHashing: () => void): Promise<PeerTarget>;
 }
@@ -106,7 +109,10 @@ export const systemClock: PeerClock = {
 /** A file or block device: positional writes, reuse of what it already holds. */
 export function fileTarget(init: Pick<PeerOptions, 'target' | 'force' | 'reuse'>): TargetPart {
   return {
-    checkFree: () => assertTargetFree(init.target, init.force),
+    checkFree: async () => {
+      await checkDeviceTarget(init.target);
+      await assertTargetFree(init.target, init.force);
+    },
     open: async (manifest, onHashing) => {
       const t = await openTarget(init.target, manifest, { force: init.force ?? false });
       try {

@@ -113,20 +113,28 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
  * A peer or seeder stops (signal, local fault): it serves no more and fetches no more. A peer
  * leaving with a code of its own failure is failed on the roster. The seeder that opened its
  * session ends it ('seeder-stopped'), unless the session asked for a handover and another
- * complete source serves on.
+ * complete source serves on. A seeder whose image changed under it (reason starting with
+ * ERR_IMAGE_CHANGED) always ends it ('image-changed'): the session's image no longer exists at
+ * its source, so waiting peers are told at once instead of waiting for a source that never comes.
  */
 export function onLeave(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'leave'>, now: number): void {
   ctx.log.info({ peer: m.name, reason: msg.reason, role: m.role, reportedCode: msg.code }, 'peer leaving');
   ctx.effects.outcomes.left(m, msg.reason, msg.code);
   ctx.effects.serverGone(m, now, { lost: false, reason: msg.reason });
   ctx.effects.clientGone(m, now);
-  if (m.role === 'seeder') seederStopped(ctx, m, now);
+  if (m.role === 'seeder') seederStopped(ctx, m, now, msg.reason.startsWith('ERR_IMAGE_CHANGED'));
 }
 
-function seederStopped(ctx: HandlerContext, m: Member, now: number): void {
+function seederStopped(ctx: HandlerContext, m: Member, now: number, imageChanged: boolean): void {
   const session = m.session ?? '';
   const s = ctx.scheduler.getSession(session);
   if (!s || s.state === 'ended' || s.state === 'pending' || ctx.sessions.get(session)?.openedBy !== m.id) return;
+  if (imageChanged) {
+    ctx.log.warn({ session, seeder: m.name }, 'seeder image changed: session ends');
+    ctx.effects.warn(now, 'image-changed', `${m.name}: its image changed; the session ends`);
+    ctx.effects.apply(ctx.scheduler.endSession(session, now, 'image-changed'));
+    return;
+  }
   const sources = ctx.effects.completeSources(s);
   if (s.options.handover === true && sources > 0) {
     ctx.log.info({ session, seeder: m.name, sources }, 'seeder stopped: session handed over');

@@ -14,7 +14,7 @@ export type Decision =
    */
   | { kind: 'refused'; session: string; client: string; code: 'ERR_TOO_MANY_SESSIONS'; reason: string };
 
-export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-stopped';
+export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-stopped' | 'image-changed';
 
 export interface ImageInfo {
   imageId: string;
