@@ -14,7 +14,7 @@ import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from './sl
 import type { SliceStore } from './slice-store.js';
 import { accountTarget } from './target-store.js';
 import { assertTargetFree } from './target-in-use.js';
-import { checkDeviceTarget, openTarget, syncTarget, writeSlice } from './target.js';
+import { checkDeviceTarget, checkTargetPlace, openTarget, syncTarget, writeSlice } from './target.js';
 
 /** Time as the peer sees it (tests pass a clock that does not wait). */
 export interface PeerClock {
@@ -111,6 +111,7 @@ export function fileTarget(init: Pick<PeerOptions, 'target' | 'force' | 'reuse'>
   return {
     checkFree: async () => {
       await checkDeviceTarget(init.target);
+      await checkTargetPlace(init.target);
       await assertTargetFree(init.target, init.force);
     },
     open: async (manifest, onHashing) => {

@@ -13,24 +13,26 @@ import {
 } from '@cascade/common';
 import PQueue from 'p-queue';
 import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './peer-components.js';
-import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-types.js';
+import {
+  countReceived,
+  emptyPeerResult,
+  recordTransfer,
+  type PeerOptions,
+  type PeerPhase,
+  type PeerResult,
+} from './peer-types.js';
 import { peerProgress, type PeerProgress } from './progress.js';
 import { acceptSession, sourceAddress } from './peer-session.js';
 import { RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from './slice-client.js';
-import { backoffMs, verdictOf } from './transfer-verdict.js';
+import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
 
-export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
+export type { PeerOptions, PeerPhase, PeerResult, TransferRecord } from './peer-types.js';
 
 /** Requests kept outstanding in relay sessions: each hop of the chain can lag at most this many slices. */
 const RELAY_WINDOW = 2;
-
-/**
- * Where a peer is: connecting (before the session is known) → preparing (opening and accounting
- * for the target) → waiting (in the client queue) ⇄ fetching (one transfer at a time) → serving
- * (imaged; until the session ends) → finished, or failed from any phase.
- */
-export type PeerPhase = 'connecting' | 'preparing' | 'waiting' | 'fetching' | 'serving' | 'finished' | 'failed';
+/** A target refused before joining: time given to tell the coordinator (the roster) before exiting. */
+const STARTUP_FAULT_REPORT_MS = 10_000;
 
 /**
  * A lab machine's role: wait for an assignment, pull slices, verify each before writing it,
@@ -57,6 +59,8 @@ export class Peer {
   private readonly stopper = new AbortController();
   private stopReason: string | null = null;
   private stopTicker: (() => void) | null = null;
+  /** The target was refused at startup: said to the coordinator on connecting, then the end. */
+  private startupFault: CascadeError | null = null;
   private readonly meter = new RateMeter(5000);
   private readonly result: PeerResult = emptyPeerResult(Date.now());
 
@@ -144,9 +148,28 @@ export class Peer {
 
   /** Before contacting the coordinator: the target is ours to write, the serving port is ours. */
   private async startup(): Promise<void> {
-    await this.c.target.checkFree();
+    try {
+      await this.c.target.checkFree();
+    } catch (err) {
+      const e = toCascadeError(err, 'ERR_TARGET_UNUSABLE');
+      if (e.code !== 'ERR_TARGET_UNUSABLE' && e.code !== 'ERR_TARGET_IN_USE') throw e;
+      this.refusedAtStartup(e);
+      return;
+    }
     if (this.opts.capacity > 0) await this.c.serving.bind();
     this.stopTicker = this.c.clock.every(1000, () => this.reportProgress());
+  }
+
+  /**
+   * Our own target is unusable before we joined: connect anyway so the session's roster lists this
+   * machine as failed with the reason (announce() ends the run), but end within a bound when the
+   * coordinator cannot be reached.
+   */
+  private refusedAtStartup(err: CascadeError): void {
+    this.startupFault = err;
+    this.log.error({ code: err.code, reason: err.message }, 'target refused; telling the coordinator, then exiting');
+    const end = (): void => this.role.fail(err);
+    this.c.clock.sleep(STARTUP_FAULT_REPORT_MS, this.stopper.signal).then(end, end);
   }
 
   /** After run() settles: tell the coordinator, close the server (clients keep what they verified). */
@@ -173,6 +196,10 @@ export class Peer {
 
   /** First connect and every reconnect: say what we hold and what we are doing. */
   private announce(): void {
+    if (this.startupFault) {
+      this.role.fail(this.startupFault); // connected: the leave that follows carries its code
+      return;
+    }
     const store = this.target?.store;
     if (!store) return; // no session yet: the coordinator sends it when it opens
     if (store.complete) {
@@ -312,21 +339,10 @@ export class Peer {
   private transferFailed(server: string, err: CascadeError, r: SliceFetchResult): void {
     const verdict = verdictOf(err);
     if (verdict === 'stopped') return;
-    this.role.send({
-      type: 'failed',
-      server,
-      code: err.code,
-      ...(err.remoteCode ? { remoteCode: err.remoteCode } : {}),
-      reason: err.message.slice(0, 1024),
-      badSlices: r.badSlices,
-    });
+    this.role.send(failedReport(server, err, r.badSlices));
     if (verdict === 'local') throw err;
-    if (verdict === 'bad-server' && ++this.tally.badServers > (this.opts.maxServerFailures ?? 20)) {
-      throw new CascadeError(
-        'ERR_VERIFY_FAILED',
-        `image could not be verified: ${this.tally.badServers} transfers ended on bad slices (last: ${err.message})`,
-      );
-    }
+    if (verdict === 'bad-server' && ++this.tally.badServers > (this.opts.maxServerFailures ?? 20))
+      throw verifyFailed(this.tally.badServers, err);
     this.tally.streak = r.slices > 0 ? 1 : this.tally.streak + 1;
     this.phaseNow = 'waiting';
     this.emitProgress('queued');

@@ -41,6 +41,19 @@ export async function checkDeviceTarget(path: string): Promise<void> {
 }
 
 /**
+ * What can be told of a target before any session: it is not a folder, and a file that does not
+ * exist yet has a folder to be created in. Throws ERR_TARGET_UNUSABLE, so a mistyped path fails at
+ * startup (exit 3) instead of after the machine joined and the session may have ended.
+ */
+export async function checkTargetPlace(path: string): Promise<void> {
+  const st = await stat(path).catch(() => null);
+  if (st?.isDirectory()) throw unusable(path, 'is a directory');
+  if (st) return;
+  const dir = await stat(dirname(resolve(path))).catch(() => null);
+  if (!dir?.isDirectory()) throw unusable(path, `folder ${dirname(resolve(path))} does not exist`);
+}
+
+/**
  * Open the target for positional writes — a file (created and sized to the image, no temporary
  * copy) or a block device (its size read from the device; too small is refused). A device that
  * is mounted or holds the running system is refused unless `force` is set.

@@ -1,4 +1,4 @@
-import type { CascadeError } from '@cascade/common';
+import { CascadeError, type ClientMessageOf } from '@cascade/common';
 
 /**
  * What a transfer that ended early means for the peer, by where its cause lies:
@@ -29,4 +29,16 @@ export function verdictOf(err: CascadeError): TransferVerdict {
 export function backoffMs(streak: number): number {
   if (streak <= 1) return 0;
   return Math.min(5000, 250 * 2 ** (streak - 2));
+}
+
+/** The `failed` report of a transfer: its code as what it was (a server's own code as remoteCode). */
+export function failedReport(server: string, err: CascadeError, badSlices: number[]): ClientMessageOf<'failed'> {
+  const remote = err.remoteCode ? { remoteCode: err.remoteCode } : {};
+  return { type: 'failed', server, code: err.code, ...remote, reason: err.message.slice(0, 1024), badSlices };
+}
+
+/** Too many transfers ended on bad slices: the image cannot be verified (exit 4). */
+export function verifyFailed(transfers: number, last: CascadeError): CascadeError {
+  const why = `${transfers} transfers ended on bad slices (last: ${last.message})`;
+  return new CascadeError('ERR_VERIFY_FAILED', `image could not be verified: ${why}`);
 }

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile, type FileHandle } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CascadeError, computeImageId, MIN_SLICE_SIZE, SliceBitmap, type Manifest } from '@cascade/common';
-import { openTarget, syncTarget, writeSlice, type OpenedTarget } from '../src/target.js';
+import { checkTargetPlace, openTarget, syncTarget, writeSlice, type OpenedTarget } from '../src/target.js';
 
 const S = MIN_SLICE_SIZE;
 /** 3 full slices and a 1000-byte tail. */
@@ -137,6 +137,27 @@ describe('openTarget', () => {
       assert.match((err as Error).message, /nowhere/);
       return true;
     });
+  });
+});
+
+describe('checkTargetPlace (at startup, before any session)', () => {
+  const refused = (err: unknown): boolean => err instanceof CascadeError && err.code === 'ERR_TARGET_UNUSABLE';
+
+  test('a file in a folder that does not exist is refused, and nothing is created', async () => {
+    const path = join(dir, 'no-such-folder', 'disk.img');
+    await assert.rejects(checkTargetPlace(path), (err) => refused(err) && /does not exist/.test(String(err)));
+    await assert.rejects(stat(join(dir, 'no-such-folder')));
+  });
+
+  test('a folder is refused', async () => {
+    await assert.rejects(checkTargetPlace(dir), (err) => refused(err) && /is a directory/.test(String(err)));
+  });
+
+  test('a new file in an existing folder, or an existing file, passes', async () => {
+    await checkTargetPlace(join(dir, 'new-startup.img'));
+    const existing = join(dir, 'existing-startup.img');
+    await writeFile(existing, 'x');
+    await checkTargetPlace(existing);
   });
 });
 
