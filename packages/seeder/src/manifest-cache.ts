@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import {
   buildManifest,
@@ -13,7 +13,7 @@ import {
   type Manifest,
 } from '@cascade/common';
 import { manifestCacheFile } from './cache-location.js';
-import { mismatchedSlices, sampleSlices } from './manifest-check.js';
+import { mismatchedSlices, openImage, sampleSlices } from './manifest-check.js';
 
 /** Where the cached manifest of an image lives by default: beside it. */
 export function manifestCachePath(imagePath: string): string {
@@ -56,14 +56,7 @@ async function imageSize(imagePath: string): Promise<{ size: number; blockDevice
     // A FIFO or a character device would block the open forever or never end: refuse it at once.
     throw new CascadeError('ERR_BAD_CONFIG', `image ${imagePath} is not a regular file or block device`);
   }
-  let fh: FileHandle;
-  try {
-    fh = await open(imagePath, 'r');
-  } catch (err) {
-    throw new CascadeError('ERR_IMAGE_UNREADABLE', `cannot open image ${imagePath}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const fh = await openImage(imagePath);
   try {
     const { size, blockDevice } = await sizeOf(fh, imagePath);
     return { size, blockDevice, mtimeMs: st.mtimeMs };
@@ -81,7 +74,7 @@ async function checkDeviceCache(
   manifest: Manifest,
   logger: Logger | undefined,
 ): Promise<LoadedManifest['sampled'] | null> {
-  const fh = await open(imagePath, 'r');
+  const fh = await openImage(imagePath);
   let bad: number[];
   const sample = sampleSlices(manifest.digests.length);
   try {

@@ -28,6 +28,16 @@ async function readSlice(fh: FileHandle, m: Manifest, index: number, buf: Buffer
 }
 
 /** Indices among `indices` whose bytes in the open image no longer match the manifest's digests. */
+/** Open the image for reading; a failure is ERR_IMAGE_UNREADABLE naming the path. */
+export async function openImage(imagePath: string): Promise<FileHandle> {
+  try {
+    return await open(imagePath, 'r');
+  } catch (err) {
+    const why = `cannot open image ${imagePath}: ${(err as Error).message}`;
+    throw new CascadeError('ERR_IMAGE_UNREADABLE', why, { cause: err });
+  }
+}
+
 export async function mismatchedSlices(fh: FileHandle, m: Manifest, indices: readonly number[]): Promise<number[]> {
   const buf = Buffer.allocUnsafe(m.sliceSize);
   const bad: number[] = [];
@@ -49,14 +59,7 @@ export async function recheckReportedSlices(
   m: Manifest,
   indices: readonly number[],
 ): Promise<number[]> {
-  let fh: FileHandle;
-  try {
-    fh = await open(imagePath, 'r');
-  } catch (err) {
-    throw new CascadeError('ERR_IMAGE_UNREADABLE', `cannot open image ${imagePath}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const fh = await openImage(imagePath);
   try {
     return await mismatchedSlices(fh, m, indices.slice(0, 4096));
   } finally {
