@@ -94,16 +94,22 @@ describe('hostile targets and manifests (issue 16: findings 6, 7)', { timeout: 1
       }
     });
 
-    test('#7 a changed device is not served under its stale cached manifest: the next peer gets the new bytes', async (t) => {
-      if (skip) return t.skip(skip);
-      const size = 4 * MiB;
-      const lab = await HostileLab.create('hostile-blockimg', { coordinatorHost: '127.0.13.2', size });
+    /** A loop device of `size` bytes (detached after the file) holding the lab's image. */
+    async function loopDeviceWith(lab: HostileLab, size: number): Promise<string> {
       const backing = join(lab.dir, 'device.backing');
       await writeFile(backing, '');
       await truncate(backing, size);
       const dev = await sh('losetup', ['-f', '--show', backing]);
       loops.push(dev);
       await overwrite(dev, await readFile(lab.image));
+      return dev;
+    }
+
+    test('#7 a changed device is not served under its stale cached manifest: the next peer gets the new bytes', async (t) => {
+      if (skip) return t.skip(skip);
+      const size = 4 * MiB;
+      const lab = await HostileLab.create('hostile-blockimg', { coordinatorHost: '127.0.13.2', size });
+      const dev = await loopDeviceWith(lab, size);
       // Each session starts when its one peer waits and ends once it is imaged (no linger racing
       // the peer's start-up on a busy machine).
       const seed = (): RoleProcess => seedDevice(lab, dev, ['--start-count', '1', '--end-count', '1']);
@@ -135,12 +141,7 @@ describe('hostile targets and manifests (issue 16: findings 6, 7)', { timeout: 1
       if (skip) return t.skip(skip);
       const size = 4 * MiB;
       const lab = await HostileLab.create('hostile-blkchange', { coordinatorHost: '127.0.13.3', size });
-      const backing = join(lab.dir, 'device.backing');
-      await writeFile(backing, '');
-      await truncate(backing, size);
-      const dev = await sh('losetup', ['-f', '--show', backing]);
-      loops.push(dev);
-      await overwrite(dev, await readFile(lab.image));
+      const dev = await loopDeviceWith(lab, size);
       const seeder = seedDevice(lab, dev, ['--rate', '512kB/s']);
       const p = lab.startPeer(1, [], 'blk-c');
       await lab.waitFor('a transfer running', (s) => s.transfers.length === 1, 30_000);
