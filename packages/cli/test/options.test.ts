@@ -121,6 +121,16 @@ describe('option checks', () => {
     );
   });
 
+  test('cascade seed --capacity has no fixed default (the seeder picks 1 for --relay, 2 otherwise); a given one is kept', () => {
+    const keys = sourceKeys(SEED_OPTIONS);
+    const spec = SEED_OPTIONS.find((o) => o.name === 'capacity');
+    assert.equal(spec && 'default' in spec ? spec.default : undefined, undefined);
+    const none = applyConfigSources({ relay: true }, keys, ['--relay'], {}, new Map());
+    assert.equal(none.values.capacity, undefined);
+    const given = applyConfigSources({ relay: true }, keys, ['--relay'], { CASCADE_CAPACITY: '3' }, new Map());
+    assert.equal(given.values.capacity, 3);
+  });
+
   test('rawFlagText finds --x v and --x=v, the last one winning, up to --', () => {
     assert.equal(rawFlagText(['--a', '1', '--a=2'], 'a'), '2');
     assert.equal(rawFlagText(['--ab', '1'], 'a'), undefined);

@@ -73,7 +73,7 @@ async function serveSeederImage(
     serverId: id,
     session: opts.session,
     ticketKey,
-    capacity: opts.capacity,
+    capacity: seederCapacity(opts),
     listen: opts.listen,
     rate: opts.rate,
     fault: opts.fault,
@@ -95,6 +95,11 @@ async function serveSeederImage(
 }
 
 /** The parts a real seeder runs with. */
+/** Clients a seeder serves at once: the explicit `capacity`, else 1 for a relay session, else 2. */
+export function seederCapacity(opts: Pick<SeederOptions, 'capacity' | 'sessionOptions'>): number {
+  return opts.capacity ?? (opts.sessionOptions.relay === true ? 1 : 2);
+}
+
 export function defaultSeederComponents(opts: SeederOptions, id: string): SeederComponents {
   const log = opts.logger.child({ component: 'seeder' });
   return {

@@ -13,7 +13,12 @@ import {
   type Manifest,
   type SessionOptions,
 } from '@cascade/common';
-import { defaultSeederComponents, type SeederComponents, type SeederServer } from './seeder-components.js';
+import {
+  defaultSeederComponents,
+  seederCapacity,
+  type SeederComponents,
+  type SeederServer,
+} from './seeder-components.js';
 
 export interface SeederOptions {
   logger: Logger;
@@ -21,7 +26,11 @@ export interface SeederOptions {
   coordinator: string;
   session: string;
   name?: string;
-  capacity: number;
+  /**
+   * Clients served at once. Default (seederCapacity): 1 in a relay session — one full-rate
+   * chain, since each further client would halve every chain's rate — and 2 otherwise.
+   */
+  capacity?: number;
   listen: { host: string; port: number };
   /** Address clients should connect to; defaults to the bound address (or the control link's). */
   advertise?: string;
@@ -84,11 +93,11 @@ export class Seeder {
   /** stop() waiting for the coordinator's session-ended. */
   private onEnded: (() => void) | null = null;
 
-  constructor(
-    private readonly opts: SeederOptions,
-    components?: SeederComponents,
-  ) {
-    this.c = components ?? defaultSeederComponents(opts, this.id);
+  private readonly opts: SeederOptions & { capacity: number };
+
+  constructor(opts: SeederOptions, components?: SeederComponents) {
+    this.opts = { ...opts, capacity: seederCapacity(opts) };
+    this.c = components ?? defaultSeederComponents(this.opts, this.id);
     this.log = this.c.logger.child({ component: 'seeder' });
     this.role = new RoleSkeleton<SeederResult>({
       logger: this.log,

@@ -10,7 +10,7 @@ import {
   type RoleControl,
 } from '@cascade/common';
 import { Seeder, type SeederOptions, type SeederResult } from '../src/seeder.js';
-import type { SeederComponents } from '../src/seeder-components.js';
+import { seederCapacity, type SeederComponents } from '../src/seeder-components.js';
 
 const manifest = {
   version: 1,
@@ -122,6 +122,26 @@ describe('seeder phases', () => {
     assert.equal(r.seeder.phase, 'ended');
     assert.equal(r.served().closed, true);
     assert.equal(r.control.closed, true);
+  });
+
+  test('a relay session without --capacity offers one slot (a single full-rate chain); an explicit capacity is honoured', async () => {
+    const cases = [
+      { opts: { capacity: undefined, sessionOptions: { relay: true } }, offered: 1 },
+      { opts: { capacity: 3, sessionOptions: { relay: true } }, offered: 3 },
+      { opts: { capacity: undefined, sessionOptions: {} }, offered: 2 },
+    ];
+    for (const c of cases) {
+      const r = rig({ opts: c.opts });
+      await until(() => r.control.handlers !== null, 'connecting');
+      r.control.handlers!.onConnected();
+      await until(() => r.control.sent.length === 2, 'open-session and serve');
+      assert.deepEqual(r.control.sent[1], { type: 'serve', host: '127.0.9.1', port: 7000, capacity: c.offered });
+      r.control.handlers!.onMessage({ type: 'session-ended', session: 'lab', reason: 'done' });
+      await r.run;
+    }
+    assert.equal(seederCapacity({ sessionOptions: { relay: true } }), 1);
+    assert.equal(seederCapacity({ capacity: 4, sessionOptions: { relay: true } }), 4);
+    assert.equal(seederCapacity({ sessionOptions: {} }), 2);
   });
 
   test('a manifest that cannot be built fails before any coordinator contact', async () => {

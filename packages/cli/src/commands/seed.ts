@@ -39,7 +39,7 @@ async function seederFrom(argv: Args, session: string, logger: Logger, progress:
     image: argv.image,
     coordinator: argv.coordinator,
     session,
-    capacity: argv.capacity,
+    ...(argv.capacity !== undefined ? { capacity: argv.capacity } : {}),
     verifyReads: argv['verify-reads'],
     listen: parseListen(argv.listen),
     sessionOptions: sessionOptionsFrom(argv),

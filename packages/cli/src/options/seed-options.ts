@@ -19,7 +19,12 @@ export const SEED_OPTIONS = [
     kind: 'string',
     describe: "session name (default: the broadcast address of the coordinator's subnet, as peers use)",
   },
-  { name: 'capacity', kind: 'number', default: 2, check: positiveCount, describe: 'clients served at once' },
+  {
+    name: 'capacity',
+    kind: 'number',
+    check: positiveCount,
+    describe: 'clients served at once (default 2; 1 with --relay: one full-rate chain)',
+  },
   ...dataPlaneOptions(''),
   {
     name: 'rate',
