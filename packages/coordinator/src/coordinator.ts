@@ -91,7 +91,7 @@ export class Coordinator {
     });
     const tick = this.guarded('tick', () => this.state.tick());
     this.timers = [
-      setInterval(tick, this.opts.tickIntervalMs ?? 500),
+      setInterval(tick, this.opts.tickIntervalMs ?? 250),
       setInterval(
         this.guarded('ping', () => this.connections.pingAll()),
         this.opts.pingIntervalMs ?? 10_000,

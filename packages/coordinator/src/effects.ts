@@ -177,10 +177,19 @@ export class Effects {
     const serverName = srv?.name ?? server;
     const host = reachableHost(slot.host, { ip: srv?.ip ?? null }, { ip: m.ip, localAddress: m.conn.localAddress });
     m.assignment = { session, server, reported: false };
-    m.send({ type: 'assign', server: { id: server, name: serverName, host, port: slot.port }, ticket });
+    const move = d.move ? { move: true } : {};
+    m.send({ type: 'assign', server: { id: server, name: serverName, host, port: slot.port }, ticket, ...move });
     if (m.view) Object.assign(m.view, { server: serverName, serverId: server, assignedAt: at });
-    this.p.metrics.transfer(session, 'assigned');
+    this.p.metrics.transfer(session, d.move ? 'moved' : 'assigned');
     const rewritten = host !== slot.host ? { advertised: slot.host } : {};
-    this.p.log.info({ session, client: m.name, server: serverName, host, ...rewritten }, 'assigned');
+    if (d.move) this.moved(d, m.name, serverName);
+    else this.p.log.info({ session, client: m.name, server: serverName, host, ...rewritten }, 'assigned');
+  }
+
+  /** A transfer moved off a slow machine (reroute.ts), for an operator to follow. */
+  private moved(d: Extract<Decision, { kind: 'assign' }>, client: string, to: string): void {
+    const from = d.from ? this.p.members.name(d.from) : null;
+    const rates = { rate: Math.round(d.rate ?? 0), ref: Math.round(d.ref ?? 0) };
+    this.p.log.info({ session: d.session, client, from, to, reason: d.reason, ...rates }, 'moved');
   }
 }

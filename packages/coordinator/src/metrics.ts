@@ -168,7 +168,7 @@ export class CoordinatorMetrics {
     });
     this.transfers = new Counter({
       name: 'cascade_transfers_total',
-      help: 'Transfers by outcome: assigned (paired), done (image complete), failed',
+      help: 'Transfers by outcome: assigned (paired), moved (to a faster server mid-transfer), done (image complete), failed',
       labelNames: ['session', 'outcome'],
       registers,
     });
@@ -207,7 +207,7 @@ export class CoordinatorMetrics {
     if (fresh.slices > 0) this.slices.inc({ session }, fresh.slices);
   }
 
-  transfer(session: string, outcome: 'assigned' | 'done' | 'failed'): void {
+  transfer(session: string, outcome: 'assigned' | 'moved' | 'done' | 'failed'): void {
     this.transfers.inc({ session: this.label(session), outcome });
   }
 

@@ -127,7 +127,13 @@ export const coordinatorMessageSchemas = [
     options: sessionOptionsSchema,
   }),
   z.object({ type: z.literal('queued'), position: count }),
-  z.object({ type: z.literal('assign'), server: serverRefSchema, ticket: z.string().max(2048) }),
+  /** `move`: the peer is transferring and switches to this server at once (no failed report, no backoff). */
+  z.object({
+    type: z.literal('assign'),
+    server: serverRefSchema,
+    ticket: z.string().max(2048),
+    move: z.boolean().optional(),
+  }),
   z.object({ type: z.literal('serving'), serverId: id, ticketKey: bin }),
   z.object({
     type: z.literal('session-ended'),

@@ -32,6 +32,7 @@ export function onProgress(ctx: HandlerContext, m: Member, msg: ClientMessageOf<
   if (!hasTransfer(ctx, m, m.session ?? '')) return;
   ctx.effects.progressed(m, msg.slices, msg.bytes, msg.rate, now);
   ctx.scheduler.noteHeld(m.id, msg.slices);
+  ctx.scheduler.noteRate(m.id, msg.rate, now);
 }
 
 /**

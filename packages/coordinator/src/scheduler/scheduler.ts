@@ -5,12 +5,14 @@ import {
   newClientEntry,
   newServerEntry,
   newSessionEntry,
+  requeueServer,
   sessionDeadline,
   startReason,
   startSession as markStarted,
 } from './session-entry.js';
 import type { ClientEntry, Decision, EndReason, ImageInfo, ServerEntry, SessionEntry } from './types.js';
 import { pickServer } from './server-choice.js';
+import { Reroute } from './reroute.js';
 import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './pending-sessions.js';
 
 /**
@@ -31,6 +33,8 @@ export class Scheduler {
   private readonly awaitingServer = new Map<string, Set<string>>();
   /** Sessions named before any seeder opened them: capped per address and in total, and expiring. */
   private readonly pending: PendingSessions;
+  /** Routing around slow machines: rates in, moves out (reroute.ts). */
+  private readonly reroute = new Reroute(this.clients, this.servers);
 
   constructor(opts: { pending?: Partial<PendingLimits> } = {}) {
     this.pending = new PendingSessions({ ...DEFAULT_PENDING_LIMITS, ...opts.pending });
@@ -80,21 +84,10 @@ export class Scheduler {
     this.pending.forget(name);
   }
 
-  getSession(name: string): SessionEntry | undefined {
-    return this.sessions.get(name);
-  }
-
-  sessionNames(): string[] {
-    return [...this.sessions.keys()];
-  }
-
-  getServer(id: string): ServerEntry | undefined {
-    return this.servers.get(id);
-  }
-
-  getClient(id: string): ClientEntry | undefined {
-    return this.clients.get(id);
-  }
+  getSession = (name: string): SessionEntry | undefined => this.sessions.get(name);
+  sessionNames = (): string[] => [...this.sessions.keys()];
+  getServer = (id: string): ServerEntry | undefined => this.servers.get(id);
+  getClient = (id: string): ClientEntry | undefined => this.clients.get(id);
 
   // ---- servers --------------------------------------------------------------------------
 
@@ -118,7 +111,7 @@ export class Scheduler {
       this.awaitingServer.delete(id);
     }
     Object.assign(srv, { capacity, relay: opts.relay ?? false });
-    this.requeueServer(s, srv);
+    requeueServer(s, srv);
     return this.evaluate(s, now);
   }
 
@@ -155,7 +148,7 @@ export class Scheduler {
     srv.suspended = suspended;
     const s = this.mustSession(srv.session);
     if (suspended) s.serverQueue.remove(id);
-    else this.requeueServer(s, srv);
+    else requeueServer(s, srv);
     return suspended ? [] : this.evaluate(s, now);
   }
 
@@ -194,6 +187,12 @@ export class Scheduler {
   noteHeld(id: string, held: number): void {
     const c = this.clients.get(id);
     if (c) c.held = held;
+  }
+
+  /** A client's receive rate in bytes/s (progress); tick() may move it, or others, on it. */
+  noteRate(id: string, bytesPerSec: number, now: number): void {
+    const c = this.clients.get(id);
+    if (c) this.reroute.noteRate(this.mustSession(c.session), c, bytesPerSec, now);
   }
 
   /**
@@ -282,11 +281,11 @@ export class Scheduler {
 
   // ---- time -------------------------------------------------------------------------------
 
-  /** Advance time: start timers and linger. */
+  /** Advance time: start timers and linger; move transfers off slow machines (assign with move). */
   tick(now: number): Decision[] {
     for (const name of this.pending.expired(this.sessions, now)) this.dropSession(name);
     const out: Decision[] = [];
-    for (const s of this.sessions.values()) out.push(...this.evaluate(s, now));
+    for (const s of this.sessions.values()) out.push(...this.reroute.decide(s, now), ...this.evaluate(s, now));
     return out;
   }
 
@@ -388,13 +387,7 @@ export class Scheduler {
     c.since = now;
     if (srv) {
       srv.clients.delete(c.id);
-      this.requeueServer(s, srv);
+      requeueServer(s, srv);
     }
-  }
-
-  private requeueServer(s: SessionEntry, srv: ServerEntry): void {
-    const held = srv.quarantined || srv.suspended;
-    if (!held && srv.clients.size < srv.capacity && s.state !== 'ended') s.serverQueue.pushBack(srv.id);
-    if (srv.clients.size >= srv.capacity) s.serverQueue.remove(srv.id);
   }
 }

@@ -20,6 +20,7 @@ export function freshSessionState(): Resettable {
     transfers: 0,
     idleSince: null,
     progression: [],
+    bestRate: null,
   };
 }
 
@@ -80,4 +81,11 @@ export function newServerEntry(session: string, id: string, capacity: number, no
     ...{ id, session, capacity, clients: new Set<string>(), relay: false },
     ...{ quarantined: false, suspended: false, served: 0, since: now },
   };
+}
+
+/** A server with a free slot is in the session's server queue (at the tail), a full or held one is not. */
+export function requeueServer(s: SessionEntry, srv: ServerEntry): void {
+  const held = srv.quarantined || srv.suspended;
+  if (!held && srv.clients.size < srv.capacity && s.state !== 'ended') s.serverQueue.pushBack(srv.id);
+  if (srv.clients.size >= srv.capacity) s.serverQueue.remove(srv.id);
 }

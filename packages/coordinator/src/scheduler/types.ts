@@ -4,7 +4,23 @@ export type SessionState = 'pending' | 'waiting' | 'running' | 'ended';
 
 /** What the scheduler decided; the live coordinator and the simulator act on these. */
 export type Decision =
-  | { kind: 'assign'; session: string; client: string; server: string; at: number }
+  | {
+      kind: 'assign';
+      session: string;
+      client: string;
+      server: string;
+      at: number;
+      /**
+       * A move (reroute.ts): the client is transferring from `from` and switches to `server` at
+       * once; the scheduler has already freed the old slot. `rate` is the client's rate and `ref`
+       * the rate it was judged against (bytes/s).
+       */
+      move?: true;
+      from?: string;
+      reason?: 'slow-relay' | 'slow-server';
+      rate?: number;
+      ref?: number;
+    }
   | { kind: 'queued'; session: string; client: string; position: number }
   | { kind: 'started'; session: string; reason: 'immediate' | 'count' | 'timer' | 'operator'; at: number }
   | { kind: 'ended'; session: string; reason: EndReason; at: number }
@@ -53,6 +69,24 @@ export interface ClientEntry {
   distrusted: Set<string>;
   /** Slices it holds verified, as last reported (relay mode: only relays ahead of it may serve it). */
   held: number;
+  /** Its receive rate and rerouting state, once it reported a rate (reroute.ts). */
+  route?: RouteState;
+}
+
+/** What rerouting knows of a client (reroute.ts); times in the scheduler's clock. */
+export interface RouteState {
+  /** Bytes/s it last reported for its current transfer (null: none since its last move). */
+  rate: number | null;
+  rateAt: number;
+  /** Since when it receives well below its own server (slow relay), or null. */
+  below: number | null;
+  /** Since when it receives well below the session's reference rate (slow server), or null. */
+  lagging: number | null;
+  movedAt: number | null;
+  /** Moves made because it was slow. */
+  moves: number;
+  /** Its own link is slow: never moved again, and offers no relay slots. */
+  slow: boolean;
 }
 
 export interface SessionEntry {
@@ -74,4 +108,6 @@ export interface SessionEntry {
   idleSince: number | null;
   /** (time, machines imaged) at every finish. */
   progression: Array<{ at: number; imaged: number }>;
+  /** The best rate a transfer of this session reported, and when (the slow-server reference). */
+  bestRate: { rate: number; at: number } | null;
 }

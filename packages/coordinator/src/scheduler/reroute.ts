@@ -1,0 +1,221 @@
+import { canServe } from './server-choice.js';
+import { requeueServer } from './session-entry.js';
+import type { ClientEntry, Decision, RouteState, ServerEntry, SessionEntry } from './types.js';
+
+/*
+ * Routing around slow machines (issue 14), pure: rates in (noteRate), moves out (decide), time
+ * passed in. A move rebinds a transferring client to another server at once (the old slot frees,
+ * the new one is taken) and comes out as an `assign` decision with `move: true`.
+ */
+
+/** A transfer is judged only once it is this old (the peer's rate covers its last second). */
+export const JUDGE_AFTER_MS = 1000;
+/** A rate not refreshed for this long is not used (the peer reports every 500 ms while it fetches). */
+const RATE_FRESH_MS = 3000;
+/** Slow relay: below this share of its server's receive rate (or the median) … */
+const SLOW_RELAY_SHARE = 0.6;
+/** … for this long. */
+const SLOW_RELAY_MS = 1000;
+/** Slow server: below this share of the session's reference rate … */
+const SLOW_SERVER_SHARE = 0.5;
+/** … for this long, while another eligible server has a free slot. */
+const SLOW_SERVER_MS = 2000;
+/** At most one slow-server move per client in this long. */
+const MOVE_INTERVAL_MS = 10_000;
+/** The best rate the session has seen halves over this long (the reference for slow servers). */
+const BEST_HALF_LIFE_MS = 30_000;
+
+type Move = Extract<Decision, { kind: 'assign' }>;
+
+/** The route state of a client, created on its first rate. */
+function route(c: ClientEntry): RouteState {
+  c.route ??= { rate: null, rateAt: 0, below: null, lagging: null, movedAt: null, moves: 0, slow: false };
+  return c.route;
+}
+
+/** The session's best recent rate, decayed to `now`. */
+function best(s: SessionEntry, now: number): number {
+  const b = s.bestRate;
+  return b ? b.rate * 0.5 ** (Math.max(0, now - b.at) / BEST_HALF_LIFE_MS) : 0;
+}
+
+function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+export class Reroute {
+  constructor(
+    private readonly clients: ReadonlyMap<string, ClientEntry>,
+    private readonly servers: ReadonlyMap<string, ServerEntry>,
+  ) {}
+
+  /** A transferring client's reported receive rate (bytes/s). Rates from a transfer's first second are not kept. */
+  noteRate(s: SessionEntry, c: ClientEntry, bytesPerSec: number, now: number): void {
+    if (c.state !== 'transferring' || !Number.isFinite(bytesPerSec) || now - c.since < JUDGE_AFTER_MS) return;
+    const r = route(c);
+    r.rate = Math.max(0, bytesPerSec);
+    r.rateAt = now;
+    if (r.rate >= best(s, now)) s.bestRate = { rate: r.rate, at: now };
+  }
+
+  /** The moves this session needs now (running sessions only). */
+  decide(s: SessionEntry, now: number): Move[] {
+    if (s.state !== 'running') return [];
+    const live: ClientEntry[] = [];
+    for (const id of s.clients) {
+      const c = this.clients.get(id) as ClientEntry;
+      if (this.rateOf(c, now) !== null) live.push(c);
+    }
+    if (live.length === 0) return [];
+    const mid = median(live.map((c) => c.route?.rate as number));
+    const out: Move[] = [];
+    for (const c of live) {
+      if (c.since === now) continue; // moved in this round
+      const moved = s.options.relay ? this.slowRelay(s, c, mid, now) : [];
+      out.push(...(moved.length > 0 ? moved : this.slowServer(s, c, Math.max(mid, best(s, now)), now)));
+    }
+    return out;
+  }
+
+  /** A judged rate: transferring for over a second, reported recently. */
+  private rateOf(c: ClientEntry | undefined, now: number): number | null {
+    const r = c?.route;
+    if (!c || !r || c.state !== 'transferring' || r.rate === null) return null;
+    if (now - c.since < JUDGE_AFTER_MS || now - r.rateAt > RATE_FRESH_MS || r.rateAt < c.since) return null;
+    return r.rate;
+  }
+
+  /**
+   * A relay receiving well below its own server (or the median when that server is complete) for
+   * a second: its downstream moves to its server, it moves behind a tail and relays no more.
+   */
+  private slowRelay(s: SessionEntry, c: ClientEntry, mid: number, now: number): Move[] {
+    const r = route(c);
+    const srv = c.server ? this.servers.get(c.server) : undefined;
+    if (r.slow || !srv) return [];
+    const up = this.clients.get(srv.id);
+    const ref = up && up.state === 'transferring' ? this.rateOf(up, now) : mid;
+    if (ref === null || (r.rate as number) >= SLOW_RELAY_SHARE * ref) {
+      r.below = null;
+      return [];
+    }
+    r.below ??= now;
+    if (now - r.below < SLOW_RELAY_MS) return [];
+    const downstream = [...(this.servers.get(c.id)?.clients ?? [])].map((id) => this.clients.get(id) as ClientEntry);
+    if (downstream.length === 0) {
+      r.slow = true; // the tail already: it delays nobody, and takes no client from now on
+      return [];
+    }
+    // Its downstream will hang from `srv`: a place behind any tail is then free of cycles.
+    const rebound = new Map(downstream.map((d) => [d.id, srv.id]));
+    const dest = this.placeFor(s, c, srv.id, rebound, now);
+    if (!dest) return [];
+    r.slow = true;
+    const out = [this.move(s, c, dest, now, 'slow-relay', ref)];
+    for (const d of downstream) {
+      if (srv.clients.size >= srv.capacity || !canServe(srv, d, this.clients)) break;
+      out.push(this.move(s, d, srv, now, 'slow-relay', ref));
+    }
+    return out;
+  }
+
+  /**
+   * A client well below the session's reference rate for two seconds moves to another free,
+   * eligible server; one that stays slow after a move is slow itself and stays.
+   */
+  private slowServer(s: SessionEntry, c: ClientEntry, ref: number, now: number): Move[] {
+    const r = route(c);
+    if (r.slow || ref <= 0 || (r.rate as number) >= SLOW_SERVER_SHARE * ref) {
+      r.lagging = null;
+      return [];
+    }
+    r.lagging ??= now;
+    if (now - r.lagging < SLOW_SERVER_MS) return [];
+    if (r.moves > 0) {
+      r.slow = true; // slow on two servers: its own link is the limit
+      return [];
+    }
+    if (r.movedAt !== null && now - r.movedAt < MOVE_INTERVAL_MS) return [];
+    const dest = this.freeServerFor(s, c, now);
+    return dest ? [this.move(s, c, dest, now, 'slow-server', ref)] : [];
+  }
+
+  /** A free server for a slow relay: a complete one, else the fastest relay not downstream of it. */
+  private placeFor(s: SessionEntry, c: ClientEntry, from: string, rebound: Map<string, string>, now: number) {
+    let bestRelay: ServerEntry | null = null;
+    let bestRate = -1;
+    for (const id of s.serverQueue) {
+      const x = this.servers.get(id) as ServerEntry;
+      if (x.id === from || !this.hasRoom(x, c) || this.isBelow(x.id, c.id, rebound)) continue;
+      const self = this.clients.get(x.id);
+      if (!x.relay || self?.state === 'imaged') return x;
+      const rate = self && !self.route?.slow ? this.rateOf(self, now) : null;
+      if (rate !== null && rate > bestRate) [bestRelay, bestRate] = [x, rate];
+    }
+    return bestRelay;
+  }
+
+  /** Another server with a free slot that may serve `c` (a relay must receive faster than `c`). */
+  private freeServerFor(s: SessionEntry, c: ClientEntry, now: number): ServerEntry | null {
+    for (const id of s.serverQueue) {
+      const x = this.servers.get(id) as ServerEntry;
+      if (x.id === c.server || !this.hasRoom(x, c) || !canServe(x, c, this.clients)) continue;
+      const self = this.clients.get(x.id);
+      if (x.relay && self?.state === 'transferring' && (this.rateOf(self, now) ?? 0) <= (c.route?.rate ?? 0)) continue;
+      return x;
+    }
+    return null;
+  }
+
+  private hasRoom(x: ServerEntry, c: ClientEntry): boolean {
+    const held = x.quarantined || x.suspended || x.id === c.id;
+    return !held && x.clients.size < x.capacity && !c.distrusted.has(x.id);
+  }
+
+  /** Whether `id`'s chain of servers passes through `ancestor` (with some clients' servers replaced). */
+  private isBelow(id: string, ancestor: string, rebound: Map<string, string>): boolean {
+    let cur: string | null = id;
+    for (let depth = 0; cur !== null && depth <= this.clients.size; depth++) {
+      if (cur === ancestor) return true;
+      cur = rebound.get(cur) ?? this.clients.get(cur)?.server ?? null;
+    }
+    return false;
+  }
+
+  /** Rebind `c` to `to` at once: its old slot frees, the new one is taken. */
+  private move(
+    s: SessionEntry,
+    c: ClientEntry,
+    to: ServerEntry,
+    now: number,
+    reason: Move['reason'],
+    ref: number,
+  ): Move {
+    const from = c.server as string;
+    const old = this.servers.get(from);
+    old?.clients.delete(c.id);
+    if (old) requeueServer(s, old);
+    to.clients.add(c.id);
+    requeueServer(s, to);
+    c.server = to.id;
+    c.since = now;
+    const r = route(c);
+    const rate = r.rate ?? 0;
+    if (reason === 'slow-server' || c.route?.slow) r.moves++;
+    Object.assign(r, { movedAt: now, below: null, lagging: null, rate: null });
+    return {
+      kind: 'assign',
+      session: s.name,
+      client: c.id,
+      server: to.id,
+      at: now,
+      move: true,
+      from,
+      reason,
+      rate,
+      ref,
+    };
+  }
+}

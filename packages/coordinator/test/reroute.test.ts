@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import type { Decision } from '../src/scheduler/types.js';
+
+// Routing around slow machines (reroute.ts), with an injected clock: rates in, moves out of tick().
+
+const IMAGE = { imageId: 'a'.repeat(32), size: 1000, name: 'lab.img' };
+const MB = 1_000_000;
+type Move = Extract<Decision, { kind: 'assign' }>;
+
+/** Time passes from `from` to `to` in 250 ms steps; each transferring client reports `rate(id, t)`. */
+function run(s: Scheduler, ids: string[], from: number, to: number, rate: (id: string, t: number) => number): Move[] {
+  const moves: Move[] = [];
+  for (let t = from; t <= to; t += 250) {
+    for (const id of ids) if (s.getClient(id)?.state === 'transferring') s.noteRate(id, rate(id, t), t);
+    for (const d of s.tick(t)) if (d.kind === 'assign' && d.move) moves.push(d);
+  }
+  return moves;
+}
+
+/** seeder S (capacity 1) → p1 → p2 → … → pn, each a relay of capacity 1 holding fewer slices than the one before. */
+function chain(n: number): { s: Scheduler; ids: string[] } {
+  const s = new Scheduler();
+  s.openSession('lab', IMAGE, { relay: true }, 0);
+  s.addServer('lab', 'S', 1, 0);
+  const ids: string[] = [];
+  for (let i = 1; i <= n; i++) {
+    const id = `p${i}`;
+    ids.push(id);
+    s.enqueueClient('lab', id, 0);
+    s.noteHeld(id, 100 - i * 10);
+    s.addServer('lab', id, 1, 0, { relay: true });
+  }
+  return { s, ids };
+}
+
+const serverOf = (s: Scheduler, id: string): string | null => s.getClient(id)?.server ?? null;
+
+/** Every client's chain of servers ends at the seeder without passing any machine twice. */
+function assertNoCycle(s: Scheduler, ids: string[]): void {
+  for (const id of ids) {
+    const seen = new Set<string>();
+    let cur: string | null = id;
+    while (cur !== null && cur !== 'S' && s.getClient(cur)?.state === 'transferring') {
+      assert.ok(!seen.has(cur), `cycle through ${cur}`);
+      seen.add(cur);
+      cur = serverOf(s, cur);
+    }
+  }
+}
+
+describe('rerouting in relay sessions', () => {
+  test('a slow relay in a chain of 5: its downstream moves to its upstream, it moves behind the tail, once', () => {
+    const { s, ids } = chain(5);
+    assert.deepEqual(
+      ids.map((id) => serverOf(s, id)),
+      ['S', 'p1', 'p2', 'p3', 'p4'],
+    );
+    // p3 receives at 2 MB/s from p2 (10 MB/s); everyone behind it is held to its rate.
+    const slowChain = (id: string): number => (['p1', 'p2'].includes(id) ? 10 * MB : 2 * MB);
+    const moves = run(s, ids, 1000, 4000, slowChain);
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.from, m.server, m.reason]),
+      [
+        ['p3', 'p2', 'p5', 'slow-relay'],
+        ['p4', 'p3', 'p2', 'slow-relay'],
+      ],
+    );
+    assert.ok(
+      moves.every((m) => m.at >= 2000 && m.at <= 2500),
+      'judged after a second of slowness',
+    );
+    assertNoCycle(s, ids);
+    assert.equal(s.getServer('p2')!.clients.size, 1);
+    // p3 stays slow behind the tail: never moved again, and it relays to nobody.
+    const after = run(s, ids, 4250, 20_000, (id) => (id === 'p3' ? 2 * MB : 10 * MB));
+    assert.deepEqual(after, []);
+    s.enqueueClient('lab', 'p6', 20_001);
+    assert.notEqual(serverOf(s, 'p6'), 'p3', 'a slow machine offers no relay slot');
+  });
+
+  test('no move without a free eligible server', () => {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, { relay: true }, 0);
+    s.addServer('lab', 'S', 1, 0);
+    s.enqueueClient('lab', 'p1', 0);
+    s.addServer('lab', 'p1', 1, 0, { relay: true });
+    s.enqueueClient('lab', 'p2', 0); // p2 relays to nobody (--relay-capacity 0)
+    s.enqueueClient('lab', 'p3', 0); // waits: no free slot anywhere
+    s.noteHeld('p1', 50);
+    const moves = run(s, ['p1', 'p2'], 1000, 10_000, (id) => (id === 'p1' ? 10 * MB : 2 * MB));
+    assert.deepEqual(moves, []);
+    assert.equal(serverOf(s, 'p2'), 'p1');
+  });
+
+  test('a slow tail only stops offering its relay slot', () => {
+    const { s, ids } = chain(3);
+    const moves = run(s, ids, 1000, 5000, (id) => (id === 'p3' ? 2 * MB : 10 * MB));
+    assert.deepEqual(moves, []);
+    s.enqueueClient('lab', 'p4', 5001);
+    assert.equal(serverOf(s, 'p4'), null, 'p4 waits rather than hang behind the slow tail');
+  });
+
+  test('never a cycle, never over capacity, a bounded number of moves, whatever the rates', () => {
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 20; round++) {
+      const { s, ids } = chain(8);
+      const speed = new Map(ids.map((id) => [id, (1 + Math.floor(rnd() * 10)) * MB]));
+      const moves = run(s, ids, 1000, 30_000, (id) => speed.get(id)! * (0.9 + 0.2 * rnd()));
+      assertNoCycle(s, ids);
+      assert.ok(moves.length <= 2 * ids.length, `${moves.length} moves`);
+      for (const id of ids) {
+        const byReason = moves.filter((m) => m.client === id && m.reason === 'slow-server').length;
+        assert.ok(byReason <= 1, `${id} moved ${byReason} times for a slow server`);
+        const server = serverOf(s, id);
+        const srv = server ? s.getServer(server) : undefined;
+        if (srv) assert.ok(srv.clients.size <= srv.capacity, `${server} over capacity`);
+      }
+    }
+  });
+});
+
+describe('rerouting slow servers (classic sessions)', () => {
+  /** Seeder S (capacity 1) serves c1; imaged peer P (capacity 3) serves c2. */
+  function twoServers(): Scheduler {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, {}, 0);
+    s.addServer('lab', 'S', 1, 0);
+    s.addServer('lab', 'P', 3, 0);
+    s.enqueueClient('lab', 'c1', 0);
+    s.enqueueClient('lab', 'c2', 0);
+    assert.deepEqual([serverOf(s, 'c1'), serverOf(s, 'c2')], ['S', 'P']);
+    return s;
+  }
+
+  test('a client on a slow server moves to a free faster one after two seconds', () => {
+    const s = twoServers();
+    const moves = run(s, ['c1', 'c2'], 1000, 6000, (id) => (id === 'c1' ? 1 * MB : 8 * MB));
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.from, m.server, m.reason]),
+      [['c1', 'S', 'P', 'slow-server']],
+    );
+    assert.ok(moves[0]!.at >= 3000 && moves[0]!.at <= 3500, `moved at ${moves[0]!.at}`);
+    assert.equal(s.getServer('S')!.clients.size, 0, 'the old slot freed');
+    assert.equal(s.getServer('P')!.clients.size, 2);
+  });
+
+  test('a client slow on two servers is marked slow, not moved again', () => {
+    const s = twoServers();
+    run(s, ['c1', 'c2'], 1000, 4000, (id) => (id === 'c1' ? 1 * MB : 8 * MB));
+    assert.equal(serverOf(s, 'c1'), 'P');
+    s.addServer('lab', 'Q', 3, 4000); // another free server
+    const again = run(s, ['c1', 'c2'], 4250, 30_000, (id) => (id === 'c1' ? 1 * MB : 8 * MB));
+    assert.deepEqual(again, []);
+    assert.equal(s.getClient('c1')!.route?.slow, true);
+  });
+
+  test('equal rates move nobody; without rates (the fixed-time simulator) nothing moves', () => {
+    const s = twoServers();
+    assert.deepEqual(
+      run(s, ['c1', 'c2'], 1000, 20_000, () => 5 * MB),
+      [],
+    );
+    const quiet = twoServers();
+    const ds = [0, 5000, 20_000].flatMap((t) => quiet.tick(t));
+    assert.deepEqual(
+      ds.filter((d) => d.kind === 'assign'),
+      [],
+    );
+  });
+});
