@@ -65,6 +65,7 @@ export const ErrorCodes = {
   ERR_INCOMPLETE: 'the session ended before the image was complete',
   ERR_INTERNAL: 'an unexpected error inside cascade (a bug: please report it with the log)',
   ERR_STOPPED: 'the peer was stopped (SIGINT/SIGTERM) before its image was complete',
+  ERR_MOVED: 'the coordinator moved the transfer to another server (a slow machine on the way); not a failure',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,5 +1,7 @@
 import {
   parseManifest,
+  type CascadeError,
+  type ClientMessageOf,
   verifyManifestSignature,
   type CoordinatorMessageOf,
   type Logger,
@@ -39,4 +41,18 @@ export function acceptSession(
 /** The source address for data connections: the --listen host, unless it is a wildcard. */
 export function sourceAddress(listen: { host: string }): string | undefined {
   return listen.host === '0.0.0.0' || listen.host === '::' ? undefined : listen.host;
+}
+
+/**
+ * Goodbye: a failure of our own carries its code and reason, so the roster shows why; a stop or
+ * an ended session says just that.
+ */
+export function leaveMessage(
+  ended: { ok: true } | { ok: false; error: CascadeError } | null | undefined,
+  stopReason: string | null,
+  sessionEndReason: string,
+): ClientMessageOf<'leave'> {
+  const reason = stopReason ?? (sessionEndReason || 'stopping');
+  if (!ended || ended.ok || stopReason) return { type: 'leave', reason };
+  return { type: 'leave', reason: ended.error.message.slice(0, 1024), code: ended.error.code };
 }

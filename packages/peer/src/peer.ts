@@ -5,7 +5,6 @@ import {
   PEER_FATAL_CONTROL_CODES,
   RoleSkeleton,
   toCascadeError,
-  type ClientMessageOf,
   type CoordinatorMessage,
   type CoordinatorMessageOf,
   type Logger,
@@ -22,7 +21,8 @@ import {
   type PeerResult,
 } from './peer-types.js';
 import { peerProgress, type PeerProgress } from './progress.js';
-import { acceptSession, sourceAddress } from './peer-session.js';
+import { acceptSession, leaveMessage, sourceAddress } from './peer-session.js';
+import { fetchAfterMove, TransferMoves } from './peer-moves.js';
 import { RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from './slice-client.js';
 import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
@@ -61,7 +61,8 @@ export class Peer {
   private stopTicker: (() => void) | null = null;
   /** The target was refused at startup: said to the coordinator on connecting, then the end. */
   private startupFault: CascadeError | null = null;
-  private readonly meter = new RateMeter(5000);
+  private readonly meter = new RateMeter(1000); // bytes received over the last second (routing)
+  private readonly moves = new TransferMoves();
   private readonly result: PeerResult = emptyPeerResult(Date.now());
 
   constructor(
@@ -157,7 +158,7 @@ export class Peer {
       return;
     }
     if (this.opts.capacity > 0) await this.c.serving.bind();
-    this.stopTicker = this.c.clock.every(1000, () => this.reportProgress());
+    this.stopTicker = this.c.clock.every(500, () => this.reportProgress());
   }
 
   /**
@@ -177,21 +178,13 @@ export class Peer {
     this.stopTicker?.();
     this.stopper.abort();
     await this.transfer;
-    await this.role.close(this.leaveMessage());
+    await this.role.close(leaveMessage(this.role.outcome, this.stopReason, this.result.sessionEndReason));
     await this.role.idle();
     this.result.bytesServed = await this.c.serving.close();
     await this.writes.onIdle().catch(() => undefined);
     await this.c.release?.();
     await this.target?.close();
     this.target = null;
-  }
-
-  /** Goodbye: a failure of our own carries its code and reason, so the roster shows why. */
-  private leaveMessage(): ClientMessageOf<'leave'> {
-    const ended = this.role.outcome;
-    const reason = this.stopReason ?? (this.result.sessionEndReason || 'stopping');
-    if (!ended || ended.ok || this.stopReason) return { type: 'leave', reason };
-    return { type: 'leave', reason: ended.error.message.slice(0, 1024), code: ended.error.code };
   }
 
   /** First connect and every reconnect: say what we hold and what we are doing. */
@@ -271,7 +264,8 @@ export class Peer {
     const manifest = this.manifest;
     if (!target || !manifest || this.stopper.signal.aborted || this.result.outcome === 'imaged') return;
     if (this.activeServer) {
-      this.log.warn({ server: m.server.name }, 'assignment while a transfer runs; ignored');
+      if (m.move && this.moves.request(m)) this.log.info({ server: m.server.name }, 'moving to another server');
+      else this.log.warn({ server: m.server.name }, 'assignment while a transfer runs; ignored');
       return;
     }
     this.activeServer = m.server.id;
@@ -284,30 +278,34 @@ export class Peer {
     this.transfer = transfer.catch(() => undefined); // …so stop() and shutdown() only wait for it
   }
 
-  /** One transfer, in the background: after the backoff, fetch; its end is an event in the loop. */
+  /** One transfer, in the background: after the backoff (none for a move), fetch; its end is an event in the loop. */
   private async fetchFrom(m: CoordinatorMessageOf<'assign'>, target: PeerTarget, manifest: Manifest): Promise<void> {
-    await this.c.clock.sleep(backoffMs(this.tally.streak), this.stopper.signal);
+    const signal = this.moves.begin(this.stopper.signal);
+    if (!m.move) await this.c.clock.sleep(backoffMs(this.tally.streak), signal);
     const started = this.c.clock.now();
     const window = this.opts.window ?? 8;
-    const r = await this.c.fetcher({
-      logger: this.c.logger,
-      manifest,
-      server: m.server,
-      ticket: m.ticket,
-      session: this.opts.session,
-      clientId: this.id,
-      localAddress: sourceAddress(this.opts.listen),
-      ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
-      // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
-      window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
-      stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
-      ...(this.opts.minRate !== undefined ? { minRate: this.opts.minRate } : {}),
-      next: () => target.store.next(),
-      retry: (i) => target.store.retry(i),
-      onVerified: (i, chunks) => this.writes.add(() => this.write(target, i, chunks)),
-      signal: this.stopper.signal,
-      ...(this.c.digest ? { digest: this.c.digest } : {}),
-    });
+    const fetch = () =>
+      this.c.fetcher({
+        logger: this.c.logger,
+        manifest,
+        server: m.server,
+        ticket: m.ticket,
+        session: this.opts.session,
+        clientId: this.id,
+        localAddress: sourceAddress(this.opts.listen),
+        ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
+        // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
+        window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
+        stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
+        ...(this.opts.minRate !== undefined ? { minRate: this.opts.minRate } : {}),
+        next: () => target.store.next(),
+        retry: (i) => target.store.retry(i),
+        onVerified: (i, chunks) => this.writes.add(() => this.write(target, i, chunks)),
+        signal,
+        onReceived: (n) => this.meter.add(n),
+        ...(this.c.digest ? { digest: this.c.digest } : {}),
+      });
+    const r = m.move ? await fetchAfterMove(fetch, (ms) => this.c.clock.sleep(ms, signal)) : await fetch();
     const ms = this.c.clock.now() - started;
     const complete = target.store.complete;
     recordTransfer(this.result, { server: m.server.name, startedAt: started, ms, complete }, r);
@@ -317,13 +315,13 @@ export class Peer {
   private async write(target: PeerTarget, index: number, chunks: Buffer[]): Promise<void> {
     await target.write(index, chunks);
     target.store.markHeld(index);
-    const n = countReceived(this.result, chunks);
-    this.meter.add(n);
+    countReceived(this.result, chunks);
   }
 
   private async onTransferEnded(m: CoordinatorMessageOf<'assign'>, r: SliceFetchResult, ms: number): Promise<void> {
     this.activeServer = null;
     this.transfer = null;
+    const next = this.moves.end();
     if (this.stopper.signal.aborted || !this.target) return;
     if (!this.result.servers.includes(m.server.name)) this.result.servers.push(m.server.name);
     if (this.target.store.complete) {
@@ -332,6 +330,8 @@ export class Peer {
       return this.completed(m.server.id, r.bytes, ms, r.badSlices.length);
     }
     const err = r.error ?? new CascadeError('ERR_SERVER_LOST', 'server finished without sending every slice');
+    // Moved: not a failure (the coordinator already rebound us), unless our own target failed.
+    if (next && verdictOf(err) !== 'local') return this.onAssign(next);
     this.transferFailed(m.server.id, err, r);
   }
 

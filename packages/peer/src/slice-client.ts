@@ -53,8 +53,13 @@ export interface SliceFetchOptions {
   maxBadSlices?: number;
   /** Hash a slice (e.g. on a worker thread); default: inline. */
   digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
-  /** Abort the transfer (graceful stop): the slice being written finishes, the rest is dropped. */
+  /**
+   * Abort the transfer: the slice being written finishes, the rest is dropped. The transfer ends
+   * with the abort reason when it is a CascadeError (e.g. ERR_MOVED), else ERR_STOPPED.
+   */
   signal?: AbortSignal;
+  /** Bytes read from the socket, as they arrive (the peer's receive rate). */
+  onReceived?: (bytes: number) => void;
 }
 
 export interface SliceFetchResult {
@@ -114,10 +119,12 @@ class SliceFetch {
 
   async run(): Promise<SliceFetchResult> {
     const signal = this.opts.signal;
-    const onAbort = (): void => void this.socket?.destroy(new CascadeError('ERR_STOPPED', 'transfer stopped'));
+    const why = (): CascadeError =>
+      signal?.reason instanceof CascadeError ? signal.reason : new CascadeError('ERR_STOPPED', 'transfer stopped');
+    const onAbort = (): void => void this.socket?.destroy(why());
     let error: CascadeError | null = null;
     try {
-      if (signal?.aborted) throw new CascadeError('ERR_STOPPED', 'transfer stopped');
+      if (signal?.aborted) throw why();
       signal?.addEventListener('abort', onAbort, { once: true });
       await this.exchange(this.open());
     } catch (err) {
@@ -187,6 +194,7 @@ class SliceFetch {
         slow.reading(false);
         if (next.done) throw new CascadeError('ERR_SERVER_LOST', `server ${this.where} closed the connection`);
         slow.received(next.value.length);
+        this.opts.onReceived?.(next.value.length);
         for (const f of decoder.push(next.value)) {
           if (await this.onFrame(f)) return;
         }
