@@ -29,7 +29,16 @@ type Move = Extract<Decision, { kind: 'assign' }>;
 
 /** The route state of a client, created on its first rate. */
 function route(c: ClientEntry): RouteState {
-  c.route ??= { rate: null, rateAt: 0, below: null, lagging: null, movedAt: null, moves: 0, slow: false };
+  c.route ??= {
+    rate: null,
+    rateAt: 0,
+    below: null,
+    lagging: null,
+    movedAt: null,
+    moves: 0,
+    slow: false,
+    noRelay: false,
+  };
   return c.route;
 }
 
@@ -94,7 +103,7 @@ export class Reroute {
   private slowRelay(s: SessionEntry, c: ClientEntry, mid: number, now: number): Move[] {
     const r = route(c);
     const srv = c.server ? this.servers.get(c.server) : undefined;
-    if (r.slow || !srv) return [];
+    if (r.slow || r.noRelay || !srv) return [];
     const up = this.clients.get(srv.id);
     const ref = up && up.state === 'transferring' ? this.rateOf(up, now) : mid;
     if (ref === null || (r.rate as number) >= SLOW_RELAY_SHARE * ref) {
@@ -105,14 +114,14 @@ export class Reroute {
     if (now - r.below < SLOW_RELAY_MS) return [];
     const downstream = [...(this.servers.get(c.id)?.clients ?? [])].map((id) => this.clients.get(id) as ClientEntry);
     if (downstream.length === 0) {
-      r.slow = true; // the tail already: it delays nobody, and takes no client from now on
+      r.noRelay = true; // the tail already: it delays nobody, and takes no client from now on
       return [];
     }
     // Its downstream will hang from `srv`: a place behind any tail is then free of cycles.
     const rebound = new Map(downstream.map((d) => [d.id, srv.id]));
     const dest = this.placeFor(s, c, srv.id, rebound, now);
     if (!dest) return [];
-    r.slow = true;
+    Object.assign(r, { slow: true, noRelay: true });
     const out = [this.move(s, c, dest, now, 'slow-relay', ref)];
     for (const d of downstream) {
       if (srv.clients.size >= srv.capacity || !canServe(srv, d, this.clients)) break;
@@ -134,7 +143,7 @@ export class Reroute {
     r.lagging ??= now;
     if (now - r.lagging < SLOW_SERVER_MS) return [];
     if (r.moves > 0) {
-      r.slow = true; // slow on two servers: its own link is the limit
+      Object.assign(r, { slow: true, noRelay: true }); // slow on two servers: its own link is the limit
       return [];
     }
     if (r.movedAt !== null && now - r.movedAt < MOVE_INTERVAL_MS) return [];
@@ -151,7 +160,7 @@ export class Reroute {
       if (x.id === from || !this.hasRoom(x, c) || this.isBelow(x.id, c.id, rebound)) continue;
       const self = this.clients.get(x.id);
       if (!x.relay || self?.state === 'imaged') return x;
-      const rate = self && !self.route?.slow ? this.rateOf(self, now) : null;
+      const rate = self && !self.route?.noRelay ? this.rateOf(self, now) : null;
       if (rate !== null && rate > bestRate) [bestRelay, bestRate] = [x, rate];
     }
     return bestRelay;

@@ -40,7 +40,7 @@ export function canServe(srv: ServerEntry, client: ClientEntry, clients: Readonl
   // re-attach ahead).
   const self = clients.get(srv.id);
   if (!self || (self.state !== 'imaged' && (self.state !== 'transferring' || self.held < client.held))) return false;
-  if (self.state !== 'imaged' && self.route?.slow) return false; // a slow machine relays to nobody (reroute.ts)
+  if (self.state !== 'imaged' && self.route?.noRelay) return false; // a slow machine relays to nobody (reroute.ts)
   // A relay must not be downstream of the client it would serve (no cycles).
   let cur: string | null = srv.id;
   for (let depth = 0; cur !== null && depth <= clients.size; depth++) {

@@ -85,8 +85,10 @@ export interface RouteState {
   movedAt: number | null;
   /** Moves made because it was slow. */
   moves: number;
-  /** Its own link is slow: never moved again, and offers no relay slots. */
+  /** Its own link is slow: never moved again (and offers no relay slots). */
   slow: boolean;
+  /** Offers no relay slots any more: it would hold back whoever streams from it. */
+  noRelay: boolean;
 }
 
 export interface SessionEntry {
