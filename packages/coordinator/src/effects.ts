@@ -176,7 +176,7 @@ export class Effects {
     const srv = this.p.members.get(server);
     const serverName = srv?.name ?? server;
     const host = reachableHost(slot.host, { ip: srv?.ip ?? null }, { ip: m.ip, localAddress: m.conn.localAddress });
-    m.assignment = { session, server, reported: false };
+    m.assignment = { session, server, reported: false, ...(d.move && d.from ? { movedFrom: d.from } : {}) };
     const move = d.move ? { move: true } : {};
     m.send({ type: 'assign', server: { id: server, name: serverName, host, port: slot.port }, ticket, ...move });
     if (m.view) Object.assign(m.view, { server: serverName, serverId: server, assignedAt: at });

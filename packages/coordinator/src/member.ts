@@ -132,7 +132,8 @@ export class Member {
    * The transfer the coordinator last assigned this client (running, or just ended): its server
    * is the only one the client's bad-slice report may count against, once (`reported`).
    */
-  assignment: { session: string; server: string; reported: boolean } | null = null;
+  /** The transfer it was last assigned; `movedFrom`: a move took it off that server (reroute.ts). */
+  assignment: { session: string; server: string; reported: boolean; movedFrom?: string } | null = null;
   /** The session in which the coordinator counted its `done` (it holds the image there). */
   imagedIn: string | null = null;
   /** The slices it last announced (`want`) holding, in which session. */

@@ -42,5 +42,10 @@ describe('moves through the coordinator', () => {
     assert.equal(logged?.fields.rate, 1 * MB);
     assert.equal(h.state.scheduler.getServer('seed')?.clients.size, 0, "the seeder's slot is free");
     assert.match(await h.state.metrics.text(), /cascade_transfers_total\{session="lab",outcome="moved"\} 1/);
+    // Its old transfer ended (server lost) before it heard of the move: not a failure to act on.
+    const sent = slow.conn.sent.length;
+    h.send(slow.m, { type: 'failed', server: 'seed', code: 'ERR_SERVER_LOST', reason: 'reset', badSlices: [] });
+    assert.equal(h.state.scheduler.getClient(slow.m.id)?.server, 'idle', 'still bound to where it was moved');
+    assert.deepEqual(slow.conn.sent.slice(sent), [], 'no queued, no new assignment');
   });
 });

@@ -80,6 +80,11 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
     return;
   }
   const server = ctx.members.name(msg.server);
+  if (m.assignment?.movedFrom === msg.server && !own) {
+    // It ended on the server we just moved it off, before it heard of the move: it is on its way.
+    ctx.log.info({ peer: m.name, server, reportedCode: msg.code }, 'failure from before a move; ignored');
+    return;
+  }
   const claim = { reportedBy: m.name, code: msg.code };
   ctx.log.warn(
     {
