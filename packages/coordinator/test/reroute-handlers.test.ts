@@ -14,10 +14,10 @@ describe('moves through the coordinator', () => {
     h.serve(p.m, '127.0.0.6', 3);
     const c1 = h.peer('c1', 'lab');
     const c2 = h.peer('c2', 'lab');
-    const first = (c: typeof c1) =>
-      c.conn.sent.filter((m) => m.type === 'assign') as Array<CoordinatorMessageOf<'assign'>>;
-    const [a1] = first(c1);
-    const [a2] = first(c2);
+    const assigns = (c: typeof c1): Array<CoordinatorMessageOf<'assign'>> =>
+      c.conn.sent.filter((m): m is CoordinatorMessageOf<'assign'> => m.type === 'assign');
+    const [a1] = assigns(c1);
+    const [a2] = assigns(c2);
     assert.ok(a1 && a2 && a1.move === undefined, 'both assigned, not as moves');
     const slow = a1.server.id === 'seed' ? c1 : c2; // whichever the seeder took
     const fast = slow === c1 ? c2 : c1;
@@ -26,12 +26,12 @@ describe('moves through the coordinator', () => {
       h.send(fast.m, { type: 'progress', slices: 1, bytes: 1000 + i, rate: 8 * MB });
       h.tick(250);
     }
-    const moves = first(slow).filter((m) => m.move === true);
+    const moves = assigns(slow).filter((m) => m.move === true);
     assert.equal(moves.length, 1, JSON.stringify(slow.conn.sent));
     const move = moves[0]!;
     assert.equal(move.server.id, 'idle');
-    assert.notEqual(move.ticket, first(slow)[0]!.ticket, 'a fresh ticket for the new server');
-    assert.equal(first(fast).length, 1, 'the fast client stays');
+    assert.notEqual(move.ticket, assigns(slow)[0]!.ticket, 'a fresh ticket for the new server');
+    assert.equal(assigns(fast).length, 1, 'the fast client stays');
     const logged = h.log.find((l) => l.msg === 'moved');
     assert.deepEqual(logged && [logged.fields.client, logged.fields.from, logged.fields.to, logged.fields.reason], [
       slow.m.name,
