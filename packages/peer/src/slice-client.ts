@@ -18,7 +18,9 @@ import {
   type Logger,
   type Manifest,
   type ServerRef,
+  type SliceBodyListener,
 } from '@cascade/common';
+import { expectedSlicesOnly } from './inflight-slices.js';
 import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
 import { socketChunks } from './socket-chunks.js';
 
@@ -53,6 +55,8 @@ export interface SliceFetchOptions {
   maxBadSlices?: number;
   /** Hash a slice (e.g. on a worker thread); default: inline. */
   digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
+  /** Hears each slice's bytes as they arrive, before verification (relay cut-through). */
+  sliceBody?: SliceBodyListener;
   /** Abort the transfer (graceful stop): the slice being written finishes, the rest is dropped. */
   signal?: AbortSignal;
 }
@@ -173,6 +177,7 @@ class SliceFetch {
     const decoder = new FrameDecoder({
       maxSliceBytes: this.opts.manifest.sliceSize,
       accept: [FrameType.WELCOME, FrameType.SLICE, FrameType.ERROR],
+      sliceBody: this.opts.sliceBody && this.published(this.opts.sliceBody),
     });
     // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
     const chunks = socketChunks(socket, Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize));
@@ -195,6 +200,16 @@ class SliceFetch {
       stall.stop();
       slow.stop();
     }
+  }
+
+  /** Publish only the slice asked for next, at its manifest length (anything else is an error anyway). */
+  private published(inner: SliceBodyListener): SliceBodyListener {
+    const m = this.opts.manifest;
+    return expectedSlicesOnly(
+      inner,
+      () => (this.welcomed ? this.outstanding[0] : undefined),
+      (i) => sliceLength(m, i),
+    );
   }
 
   /**

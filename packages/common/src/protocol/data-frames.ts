@@ -122,11 +122,24 @@ function decodeBody(f: Frame): object {
   return body;
 }
 
+/**
+ * Told of a SLICE frame's body as it arrives, before the frame is whole (relay cut-through). The
+ * frame's end is the whole Frame that `push` returns. Must not throw.
+ */
+export interface SliceBodyListener {
+  /** A SLICE header was decoded: `length` body bytes follow (none for a ZERO slice). */
+  sliceStart(index: number, length: number, flags: number): void;
+  /** Body bytes of the current SLICE frame: subarrays of the pushed chunk, never copies. */
+  sliceData(index: number, chunk: Buffer): void;
+}
+
 export interface FrameDecoderOptions {
   /** Largest SLICE payload accepted. */
   maxSliceBytes: number;
   /** Frame types this side accepts; anything else is an error. */
   accept: readonly FrameTypeValue[];
+  /** Hears SLICE bodies as they arrive (the whole frames are still returned by `push`). */
+  sliceBody?: SliceBodyListener | undefined;
 }
 
 /**
@@ -162,10 +175,13 @@ export class FrameDecoder {
         }
         this.header = this.parseHeader(buf);
         buf = buf.subarray(HEADER_BYTES);
+        const h = this.header;
+        if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceStart(h.index, h.length, h.flags);
       }
       const need = this.header.length - this.have;
       if (need > 0) {
         const take = buf.subarray(0, Math.min(need, buf.length));
+        if (this.header.type === FrameType.SLICE) this.opts.sliceBody?.sliceData(this.header.index, take);
         this.chunks.push(take);
         this.have += take.length;
         buf = buf.subarray(take.length);
