@@ -165,35 +165,48 @@ export class FrameDecoder {
 
   push(chunk: Buffer): Frame[] {
     const out: Frame[] = [];
-    let buf: Buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = null;
-    while (buf.length > 0) {
+    let buf = chunk;
+    if (this.pending) {
+      // Complete a split header: copy only its missing bytes, never the body behind them.
+      const fill = Math.min(HEADER_BYTES - this.pending.length, buf.length);
+      const head = Buffer.concat([this.pending, buf.subarray(0, fill)]);
+      this.pending = head.length < HEADER_BYTES ? head : null;
+      if (this.pending) return out;
+      this.header = this.startFrame(head);
+      buf = buf.subarray(fill);
+    }
+    for (;;) {
       if (this.header === null) {
+        if (buf.length === 0) break;
         if (buf.length < HEADER_BYTES) {
           this.pending = Buffer.from(buf); // tiny copy: never more than 11 bytes
           break;
         }
-        this.header = this.parseHeader(buf);
+        this.header = this.startFrame(buf);
         buf = buf.subarray(HEADER_BYTES);
-        const h = this.header;
-        if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceStart(h.index, h.length, h.flags);
       }
-      const need = this.header.length - this.have;
-      if (need > 0) {
+      const h = this.header;
+      const need = h.length - this.have;
+      if (need > 0 && buf.length > 0) {
         const take = buf.subarray(0, Math.min(need, buf.length));
-        if (this.header.type === FrameType.SLICE) this.opts.sliceBody?.sliceData(this.header.index, take);
+        if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceData(h.index, take);
         this.chunks.push(take);
         this.have += take.length;
         buf = buf.subarray(take.length);
       }
-      if (this.have === this.header.length) {
-        out.push({ ...this.header, chunks: this.chunks });
-        this.header = null;
-        this.chunks = [];
-        this.have = 0;
-      }
+      if (this.have < h.length) break; // every byte pushed is taken
+      out.push({ ...h, chunks: this.chunks });
+      this.header = null;
+      this.chunks = [];
+      this.have = 0;
     }
     return out;
+  }
+
+  private startFrame(b: Buffer): FrameHeader {
+    const h = this.parseHeader(b);
+    if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceStart(h.index, h.length, h.flags);
+    return h;
   }
 
   private parseHeader(b: Buffer): FrameHeader {
