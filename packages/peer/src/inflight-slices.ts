@@ -127,19 +127,20 @@ export class InflightSlices implements SliceBodyListener {
 }
 
 /**
- * Publish only the slices a transfer asked for, at their manifest length: a server that answers
- * out of order or with a wrong length is caught by the slice client, and its bytes never reach
- * a downstream peer. `expected` is the slice the transfer waits for next.
+ * Publish only the slices a transfer asked for, at their manifest length: bytes a server sends
+ * unasked (or at a wrong length) never reach a downstream peer, and every slice published is
+ * one the transfer will settle or put back. (`requested` is checked at the header: the frames
+ * before it in the same socket chunk are not handled yet, so the slice may not be first.)
  */
 export function expectedSlicesOnly(
   inner: SliceBodyListener,
-  expected: () => number | undefined,
+  requested: (index: number) => boolean,
   lengthOf: (index: number) => number,
 ): SliceBodyListener {
   let current: number | null = null;
   return {
     sliceStart: (index, length, flags) => {
-      const ok = index === expected() && length === lengthOf(index);
+      const ok = requested(index) && length === lengthOf(index);
       current = ok ? index : null;
       if (ok) inner.sliceStart(index, length, flags);
     },

@@ -13,9 +13,9 @@ export interface InflightStreamOptions {
 /**
  * A slice a relay forwards while receiving it: the bytes of its current reception as they
  * arrive (subarrays of the received chunks, never copies). When that reception is lost or fails
- * its digest, the stream goes on from the offset already given with the next reception of the
- * slice (from any upstream), or from the target once the slice is held; with no change for
- * `waitMs` the next read rejects with ERR_SLICE_UNAVAILABLE. The bytes are not verified here:
+ * its digest, the stream gives what had been received, then goes on from the offset reached
+ * with the next reception of the slice (from any upstream), or from the target once the slice
+ * is held; with no change for `waitMs` the next read rejects with ERR_SLICE_UNAVAILABLE. The bytes are not verified here:
  * the receiving peer checks the whole slice against its digest, as it does any slice.
  */
 export class InflightStream implements SliceStream {
@@ -50,11 +50,12 @@ export class InflightStream implements SliceStream {
         this.attempt = null;
         return null;
       }
+      // Bytes already received are given even from a reception since lost or failed: the
+      // receiving peer's digest check is the judge, and cut-through is kept.
       const a = this.attempt;
-      if (a && a.state !== 'dead') {
-        const c = this.take(a);
-        if (c) return c;
-      } else {
+      const c = a && this.take(a);
+      if (c) return c;
+      if (!a || a.state === 'dead') {
         const now = this.slices.get(this.index);
         if (now && now !== a && now.length === this.length) {
           this.follow(now);

@@ -202,12 +202,12 @@ class SliceFetch {
     }
   }
 
-  /** Publish only the slice asked for next, at its manifest length (anything else is an error anyway). */
+  /** Publish only slices asked for, at their manifest length (anything else is an error anyway). */
   private published(inner: SliceBodyListener): SliceBodyListener {
     const m = this.opts.manifest;
     return expectedSlicesOnly(
       inner,
-      () => (this.welcomed ? this.outstanding[0] : undefined),
+      (i) => this.welcomed && this.outstanding.includes(i),
       (i) => sliceLength(m, i),
     );
   }
