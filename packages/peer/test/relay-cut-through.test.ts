@@ -93,7 +93,10 @@ async function upstream(answer: Answer): Promise<number> {
 }
 
 /** A relaying peer: its store, target, slice server (relay mode), and a way to fetch from an upstream. */
-async function relay(name: string): Promise<{
+async function relay(
+  name: string,
+  relayWaitMs = 10_000,
+): Promise<{
   store: SliceStore;
   target: OpenedTarget;
   name: string;
@@ -109,7 +112,7 @@ async function relay(name: string): Promise<{
     serverId: name,
     session: SESSION,
     listen: { host: RELAY_HOST, port: 0 },
-    relayWaitMs: 10_000,
+    relayWaitMs,
     onClientLeft: () => undefined,
   });
   serving.ticketKey = key;
@@ -127,7 +130,7 @@ async function relay(name: string): Promise<{
     fetchSlices({
       logger: silentLogger(),
       manifest,
-      server: { name: 'upstream', host: UPSTREAM_HOST, port: up },
+      server: { id: 'upstream', name: 'upstream', host: UPSTREAM_HOST, port: up },
       ticket: 'unchecked',
       session: SESSION,
       clientId: name,
@@ -153,7 +156,7 @@ function downstream(relay: { name: string; port: number }, onBytes: (index: numb
   const result = fetchSlices({
     logger: silentLogger(),
     manifest,
-    server: { name: relay.name, host: RELAY_HOST, port: relay.port },
+    server: { id: relay.name, name: relay.name, host: RELAY_HOST, port: relay.port },
     ticket: signTicket(
       { session: SESSION, imageId: manifest.imageId, client: 'down', server: relay.name, expires: Date.now() + 60_000 },
       key,
@@ -268,5 +271,29 @@ describe('relay cut-through (in process, real sockets)', () => {
     assert.deepEqual(dr.badSlices, [1], 'the downstream caught the corrupt bytes it was forwarded');
     assert.equal(dr.error, null);
     assert.deepEqual(await down.bytes(), image, 'the downstream re-fetched it and is byte-exact');
+  });
+
+  test('a slice that stops arriving mid-forward and never comes back: the client is dropped, not sent a frame mid-slice', async () => {
+    const dying = await upstream(async (index, socket, body) => {
+      socket.write(encodeSliceHeader(index, body.length));
+      socket.write(body.subarray(0, 100 * 1024));
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+    });
+    const r = await relay('relay-gone', 500);
+    const down = downstream(r);
+    const first = await r.fetchFrom(dying);
+    assert.equal(first.error?.code, 'ERR_SERVER_LOST');
+    const dr = await down.result;
+    assert.equal(dr.error?.code, 'ERR_SERVER_LOST', 'the connection was dropped mid-slice');
+    assert.equal(dr.slices, 0);
+    assert.equal(r.store.inflight.size, 0, 'the lost reception is not kept');
+  });
+
+  test('a slice that never starts arriving within the relay wait: ERROR ERR_SLICE_UNAVAILABLE, as before', async () => {
+    const r = await relay('relay-idle', 300);
+    const dr = await downstream(r).result;
+    assert.equal(dr.error?.code, 'ERR_SERVER_REFUSED');
+    assert.equal(dr.error?.remoteCode, 'ERR_SLICE_UNAVAILABLE');
   });
 });
