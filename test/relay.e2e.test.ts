@@ -100,4 +100,31 @@ describe('relay mode (real processes on loopback)', () => {
       'C kept streaming from B while B found a new upstream',
     );
   });
+
+  test('a corrupting upstream: the relay forwards the slice as it arrives, both it and its client catch it, both end byte-exact', async () => {
+    const l = await lab('relay-corrupt', '127.0.6.23');
+    // Slice 56 of 64 (256 KiB each) is corrupted once, 7 s in at 2 MB/s: B streams right behind A
+    // by then, so A forwards the bad bytes as they arrive (cut-through) before its own check fails.
+    l.startSeeder(
+      ['--relay', '--capacity', '1', '--rate', '2MB/s', '--slice', '256KiB', '--end-count', '2'].concat([
+        '--fault',
+        'corrupt-once:56',
+      ]),
+    );
+    const a = l.startPeer(1, [], 'A');
+    await l.waitFor('A on the seeder', (s) => s.transfers.some((t) => t.clientName === 'A'));
+    const b = l.startPeer(2, [], 'B');
+    await l.waitFor('B on A', onServer('B', 'A'));
+    const ra = await l.finish(a);
+    const rb = await l.finish(b);
+    for (const [name, r] of [
+      ['A', ra],
+      ['B', rb],
+    ] as const) {
+      assert.equal(r.exit, 0, `${name} exit`);
+      assert.ok(r.exact, `${name} byte-exact`);
+    }
+    assert.equal(ra.report?.badSlices, 1, 'A caught the corrupt slice from the seeder');
+    assert.equal(rb.report?.badSlices, 1, 'B was forwarded the corrupt bytes as they arrived, and caught them');
+  });
 });

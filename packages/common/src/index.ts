@@ -23,6 +23,7 @@ export * from './protocol/data-frames.js';
 export * from './protocol/ticket.js';
 export * from './protocol/hello-auth.js';
 export * from './data/slice-source.js';
+export * from './data/slice-stream.js';
 export * from './data/slice-server.js';
 export * from './data/rate-limiter.js';
 export * from './data/block-device.js';

@@ -426,3 +426,69 @@ describe('HELLO and ERROR bodies', () => {
     }
   });
 });
+
+describe('FrameDecoder: SLICE bodies as they arrive (relay cut-through)', () => {
+  /** A decoder that records what its SliceBodyListener hears. */
+  function listening(): { d: FrameDecoder; starts: number[][]; data: Map<number, Buffer[]> } {
+    const starts: number[][] = [];
+    const data = new Map<number, Buffer[]>();
+    const d = new FrameDecoder({
+      maxSliceBytes: MAX_SLICE,
+      accept: ALL_TYPES,
+      sliceBody: {
+        sliceStart: (index, length, flags) => starts.push([index, length, flags]),
+        sliceData: (index, chunk) => data.set(index, [...(data.get(index) ?? []), chunk]),
+      },
+    });
+    return { d, starts, data };
+  }
+
+  test('property: in any split, each slice is announced with its header and its body arrives in order, uncopied', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 40 }), (cuts) => {
+        const { d, starts, data } = listening();
+        const pieces = splitAt(stream, cuts);
+        const frames = feed(d, pieces);
+        assert.equal(frames.length, 9, 'the whole frames are still returned');
+        assert.deepEqual(starts, [
+          [0, sliceBytes.length, 0],
+          [1, 0, FrameFlags.ZERO],
+          [2, fullSlice.length, 0],
+        ]);
+        assert.deepEqual(Buffer.concat(data.get(0) ?? []), sliceBytes);
+        assert.deepEqual(Buffer.concat(data.get(2) ?? []), fullSlice);
+        assert.equal(data.has(1), false, 'a ZERO slice has no body');
+        for (const c of [...(data.get(0) ?? []), ...(data.get(2) ?? [])]) {
+          assert.ok(c.length > 0, 'no empty chunks');
+          assert.equal(c.buffer, stream.buffer, 'body bytes are views of the pushed chunks, never copies');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('body bytes are announced as each chunk is pushed, before the frame is whole', () => {
+    const { d, starts, data } = listening();
+    const body = Buffer.alloc(3000, 7);
+    const wire = Buffer.concat([encodeSliceHeader(5, body.length), body]);
+    assert.deepEqual(d.push(wire.subarray(0, 5)), []);
+    assert.deepEqual(starts, [], 'no announcement before the header is whole');
+    assert.deepEqual(d.push(wire.subarray(5, 1012)), []);
+    assert.deepEqual(starts, [[5, 3000, 0]]);
+    assert.equal(Buffer.concat(data.get(5) ?? []).length, 1000, 'the first 1000 bytes heard at once');
+    const frames = d.push(wire.subarray(1012));
+    assert.equal(frames.length, 1);
+    assert.equal(Buffer.concat(data.get(5) ?? []).length, 3000);
+  });
+
+  test('a header split across pushes copies only its own bytes, not the body behind it', () => {
+    const { d, data } = listening();
+    const body = Buffer.alloc(500, 9);
+    const wire = Buffer.concat([encodeSliceHeader(3, body.length), body]);
+    d.push(wire.subarray(0, 4));
+    const rest = wire.subarray(4);
+    const [frame] = d.push(rest);
+    assert.equal(frame?.chunks[0]?.buffer, rest.buffer, 'the frame body is a view of the pushed chunk');
+    assert.equal(data.get(3)?.[0]?.buffer, rest.buffer);
+  });
+});

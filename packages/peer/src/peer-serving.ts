@@ -1,9 +1,13 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import {
   advertisedEndpoint,
   bindListener,
   CascadeError,
+  readFully,
   serveImage,
+  sliceLength,
+  type LiveSlices,
   type Logger,
   type Manifest,
   type SliceServer,
@@ -91,7 +95,7 @@ export class PeerServing implements ServingPart {
       fh,
       prebound,
       held: (i) => store.has(i),
-      ...(o.relay ? { waitFor: (i: number) => store.waitFor(i, waitMs) } : {}),
+      ...(o.relay ? { waitFor: (i: number) => store.waitFor(i, waitMs), live: liveSlices(store, fh, waitMs) } : {}),
       serverId: this.opts.serverId,
       session: this.opts.session,
       ticketKey: () => this.ticketKey,
@@ -133,4 +137,18 @@ export class PeerServing implements ServingPart {
     await server.close();
     return served;
   }
+}
+
+/**
+ * A relay's slices still arriving, forwarded as their bytes come (cut-through); the rest of a
+ * slice that became held meanwhile is read from the target.
+ */
+function liveSlices(store: SliceStore, fh: FileHandle, waitMs: number): LiveSlices {
+  const m = store.manifest;
+  return (i) =>
+    store.inflight.open(i, {
+      waitMs,
+      held: () => store.has(i),
+      readFrom: (offset) => readFully(fh, sliceLength(m, i) - offset, i * m.sliceSize + offset),
+    });
 }

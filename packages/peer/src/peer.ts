@@ -300,6 +300,7 @@ export class Peer {
         ...(this.opts.minRate !== undefined ? { minRate: this.opts.minRate } : {}),
         next: () => target.store.next(),
         retry: (i) => target.store.retry(i),
+        sliceBody: target.store.inflight,
         onVerified: (i, chunks) => this.writes.add(() => this.write(target, i, chunks)),
         signal,
         onReceived: (n) => this.meter.add(n),

@@ -18,7 +18,9 @@ import {
   type Logger,
   type Manifest,
   type ServerRef,
+  type SliceBodyListener,
 } from '@cascade/common';
+import { expectedSlicesOnly } from './inflight-slices.js';
 import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
 import { socketChunks } from './socket-chunks.js';
 
@@ -53,6 +55,8 @@ export interface SliceFetchOptions {
   maxBadSlices?: number;
   /** Hash a slice (e.g. on a worker thread); default: inline. */
   digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
+  /** Hears each slice's bytes as they arrive, before verification (relay cut-through). */
+  sliceBody?: SliceBodyListener;
   /**
    * Abort the transfer: the slice being written finishes, the rest is dropped. The transfer ends
    * with the abort reason when it is a CascadeError (e.g. ERR_MOVED), else ERR_STOPPED.
@@ -180,6 +184,7 @@ class SliceFetch {
     const decoder = new FrameDecoder({
       maxSliceBytes: this.opts.manifest.sliceSize,
       accept: [FrameType.WELCOME, FrameType.SLICE, FrameType.ERROR],
+      sliceBody: this.opts.sliceBody && this.published(this.opts.sliceBody),
     });
     // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
     const chunks = socketChunks(socket, Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize));
@@ -203,6 +208,16 @@ class SliceFetch {
       stall.stop();
       slow.stop();
     }
+  }
+
+  /** Publish only slices asked for, at their manifest length (anything else is an error anyway). */
+  private published(inner: SliceBodyListener): SliceBodyListener {
+    const m = this.opts.manifest;
+    return expectedSlicesOnly(
+      inner,
+      (i) => this.welcomed && this.outstanding.includes(i),
+      (i) => sliceLength(m, i),
+    );
   }
 
   /**

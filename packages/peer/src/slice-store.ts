@@ -1,4 +1,5 @@
 import { CascadeError, SliceBitmap, sliceLength, zeroMap, type Manifest } from '@cascade/common';
+import { InflightSlices } from './inflight-slices.js';
 
 /**
  * Which slices this peer holds verified, which it still needs (in order), and who waits for
@@ -7,6 +8,8 @@ import { CascadeError, SliceBitmap, sliceLength, zeroMap, type Manifest } from '
 export class SliceStore {
   readonly held: SliceBitmap;
   readonly zero: SliceBitmap;
+  /** Slices being received, published as their bytes arrive (relay cut-through). */
+  readonly inflight = new InflightSlices();
   private heldCount = 0;
   private heldBytesValue = 0;
   private queue: number[] = [];
@@ -39,6 +42,7 @@ export class SliceStore {
     this.held.set(index);
     this.heldCount++;
     this.heldBytesValue += sliceLength(this.manifest, index);
+    this.inflight.settled(index);
     const w = this.waiters.get(index);
     if (w) {
       this.waiters.delete(index);
@@ -63,6 +67,7 @@ export class SliceStore {
 
   /** Put a slice back at the front (a failed or abandoned request). */
   retry(index: number): void {
+    this.inflight.dropped(index);
     if (!this.held.get(index)) this.queue.push(index);
   }
 

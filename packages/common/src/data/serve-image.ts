@@ -10,6 +10,7 @@ import {
   CorruptingSliceSource,
   FileSliceSource,
   VerifyingSliceSource,
+  type LiveSlices,
   type SliceHasher,
   type SliceSource,
 } from './slice-source.js';
@@ -22,6 +23,8 @@ export interface ServeImageOptions {
   held?: (index: number) => boolean;
   /** Relay: wait (bounded) for a slice not held yet instead of refusing it. */
   waitFor?: (index: number) => Promise<void>;
+  /** Relay cut-through: slices still arriving, forwarded as their bytes come. */
+  live?: LiveSlices | undefined;
   /** This server's id, as the coordinator knows it (tickets name it). */
   serverId: string;
   session: string;
@@ -48,7 +51,7 @@ export interface ServeImageOptions {
 export async function serveImage(
   o: ServeImageOptions,
 ): Promise<{ server: SliceServer; bound: { host: string; port: number } }> {
-  let source: SliceSource = new FileSliceSource(o.manifest, o.fh, o.held, o.waitFor);
+  let source: SliceSource = new FileSliceSource(o.manifest, o.fh, o.held, o.waitFor, o.live);
   if (o.verify) source = new VerifyingSliceSource(source, o.verify.hash, o.verify.onChanged);
   if (o.fault) source = new CorruptingSliceSource(source, o.fault);
   const server = new SliceServer({

@@ -14,6 +14,7 @@ import {
 import type { TicketClaims } from '../protocol/ticket.js';
 import { SLICE_SERVER_DEFAULTS } from './connection-gate.js';
 import type { ClientStats, SliceServerOptions } from './slice-server.js';
+import { discardBody, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
 
 /** What a connection needs from its server: admission against capacity, accounting. */
 export interface ConnectionHost {
@@ -36,6 +37,8 @@ export class SliceConnection {
   private pumping = false;
   private admitted = false;
   private done = false;
+  /** A streamed slice's header went out but not all its bytes: an ERROR frame cannot follow. */
+  private midSlice = false;
   private readonly log: Logger;
   private helloTimer: NodeJS.Timeout | null;
 
@@ -104,12 +107,13 @@ export class SliceConnection {
 
   /**
    * Send queued slices in order. The next slice is read while the current one drains to the
-   * socket (read-ahead of one), so disk and network overlap; memory stays at two slices.
+   * socket (read-ahead of one), so disk and network overlap; memory stays at two slices. A relay's
+   * slice still arriving is streamed (cut-through): header at once, bytes as they come.
    */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
-    let ahead: { index: number; data: Promise<Buffer | null> } | null = null;
+    let ahead: { index: number; data: Promise<SliceBody | null> } | null = null;
     try {
       while (!this.done && (ahead || this.queue.length > 0)) {
         const cur = ahead ?? this.read(this.queue.shift() as number);
@@ -119,23 +123,29 @@ export class SliceConnection {
     } catch (err) {
       this.abort(toCascadeError(err, 'ERR_IMAGE_UNREADABLE'));
     } finally {
-      ahead?.data.catch(() => undefined);
+      if (ahead) discardBody(ahead.data);
       this.pumping = false;
     }
   }
 
   /** Start reading a slice (null for an all-zero slice, which is never read or sent). */
-  private read(index: number): { index: number; data: Promise<Buffer | null> } {
-    const data = this.server.isZero(index) ? Promise.resolve(null) : this.opts.source.readSlice(index);
+  private read(index: number): { index: number; data: Promise<SliceBody | null> } {
+    const source = this.opts.source;
+    const data: Promise<SliceBody | null> = this.server.isZero(index)
+      ? Promise.resolve(null)
+      : source.openSlice
+        ? source.openSlice(index)
+        : source.readSlice(index);
     data.catch(() => undefined); // a failure is seen when the slice's turn comes
     return { index, data };
   }
 
-  private async sendSlice(index: number, data: Buffer | null): Promise<void> {
+  private async sendSlice(index: number, data: SliceBody | null): Promise<void> {
     if (data === null) {
       this.socket.write(encodeSliceHeader(index, 0, FrameFlags.ZERO));
       return;
     }
+    if (isSliceStream(data)) return this.sendStream(index, data);
     if (this.done) return;
     if (this.opts.rateLimiter) await this.opts.rateLimiter.take(data.length);
     if (this.done) return;
@@ -145,6 +155,28 @@ export class SliceConnection {
     this.stats.slices++;
     this.server.countBytes(data.length);
     if (!flushed) await this.drained();
+  }
+
+  /** Forward a slice as it arrives: each chunk goes out (rate-limited, back-pressured) as it comes. */
+  private async sendStream(index: number, stream: SliceStream): Promise<void> {
+    try {
+      if (this.done) return;
+      this.socket.write(encodeSliceHeader(index, stream.length));
+      this.midSlice = true;
+      for (let c = await stream.next(); c !== null; c = await stream.next()) {
+        if (this.done) return;
+        if (this.opts.rateLimiter) await this.opts.rateLimiter.take(c.length);
+        if (this.done) return;
+        const flushed = this.socket.write(c);
+        this.stats.bytes += c.length;
+        this.server.countBytes(c.length);
+        if (!flushed) await this.drained();
+      }
+      this.midSlice = false;
+      this.stats.slices++;
+    } finally {
+      stream.close();
+    }
   }
 
   private drained(): Promise<void> {
@@ -168,7 +200,10 @@ export class SliceConnection {
       this.log.debug({ code: err.code, client: this.stats.client, reason: err.message }, 'refused data connection');
       this.server.refused(err.code, this.stats.address);
     }
-    if (this.socket.writable) this.socket.end(encodeError(err.code, err.message));
+    // Mid-slice (a relay whose upstream never sent the rest) the client reads body bytes: no
+    // frame can follow, so the connection is dropped (the client sees its server lost).
+    if (this.midSlice) this.socket.destroy();
+    else if (this.socket.writable) this.socket.end(encodeError(err.code, err.message));
     this.finish(err.code);
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }

@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { CascadeError } from '../errors.js';
 import type { DigestAlgorithm } from '../manifest/digest.js';
 import { sliceLength, zeroMap, type Manifest, type SliceBitmap } from '../manifest/manifest.js';
+import { corruptStream, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
 
 /** Where a server's slices come from: the seeder's image, or a peer's verified target. */
 export interface SliceSource {
@@ -10,7 +11,18 @@ export interface SliceSource {
   has(index: number): boolean;
   /** The slice's bytes; rejects with ERR_SLICE_UNAVAILABLE if not held (relay: after waiting). */
   readSlice(index: number): Promise<Buffer>;
+  /**
+   * Relay cut-through: the slice's bytes, or — for a slice still arriving — a stream of them as
+   * they come. Absent: the server uses readSlice.
+   */
+  openSlice?(index: number): Promise<SliceBody>;
 }
+
+/**
+ * A relay's slices in flight: waits (bounded by the relay wait) until slice `index` is either
+ * held (resolves null: read it from the file) or arriving (resolves a stream of its bytes).
+ */
+export type LiveSlices = (index: number) => Promise<SliceStream | null>;
 
 /** Read exactly `length` bytes at `position`, or fail. */
 export async function readFully(fh: FileHandle, length: number, position: number): Promise<Buffer> {
@@ -37,6 +49,7 @@ export class FileSliceSource implements SliceSource {
     private readonly fh: FileHandle,
     private readonly held: (index: number) => boolean = () => true,
     private readonly waitFor?: (index: number) => Promise<void>,
+    private readonly live?: LiveSlices,
   ) {
     this.zero = zeroMap(manifest);
   }
@@ -58,6 +71,15 @@ export class FileSliceSource implements SliceSource {
       await this.waitFor(index);
     }
     return readFully(this.fh, sliceLength(this.manifest, index), index * this.manifest.sliceSize);
+  }
+
+  /** A held slice from the file; one still arriving (relay) as a stream of its bytes. */
+  async openSlice(index: number): Promise<SliceBody> {
+    if (this.live && index >= 0 && index < this.manifest.digests.length && !this.held(index)) {
+      const stream = await this.live(index);
+      if (stream) return stream;
+    }
+    return this.readSlice(index);
   }
 }
 
@@ -81,15 +103,21 @@ export class CorruptingSliceSource implements SliceSource {
     return this.inner.has(index);
   }
   async readSlice(index: number): Promise<Buffer> {
-    const buf = await this.inner.readSlice(index);
+    return this.corrupt(index, await this.inner.readSlice(index));
+  }
+  async openSlice(index: number): Promise<SliceBody> {
+    const body = this.inner.openSlice ? await this.inner.openSlice(index) : await this.inner.readSlice(index);
+    return isSliceStream(body) ? (this.hit(index) ? corruptStream(body) : body) : this.corrupt(index, body);
+  }
+  private hit(index: number): boolean {
     const every = this.fault.every;
-    const hit = (every !== undefined && index % every === every - 1) || this.onceLeft.delete(index);
-    if (hit && buf.length > 0) {
-      const copy = Buffer.from(buf);
-      copy[copy.length >> 1] = (copy[copy.length >> 1] ?? 0) ^ 0xff;
-      return copy;
-    }
-    return buf;
+    return (every !== undefined && index % every === every - 1) || this.onceLeft.delete(index);
+  }
+  private corrupt(index: number, buf: Buffer): Buffer {
+    if (!this.hit(index) || buf.length === 0) return buf;
+    const copy = Buffer.from(buf);
+    copy[copy.length >> 1] = (copy[copy.length >> 1] ?? 0) ^ 0xff;
+    return copy;
   }
 }
 

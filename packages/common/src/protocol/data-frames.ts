@@ -122,11 +122,24 @@ function decodeBody(f: Frame): object {
   return body;
 }
 
+/**
+ * Told of a SLICE frame's body as it arrives, before the frame is whole (relay cut-through). The
+ * frame's end is the whole Frame that `push` returns. Must not throw.
+ */
+export interface SliceBodyListener {
+  /** A SLICE header was decoded: `length` body bytes follow (none for a ZERO slice). */
+  sliceStart(index: number, length: number, flags: number): void;
+  /** Body bytes of the current SLICE frame: subarrays of the pushed chunk, never copies. */
+  sliceData(index: number, chunk: Buffer): void;
+}
+
 export interface FrameDecoderOptions {
   /** Largest SLICE payload accepted. */
   maxSliceBytes: number;
   /** Frame types this side accepts; anything else is an error. */
   accept: readonly FrameTypeValue[];
+  /** Hears SLICE bodies as they arrive (the whole frames are still returned by `push`). */
+  sliceBody?: SliceBodyListener | undefined;
 }
 
 /**
@@ -152,32 +165,48 @@ export class FrameDecoder {
 
   push(chunk: Buffer): Frame[] {
     const out: Frame[] = [];
-    let buf: Buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = null;
-    while (buf.length > 0) {
+    let buf = chunk;
+    if (this.pending) {
+      // Complete a split header: copy only its missing bytes, never the body behind them.
+      const fill = Math.min(HEADER_BYTES - this.pending.length, buf.length);
+      const head = Buffer.concat([this.pending, buf.subarray(0, fill)]);
+      this.pending = head.length < HEADER_BYTES ? head : null;
+      if (this.pending) return out;
+      this.header = this.startFrame(head);
+      buf = buf.subarray(fill);
+    }
+    for (;;) {
       if (this.header === null) {
+        if (buf.length === 0) break;
         if (buf.length < HEADER_BYTES) {
           this.pending = Buffer.from(buf); // tiny copy: never more than 11 bytes
           break;
         }
-        this.header = this.parseHeader(buf);
+        this.header = this.startFrame(buf);
         buf = buf.subarray(HEADER_BYTES);
       }
-      const need = this.header.length - this.have;
-      if (need > 0) {
+      const h = this.header;
+      const need = h.length - this.have;
+      if (need > 0 && buf.length > 0) {
         const take = buf.subarray(0, Math.min(need, buf.length));
+        if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceData(h.index, take);
         this.chunks.push(take);
         this.have += take.length;
         buf = buf.subarray(take.length);
       }
-      if (this.have === this.header.length) {
-        out.push({ ...this.header, chunks: this.chunks });
-        this.header = null;
-        this.chunks = [];
-        this.have = 0;
-      }
+      if (this.have < h.length) break; // every byte pushed is taken
+      out.push({ ...h, chunks: this.chunks });
+      this.header = null;
+      this.chunks = [];
+      this.have = 0;
     }
     return out;
+  }
+
+  private startFrame(b: Buffer): FrameHeader {
+    const h = this.parseHeader(b);
+    if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceStart(h.index, h.length, h.flags);
+    return h;
   }
 
   private parseHeader(b: Buffer): FrameHeader {

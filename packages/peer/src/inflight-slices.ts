@@ -1,0 +1,151 @@
+import { CascadeError, FrameFlags, type SliceBodyListener, type SliceStream } from '@cascade/common';
+import { InflightStream, type InflightStreamOptions } from './inflight-stream.js';
+
+/**
+ * One reception of a slice: its bytes so far, referenced as the socket delivered them (no copy).
+ * `live` while bytes may still come; `dead` once abandoned (connection lost) or failed its
+ * digest; `done` once verified and held.
+ */
+export class SliceAttempt {
+  readonly chunks: Buffer[] = [];
+  received = 0;
+  state: 'live' | 'dead' | 'done' = 'live';
+  constructor(
+    readonly index: number,
+    readonly length: number,
+  ) {}
+}
+
+/**
+ * The slices this peer is receiving right now, published as their bytes arrive so a relay can
+ * forward them before they are whole (cut-through). Fed by the slice client's decoder
+ * (SliceBodyListener); an entry ends when the slice is verified and held (`settled`), or failed
+ * or abandoned (`dropped`: the slice was put back to be fetched again). Holds no bytes of its
+ * own beyond the references the slice client holds anyway until the slice is written.
+ */
+export class InflightSlices implements SliceBodyListener {
+  private readonly attempts = new Map<number, SliceAttempt>();
+  private readonly listeners = new Map<number, Set<() => void>>();
+
+  sliceStart(index: number, length: number, flags: number): void {
+    if ((flags & FrameFlags.ZERO) !== 0 || length === 0) return;
+    const prior = this.attempts.get(index);
+    if (prior) prior.state = 'dead';
+    this.attempts.set(index, new SliceAttempt(index, length));
+    this.notify(index);
+  }
+
+  sliceData(index: number, chunk: Buffer): void {
+    const a = this.attempts.get(index);
+    if (!a || a.state !== 'live' || chunk.length === 0) return;
+    a.chunks.push(chunk);
+    a.received += chunk.length;
+    this.notify(index);
+  }
+
+  /** The slice was verified, written and marked held. */
+  settled(index: number): void {
+    this.end(index, 'done');
+  }
+
+  /** The slice failed its digest or its transfer ended before it was whole: it will come again. */
+  dropped(index: number): void {
+    this.end(index, 'dead');
+  }
+
+  /** The reception of slice `index` under way, if any. */
+  get(index: number): SliceAttempt | undefined {
+    return this.attempts.get(index);
+  }
+
+  /** Slices in flight (tests, memory checks). */
+  get size(): number {
+    return this.attempts.size;
+  }
+
+  /** Call `fn` at every change to slice `index` (start, bytes, end); returns the unsubscribe. */
+  watch(index: number, fn: () => void): () => void {
+    const set = this.listeners.get(index) ?? new Set<() => void>();
+    set.add(fn);
+    this.listeners.set(index, set);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.listeners.get(index) === set) this.listeners.delete(index);
+    };
+  }
+
+  /**
+   * Wait (at most `waitMs`) until slice `index` is held (resolves null: read it from the target)
+   * or arriving (resolves a stream of its bytes, which follows later receptions if this one is
+   * lost). Rejects with ERR_SLICE_UNAVAILABLE when neither happens in time.
+   */
+  async open(index: number, o: InflightStreamOptions): Promise<SliceStream | null> {
+    for (;;) {
+      if (o.held()) return null;
+      const a = this.attempts.get(index);
+      if (a) return new InflightStream(this, a, o);
+      await this.change(index, o.waitMs, `slice ${index} did not arrive within ${o.waitMs} ms`);
+    }
+  }
+
+  /** Resolves at the next change to slice `index`; rejects (ERR_SLICE_UNAVAILABLE) after `ms`. */
+  change(index: number, ms: number, why: string, signal?: { cancel?: () => void }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = (): void => {
+        clearTimeout(timer);
+        unwatch();
+      };
+      const unwatch = this.watch(index, () => {
+        stop();
+        resolve();
+      });
+      const timer = setTimeout(() => {
+        stop();
+        reject(new CascadeError('ERR_SLICE_UNAVAILABLE', why));
+      }, ms);
+      if (signal)
+        signal.cancel = () => {
+          stop();
+          resolve();
+        };
+    });
+  }
+
+  private end(index: number, state: 'dead' | 'done'): void {
+    const a = this.attempts.get(index);
+    if (a) {
+      a.state = state;
+      this.attempts.delete(index);
+    }
+    this.notify(index);
+  }
+
+  private notify(index: number): void {
+    const set = this.listeners.get(index);
+    if (set) for (const fn of [...set]) fn();
+  }
+}
+
+/**
+ * Publish only the slices a transfer asked for, at their manifest length: bytes a server sends
+ * unasked (or at a wrong length) never reach a downstream peer, and every slice published is
+ * one the transfer will settle or put back. (`requested` is checked at the header: the frames
+ * before it in the same socket chunk are not handled yet, so the slice may not be first.)
+ */
+export function expectedSlicesOnly(
+  inner: SliceBodyListener,
+  requested: (index: number) => boolean,
+  lengthOf: (index: number) => number,
+): SliceBodyListener {
+  let current: number | null = null;
+  return {
+    sliceStart: (index, length, flags) => {
+      const ok = requested(index) && length === lengthOf(index);
+      current = ok ? index : null;
+      if (ok) inner.sliceStart(index, length, flags);
+    },
+    sliceData: (index, chunk) => {
+      if (index === current) inner.sliceData(index, chunk);
+    },
+  };
+}
