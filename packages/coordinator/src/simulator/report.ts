@@ -1,7 +1,8 @@
 import { renderChart } from './chart.js';
 import type { SimModel } from './model.js';
 import { formatInUnit, formatSpan, imagedAt, niceStep, sampleTimes, timeUnit } from './progression.js';
-import type { SimulationParams, SimulationResult } from './simulate.js';
+import type { SimulationParams } from './params.js';
+import type { SimulationResult } from './simulate.js';
 
 /** What a report needs besides the runs: the parameters, and the table's step (default: a round tenth). */
 export interface ReportOptions {
