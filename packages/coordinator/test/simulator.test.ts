@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planFailures } from '../src/simulator/failures.js';
 import { progressionRows, toCsv, toJson, formatTable } from '../src/simulator/report.js';
-import { simulate, type SimulationParams } from '../src/simulator/simulate.js';
+import type { SimulationParams } from '../src/simulator/params.js';
+import { simulate } from '../src/simulator/simulate.js';
 
 const MIN = 60_000;
 const GiB = 2 ** 30;
