@@ -25,12 +25,12 @@ export interface FlowHost {
 export interface FlowOptions {
   imageBytes: number;
   sliceBytes: number;
-  /** Relay: how far a child stays behind its parent (cut-through: a few KiB; store-and-forward: a slice). */
-  lagBytes: number;
-  /** Wire bytes per payload byte (1: none). */
-  frame: number;
-  /** ACK bytes on the reverse link per payload byte received (0: none). */
-  ack: number;
+  /** Relay: how far a child stays behind its parent (cut-through: a few KiB). Default: a slice. */
+  lagBytes?: number;
+  /** Wire bytes per payload byte. Default 1 (none). */
+  frame?: number;
+  /** ACK bytes on the reverse link per payload byte received. Default 0 (none). */
+  ack?: number;
   /** Called with the time of a host's next event (a completion or a relay regime change). */
   schedule: (host: FlowHost, time: number) => void;
 }
@@ -55,13 +55,17 @@ export class FlowNetwork {
   private readonly size: number;
   private readonly slice: number;
   private readonly lag: number;
+  private readonly frame: number;
+  private readonly ack: number;
   private readonly eps: number;
   private readonly dirty: FlowHost[] = [];
 
   constructor(private readonly opts: FlowOptions) {
     this.size = opts.imageBytes;
     this.slice = Math.min(opts.sliceBytes, opts.imageBytes);
-    this.lag = Math.min(opts.lagBytes, opts.imageBytes);
+    this.lag = Math.min(opts.lagBytes ?? this.slice, opts.imageBytes);
+    this.frame = opts.frame ?? 1;
+    this.ack = opts.ack ?? 0;
     this.eps = opts.imageBytes * 1e-9 + 1e-6;
   }
 
@@ -144,7 +148,7 @@ export class FlowNetwork {
 
   /** A receiving host started or stopped serving: its downlink's ACK load changed. */
   private servingChanged(h: FlowHost): void {
-    if (h.parent && this.opts.ack > 0) this.markDirty(h.parent);
+    if (h.parent && this.ack > 0) this.markDirty(h.parent);
   }
 
   /** Its clients' rates must be recomputed at the next flush. */
@@ -172,7 +176,7 @@ export class FlowNetwork {
       this.advance(c, now);
       return this.capOf(c, p, pBytes);
     });
-    const { frame, ack } = this.opts;
+    const { frame, ack } = this;
     const up = p.complete ? p.up / frame : Math.max(0, p.up - ack * p.rate) / frame;
     const rates = waterFill(up, caps);
     kids.forEach((c, i) => {
@@ -183,7 +187,7 @@ export class FlowNetwork {
 
   /** The most this child could receive now, before sharing the parent's uplink. */
   private capOf(c: FlowHost, p: FlowHost, pBytes: number): number {
-    const down = c.down / (c.children.size > 0 ? this.opts.frame + this.opts.ack : this.opts.frame);
+    const down = c.down / (c.children.size > 0 ? this.frame + this.ack : this.frame);
     if (p.complete) return down;
     const limit = pBytes - this.lag;
     const gap = limit - c.bytes;

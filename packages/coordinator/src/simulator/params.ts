@@ -29,6 +29,13 @@ export interface SimulationParams {
    * 0 turns it off. Default 250 (peers report progress at least every 500 ms).
    */
   rateTickMs?: number;
+  /** Peers lost at given moments (SIGKILL, power): index 1..peers, in addition to `fail`. */
+  losses?: Array<{ index: number; atMs: number }>;
+  /**
+   * A lost server's clients rejoin the queue this long after it died (noticing the closed
+   * connection, reporting failed). Default 0.
+   */
+  rejoinMs?: number;
   /** Fraction of peers removed at random moments, 0..1. Default 0. */
   fail?: number;
   /** Seed of the failure plan. Default 1. */
@@ -55,6 +62,13 @@ export function checkParams(p: SimulationParams): void {
   if (p.hopLagBytes !== undefined) whole(p.hopLagBytes, 'hop lag', 0);
   const tick = p.rateTickMs ?? DEFAULT_RATE_TICK_MS;
   if (!(tick >= 0 && Number.isFinite(tick))) throw new RangeError(`rate tick must be ≥ 0 ms, got ${tick}`);
+  for (const l of p.losses ?? []) {
+    if (!Number.isInteger(l.index) || l.index < 1 || l.index > p.peers)
+      throw new RangeError(`a lost peer's index must be 1..${p.peers}, got ${l.index}`);
+    if (!(l.atMs >= 0 && Number.isFinite(l.atMs))) throw new RangeError(`a loss time must be ≥ 0 ms, got ${l.atMs}`);
+  }
+  const rejoin = p.rejoinMs ?? 0;
+  if (!(rejoin >= 0 && Number.isFinite(rejoin))) throw new RangeError(`rejoin delay must be ≥ 0 ms, got ${rejoin}`);
   const fail = p.fail ?? 0;
   if (!(fail >= 0 && fail < 1)) throw new RangeError(`failure fraction must be in [0, 1), got ${fail}`);
   if (p.mode !== 'classic' && p.mode !== 'relay')

@@ -69,6 +69,10 @@ export interface HostOutcome {
 }
 
 const SESSION = 'simulation';
+/** Rate ticks: every transfer reports at every tick up to this many transfers … */
+const REPORT_ALL_UP_TO = 4096;
+/** … and beyond, each reports at least every this many ticks. */
+const MAX_TURNS = 8;
 
 /**
  * Simulate imaging `peers` machines through the live Scheduler. With `fail > 0` it first runs
@@ -77,9 +81,11 @@ const SESSION = 'simulation';
 export function simulate(params: SimulationParams): SimulationResult {
   checkParams(params);
   const fraction = params.fail ?? 0;
-  if (fraction === 0) return new Simulation(params, []).run();
+  const losses = (params.losses ?? []).map((l) => ({ peer: l.index - 1, atMs: l.atMs }));
+  if (fraction === 0 && losses.length === 0) return new Simulation(params, []).run();
   const baseline = new Simulation(params, []).run();
-  const plan = planFailures(params.peers, fraction, baseline.makespanMs, params.seed ?? 1);
+  const random = fraction > 0 ? planFailures(params.peers, fraction, baseline.makespanMs, params.seed ?? 1) : [];
+  const plan = [...random, ...losses].sort((a, b) => a.atMs - b.atMs || a.peer - b.peer);
   const result = new Simulation(params, plan).run();
   result.withoutFailures = { makespanMs: baseline.makespanMs, ratio: baseline.ratio };
   return result;
@@ -88,6 +94,7 @@ export function simulate(params: SimulationParams): SimulationResult {
 type SimEvent =
   | { kind: 'transfer'; host: FlowHost; version: number }
   | { kind: 'fail'; host: FlowHost }
+  | { kind: 'rejoin'; host: FlowHost }
   | { kind: 'seeder' }
   | { kind: 'rates' };
 
@@ -103,13 +110,18 @@ class Simulation {
   private readonly feed: NoteRate | null;
   private readonly hosts = new Map<string, FlowHost>();
   private readonly peers: FlowHost[] = [];
-  /** Peers transferring now (rates go to the scheduler). */
-  private readonly active = new Set<FlowHost>();
+  /** Peers transferring now (rates go to the scheduler) → their turn, in 0..MAX_TURNS-1. */
+  private readonly active = new Map<FlowHost, number>();
+  /** The same peers by turn. */
+  private readonly turns = Array.from({ length: MAX_TURNS }, () => new Set<FlowHost>());
+  private serial = 0;
+  private ticks = 0;
   /** Peers with their own link rates → when each was imaged. */
   private readonly custom = new Map<string, number | null>();
   private readonly gone = new Set<string>();
   private readonly pending: Decision[] = [];
   private draining = false;
+  private ticking = false;
   private now = 0;
   private lastEvent = 0;
   private lastDone = 0;
@@ -167,7 +179,13 @@ class Simulation {
 
   private startSeeder(): void {
     this.apply(this.scheduler.addServer(SESSION, 'seeder', this.params.seederCapacity, this.now));
-    if (this.tickMs > 0) this.queue.push(this.now + this.tickMs, { kind: 'rates' });
+  }
+
+  /** Rate ticks run while anything transfers (from the first assignment on). */
+  private keepTicking(): void {
+    if (this.ticking || this.tickMs === 0) return;
+    this.ticking = true;
+    this.queue.push(this.now + this.tickMs, { kind: 'rates' });
   }
 
   /** Process events in time order until none is left; returns how many there were. */
@@ -182,6 +200,7 @@ class Simulation {
       if (ev.kind === 'fail') this.lose(ev.host);
       else if (ev.kind === 'seeder') this.startSeeder();
       else if (ev.kind === 'rates') this.noteRates();
+      else if (ev.kind === 'rejoin') this.rejoin(ev.host);
       else if (ev.version === ev.host.version) this.transferEvent(ev.host);
       this.flow.flush(this.now);
     }
@@ -189,25 +208,47 @@ class Simulation {
   }
 
   /**
-   * Every transferring peer reports its rate and held slices, as a live peer's progress does; the
-   * scheduler's tick may then move some (re-routing). Runs while anything transfers.
+   * Transferring peers report their rate and held slices, as a live peer's progress does; the
+   * scheduler's tick may then move some (re-routing). Runs while anything transfers. Up to
+   * REPORT_ALL_UP_TO transfers, every one reports at every tick; beyond, they take turns so that
+   * a tick costs O(REPORT_ALL_UP_TO) reports, each peer reporting at least every MAX_TURNS ticks.
    */
   private noteRates(): void {
     const decisions: Decision[] = [];
-    for (const h of this.active) {
-      this.scheduler.noteHeld(h.id, Math.floor(this.flow.bytesAt(h, this.now) / this.sliceBytes));
-      if (this.feed) decisions.push(...this.feed(h.id, h.rate * 1000, this.now));
+    const relay = this.params.mode === 'relay';
+    const every = Math.min(MAX_TURNS, Math.ceil(this.active.size / REPORT_ALL_UP_TO));
+    const turn = this.ticks++ % every;
+    for (let t = turn; t < MAX_TURNS; t += every) {
+      for (const h of this.turns[t] as Set<FlowHost>) {
+        if (relay) this.scheduler.noteHeld(h.id, Math.floor(this.flow.bytesAt(h, this.now) / this.sliceBytes));
+        if (this.feed) decisions.push(...this.feed(h.id, h.rate * 1000, this.now));
+      }
     }
     this.apply(decisions);
     this.apply(this.scheduler.tick(this.now));
-    if (this.active.size > 0) this.queue.push(this.now + this.tickMs, { kind: 'rates' });
+    this.ticking = false;
+    if (this.active.size > 0) this.keepTicking();
+  }
+
+  private activate(h: FlowHost): void {
+    if (this.active.has(h)) return;
+    const turn = this.serial++ % MAX_TURNS;
+    this.active.set(h, turn);
+    this.turns[turn]?.add(h);
+  }
+
+  private deactivate(h: FlowHost): void {
+    const turn = this.active.get(h);
+    if (turn === undefined) return;
+    this.active.delete(h);
+    this.turns[turn]?.delete(h);
   }
 
   /** A transfer's event is due: it completed (the peer now serves the whole image), or its relay regime changed. */
   private transferEvent(host: FlowHost): void {
     if (!this.flow.due(host, this.now)) return;
     this.flow.finish(host, this.now);
-    this.active.delete(host);
+    this.deactivate(host);
     this.lastDone = this.now;
     if (this.custom.has(host.id)) this.custom.set(host.id, this.now);
     else this.othersDone = this.now;
@@ -222,15 +263,22 @@ class Simulation {
     const orphans = [...host.children];
     if (host.parent) this.flow.detach(host, this.now);
     for (const c of orphans) this.flow.detach(c, this.now);
-    this.active.delete(host);
-    for (const c of orphans) this.active.delete(c);
+    this.deactivate(host);
+    for (const c of orphans) this.deactivate(c);
     if (this.scheduler.getServer(host.id)) this.apply(this.scheduler.removeServer(host.id, this.now));
     if (this.scheduler.getClient(host.id)?.state !== 'imaged')
       this.apply(this.scheduler.removeClient(host.id, this.now));
     for (const c of orphans) {
       this.retries++;
-      this.apply(this.scheduler.transferFailed(c.id, this.now));
+      const rejoinMs = this.params.rejoinMs ?? 0;
+      if (rejoinMs > 0) this.queue.push(this.now + rejoinMs, { kind: 'rejoin', host: c });
+      else this.rejoin(c);
     }
+  }
+
+  /** An orphan reports its transfer failed and rejoins the queue at its head. */
+  private rejoin(c: FlowHost): void {
+    if (!this.gone.has(c.id)) this.apply(this.scheduler.transferFailed(c.id, this.now));
   }
 
   /** Act on decisions in order; decisions made while acting are queued behind them. */
@@ -256,7 +304,8 @@ class Simulation {
     this.assignments++;
     if (move) this.moves++;
     this.flow.attach(client, server, this.now);
-    this.active.add(client);
+    this.activate(client);
+    this.keepTicking();
     if (this.params.mode === 'relay' && !move) {
       this.apply(this.scheduler.addServer(SESSION, clientId, this.relayCapacity, this.now, { relay: true }));
     }
