@@ -131,10 +131,25 @@ test(
   },
 );
 
+test('a relay killed mid-stream costs its orphan the rejoin delay: it re-attaches ahead, not at the tail', () => {
+  const base = simulate(chain(16, fluid()));
+  const killed = simulate(chain(16, fluid(), { losses: [{ index: 8, atMs: 10_000 }], rejoinMs: 1_000 }));
+  assert.equal(killed.failed, 1);
+  assert.equal(killed.retries, 1);
+  assert.equal(killed.survivorsImaged, 15);
+  const cost = killed.makespanMs - base.makespanMs;
+  // The dead relay's upstream sits idle for the second its orphan needs; the tail (behind the
+  // orphan) is never chosen, or the orphan would wait for it.
+  assert.ok(cost > 900 && cost < 1_300, `the loss cost ${cost} ms`);
+  assert.equal(killed.withoutFailures?.makespanMs, base.makespanMs);
+});
+
 test('impossible host links and lags are refused', () => {
   assert.throws(() => simulate(chain(4, fluid({ hosts: [{ index: 5, downBps: SLOW }] }))), /host index/);
   assert.throws(() => simulate(chain(4, fluid({ hosts: [{ index: 1, upBps: 0 }] }))), /uplink/);
   assert.throws(() => simulate(chain(4, fluid({ frameOverhead: 0.9 }))), /frame overhead/);
   assert.throws(() => simulate(chain(4, fluid(), { hopLagBytes: -1 })), /hop lag/);
   assert.throws(() => simulate(chain(4, fluid(), { rateTickMs: -1 })), /rate tick/);
+  assert.throws(() => simulate(chain(4, fluid(), { losses: [{ index: 0, atMs: 1 }] })), /lost peer/);
+  assert.throws(() => simulate(chain(4, fluid(), { rejoinMs: NaN })), /rejoin/);
 });
