@@ -26,7 +26,8 @@ export interface SimulationParams {
   /**
    * Fluid model: every `rateTickMs` each transferring client's rate and held slices go to the
    * scheduler (noteRate, noteHeld) and its tick runs, which may move clients (re-routing).
-   * 0 turns it off. Default 250 (peers report progress at least every 500 ms).
+   * 0 turns it off. Default 250 (peers report progress at least every 500 ms) up to
+   * REROUTE_MAX_PEERS peers, 0 beyond: the scheduler's tick reads every client of the session.
    */
   rateTickMs?: number;
   /** Peers lost at given moments (SIGKILL, power): index 1..peers, in addition to `fail`. */
@@ -48,6 +49,14 @@ export const HOP_LAG_BYTES = 64 * 1024;
 /** Cut-through: time a hop adds (a read, a write, the wire), taken at the link rate. */
 export const HOP_LAG_MS = 1;
 export const DEFAULT_RATE_TICK_MS = 250;
+/** Re-routing is simulated by default up to this many peers (pass `rateTickMs` to force it). */
+export const REROUTE_MAX_PEERS = 10_000;
+
+/** The rate tick a run uses: none in the fixed model, the default up to REROUTE_MAX_PEERS. */
+export function rateTick(p: SimulationParams): number {
+  if (p.model.kind !== 'fluid') return 0;
+  return p.rateTickMs ?? (p.peers <= REROUTE_MAX_PEERS ? DEFAULT_RATE_TICK_MS : 0);
+}
 
 /** Throws a RangeError naming the first impossible value. */
 export function checkParams(p: SimulationParams): void {

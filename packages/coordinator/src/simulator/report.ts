@@ -1,7 +1,7 @@
 import { renderChart } from './chart.js';
 import { SEEDER_START_MS, type SimModel } from './model.js';
 import { formatInUnit, formatSpan, imagedAt, niceStep, sampleTimes, timeUnit } from './progression.js';
-import type { SimulationParams } from './params.js';
+import { REROUTE_MAX_PEERS, type SimulationParams } from './params.js';
 import type { SimulationResult } from './simulate.js';
 
 /** What a report needs besides the runs: the parameters, and the table's step (default: a round tenth). */
@@ -40,7 +40,7 @@ export function formatReport(runs: readonly SimulationResult[], opts: ReportOpti
   const classic = runs.some((r) => r.mode === 'classic');
   const header = describeParams(opts.params, { relay, classic, relaySeederCapacity: opts.relaySeederCapacity });
   const lines = [header, '', ...formatTable(runs, step), ''];
-  for (const run of runs) lines.push(...formatSummary(run));
+  for (const run of runs) lines.push(...formatSummary(run, opts.params.model.kind === 'fluid'));
   const unit = timeUnit(step);
   const chart = renderChart(
     runs.map((r) => ({ label: r.mode, points: r.progression })),
@@ -118,12 +118,14 @@ export function formatTable(runs: readonly SimulationResult[], everyMs: number):
 }
 
 /** Makespan against the lower bound, and what failures cost. */
-export function formatSummary(run: SimulationResult): string[] {
+export function formatSummary(run: SimulationResult, fluid = false): string[] {
   const moved = run.moves > 0 ? ` (${run.moves} moved to a faster server)` : '';
   const figures = `${run.imaged} imaged · ${run.assignments} transfers${moved}`;
   const makespan = `makespan ${formatSpan(run.makespanMs)} = ${run.ratio.toFixed(2)} × S/B (${formatSpan(run.lowerBoundMs)})`;
+  const skipped = fluid && !run.rerouting && run.peers > REROUTE_MAX_PEERS;
+  const noReroute = skipped ? ` · re-routing not simulated (over ${REROUTE_MAX_PEERS.toLocaleString('en')} peers)` : '';
   const lines = run.complete
-    ? [`${run.mode}: ${makespan} · ${figures}`]
+    ? [`${run.mode}: ${makespan} · ${figures}${noReroute}`]
     : [`${run.mode}: DID NOT FINISH · events ran out at ${formatSpan(run.lastEventMs)} · ${figures}`];
   if (run.stuck) {
     const { waiting, transferring, serversWithFreeSlots: free } = run.stuck;

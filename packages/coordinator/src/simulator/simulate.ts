@@ -4,14 +4,7 @@ import { EventQueue } from './event-queue.js';
 import { planFailures, type PlannedFailure } from './failures.js';
 import { FlowNetwork, type FlowHost } from './flow-network.js';
 import { hostRates, type HostRates } from './model.js';
-import {
-  checkParams,
-  DEFAULT_RATE_TICK_MS,
-  DEFAULT_SLICE_BYTES,
-  hopLag,
-  type RelayMode,
-  type SimulationParams,
-} from './params.js';
+import { checkParams, DEFAULT_SLICE_BYTES, hopLag, rateTick, type RelayMode, type SimulationParams } from './params.js';
 import { isMove, rateFeed, type NoteRate } from './rate-feed.js';
 
 export interface ProgressPoint {
@@ -41,6 +34,8 @@ export interface SimulationResult {
   assignments: number;
   /** Transfers the scheduler moved to another server while they ran (re-routing). */
   moves: number;
+  /** Transfer rates went to the scheduler (re-routing simulated). */
+  rerouting: boolean;
   events: number;
   /** Every surviving peer was imaged. */
   complete: boolean;
@@ -137,7 +132,7 @@ class Simulation {
     this.sliceBytes = params.sliceBytes ?? DEFAULT_SLICE_BYTES;
     this.rates = hostRates(params.model, this.sliceBytes);
     this.relayCapacity = params.relayCapacity ?? Math.min(params.peerCapacity, 1);
-    this.tickMs = params.model.kind === 'fluid' ? (params.rateTickMs ?? DEFAULT_RATE_TICK_MS) : 0;
+    this.tickMs = rateTick(params);
     this.feed = rateFeed(this.scheduler);
     this.flow = new FlowNetwork({
       imageBytes: this.rates.imageBytes,
@@ -211,7 +206,8 @@ class Simulation {
    * Transferring peers report their rate and held slices, as a live peer's progress does; the
    * scheduler's tick may then move some (re-routing). Runs while anything transfers. Up to
    * REPORT_ALL_UP_TO transfers, every one reports at every tick; beyond, they take turns so that
-   * a tick costs O(REPORT_ALL_UP_TO) reports, each peer reporting at least every MAX_TURNS ticks.
+   * a tick costs O(REPORT_ALL_UP_TO) reports, each peer reporting at least every MAX_TURNS ticks,
+   * and the scheduler's tick runs once per round.
    */
   private noteRates(): void {
     const decisions: Decision[] = [];
@@ -225,7 +221,8 @@ class Simulation {
       }
     }
     this.apply(decisions);
-    this.apply(this.scheduler.tick(this.now));
+    // The scheduler's tick reads the whole session (a median of its rates): once per round of turns.
+    if (turn === 0) this.apply(this.scheduler.tick(this.now));
     this.ticking = false;
     if (this.active.size > 0) this.keepTicking();
   }
@@ -339,6 +336,7 @@ class Simulation {
       retries: this.retries,
       assignments: this.assignments,
       moves: this.moves,
+      rerouting: this.tickMs > 0,
       events,
       complete,
       ...(stuck ? { stuck } : {}),
