@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planFailures } from '../src/simulator/failures.js';
 import { progressionRows, toCsv, toJson, formatTable } from '../src/simulator/report.js';
-import { simulate, type SimulationParams } from '../src/simulator/simulate.js';
+import type { SimulationParams } from '../src/simulator/params.js';
+import { simulate } from '../src/simulator/simulate.js';
 
 const MIN = 60_000;
 const GiB = 2 ** 30;
@@ -13,12 +14,15 @@ const csus: SimulationParams = {
   mode: 'classic',
   model: { kind: 'fixed', transferMs: 20 * MIN },
 };
+/** Ideal links (no TCP framing or ACKs, no seeder start-up), fan-out 3 in relay mode too. */
+const ideal = { frameOverhead: 1, ackOverhead: 0, startMs: 0 } as const;
 const lab = (mode: 'classic' | 'relay', peers = 300): SimulationParams => ({
   peers,
   seederCapacity: 2,
   peerCapacity: 3,
+  relayCapacity: 3,
   mode,
-  model: { kind: 'fluid', imageBytes: 8 * GiB, linkBps: 125e6 },
+  model: { kind: 'fluid', imageBytes: 8 * GiB, linkBps: 125e6, ...ideal },
 });
 
 test('the CSUS table: 2, 10, 42, 170, 682 machines imaged at 20, 40, 60, 80, 100 minutes', () => {
@@ -47,7 +51,14 @@ test('the CSUS table is printed with one row per 20 minutes', () => {
 });
 
 test('in the fixed model relay mode streams: each relay hop adds one slice time', () => {
-  const chain: SimulationParams = { ...csus, peers: 10, seederCapacity: 1, peerCapacity: 1, mode: 'relay' };
+  const chain: SimulationParams = {
+    ...csus,
+    peers: 10,
+    seederCapacity: 1,
+    peerCapacity: 1,
+    mode: 'relay',
+    forward: 'store-and-forward',
+  };
   const run = simulate({
     ...chain,
     model: { kind: 'fixed', transferMs: 100_000, imageBytes: 100 * 4096 },
@@ -99,7 +110,7 @@ test('fluid model: one client takes S/B', () => {
 test('fluid model: a server uplink is shared by its clients, downlink and disk cap the rest', () => {
   const shared = simulate({ ...lab('classic'), peers: 3, seederCapacity: 3, peerCapacity: 0 });
   assert.ok(Math.abs(shared.ratio - 3) < 1e-6, `three clients share one uplink: ${shared.ratio}`);
-  const fatSeeder = { kind: 'fluid' as const, imageBytes: 8 * GiB, linkBps: 125e6, seederLinkBps: 1.25e9 };
+  const fatSeeder = { kind: 'fluid' as const, imageBytes: 8 * GiB, linkBps: 125e6, seederLinkBps: 1.25e9, ...ideal };
   const fast = simulate({ ...lab('classic'), peers: 3, seederCapacity: 3, peerCapacity: 0, model: fatSeeder });
   assert.ok(Math.abs(fast.ratio - 1) < 1e-6, `a 10× seeder link feeds three at full rate: ${fast.ratio}`);
   const disk = simulate({ ...lab('classic'), peers: 1, model: { ...fatSeeder, diskBps: 62.5e6 } });
@@ -115,8 +126,15 @@ test('fluid model: relay finishes well before classic', () => {
   assert.equal(relay.survivorsImaged, 300);
 });
 
-test('fluid model: a relay chain approaches S/B, one slice per hop behind', () => {
-  const run = simulate({ ...lab('relay', 100), seederCapacity: 1, peerCapacity: 1, sliceBytes: 4 * 2 ** 20 });
+test('fluid model, store-and-forward: a relay chain approaches S/B, one slice per hop behind', () => {
+  const run = simulate({
+    ...lab('relay', 100),
+    seederCapacity: 1,
+    peerCapacity: 1,
+    relayCapacity: 1,
+    sliceBytes: 4 * 2 ** 20,
+    forward: 'store-and-forward',
+  });
   const expected = 1 + 99 / 2048;
   assert.ok(Math.abs(run.ratio - expected) < 1e-3, `chain ratio ${run.ratio}, expected ${expected}`);
 });

@@ -5,6 +5,10 @@ import {
   simulate,
   toCsv,
   toJson,
+  TCP_ACK_OVERHEAD,
+  TCP_FRAME_OVERHEAD,
+  type FluidModel,
+  type HostLink,
   type RelayMode,
   type SimModel,
   type SimulationParams,
@@ -14,14 +18,22 @@ import { optionalDuration, parseDurationArg, parseRateArg, parseSizeArg } from '
 
 interface Args {
   peers: number;
-  'seeder-capacity': number;
+  'seeder-capacity'?: number;
   'peer-capacity': number;
+  'relay-capacity': number;
   mode: 'classic' | 'relay' | 'both';
   transfer?: string;
   image?: string;
   link?: string;
   'seeder-link'?: string;
   disk?: string;
+  slow?: string[];
+  start?: string;
+  'frame-overhead'?: number;
+  'ack-overhead'?: number;
+  'store-and-forward': boolean;
+  'hop-lag'?: string;
+  reroute: boolean;
   slice: string;
   fail: number;
   seed: number;
@@ -36,8 +48,16 @@ export const simulateCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('peers', { type: 'number', default: 100, describe: 'machines to image' })
-      .option('seeder-capacity', { type: 'number', default: 2, describe: 'clients the seeder serves at once' })
+      .option('seeder-capacity', {
+        type: 'number',
+        describe: 'clients the seeder serves at once (default 2; relay mode 1, as `cascade seed --relay`)',
+      })
       .option('peer-capacity', { type: 'number', default: 3, describe: 'clients each imaged peer serves at once' })
+      .option('relay-capacity', {
+        type: 'number',
+        default: 1,
+        describe: 'relay mode: clients a peer serves while downloading',
+      })
       .option('mode', {
         choices: ['classic', 'relay', 'both'] as const,
         default: 'classic' as const,
@@ -48,6 +68,34 @@ export const simulateCommand: CommandModule<object, Args> = {
       .option('link', { type: 'string', describe: "fluid model: every host's link rate, e.g. 1Gbit" })
       .option('seeder-link', { type: 'string', describe: "fluid model: the seeder's link rate (default --link)" })
       .option('disk', { type: 'string', describe: "fluid model: each peer's disk write rate, e.g. 150MB/s" })
+      .option('slow', {
+        type: 'string',
+        array: true,
+        describe: "fluid model: peer N's own link, N@RATE (both ways) or N@DOWN,UP, e.g. 5@25Mbit; repeatable",
+      })
+      .option('start', { type: 'string', describe: 'fluid model: seeder launch to first byte (default 0.5s)' })
+      .option('frame-overhead', {
+        type: 'number',
+        describe: `fluid model: wire bytes per payload byte (default ${TCP_FRAME_OVERHEAD.toFixed(4)}: TCP/IP/Ethernet)`,
+      })
+      .option('ack-overhead', {
+        type: 'number',
+        describe: `fluid model: ACK bytes on the reverse link per payload byte (default ${TCP_ACK_OVERHEAD.toFixed(4)})`,
+      })
+      .option('store-and-forward', {
+        type: 'boolean',
+        default: false,
+        describe: 'relay mode: a relay forwards a slice once it holds all of it (default: bytes as they arrive)',
+      })
+      .option('hop-lag', {
+        type: 'string',
+        describe: 'relay mode: bytes a cut-through hop lags (default 64KiB + 1 ms)',
+      })
+      .option('reroute', {
+        type: 'boolean',
+        default: true,
+        describe: 'fluid model: feed transfer rates to the scheduler, which moves clients off slow machines',
+      })
       .option('slice', { type: 'string', default: '4MiB', describe: 'slice size (relay streams slice by slice)' })
       .option('fail', { type: 'number', default: 0, describe: 'fraction of peers lost at random moments, 0..1' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of the random failures' })
@@ -59,8 +107,16 @@ export const simulateCommand: CommandModule<object, Args> = {
     const everyMs = optionalDuration(argv.every, '--every');
     if (everyMs === 0) throw new CascadeError('ERR_BAD_CONFIG', '--every must be longer than 0');
     const modes: RelayMode[] = argv.mode === 'both' ? ['classic', 'relay'] : [argv.mode];
-    const runs = modes.map((mode) => simulate({ ...params, mode }));
-    const report = { params, everyMs, chartWidth: Math.max(30, Math.min(72, (process.stdout.columns || 100) - 12)) };
+    const relaySeeder = argv['seeder-capacity'] ?? 1;
+    const runs = modes.map((mode) =>
+      simulate({ ...params, mode, ...(mode === 'relay' ? { seederCapacity: relaySeeder } : {}) }),
+    );
+    const report = {
+      params,
+      everyMs,
+      chartWidth: Math.max(30, Math.min(72, (process.stdout.columns || 100) - 12)),
+      ...(modes.includes('relay') ? { relaySeederCapacity: relaySeeder } : {}),
+    };
     if (argv.json) process.stdout.write(`${JSON.stringify(toJson(runs, report), null, 2)}\n`);
     else process.stdout.write(formatReport(runs, report));
     if (argv.csv) await writeFile(argv.csv, toCsv(runs));
@@ -86,25 +142,35 @@ export function paramsFrom(argv: Args): Omit<SimulationParams, 'mode'> {
   if (!Number.isFinite(argv.seed)) throw new CascadeError('ERR_BAD_CONFIG', `--seed must be a number`);
   const sliceBytes = parseSizeArg(argv.slice, '--slice');
   if (sliceBytes === 0) throw new CascadeError('ERR_BAD_CONFIG', '--slice must be larger than 0');
+  const peers = whole(argv.peers, '--peers', 1);
+  if (argv['store-and-forward'] && argv['hop-lag'] !== undefined)
+    throw new CascadeError('ERR_BAD_CONFIG', '--hop-lag is the cut-through lag: leave out --store-and-forward');
+  const hopLag = argv['hop-lag'] === undefined ? undefined : parseSizeArg(argv['hop-lag'], '--hop-lag');
   return {
-    peers: whole(argv.peers, '--peers', 1),
-    seederCapacity: whole(argv['seeder-capacity'], '--seeder-capacity', 1),
+    peers,
+    seederCapacity: whole(argv['seeder-capacity'] ?? 2, '--seeder-capacity', 1),
     peerCapacity: whole(argv['peer-capacity'], '--peer-capacity', 0),
-    model: modelFrom(argv),
+    relayCapacity: whole(argv['relay-capacity'], '--relay-capacity', 0),
+    model: modelFrom(argv, peers),
     sliceBytes,
+    ...(argv['store-and-forward'] ? { forward: 'store-and-forward' as const } : {}),
+    ...(hopLag !== undefined ? { hopLagBytes: hopLag } : {}),
+    ...(argv.reroute ? {} : { rateTickMs: 0 }),
     fail: argv.fail,
     seed: argv.seed,
   };
 }
 
-function modelFrom(argv: Args): SimModel {
+const FLUID_ONLY = ['seeder-link', 'disk', 'slow', 'start', 'frame-overhead', 'ack-overhead'] as const;
+
+function modelFrom(argv: Args, peers: number): SimModel {
   const positive = (v: number, flag: string): number => {
     if (v <= 0) throw new CascadeError('ERR_BAD_CONFIG', `${flag} must be larger than 0`);
     return v;
   };
   const image = argv.image === undefined ? undefined : positive(parseSizeArg(argv.image, '--image'), '--image');
   if (argv.link === undefined) {
-    const fluidOnly = (['seeder-link', 'disk'] as const).find((f) => argv[f] !== undefined);
+    const fluidOnly = FLUID_ONLY.find((f) => argv[f] !== undefined);
     if (fluidOnly)
       throw new CascadeError('ERR_BAD_CONFIG', `--${fluidOnly} needs the fluid model (--image SIZE --link RATE)`);
     if (image !== undefined && argv.transfer === undefined)
@@ -127,5 +193,38 @@ function modelFrom(argv: Args): SimModel {
     linkBps: positive(parseRateArg(argv.link, '--link'), '--link'),
     ...(seederLinkBps !== undefined ? { seederLinkBps } : {}),
     ...(diskBps !== undefined ? { diskBps } : {}),
+    ...linkDetails(argv, peers),
   };
+}
+
+/** --slow, --start, --frame-overhead, --ack-overhead. */
+function linkDetails(argv: Args, peers: number): Partial<FluidModel> {
+  const out: Partial<FluidModel> = {};
+  if (argv.slow?.length) out.hosts = argv.slow.map((v) => parseSlowHost(v, peers));
+  if (argv.start !== undefined) out.startMs = parseDurationArg(argv.start, '--start');
+  const fraction = (v: number | undefined, flag: string, min: number, max: number): number | undefined => {
+    if (v !== undefined && !(v >= min && v < max))
+      throw new CascadeError('ERR_BAD_CONFIG', `${flag} must be in [${min}, ${max}), got ${v}`);
+    return v;
+  };
+  const frame = fraction(argv['frame-overhead'], '--frame-overhead', 1, 2);
+  const ack = fraction(argv['ack-overhead'], '--ack-overhead', 0, 1);
+  if (frame !== undefined) out.frameOverhead = frame;
+  if (ack !== undefined) out.ackOverhead = ack;
+  return out;
+}
+
+/** `5@25Mbit` (both ways) or `5@25Mbit,100Mbit` (down, up) → peer 5's own link. */
+export function parseSlowHost(v: string, peers: number): HostLink {
+  const m = /^(\d+)@([^,]+)(?:,(.+))?$/.exec(v.trim());
+  const index = m ? Number(m[1]) : NaN;
+  if (!m || !(index >= 1 && index <= peers))
+    throw new CascadeError('ERR_BAD_CONFIG', `--slow: expected PEER@RATE with PEER in 1..${peers}, got "${v}"`);
+  const rate = (r: string): number => {
+    const bps = parseRateArg(r, '--slow');
+    if (bps <= 0) throw new CascadeError('ERR_BAD_CONFIG', '--slow: a rate must be larger than 0');
+    return bps;
+  };
+  const downBps = rate(m[2] as string);
+  return { index, downBps, upBps: m[3] === undefined ? downBps : rate(m[3]) };
 }

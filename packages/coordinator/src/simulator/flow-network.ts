@@ -25,6 +25,12 @@ export interface FlowHost {
 export interface FlowOptions {
   imageBytes: number;
   sliceBytes: number;
+  /** Relay: how far a child stays behind its parent (cut-through: a few KiB). Default: a slice. */
+  lagBytes?: number;
+  /** Wire bytes per payload byte. Default 1 (none). */
+  frame?: number;
+  /** ACK bytes on the reverse link per payload byte received. Default 0 (none). */
+  ack?: number;
   /** Called with the time of a host's next event (a completion or a relay regime change). */
   schedule: (host: FlowHost, time: number) => void;
 }
@@ -35,20 +41,31 @@ export interface FlowOptions {
  * server (a client comes or goes, or, in relay mode, the server's own rate changes), only that
  * server's clients are recomputed, and from them whichever relay's rate changed.
  *
- * Relay: a child receives only slices its parent has verified, so while the parent is incomplete
- * the child stays at least one slice behind it. A child is then either free (behind that limit,
- * at its fair share), bound (at the limit, at most its parent's rate) or stalled (ahead of the
- * limit, e.g. re-attached to a parent that is behind it: rate 0 until the parent passes it).
+ * Relay: a child receives only bytes its parent has received, so while the parent is incomplete
+ * the child stays `lagBytes` behind it (cut-through: the bytes in flight on one hop; store-and-
+ * forward: a whole slice). A child is then either free (behind that limit, at its fair share),
+ * bound (at the limit, at most its parent's rate) or stalled (ahead of the limit, e.g.
+ * re-attached to a parent that is behind it: rate 0 until the parent passes it).
+ *
+ * Links carry payload × `frame` on the wire, and each receiver's uplink carries `ack` × what it
+ * receives; a relay's downlink likewise carries the ACKs of what it sends (taken as much as it
+ * receives, as in a chain).
  */
 export class FlowNetwork {
   private readonly size: number;
   private readonly slice: number;
+  private readonly lag: number;
+  private readonly frame: number;
+  private readonly ack: number;
   private readonly eps: number;
   private readonly dirty: FlowHost[] = [];
 
   constructor(private readonly opts: FlowOptions) {
     this.size = opts.imageBytes;
     this.slice = Math.min(opts.sliceBytes, opts.imageBytes);
+    this.lag = Math.min(opts.lagBytes ?? this.slice, opts.imageBytes);
+    this.frame = opts.frame ?? 1;
+    this.ack = opts.ack ?? 0;
     this.eps = opts.imageBytes * 1e-9 + 1e-6;
   }
 
@@ -96,6 +113,7 @@ export class FlowNetwork {
     child.parent = parent;
     parent.children.add(child);
     this.markDirty(parent);
+    if (parent.children.size === 1) this.servingChanged(parent);
   }
 
   /** The transfer stops (server lost): the slice in flight is lost, verified slices are kept. */
@@ -106,10 +124,7 @@ export class FlowNetwork {
     this.setRate(child, 0);
     child.parent = null;
     this.cancel(child);
-    if (parent) {
-      parent.children.delete(child);
-      this.markDirty(parent);
-    }
+    if (parent) this.leave(child, parent);
   }
 
   /** The child holds the whole image: it leaves its parent and its own clients are uncapped. */
@@ -121,11 +136,19 @@ export class FlowNetwork {
     child.complete = true;
     child.parent = null;
     this.cancel(child);
-    if (parent) {
-      parent.children.delete(child);
-      this.markDirty(parent);
-    }
+    if (parent) this.leave(child, parent);
     if (child.children.size > 0) this.markDirty(child);
+  }
+
+  private leave(child: FlowHost, parent: FlowHost): void {
+    parent.children.delete(child);
+    this.markDirty(parent);
+    if (parent.children.size === 0) this.servingChanged(parent);
+  }
+
+  /** A receiving host started or stopped serving: its downlink's ACK load changed. */
+  private servingChanged(h: FlowHost): void {
+    if (h.parent && this.ack > 0) this.markDirty(h.parent);
   }
 
   /** Its clients' rates must be recomputed at the next flush. */
@@ -153,7 +176,9 @@ export class FlowNetwork {
       this.advance(c, now);
       return this.capOf(c, p, pBytes);
     });
-    const rates = waterFill(p.up, caps);
+    const { frame, ack } = this;
+    const up = p.complete ? p.up / frame : Math.max(0, p.up - ack * p.rate) / frame;
+    const rates = waterFill(up, caps);
     kids.forEach((c, i) => {
       this.setRate(c, rates[i] as number);
       this.reschedule(c, p, pBytes, now);
@@ -162,13 +187,14 @@ export class FlowNetwork {
 
   /** The most this child could receive now, before sharing the parent's uplink. */
   private capOf(c: FlowHost, p: FlowHost, pBytes: number): number {
-    if (p.complete) return c.down;
-    const limit = pBytes - this.slice;
+    const down = c.down / (c.children.size > 0 ? this.frame + this.ack : this.frame);
+    if (p.complete) return down;
+    const limit = pBytes - this.lag;
     const gap = limit - c.bytes;
-    if (gap > this.eps) return c.down;
+    if (gap > this.eps) return down;
     if (gap < -this.eps) return 0;
     c.bytes = Math.max(0, limit);
-    return Math.min(c.down, p.rate);
+    return Math.min(down, p.rate);
   }
 
   /** When this child's situation next changes: it completes, catches up, or is released. */
@@ -177,10 +203,10 @@ export class FlowNetwork {
     if (p.complete) {
       if (c.rate > 0) dt = (this.size - c.bytes) / c.rate;
     } else if (c.rate > 0) {
-      const gap = pBytes - this.slice - c.bytes;
+      const gap = pBytes - this.lag - c.bytes;
       if (gap > this.eps && c.rate > p.rate) dt = gap / (c.rate - p.rate);
     } else if (p.rate > 0) {
-      dt = Math.max(0, c.bytes + this.slice - pBytes) / p.rate;
+      dt = Math.max(0, c.bytes + this.lag - pBytes) / p.rate;
     }
     const at = now + dt;
     if (Math.abs(at - c.eventAt) <= 1e-9 * Math.max(1, Math.abs(at))) return;

@@ -11,6 +11,8 @@
  * ```
  */
 export * from './simulate.js';
+export * from './params.js';
+export * from './rate-feed.js';
 export * from './model.js';
 export * from './failures.js';
 export * from './event-queue.js';

@@ -1,11 +1,14 @@
 import { renderChart } from './chart.js';
-import type { SimModel } from './model.js';
+import { SEEDER_START_MS, type SimModel } from './model.js';
 import { formatInUnit, formatSpan, imagedAt, niceStep, sampleTimes, timeUnit } from './progression.js';
-import type { SimulationParams, SimulationResult } from './simulate.js';
+import { REROUTE_MAX_PEERS, type SimulationParams } from './params.js';
+import type { SimulationResult } from './simulate.js';
 
 /** What a report needs besides the runs: the parameters, and the table's step (default: a round tenth). */
 export interface ReportOptions {
   params: Omit<SimulationParams, 'mode'>;
+  /** The relay run's seeder capacity, when it differs from the classic run's (`--mode both`). */
+  relaySeederCapacity?: number;
   everyMs?: number;
   chartWidth?: number;
   chartHeight?: number;
@@ -33,8 +36,11 @@ export function progressionRows(
 /** The whole text report: header, progression table, summaries, chart. */
 export function formatReport(runs: readonly SimulationResult[], opts: ReportOptions): string {
   const step = reportStep(runs, opts.everyMs);
-  const lines = [describeParams(opts.params), '', ...formatTable(runs, step), ''];
-  for (const run of runs) lines.push(...formatSummary(run));
+  const relay = runs.some((r) => r.mode === 'relay');
+  const classic = runs.some((r) => r.mode === 'classic');
+  const header = describeParams(opts.params, { relay, classic, relaySeederCapacity: opts.relaySeederCapacity });
+  const lines = [header, '', ...formatTable(runs, step), ''];
+  for (const run of runs) lines.push(...formatSummary(run, opts.params.model.kind === 'fluid'));
   const unit = timeUnit(step);
   const chart = renderChart(
     runs.map((r) => ({ label: r.mode, points: r.progression })),
@@ -51,19 +57,43 @@ export function formatReport(runs: readonly SimulationResult[], opts: ReportOpti
   return `${lines.join('\n')}\n`;
 }
 
-export function describeParams(p: Omit<SimulationParams, 'mode'>): string {
+export function describeParams(
+  p: Omit<SimulationParams, 'mode'>,
+  modes: { relay?: boolean; classic?: boolean; relaySeederCapacity?: number | undefined } = {},
+): string {
   const fail = p.fail ? ` · ${(p.fail * 100).toFixed(1)}% of peers lost at random (seed ${p.seed ?? 1})` : '';
-  const capacities = `seeder capacity ${p.seederCapacity} · peer capacity ${p.peerCapacity}`;
-  return `${p.peers} peers · ${capacities} · ${describeModel(p.model)}${fail}`;
+  const seeder = modes.relaySeederCapacity ?? p.seederCapacity;
+  const relay = modes.relay ? describeRelay(p, modes.classic && seeder !== p.seederCapacity ? seeder : null) : '';
+  const capacities = `seeder capacity ${modes.classic === false ? seeder : p.seederCapacity} · peer capacity ${p.peerCapacity}`;
+  return `${p.peers} peers · ${capacities}${relay} · ${describeModel(p.model)}${fail}`;
+}
+
+function describeRelay(p: Omit<SimulationParams, 'mode'>, seeder: number | null): string {
+  const forward = p.forward === 'store-and-forward' ? 'store-and-forward' : 'cut-through';
+  const seederText = seeder === null ? '' : `seeder capacity ${seeder}, `;
+  return ` · relay: ${seederText}relay capacity ${p.relayCapacity ?? Math.min(p.peerCapacity, 1)}, ${forward}`;
+}
+
+function rateText(bps: number): string {
+  const bits = bps * 8;
+  if (bits < 1e9) return `${Number((bits / 1e6).toFixed(1))} Mbit/s`;
+  return `${(bits / 1e9).toFixed(bits >= 1e10 ? 0 : 2).replace(/\.?0+$/, '')} Gbit/s`;
 }
 
 export function describeModel(m: SimModel): string {
   if (m.kind === 'fixed') return `fixed model: every transfer takes ${formatSpan(m.transferMs)}`;
-  const gbit = (bps: number): string =>
-    `${((bps * 8) / 1e9).toFixed(bps * 8 >= 1e10 ? 0 : 2).replace(/\.?0+$/, '')} Gbit/s`;
-  const seeder = m.seederLinkBps !== undefined ? `, seeder link ${gbit(m.seederLinkBps)}` : '';
+  const seeder = m.seederLinkBps !== undefined ? `, seeder link ${rateText(m.seederLinkBps)}` : '';
   const disk = m.diskBps !== undefined ? `, disk ${(m.diskBps / 1e6).toFixed(0)} MB/s` : '';
-  return `fluid model: ${formatGiB(m.imageBytes)} image, links ${gbit(m.linkBps)}${seeder}${disk}`;
+  const hosts = (m.hosts ?? []).map((h) => {
+    const down = h.downBps ?? m.linkBps;
+    const up = h.upBps ?? m.linkBps;
+    const who = h.index === 0 ? 'seeder' : `peer ${h.index}`;
+    return `, ${who} at ${down === up ? rateText(down) : `${rateText(down)} down / ${rateText(up)} up`}`;
+  });
+  const ideal = m.frameOverhead === 1 && (m.ackOverhead ?? 1) === 0;
+  const start = formatSpan(m.startMs ?? SEEDER_START_MS);
+  const tcp = `${ideal ? 'payload-only links' : 'TCP framing and ACKs'}, seeder start ${start}`;
+  return `fluid model: ${formatGiB(m.imageBytes)} image, links ${rateText(m.linkBps)}${seeder}${disk}${hosts.join('')}, ${tcp}`;
 }
 
 function formatGiB(bytes: number): string {
@@ -88,11 +118,14 @@ export function formatTable(runs: readonly SimulationResult[], everyMs: number):
 }
 
 /** Makespan against the lower bound, and what failures cost. */
-export function formatSummary(run: SimulationResult): string[] {
-  const figures = `${run.imaged} imaged · ${run.assignments} transfers`;
+export function formatSummary(run: SimulationResult, fluid = false): string[] {
+  const moved = run.moves > 0 ? ` (${run.moves} moved to a faster server)` : '';
+  const figures = `${run.imaged} imaged · ${run.assignments} transfers${moved}`;
   const makespan = `makespan ${formatSpan(run.makespanMs)} = ${run.ratio.toFixed(2)} × S/B (${formatSpan(run.lowerBoundMs)})`;
+  const skipped = fluid && !run.rerouting && run.peers > REROUTE_MAX_PEERS;
+  const noReroute = skipped ? ` · re-routing not simulated (over ${REROUTE_MAX_PEERS.toLocaleString('en')} peers)` : '';
   const lines = run.complete
-    ? [`${run.mode}: ${makespan} · ${figures}`]
+    ? [`${run.mode}: ${makespan} · ${figures}${noReroute}`]
     : [`${run.mode}: DID NOT FINISH · events ran out at ${formatSpan(run.lastEventMs)} · ${figures}`];
   if (run.stuck) {
     const { waiting, transferring, serversWithFreeSlots: free } = run.stuck;
@@ -103,6 +136,21 @@ export function formatSummary(run: SimulationResult): string[] {
     );
   }
   if (run.withoutFailures) lines.push(...formatFailureCost(run, run.withoutFailures.makespanMs));
+  lines.push(...formatHosts(run));
+  return lines;
+}
+
+/** Peers with their own links against their own S/B, and the others against the session's. */
+function formatHosts(run: SimulationResult): string[] {
+  if (!run.hosts) return [];
+  const lines = run.hosts.map((h) =>
+    h.doneMs === null
+      ? `  peer ${h.index} (own link): not imaged`
+      : `  peer ${h.index} (own link): imaged at ${formatSpan(h.doneMs)} = ${(h.ratio ?? NaN).toFixed(2)} × its S/B (${formatSpan(h.lowerBoundMs)})`,
+  );
+  const others = run.othersMakespanMs ?? 0;
+  const n = run.peers - run.hosts.length;
+  if (n > 0) lines.push(`  the other ${n}: ${formatSpan(others)} = ${(others / run.lowerBoundMs).toFixed(2)} × S/B`);
   return lines;
 }
 
