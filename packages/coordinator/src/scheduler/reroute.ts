@@ -8,14 +8,14 @@ import type { ClientEntry, Decision, RouteState, ServerEntry, SessionEntry } fro
  * the new one is taken) and comes out as an `assign` decision with `move: true`.
  */
 
-/** A transfer is judged only once it is this old (the peer's rate covers its last second). */
-export const JUDGE_AFTER_MS = 1000;
+/** A transfer is judged only once it is this old (the peer reports every 500 ms, its rate over the last second). */
+export const JUDGE_AFTER_MS = 500;
 /** A rate not refreshed for this long is not used (the peer reports every 500 ms while it fetches). */
 const RATE_FRESH_MS = 3000;
 /** Slow relay: below this share of its server's receive rate (or the median) … */
 const SLOW_RELAY_SHARE = 0.6;
 /** … for this long. */
-const SLOW_RELAY_MS = 1000;
+const SLOW_RELAY_MS = 500;
 /** Slow server: below this share of the session's reference rate … */
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
@@ -60,7 +60,7 @@ export class Reroute {
     private readonly servers: ReadonlyMap<string, ServerEntry>,
   ) {}
 
-  /** A transferring client's reported receive rate (bytes/s). Rates from a transfer's first second are not kept. */
+  /** A transferring client's reported receive rate (bytes/s). Rates from a transfer's first half second are not kept. */
   noteRate(s: SessionEntry, c: ClientEntry, bytesPerSec: number, now: number): void {
     if (c.state !== 'transferring' || !Number.isFinite(bytesPerSec) || now - c.since < JUDGE_AFTER_MS) return;
     const r = route(c);
@@ -88,7 +88,7 @@ export class Reroute {
     return out;
   }
 
-  /** A judged rate: transferring for over a second, reported recently. */
+  /** A judged rate: transferring for over half a second, reported recently. */
   private rateOf(c: ClientEntry | undefined, now: number): number | null {
     const r = c?.route;
     if (!c || !r || c.state !== 'transferring' || r.rate === null) return null;
@@ -98,7 +98,7 @@ export class Reroute {
 
   /**
    * A relay receiving well below its own server (or the median when that server is complete) for
-   * a second: its downstream moves to its server, it moves behind a tail and relays no more.
+   * half a second: its downstream moves to its server, it moves behind a tail and relays no more.
    */
   private slowRelay(s: SessionEntry, c: ClientEntry, mid: number, now: number): Move[] {
     const r = route(c);
