@@ -42,11 +42,13 @@ describe('relay mode (real processes on loopback)', () => {
       const r = await l.finish(p);
       assert.equal(r.exit, 0, `${p.name} exit (see ${p.logFile})`);
       assert.ok(r.exact, `${p.name} byte-exact`);
-      assert.equal(r.report?.transfers?.length, 1, `${p.name} needed one transfer`);
+      // One transfer, or a few ended only by a move (the head probe may trade A and B once).
+      const ts = r.report?.transfers ?? [];
+      assert.ok(
+        ts.length >= 1 && ts.length <= 3 && ts.slice(0, -1).every((t) => t.error === 'ERR_MOVED'),
+        `${p.name}: ${JSON.stringify(ts)}`,
+      );
     }
-    const status = await l.status();
-    const tree = Object.fromEntries((status?.tree ?? []).map((e) => [e.client, e.server]));
-    assert.deepEqual(tree, { A: 'seeder', B: 'A', C: 'B' });
   });
 
   test('a relay whose upstream is killed mid-stream re-attaches ahead of it and finishes, and so does its own client', async () => {
@@ -83,21 +85,18 @@ describe('relay mode (real processes on loopback)', () => {
     // B may be sent back to A (and fail at once) while the coordinator has not yet seen A's control
     // connection close: how often depends on the machine's load, so only the shape is asserted.
     assert.deepEqual(tb[0] && [tb[0].server, tb[0].error], ['A', 'ERR_SERVER_LOST']);
-    assert.deepEqual(tb.at(-1) && [tb.at(-1)?.server, tb.at(-1)?.error], ['seeder', null]);
+    // It finished from a server ahead of it (the seeder), or behind C once the head probe traded them.
+    assert.ok(['seeder', 'C'].includes(tb.at(-1)?.server ?? '') && tb.at(-1)?.error === null, JSON.stringify(tb));
+    // Between them: quick retries of the dead A, or moves (the new head B may be probed once).
     const retries = tb.slice(1, -1);
-    assert.ok(
-      tb.length <= 10 &&
-        retries.every(
-          (t) =>
-            t.server === 'A' && ['ERR_SERVER_LOST', 'ERR_SERVER_UNREACHABLE'].includes(t.error ?? '') && t.bytes === 0,
-        ),
-      JSON.stringify(tb),
-    );
+    const retryOfA = (t: (typeof tb)[number]): boolean =>
+      t.server === 'A' && ['ERR_SERVER_LOST', 'ERR_SERVER_UNREACHABLE'].includes(t.error ?? '') && t.bytes === 0;
+    assert.ok(tb.length <= 10 && retries.every((t) => retryOfA(t) || t.error === 'ERR_MOVED'), JSON.stringify(tb));
     const tc = rc.report?.transfers ?? [];
-    assert.deepEqual(
-      tc.map((t) => t.server),
-      ['B'],
-      'C kept streaming from B while B found a new upstream',
+    assert.equal(tc[0]?.server, 'B', 'C started on B');
+    assert.ok(
+      tc.slice(0, -1).every((t) => t.error === 'ERR_MOVED'),
+      `C kept streaming from B while B found a new upstream (left it only by a move): ${JSON.stringify(tc)}`,
     );
   });
 

@@ -67,7 +67,14 @@ describe('rerouting around slow machines (real processes on loopback)', () => {
       seen.some((m) => m.reason === 'slow-relay'),
       `a slow relay was moved: ${JSON.stringify(seen)}`,
     );
-    for (const m of seen) assert.ok(m.rate < m.ref, `moved only when slower than the reference: ${JSON.stringify(m)}`);
+    // The head probe trades the chain's head and its client once, whatever their rates.
+    assert.ok(seen.filter((m) => m.reason === 'probe-head').length <= 2, `one head probe: ${JSON.stringify(seen)}`);
+    // The slow relay itself was judged against a faster reference (its clients move with it, at
+    // whatever rate they had).
+    assert.ok(
+      seen.some((m) => m.reason === 'slow-relay' && m.rate < m.ref),
+      `a machine slower than its reference: ${JSON.stringify(seen)}`,
+    );
   });
 
   test('classic: a client on a seeder capped at 1 MB/s is moved to an imaged peer with a free slot', async () => {

@@ -102,6 +102,65 @@ describe('rerouting in relay sessions', () => {
     assert.equal(serverOf(s, 'p4'), null, 'p4 waits rather than hang behind the slow tail');
   });
 
+  /** A chain that streams together: every peer holds nearly what the head holds. */
+  function tightChain(n: number): { s: Scheduler; ids: string[] } {
+    const c = chain(n);
+    for (const [i, id] of c.ids.entries()) c.s.noteHeld(id, 50 - i);
+    return c;
+  }
+
+  test('the head of a lone chain trades places with its client once; at equal rates nothing else moves', () => {
+    const { s, ids } = tightChain(5);
+    const moves = run(s, ids, 1000, 20_000, () => 10 * MB);
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.from, m.server, m.reason]),
+      [
+        ['p1', 'S', 'p5', 'probe-head'],
+        ['p2', 'p1', 'S', 'probe-head'],
+      ],
+    );
+    assertNoCycle(s, ids);
+    assert.deepEqual(
+      ids.map((id) => serverOf(s, id)),
+      ['p5', 'S', 'p2', 'p3', 'p4'],
+    );
+  });
+
+  test('a slow head, unseen while everyone goes at its pace, ends behind the tail after the probe', () => {
+    const { s, ids } = tightChain(5);
+    // Before the probe the whole chain goes at p1's 2 MB/s; after it only p1 does.
+    let probed = false;
+    const moves = run(s, ids, 1000, 20_000, (id) => (id === 'p1' || !probed ? 2 * MB : 10 * MB));
+    probed = true;
+    assert.equal(moves.length, 2, JSON.stringify(moves));
+    assert.equal(serverOf(s, 'p2'), 'S');
+    assert.equal(serverOf(s, 'p1'), 'p5');
+    const after = run(s, ids, 20_250, 30_000, (id) => (id === 'p1' ? 2 * MB : 10 * MB));
+    assert.deepEqual(after, [], 'p1 is the tail now: it delays nobody and is not moved again');
+    s.enqueueClient('lab', 'p6', 30_001);
+    assert.notEqual(serverOf(s, 'p6'), 'p1', 'a slow tail offers no relay slot');
+  });
+
+  test('no probe of a head far ahead of its chain (late joiners): it would only idle behind the tail', () => {
+    const { s, ids } = chain(5); // each peer 10 slices behind the one before it
+    assert.deepEqual(
+      run(s, ids, 1000, 10_000, () => 10 * MB),
+      [],
+    );
+  });
+
+  test('a slow second machine is no reason to probe the head: it is moved behind the tail instead', () => {
+    const { s, ids } = tightChain(5);
+    const moves = run(s, ids, 1000, 10_000, (id) => (id === 'p1' ? 10 * MB : 2 * MB));
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.server, m.reason]),
+      [
+        ['p2', 'p5', 'slow-relay'],
+        ['p3', 'p1', 'slow-relay'],
+      ],
+    );
+  });
+
   test('never a cycle, never over capacity, a bounded number of moves, whatever the rates', () => {
     let seed = 7;
     const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

@@ -74,7 +74,10 @@ test('cut-through: a 16-hop chain takes S/B × (framing + ACKs) + start-up, far 
   const cut = simulate(chain(16, fluid()));
   const expected = 500 + SB * (TCP_FRAME_OVERHEAD + TCP_ACK_OVERHEAD);
   assert.ok(cut.makespanMs >= expected, `${cut.makespanMs} ≥ ${expected}`);
-  near(cut.makespanMs, expected, 0.01, 'cut-through chain');
+  // The head probe (reroute.ts) trades the head and its client once: the client's slice in flight
+  // (4 MiB here) is asked again from the seeder, at most one slice at the link rate.
+  const slice = ((4 * MiB) / LINK) * 1000;
+  assert.ok(cut.makespanMs <= expected * 1.005 + slice, `cut-through chain: ${cut.makespanMs} vs ${expected}`);
   const stored = simulate(chain(16, fluid(), { forward: 'store-and-forward', sliceBytes: 4 * MiB }));
   // A slice per hop: 16 × 4 MiB at 100 Mbit/s ≈ 5.4 s more than cut-through's few ms per hop.
   assert.ok(stored.makespanMs - cut.makespanMs > 5_000, `store-and-forward ${stored.makespanMs} vs ${cut.makespanMs}`);
@@ -145,7 +148,9 @@ test('a relay killed mid-stream costs its orphan the rejoin delay: it re-attache
   const cost = killed.makespanMs - base.makespanMs;
   // The dead relay's upstream sits idle for the second its orphan needs; the tail (behind the
   // orphan) is never chosen, or the orphan would wait for it.
-  assert.ok(cost > 900 && cost < 1_300, `the loss cost ${cost} ms`);
+  // … plus the slices in flight at the orphan and at its client, at most one each at the link rate.
+  const slices = 2 * ((4 * MiB) / LINK) * 1000;
+  assert.ok(cost > 900 && cost < 1_000 + slices, `the loss cost ${cost} ms`);
   assert.equal(killed.withoutFailures?.makespanMs, base.makespanMs);
 });
 

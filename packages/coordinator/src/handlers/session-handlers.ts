@@ -77,7 +77,9 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
     { session, image, imageId, size, options: msg.options },
     reopened ? 'session re-opened' : 'session opened',
   );
-  ctx.effects.apply(ctx.scheduler.openSession(session, { imageId, size, name: image }, msg.options, now));
+  ctx.effects.apply(
+    ctx.scheduler.openSession(session, { imageId, size, name: image, sliceSize: manifest.sliceSize }, msg.options, now),
+  );
   m.send({ type: 'ack', of: 'open-session', session });
   for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
   judgeDeferred(ctx, session, now);

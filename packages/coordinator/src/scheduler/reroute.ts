@@ -79,6 +79,8 @@ export class Reroute {
     }
     if (live.length === 0) return [];
     const mid = median(live.map((c) => c.route?.rate as number));
+    const probe = s.options.relay && !s.headProbed ? this.probeHead(s, live, now) : [];
+    if (probe.length > 0) return probe;
     const out: Move[] = [];
     for (const c of live) {
       if (c.since === now) continue; // moved in this round
@@ -105,7 +107,12 @@ export class Reroute {
     const srv = c.server ? this.servers.get(c.server) : undefined;
     if (r.slow || r.noRelay || !srv) return [];
     const up = this.clients.get(srv.id);
-    const ref = up && up.state === 'transferring' ? this.rateOf(up, now) : mid;
+    // A relay whose own server is gone (it waits for a new one) starves its clients: nobody is slow.
+    if (up && (up.state === 'queued' || (up.state === 'transferring' && !this.servers.has(up.server ?? '')))) {
+      r.below = null;
+      return [];
+    }
+    const ref = up?.state === 'transferring' ? this.rateOf(up, now) : mid;
     if (ref === null || (r.rate as number) >= SLOW_RELAY_SHARE * ref) {
       r.below = null;
       return [];
@@ -128,6 +135,49 @@ export class Reroute {
       out.push(this.move(s, d, srv, now, 'slow-relay', ref));
     }
     return out;
+  }
+
+  /**
+   * The head of a lone chain has nothing to be compared with: everyone behind it goes at its pace,
+   * so a slow head would hold back the whole lab unseen. Once its client's rate is known, the head
+   * trades places with that client once: the client streams from the head's server and the head
+   * moves behind the tail. A fast head loses nothing (it is ahead of the tail and streams on); a
+   * slow one now delays nobody, and a slow client shows against the rate the chain had before.
+   */
+  private probeHead(s: SessionEntry, live: ClientEntry[], now: number): Move[] {
+    const heads = live.filter((c) => [undefined, 'imaged'].includes(this.clients.get(c.server ?? '')?.state));
+    if (heads.length !== 1) {
+      s.headProbed = heads.length > 1; // several heads: they show against each other
+      return [];
+    }
+    const head = heads[0] as ClientEntry;
+    const srv = this.servers.get(head.server ?? '');
+    const next = [...(this.servers.get(head.id)?.clients ?? [])].map((id) => this.clients.get(id));
+    const d = next.find((x) => this.rateOf(x, now) !== null);
+    if (!srv || !d || head.route?.noRelay) return [];
+    const ref = this.rateOf(head, now) as number;
+    if ((this.rateOf(d, now) as number) < SLOW_RELAY_SHARE * ref) {
+      s.headProbed = true; // its client is the slow one: slowRelay moves it
+      return [];
+    }
+    const dest = this.placeFor(s, head, srv.id, new Map([[d.id, srv.id]]), now);
+    const tail = this.clients.get(dest?.id ?? '');
+    // Only a tight chain goes at its head's pace; and not behind a tail that is slow itself (that
+    // one is seen, and stops relaying, first) or far behind (the head would idle until it caught up).
+    if (!dest || !this.tight(s, head, d, ref)) return [];
+    if (
+      tail?.state === 'transferring' &&
+      ((this.rateOf(tail, now) ?? 0) < SLOW_RELAY_SHARE * ref || !this.tight(s, head, tail, ref))
+    )
+      return [];
+    s.headProbed = true;
+    return [this.move(s, head, dest, now, 'probe-head', ref), this.move(s, d, srv, now, 'probe-head', ref)];
+  }
+
+  /** `b` holds nearly what `a` holds: within 8 slices and what `a` receives in a second. */
+  private tight(s: SessionEntry, a: ClientEntry, b: ClientEntry, rate: number): boolean {
+    const slice = s.image?.sliceSize ?? 0;
+    return b.held >= a.held - 8 - (slice > 0 ? rate / slice : 0);
   }
 
   /**

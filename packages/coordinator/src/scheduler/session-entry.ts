@@ -21,6 +21,7 @@ export function freshSessionState(): Resettable {
     idleSince: null,
     progression: [],
     bestRate: null,
+    headProbed: false,
   };
 }
 

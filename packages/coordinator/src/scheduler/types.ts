@@ -17,7 +17,7 @@ export type Decision =
        */
       move?: true;
       from?: string;
-      reason?: 'slow-relay' | 'slow-server';
+      reason?: 'slow-relay' | 'slow-server' | 'probe-head';
       rate?: number;
       ref?: number;
     }
@@ -36,6 +36,8 @@ export interface ImageInfo {
   imageId: string;
   size: number;
   name: string;
+  /** Bytes per slice (held counts are in slices); rerouting uses it to tell a tight chain. */
+  sliceSize?: number;
 }
 
 export interface ServerEntry {
@@ -112,4 +114,9 @@ export interface SessionEntry {
   progression: Array<{ at: number; imaged: number }>;
   /** The best rate a transfer of this session reported, and when (the slow-server reference). */
   bestRate: { rate: number; at: number } | null;
+  /**
+   * The head of a lone chain traded places with its client once (reroute.ts): until then nothing
+   * in the session could show that the head itself is slow.
+   */
+  headProbed: boolean;
 }

@@ -164,7 +164,7 @@ class Simulation {
       this.peers.push(peer);
     }
     for (const f of this.failures) this.queue.push(f.atMs, { kind: 'fail', host: this.peers[f.peer] as FlowHost });
-    const image = { imageId: 'simulated', size: imageBytes, name: 'simulated image' };
+    const image = { imageId: 'simulated', size: imageBytes, name: 'simulated image', sliceSize: this.sliceBytes };
     this.apply(this.scheduler.openSession(SESSION, image, { relay: this.params.mode === 'relay' }, 0));
     for (const peer of this.peers) this.apply(this.scheduler.enqueueClient(SESSION, peer.id, 0));
     if (startMs > 0) this.queue.push(startMs, { kind: 'seeder' });
