@@ -222,7 +222,7 @@ async function runMethods(
         ),
       );
     if (want('classic')) rows.push(await cascadeRow('cascade classic (defaults)', 'classic', false));
-    if (want('relay')) rows.push(await cascadeRow('cascade seed --relay (defaults)', 'relay', true));
+    if (want('relay')) rows.push(await cascadeRow(`cascade seed --relay (${relayFlags(s)})`, 'relay', true));
     if (want('udpcast')) rows.push(await udpcastRow(s, hosts, image, dir));
     if (want('swarm')) rows.push(await swarmRow(s, hosts, image, dir, server));
     if (want('http'))
@@ -237,6 +237,12 @@ async function runMethods(
     await stopAll([server.child]);
   }
   return rows;
+}
+
+/** How the relay rows were run: `defaults`, or the `--relay-capacity` override's flags. */
+function relayFlags(s: LabSetup): string {
+  const o = s.relayOverride;
+  return o ? `--capacity ${o.seeder}, peers --relay-capacity ${o.peer}` : 'defaults';
 }
 
 async function udpcastRow(s: LabSetup, hosts: LabHost[], image: string, dir: string): Promise<Row> {

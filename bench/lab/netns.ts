@@ -17,8 +17,10 @@ const SUBNET = '10.214.0';
 /**
  * A shaped lab: one network namespace per host, each with a veth into a bridge that lives in a
  * namespace of its own, and an HTB class of `mbit` on both ends of every veth, so each host is
- * capped each way (this kernel has no netem and no fq). Names carry the pid (`cb<pid>-h3`);
- * the subnet exists only inside these namespaces. `destroy()` removes everything.
+ * capped each way (this kernel has no netem and no fq); `setRate()` re-shapes one host (the
+ * slow-host variant). Each host routes multicast (224.0.0.0/4) to its eth0 and the bridge floods
+ * it (no IGMP snooping), for udpcast. Names carry the pid (`cb<pid>-h3`); the subnet exists only
+ * inside these namespaces. `destroy()` removes everything.
  */
 export class NetLab {
   readonly hosts: LabHost[] = [];

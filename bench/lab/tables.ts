@@ -57,7 +57,9 @@ export function labTable(s: TableSetup, rows: Row[]): BenchTable {
       ? `lab: ${s.n + 1} network namespaces, veth into a bridge (own namespace, no IGMP snooping), HTB ${s.mbit} Mbit/s on both ends of every veth`
       : `no namespaces (not root, or --no-netns) — fallback: loopback 127.0.x.y, every server capped with --rate ${s.mbit}Mbit (uplinks only; downlinks unshaped)`,
     `S/B = ${mib(s.size)} × 8 / ${s.mbit} Mbit/s = ${seconds(s.sbMs)}; cascade: makespan from the seeder's launch (all ${s.n} peers already waiting, seen in the coordinator's /status) to the last image verified (the peers' --report imagedAt)`,
-    "every target is a per-host file on tmpfs (/dev/shm): in a lab each host has its own disk, and 16 hosts sharing this machine's one disk would measure that disk; every row compares every file with the image byte for byte",
+    s.inMemory
+      ? `every host's target is its own file on a tmpfs mounted for the run (image and logs too): in a lab each host has its own disk, and ${s.n} hosts sharing this machine's one disk would measure that disk; every row compares every file with the image byte for byte`
+      : `targets on this machine's disk (no tmpfs: not root): ${s.n} hosts share one disk here; every row compares every file with the image byte for byte`,
     `classic: the defaults (seeder capacity 2, peer capacity 3); ${s.relayNote}`,
     `udpcast: udp-receiver on every host started first, makespan from udp-sender's launch (--min-receivers ${s.n} --max-bitrate ${s.udpBitrate}) to the last receiver's exit; multicast only inside the lab's namespaces`,
     `swarm: aria2c, host 0 seeds (its HTTP server is the tracker); makespan from launching the ${s.n} downloads to the last completion hook; link check and HTTP fan-out: curl from host 0`,

@@ -40,10 +40,28 @@ export async function workdir(
     done: async () => {
       if (process.env.BENCH_KEEP)
         return progress(`kept ${dir}${inMemory ? ` (a tmpfs: umount ${dir} when done)` : ''}`);
-      if (inMemory) await run('umount', [dir]).catch((err: Error) => progress(`umount ${dir}: ${err.message}`));
+      if (inMemory) await unmount(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Unmount the work tmpfs: log streams of children that just exited may hold it a moment (busy),
+ * so try again for up to 5 s, then detach it lazily (it goes once the last file is closed).
+ */
+async function unmount(dir: string): Promise<void> {
+  for (let i = 0; i < 25; i++) {
+    if (
+      await run('umount', [dir]).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await run('umount', ['-l', dir]).catch((err: Error) => progress(`umount -l ${dir}: ${err.message}`));
 }
 
 /** The `time` (epoch ms) of the last JSON log line of a role whose msg is `msg`. */
