@@ -122,7 +122,7 @@ export async function labBench(o: BenchOptions): Promise<BenchResult> {
     const hosts = lab?.hosts ?? loopbackHosts(s.n);
     rows.push(...(await runMethods(s, hosts, image, wd.dir, null)));
     if (s.slowMbit !== null && [...s.methods].some((m) => SLOW_METHODS.has(m))) {
-      if (!lab) progress('bench 2: slow-host variant skipped (needs the namespace lab; run as root)');
+      if (!lab) progress('bench 2: slow-host variant skipped (needs the namespace lab: root, no --no-netns)');
       else {
         progress(`bench 2: host ${SLOW_INDEX} slowed to ${s.slowMbit} Mbit/s both ways`);
         await lab.setRate(SLOW_INDEX, s.slowMbit);
