@@ -1,44 +1,97 @@
 /**
  * Bench 2 — a lab of 16 hosts on shaped links: network namespaces + veth on a bridge, HTB at
  * 100 Mbit/s each way per host (root needed; otherwise `--rate 100Mbit` caps on 127.0.x.y).
- * Makespan of cascade classic and relay as a multiple of S/B, next to an HTTP fan-out and an aria2c
- * BitTorrent swarm on the same lab, and the simulator's prediction; whole-machine CPU per run.
+ * In one run: the makespan of cascade classic and of `cascade seed --relay` with its defaults as a
+ * multiple of S/B, next to udpcast multicast and an aria2c BitTorrent swarm on the same lab; the
+ * relay run again with a mid-chain relay SIGKILLed; then the same lab with one receiver at
+ * 25 Mbit/s (relay, udpcast, swarm). The simulator's prediction beside every cascade row.
  *
- *   node --import tsx bench/run.ts 2 [--size 256MiB] [--hosts 16] [--relay-capacity 1,1] [--quick]
+ *   npm run bench -- 2 [--size 256MiB] [--hosts 16] [--methods link,classic,relay,udpcast,swarm,kill,http]
+ *                      [--slow-host 25Mbit | --slow-host off] [--relay-capacity S,P] [--udp-bitrate 95m]
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { peerAddress, writeImage } from '@cascade/cli';
-import { simulate } from '@cascade/coordinator';
+import { parseRate, parseSize } from '@cascade/common';
 import { runSwarm } from './lab/bittorrent.js';
 import { runCascadeLab, type LabRun } from './lab/cascade-lab.js';
 import { stopAll } from './lab/children.js';
 import { runFanout, startFileServer } from './lab/http-fanout.js';
 import { canBuildNamespaces, NetLab, type LabHost } from './lab/netns.js';
+import { predict, predictSlowHost, type PredictInput } from './lab/predict.js';
+import { labTable, slowTable, type Row, type TableSetup } from './lab/tables.js';
+import { runUdpcast, udpcastMissing } from './lab/udpcast.js';
 import { progress, RELAY_MISSING, relaySupported, workdir } from './lib/cascade.js';
 import type { BenchOptions } from './lib/options.js';
-import { CpuSampler, percent } from './lib/proc.js';
-import { mib, ratio, seconds, type BenchResult, type BenchTable } from './lib/report.js';
+import { CpuSampler } from './lib/proc.js';
+import { mib, seconds, type BenchResult } from './lib/report.js';
 
 const MBIT = 100;
 const CLASSIC = { seeder: 2, peer: 3 };
+const METHODS = ['link', 'classic', 'relay', 'udpcast', 'swarm', 'http', 'kill'];
+const DEFAULT_METHODS = 'link,classic,relay,udpcast,swarm,kill';
+/** The slow-host variant runs these (those of them --methods keeps). */
+const SLOW_METHODS = new Set(['relay', 'udpcast', 'swarm']);
+/** The kill row strikes once the peers hold this share of the image on average. */
+const KILL_AT = 0.4;
+/** The slow receiver (its peer joins first). */
+const SLOW_INDEX = 1;
 
-interface Measured {
-  name: string;
-  run: LabRun | null;
-  cpu: { avg: number; peak: number } | null;
-  predicted?: number;
-  skipped?: string;
+interface LabSetup extends TableSetup {
+  timeoutMs: number;
+  methods: Set<string>;
+  seederExtra: string[];
+  /** `--relay-capacity S,P`: seeder --capacity S, peers --relay-capacity P; null: the defaults. */
+  relayOverride: { seeder: number; peer: number } | null;
+  /** `--slow-host 25Mbit`; null: `--slow-host off`. */
+  slowMbit: number | null;
 }
 
-async function measure(name: string, fn: () => Promise<LabRun>): Promise<Measured> {
+function setup(o: BenchOptions): LabSetup {
+  const size = o.size('size', '256MiB', '64MiB');
+  const override = o.has('relay-capacity') ? o.string('relay-capacity', '').split(',').map(Number) : null;
+  if (override && !(override.length === 2 && override.every((x) => Number.isInteger(x) && x >= 0)))
+    throw new Error('--relay-capacity takes S,P (seeder capacity, peer relay capacity), e.g. 1,1');
+  const methods = new Set(o.string('methods', DEFAULT_METHODS).split(',').filter(Boolean));
+  const bad = [...methods].filter((m) => !METHODS.includes(m));
+  if (bad.length > 0) throw new Error(`--methods: unknown ${bad.join(', ')} (known: ${METHODS.join(', ')})`);
+  const slow = o.string('slow-host', '25Mbit');
+  const n = o.number('hosts', 16, 16);
+  const relayOverride = override ? { seeder: override[0]!, peer: override[1]! } : null;
+  return {
+    size,
+    n,
+    mbit: MBIT,
+    sbMs: ((size * 8) / (MBIT * 1e6)) * 1000,
+    shaped: canBuildNamespaces() && !o.has('no-netns'),
+    timeoutMs: Math.max(5 * 60_000, ((size * 8) / 1e6) * 1000), // ≥ the image at 1 Mbit/s
+    methods,
+    seederExtra: o.string('seed-args', '').split(' ').filter(Boolean),
+    relayOverride,
+    slowMbit: /^(off|none|0)$/i.test(slow) ? null : (parseRate(slow) * 8) / 1e6,
+    udpBitrate: o.string('udp-bitrate', '95m'),
+    inMemory: false,
+    relayNote: relayOverride
+      ? `relay: \`--relay\` with seeder --capacity ${relayOverride.seeder}, peer --relay-capacity ${relayOverride.peer} (--relay-capacity override)`
+      : 'relay: `cascade seed IMAGE --relay` with every other setting default (no capacity flags on seeder or peers)',
+  };
+}
+
+/** Run one row, timing CPU; an exception becomes a FAILED row with its message. */
+async function measure(name: string, fn: () => Promise<LabRun>): Promise<Row> {
   progress(`bench 2: ${name}`);
   const cpu = new CpuSampler();
   cpu.start();
-  const run = await fn();
-  const used = cpu.stop();
-  progress(`bench 2: ${name}: ${seconds(run.makespanMs)}${run.ok ? '' : ` — problems: ${run.problems.join('; ')}`}`);
-  return { name, run, cpu: used };
+  try {
+    const run = await fn();
+    const why = run.ok ? '' : ` — problems: ${run.problems.join('; ')}`;
+    progress(`bench 2: ${name}: ${seconds(run.makespanMs)}${why}`);
+    return { name, run, cpu: cpu.stop() };
+  } catch (err) {
+    cpu.stop();
+    progress(`bench 2: ${name}: FAILED — ${(err as Error).message}`);
+    return { name, run: null, cpu: null, error: (err as Error).message };
+  }
 }
 
 function hasAria2(): boolean {
@@ -50,184 +103,174 @@ function loopbackHosts(n: number): LabHost[] {
   return [h0, ...Array.from({ length: n }, (_, i) => ({ index: i + 1, ns: '', addr: peerAddress(i + 1), exec: [] }))];
 }
 
-function predict(
-  size: number,
-  peers: number,
-  mode: 'classic' | 'relay',
-  caps: { seeder: number; peer: number },
-): number {
-  const r = simulate({
-    peers,
-    seederCapacity: caps.seeder,
-    peerCapacity: caps.peer,
-    mode,
-    model: { kind: 'fluid', imageBytes: size, linkBps: (MBIT * 1e6) / 8 },
-  });
-  return r.ratio;
-}
-
-interface LabSetup {
-  size: number;
-  n: number;
-  relayCaps: { seeder: number; peer: number };
-  shaped: boolean;
-  sbMs: number;
-  timeoutMs: number;
-  /** Which rows to run (`--methods link,classic,relay,http,swarm`; default all). */
-  methods: Set<string>;
-  /** `--seed-args "--slice 512KiB --digest sha256"`: extra seeder arguments for both cascade rows. */
-  seederExtra: string[];
-}
-
-const METHODS = ['link', 'classic', 'relay', 'http', 'swarm'];
-
-function setup(o: BenchOptions): LabSetup {
-  const size = o.size('size', '256MiB', '64MiB');
-  const [seeder, peer] = o.string('relay-capacity', '1,1').split(',').map(Number) as [number, number];
-  const sbMs = ((size * 8) / (MBIT * 1e6)) * 1000;
-  return {
-    size,
-    n: o.number('hosts', 16, 16),
-    relayCaps: { seeder, peer },
-    shaped: canBuildNamespaces() && !o.has('no-netns'),
-    sbMs,
-    timeoutMs: Math.max(10 * 60_000, 40 * sbMs),
-    methods: new Set(o.string('methods', METHODS.join(',')).split(',')),
-    seederExtra: o.string('seed-args', '').split(' ').filter(Boolean),
-  };
-}
-
 export async function labBench(o: BenchOptions): Promise<BenchResult> {
   const s = setup(o);
-  const wd = await workdir('lab');
+  // tmpfs: every host's target is a file in memory, as if each host had its own disk.
+  const wd = await workdir('lab', (s.n + 2) * s.size + 512 * 2 ** 20);
+  s.inMemory = wd.inMemory;
   let lab: NetLab | null = null;
-  let results: Measured[];
+  const rows: Row[] = [];
+  const slowRows: Row[] = [];
   try {
     const image = join(wd.dir, 'image.img');
-    progress(`bench 2: writing a ${mib(s.size)} image`);
+    progress(`bench 2: writing a ${mib(s.size)} image under ${wd.dir}`);
     await writeImage(image, { size: s.size, zeros: [] });
     if (s.shaped) {
       progress(`bench 2: building ${s.n + 1} namespaces with ${MBIT} Mbit/s HTB each way`);
       lab = await NetLab.create(s.n + 1, MBIT);
     }
-    results = await runMethods(s, lab?.hosts ?? loopbackHosts(s.n), image, wd.dir);
+    const hosts = lab?.hosts ?? loopbackHosts(s.n);
+    rows.push(...(await runMethods(s, hosts, image, wd.dir, null)));
+    if (s.slowMbit !== null && [...s.methods].some((m) => SLOW_METHODS.has(m))) {
+      if (!lab) progress('bench 2: slow-host variant skipped (needs the namespace lab: root, no --no-netns)');
+      else {
+        progress(`bench 2: host ${SLOW_INDEX} slowed to ${s.slowMbit} Mbit/s both ways`);
+        await lab.setRate(SLOW_INDEX, s.slowMbit);
+        slowRows.push(...(await runMethods(s, hosts, image, wd.dir, { index: SLOW_INDEX, mbit: s.slowMbit })));
+        await lab.setRate(SLOW_INDEX, MBIT);
+      }
+    }
   } finally {
     await lab?.destroy();
     await wd.done();
   }
+  const tables = [labTable(s, rows)];
+  if (slowRows.length > 0) tables.push(slowTable(s, { index: SLOW_INDEX, mbit: s.slowMbit! }, slowRows));
+  return { id: 2, name: 'lab', tables, data: resultData(s, rows, slowRows) };
+}
+
+function resultData(s: LabSetup, rows: Row[], slowRows: Row[]): Record<string, unknown> {
+  const raw = (r: Row): Record<string, unknown> => ({
+    name: r.name,
+    makespanMs: r.run?.makespanMs ?? null,
+    doneAfterMs: r.run ? Object.fromEntries([...r.run.doneAt].map(([h, t]) => [h, t - r.run!.t0])) : null,
+    ok: r.run?.ok ?? null,
+    problems: r.run?.problems ?? null,
+    cpu: r.cpu,
+    predicted: r.predicted ?? null,
+    predictedSlow: r.predictedSlow ?? null,
+    killed: r.run?.killed ?? null,
+    seederCapacity: r.run?.seederCapacity ?? null,
+    skipped: r.skipped ?? null,
+    error: r.error ?? null,
+  });
+  const slow = s.slowMbit === null ? null : { host: SLOW_INDEX, mbit: s.slowMbit, runs: slowRows.map(raw) };
+  return { size: s.size, hosts: s.n, shaped: s.shaped, sbMs: s.sbMs, runs: rows.map(raw), slow };
+}
+
+/** What the simulator is told about a cascade row (the seeder's capacity as the coordinator listed it). */
+function simInput(s: LabSetup, relay: boolean, run: LabRun | null): PredictInput {
+  const slice = /--slice[= ](\S+)/.exec(s.seederExtra.join(' '))?.[1];
+  const relayCaps = { seeder: run?.seederCapacity ?? s.relayOverride?.seeder ?? 1, peer: s.relayOverride?.peer ?? 1 };
+  const caps = relay ? relayCaps : CLASSIC;
   return {
-    id: 2,
-    name: 'lab',
-    tables: [labTable(s, results)],
-    data: {
-      size: s.size,
-      hosts: s.n,
-      shaped: s.shaped,
-      sbMs: s.sbMs,
-      runs: results.map((r) => ({
-        name: r.name,
-        makespanMs: r.run?.makespanMs ?? null,
-        ok: r.run?.ok ?? null,
-        cpu: r.cpu,
-        predicted: r.predicted ?? null,
-        skipped: r.skipped ?? null,
-      })),
-    },
+    size: s.size,
+    peers: s.n,
+    mode: relay ? 'relay' : 'classic',
+    seederCapacity: caps.seeder,
+    peerCapacity: caps.peer,
+    sliceBytes: slice ? parseSize(slice) : relay ? 2 ** 20 : 4 * 2 ** 20,
+    mbit: MBIT,
   };
 }
 
-/** Every method on the same lab, one after the other: link check, classic, relay, HTTP fan-out, swarm. */
-async function runMethods(s: LabSetup, hosts: LabHost[], image: string, dir: string): Promise<Measured[]> {
-  const { size, n, timeoutMs } = s;
-  const results: Measured[] = [];
+/**
+ * Every chosen method on the same lab, one after the other. `slow` set: the slow-host variant
+ * (relay, udpcast and swarm only; the slow host's peer joins first).
+ */
+async function runMethods(
+  s: LabSetup,
+  hosts: LabHost[],
+  image: string,
+  dir: string,
+  slow: { index: number; mbit: number } | null,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const want = (m: string): boolean => s.methods.has(m) && (!slow || SLOW_METHODS.has(m));
+  const tag = slow ? 'slow' : 'lab';
   const server = await startFileServer(hosts[0]!, image, dir, s.shaped ? undefined : (MBIT * 1e6) / 8);
-  const extra = s.shaped ? [] : ['--rate', `${MBIT}Mbit`];
-  const cascade = (relay: boolean, caps: { seeder: number; peer: number }) => () =>
+  const cascade = (label: string, relay: boolean, killAt?: number) => () =>
     runCascadeLab({
+      label: `${tag}-${label}`,
       hosts,
       image,
-      size,
+      size: s.size,
       relay,
-      seederCapacity: caps.seeder,
-      peerCapacity: caps.peer,
+      seederArgs: [
+        ...(relay && s.relayOverride ? ['--capacity', String(s.relayOverride.seeder)] : []),
+        ...s.seederExtra,
+      ],
+      peerArgs: relay && s.relayOverride ? ['--relay-capacity', String(s.relayOverride.peer)] : [],
       workdir: dir,
-      extra,
-      seederExtra: s.seederExtra,
-      timeoutMs,
+      extra: s.shaped ? [] : ['--rate', `${MBIT}Mbit`],
+      timeoutMs: s.timeoutMs,
+      ...(slow ? { first: slow.index } : {}),
+      ...(killAt === undefined ? {} : { killAt }),
     });
+  const cascadeRow = async (name: string, label: string, relay: boolean, killAt?: number): Promise<Row> => {
+    if (relay && !(await relaySupported())) return { name, run: null, cpu: null, skipped: RELAY_MISSING };
+    const row = await measure(name, cascade(label, relay, killAt));
+    const input = simInput(s, relay, row.run);
+    if (slow) return { ...row, predictedSlow: predictSlowHost(input, { count: 1, mbit: slow.mbit }) };
+    return { ...row, predicted: predict(killAt === undefined ? input : { ...input, fail: 1 / s.n }) };
+  };
   try {
-    const one = hosts.slice(1, 2);
-    const want = (m: string): boolean => s.methods.has(m);
     if (want('link'))
-      results.push(
-        await measure('one HTTP download (link check)', () => runFanout(one, server.url, size, dir, timeoutMs)),
-      );
-    if (want('classic')) {
-      const classic = await measure('cascade classic', cascade(false, CLASSIC));
-      results.push({ ...classic, predicted: predict(size, n, 'classic', CLASSIC) });
-    }
-    const relayPredicted = predict(size, n, 'relay', s.relayCaps);
-    if (!want('relay')) {
-      // not asked for
-    } else if (await relaySupported())
-      results.push({ ...(await measure('cascade relay', cascade(true, s.relayCaps))), predicted: relayPredicted });
-    else
-      results.push({ name: 'cascade relay', run: null, cpu: null, predicted: relayPredicted, skipped: RELAY_MISSING });
-    const all = hosts.slice(1);
-    if (want('http'))
-      results.push(
-        await measure(`HTTP fan-out (${n} concurrent downloads)`, () =>
-          runFanout(all, server.url, size, dir, timeoutMs),
+      rows.push(
+        await measure('one HTTP download (link check)', () =>
+          runFanout(hosts.slice(1, 2), server.url, image, s.size, dir, s.timeoutMs),
         ),
       );
-    const btSkip = !s.shaped
-      ? 'BitTorrent: skipped (needs the namespace lab; run as root)'
-      : !hasAria2()
-        ? 'BitTorrent: skipped — aria2c is not on PATH (apt-get install aria2)'
-        : null;
-    if (!want('swarm')) {
-      // not asked for
-    } else if (btSkip) results.push({ name: 'BitTorrent swarm (aria2c)', run: null, cpu: null, skipped: btSkip });
-    else
-      results.push(
-        await measure('BitTorrent swarm (aria2c)', () => runSwarm(hosts, image, size, server, dir, timeoutMs)),
+    if (want('classic')) rows.push(await cascadeRow('cascade classic (defaults)', 'classic', false));
+    if (want('relay')) rows.push(await cascadeRow(`cascade seed --relay (${relayFlags(s)})`, 'relay', true));
+    if (want('udpcast')) rows.push(await udpcastRow(s, hosts, image, dir));
+    if (want('swarm')) rows.push(await swarmRow(s, hosts, image, dir, server));
+    if (want('http'))
+      rows.push(
+        await measure(`HTTP fan-out (${s.n} concurrent downloads)`, () =>
+          runFanout(hosts.slice(1), server.url, image, s.size, dir, s.timeoutMs),
+        ),
       );
+    if (want('kill'))
+      rows.push(await cascadeRow('cascade --relay, a mid-chain relay SIGKILLed', 'kill', true, KILL_AT));
   } finally {
     await stopAll([server.child]);
   }
-  return results;
+  return rows;
 }
 
-function labTable(s: LabSetup, results: Measured[]): BenchTable {
-  const { size, n, sbMs, relayCaps } = s;
-  const notes = [
-    s.shaped
-      ? `lab: ${n + 1} network namespaces, veth into a bridge (own namespace), HTB ${MBIT} Mbit/s on both ends of every veth`
-      : `no namespaces (not root, or --no-netns) — fallback: loopback 127.0.x.y, every server capped with --rate ${MBIT}Mbit (uplinks only; downlinks unshaped)`,
-    `S/B = ${mib(size)} × 8 / ${MBIT} Mbit/s = ${seconds(sbMs)}; makespan from the session's start (all ${n} peers waiting) to the last image verified; baselines from launch to last download done`,
-    `classic: seeder capacity ${CLASSIC.seeder}, peer capacity ${CLASSIC.peer} (DESIGN defaults); relay: seeder ${relayCaps.seeder}, peer ${relayCaps.peer}`,
-    'simulator: fluid model (max-min fair uplinks), same image, link rate and capacities',
-    'CPU: busy share of the whole machine (all cores, /proc/stat), average over the run and peak 1 s sample',
-  ];
-  for (const r of results) {
-    if (r.skipped) notes.push(r.skipped);
-    if (r.run && !r.run.ok) notes.push(`${r.name}: ${r.run.problems.join('; ')}`);
+/** How the relay rows were run: `defaults`, or the `--relay-capacity` override's flags. */
+function relayFlags(s: LabSetup): string {
+  const o = s.relayOverride;
+  return o ? `--capacity ${o.seeder}, peers --relay-capacity ${o.peer}` : 'defaults';
+}
+
+async function udpcastRow(s: LabSetup, hosts: LabHost[], image: string, dir: string): Promise<Row> {
+  const name = 'udpcast multicast';
+  const missing = udpcastMissing(s.shaped);
+  if (missing) {
+    progress(`bench 2: ${missing}`);
+    return { name, run: null, cpu: null, skipped: missing };
   }
-  const fanout = results.find((r) => r.name.startsWith('HTTP fan-out'))?.run?.makespanMs ?? NaN;
-  const rows = results.map((r) => [
-    r.name,
-    r.run ? seconds(r.run.makespanMs) : '—',
-    r.run ? (r.run.makespanMs / sbMs).toFixed(2) : 'n/a',
-    r.predicted === undefined ? '' : r.predicted.toFixed(2),
-    r.run ? ratio(fanout, r.run.makespanMs) : '',
-    r.cpu ? percent(r.cpu.avg) : '',
-    r.cpu ? percent(r.cpu.peak) : '',
-    r.run ? (r.run.ok ? 'ok' : 'FAILED') : 'skipped',
-  ]);
-  return {
-    title: `2. Lab of ${n} hosts at ${MBIT} Mbit/s (${mib(size)} image, S/B = ${seconds(sbMs)})`,
-    header: ['method', 'makespan', '× S/B', 'simulator × S/B', 'speed-up vs HTTP', 'CPU avg', 'CPU peak', 'result'],
-    rows,
-    notes,
-  };
+  return measure(name, () => runUdpcast(hosts, image, s.size, dir, s.timeoutMs, s.udpBitrate));
+}
+
+async function swarmRow(
+  s: LabSetup,
+  hosts: LabHost[],
+  image: string,
+  dir: string,
+  server: Awaited<ReturnType<typeof startFileServer>>,
+): Promise<Row> {
+  const name = 'BitTorrent swarm (aria2c)';
+  const skip = !s.shaped
+    ? 'swarm: skipped (needs the namespace lab; run as root)'
+    : !hasAria2()
+      ? 'swarm: skipped — aria2c is not on PATH (scripts/bench-tools.sh installs it)'
+      : null;
+  if (skip) {
+    progress(`bench 2: ${skip}`);
+    return { name, run: null, cpu: null, skipped: skip };
+  }
+  return measure(name, () => runSwarm(hosts, image, s.size, server, dir, s.timeoutMs));
 }

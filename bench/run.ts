@@ -5,7 +5,8 @@
  *
  *   npm run bench                      all five
  *   npm run bench -- 1 3 --quick       a subset, smaller sizes
- *   npm run bench -- 2 --size 512MiB   options: --stream-size, --size, --peers, --sim-peers, --peer-image
+ *   npm run bench -- 2 --size 512MiB   options: --stream-size, --size, --peers, --sim-peers, --peer-image,
+ *                                      bench 2: --methods, --slow-host, --relay-capacity, --udp-bitrate (README)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

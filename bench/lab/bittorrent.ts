@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import createTorrent from 'create-torrent';
 import { firstDifference } from '@cascade/cli';
 import { startChild, stopAll, waitForLine, type Child } from './children.js';
-import type { LabRun } from './cascade-lab.js';
+import { makespanOf, type LabRun } from './cascade-lab.js';
 import type { LabHost } from './netns.js';
 
 /** aria2c settings shared by the seed and the peers: no DHT, no local discovery, seed until killed. */
@@ -75,13 +75,15 @@ export async function runSwarm(
     const doneFiles = peerHosts.map((h) => join(dir, `h${h.index}`, `${basename(image)}.done`));
     const times = await waitForAll(doneFiles, timeoutMs);
     const problems: string[] = [];
+    const doneAt = new Map<number, number>();
     for (const [i, f] of doneFiles.entries()) {
       const diff = await firstDifference(image, f.replace(/\.done$/, ''), size).catch(() => 0);
-      if (times[i] === null || diff !== -1)
-        problems.push(`${basename(dirname(f))}: ${times[i] === null ? 'not done' : `differs at ${diff}`}`);
+      if (times[i] !== null && diff === -1) doneAt.set(peerHosts[i]!.index, times[i]!);
+      else problems.push(`${basename(dirname(f))}: ${times[i] === null ? 'not done' : `differs at ${diff}`}`);
     }
-    const last = Math.max(...times.map((t) => t ?? Infinity));
-    return { makespanMs: last - t0, ok: problems.length === 0, problems };
+    const expected = peerHosts.map((h) => h.index);
+    const run = { t0, doneAt, expected };
+    return { ...run, makespanMs: makespanOf(run, expected), ok: problems.length === 0, problems };
   } finally {
     await stopAll(children);
     await rm(dir, { recursive: true, force: true });

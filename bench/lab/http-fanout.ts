@@ -1,8 +1,9 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { firstDifference } from '@cascade/cli';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild, stopAll, waitForLine, type Child } from './children.js';
-import type { LabRun } from './cascade-lab.js';
+import { makespanOf, type LabRun } from './cascade-lab.js';
 import type { LabHost } from './netns.js';
 
 const FILE_SERVER = fileURLToPath(new URL('./file-server.ts', import.meta.url));
@@ -23,16 +24,18 @@ export async function startFileServer(
 
 /**
  * HTTP unicast fan-out: every host (but 0) downloads the image from host 0 with curl at once;
- * the makespan runs from launching the downloads to the last one finished.
+ * the makespan runs from launching the downloads to the last one finished; each file is compared
+ * with the image byte for byte.
  */
 export async function runFanout(
   hosts: LabHost[],
   url: string,
+  image: string,
   size: number,
   workdir: string,
   timeoutMs: number,
 ): Promise<LabRun> {
-  const dir = join(workdir, 'http');
+  const dir = join(workdir, `http-${Date.now()}`);
   await mkdir(dir, { recursive: true });
   const t0 = Date.now();
   const curls = hosts.map((h) =>
@@ -46,14 +49,15 @@ export async function runFanout(
   try {
     const exits = await Promise.all(curls.map((c) => c.exited));
     const problems: string[] = [];
+    const doneAt = new Map<number, number>();
     for (const [i, h] of hosts.entries()) {
-      const got = await stat(join(dir, `h${h.index}.img`)).then(
-        (s) => s.size,
-        () => -1,
-      );
-      if (exits[i] !== 0 || got !== size) problems.push(`host ${h.index}: curl exit ${exits[i]}, ${got} bytes`);
+      const diff = await firstDifference(image, join(dir, `h${h.index}.img`), size).catch(() => 0);
+      if (exits[i] === 0 && diff === -1) doneAt.set(h.index, curls[i]!.exitedAt);
+      else problems.push(`host ${h.index}: curl exit ${exits[i]}, ${diff === -1 ? 'same' : `differs at ${diff}`}`);
     }
-    return { makespanMs: Math.max(...curls.map((c) => c.exitedAt)) - t0, ok: problems.length === 0, problems };
+    const expected = hosts.map((h) => h.index);
+    const run = { t0, doneAt, expected };
+    return { ...run, makespanMs: makespanOf(run, expected), ok: problems.length === 0, problems };
   } finally {
     clearTimeout(timer);
     await stopAll(curls);

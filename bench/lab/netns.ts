@@ -17,8 +17,10 @@ const SUBNET = '10.214.0';
 /**
  * A shaped lab: one network namespace per host, each with a veth into a bridge that lives in a
  * namespace of its own, and an HTB class of `mbit` on both ends of every veth, so each host is
- * capped each way (this kernel has no netem and no fq). Names carry the pid (`cb<pid>-h3`);
- * the subnet exists only inside these namespaces. `destroy()` removes everything.
+ * capped each way (this kernel has no netem and no fq); `setRate()` re-shapes one host (the
+ * slow-host variant). Each host routes multicast (224.0.0.0/4) to its eth0 and the bridge floods
+ * it (no IGMP snooping), for udpcast. Names carry the pid (`cb<pid>-h3`); the subnet exists only
+ * inside these namespaces. `destroy()` removes everything.
  */
 export class NetLab {
   readonly hosts: LabHost[] = [];
@@ -50,7 +52,8 @@ export class NetLab {
 
   private async build(hostCount: number): Promise<void> {
     await this.addNs(this.bridgeNs);
-    await ip('-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge');
+    // No IGMP snooping: the bridge floods multicast to every port (the udpcast row), like a plain switch.
+    await ip('-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0');
     await ip('-n', this.bridgeNs, 'link', 'set', 'br0', 'up');
     for (let i = 0; i < hostCount; i++) {
       const ns = `${this.prefix}-h${i}`;
@@ -58,8 +61,10 @@ export class NetLab {
       await this.addNs(ns);
       await ip('-n', this.bridgeNs, 'link', 'add', side, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
       await ip('-n', this.bridgeNs, 'link', 'set', side, 'master', 'br0', 'up');
-      await ip('-n', ns, 'addr', 'add', `${SUBNET}.${i + 1}/24`, 'dev', 'eth0');
+      await ip('-n', ns, 'addr', 'add', `${SUBNET}.${i + 1}/24`, 'brd', '+', 'dev', 'eth0');
       await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      // Multicast leaves by the lab's eth0 (these namespaces have no other link and no default route).
+      await ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
       await ip('-n', ns, 'link', 'set', 'lo', 'up');
       await this.shape(ns, 'eth0'); // host → bridge
       await this.shape(this.bridgeNs, side); // bridge → host
@@ -73,11 +78,19 @@ export class NetLab {
     await ip('-n', name, 'link', 'set', 'lo', 'up');
   }
 
-  private async shape(ns: string, dev: string): Promise<void> {
-    const rate = `${this.mbit}mbit`;
+  private async shape(ns: string, dev: string, mbit = this.mbit, verb: 'add' | 'change' = 'add'): Promise<void> {
+    const rate = `${mbit}mbit`;
     const tc = (...args: string[]): Promise<void> => sh('ip', 'netns', 'exec', ns, 'tc', ...args);
-    await tc('qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10');
-    await tc('class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', rate, 'ceil', rate);
+    if (verb === 'add') await tc('qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10');
+    await tc('class', verb, 'dev', dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', rate, 'ceil', rate);
+  }
+
+  /** Re-shape one host's link, both directions, to `mbit` (the slow-host variant); `mbit` of the lab restores it. */
+  async setRate(index: number, mbit: number): Promise<void> {
+    const host = this.hosts[index];
+    if (!host) throw new Error(`no lab host ${index}`);
+    await this.shape(host.ns, 'eth0', mbit, 'change');
+    await this.shape(this.bridgeNs, `v${index}`, mbit, 'change');
   }
 
   /** Delete every namespace this lab made (their veths go with them). Safe to call twice. */

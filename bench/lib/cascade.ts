@@ -15,16 +15,53 @@ export async function relaySupported(): Promise<boolean> {
 
 export const RELAY_MISSING = 'relay: not available in this build (`cascade seed --help` lists no --relay)';
 
-/** A fresh work folder under the system temp dir; `done()` removes it unless BENCH_KEEP is set. */
-export async function workdir(prefix: string): Promise<{ dir: string; done: () => Promise<void> }> {
+/**
+ * A fresh work folder under the system temp dir; `done()` removes it unless BENCH_KEEP is set.
+ * With `tmpfsBytes` (root only) a tmpfs of that size is mounted on it, so targets live in memory
+ * (a path under /dev such as /dev/shm is refused by `cascade peer`: targets there must be block
+ * devices); `inMemory` says whether that worked.
+ */
+export async function workdir(
+  prefix: string,
+  tmpfsBytes?: number,
+): Promise<{ dir: string; inMemory: boolean; done: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `cascade-bench-${prefix}-`));
+  let inMemory = false;
+  if (tmpfsBytes !== undefined && process.getuid?.() === 0) {
+    const size = `size=${Math.ceil(tmpfsBytes / 2 ** 20)}m`;
+    inMemory = await run('mount', ['-t', 'tmpfs', '-o', `${size},mode=0755`, 'cascade-bench', dir]).then(
+      () => true,
+      (err: Error) => (progress(`could not mount a tmpfs on ${dir} (${err.message}); using the disk`), false),
+    );
+  }
   return {
     dir,
+    inMemory,
     done: async () => {
-      if (process.env.BENCH_KEEP) process.stderr.write(`kept ${dir}\n`);
-      else await rm(dir, { recursive: true, force: true });
+      if (process.env.BENCH_KEEP)
+        return progress(`kept ${dir}${inMemory ? ` (a tmpfs: umount ${dir} when done)` : ''}`);
+      if (inMemory) await unmount(dir);
+      await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Unmount the work tmpfs: log streams of children that just exited may hold it a moment (busy),
+ * so try again for up to 5 s, then detach it lazily (it goes once the last file is closed).
+ */
+async function unmount(dir: string): Promise<void> {
+  for (let i = 0; i < 25; i++) {
+    if (
+      await run('umount', [dir]).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await run('umount', ['-l', dir]).catch((err: Error) => progress(`umount -l ${dir}: ${err.message}`));
 }
 
 /** The `time` (epoch ms) of the last JSON log line of a role whose msg is `msg`. */

@@ -11,6 +11,8 @@ const KNOWN = new Set([
   'relay-capacity',
   'methods',
   'seed-args',
+  'slow-host',
+  'udp-bitrate',
   'peers',
   'want-rate',
   'sim-peers',
