@@ -212,7 +212,9 @@ async function runMethods(
     const row = await measure(name, cascade(label, relay, killAt));
     const input = simInput(s, relay, row.run);
     if (slow) return { ...row, predictedSlow: predictSlowHost(input, { count: 1, mbit: slow.mbit }) };
-    return { ...row, predicted: predict(killAt === undefined ? input : { ...input, fail: 1 / s.n }) };
+    const killed = row.run?.killed;
+    if (killAt !== undefined && !killed) return row;
+    return { ...row, predicted: predict(killed ? { ...input, kill: { atMs: killed.atMs } } : input) };
   };
   try {
     if (want('link'))

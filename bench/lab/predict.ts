@@ -10,8 +10,8 @@ export interface PredictInput {
   peerCapacity: number;
   sliceBytes: number;
   mbit: number;
-  /** The kill variant: the share of peers removed (at a random moment of the run). */
-  fail?: number;
+  /** The kill variant: when the bench killed a mid-chain relay (ms after the seeder's launch). */
+  kill?: { atMs: number };
 }
 
 export interface SlowHost {
@@ -20,29 +20,42 @@ export interface SlowHost {
   mbit: number;
 }
 
-/** The simulator's makespan ÷ S/B (fluid model: max-min fair uplinks) for a cascade row. */
-export function predict(i: PredictInput): number {
-  const r = simulate({
+/** The simulator's run for a cascade row (fluid model: per-host links, max-min fair; cut-through relays). */
+function run(i: PredictInput, slow?: SlowHost) {
+  const link = (i.mbit * 1e6) / 8;
+  const slowBps = slow ? (slow.mbit * 1e6) / 8 : 0;
+  return simulate({
     peers: i.peers,
     seederCapacity: i.seederCapacity,
-    peerCapacity: i.peerCapacity,
+    // relay: imaged peers serve 3 (the default), downloading ones `peerCapacity` (--relay-capacity)
+    peerCapacity: i.mode === 'relay' ? 3 : i.peerCapacity,
+    ...(i.mode === 'relay' ? { relayCapacity: i.peerCapacity } : {}),
     mode: i.mode,
     sliceBytes: i.sliceBytes,
-    ...(i.fail ? { fail: i.fail } : {}),
-    model: { kind: 'fluid', imageBytes: i.size, linkBps: (i.mbit * 1e6) / 8 },
+    // The kill row: the relay in the middle of the chain, lost when the bench killed it; its
+    // orphan sees the connection reset at once and rejoins within about half a second.
+    ...(i.kill ? { losses: [{ index: Math.ceil(i.peers / 2), atMs: i.kill.atMs }], rejoinMs: 500 } : {}),
+    model: {
+      kind: 'fluid',
+      imageBytes: i.size,
+      linkBps: link,
+      // The slow-host lab: its slow peers join first (the head of the queue).
+      ...(slow
+        ? { hosts: Array.from({ length: slow.count }, (_, k) => ({ index: k + 1, downBps: slowBps, upBps: slowBps })) }
+        : {}),
+    },
   });
-  return r.ratio;
 }
 
-/**
- * SLOW-HOST SIMULATOR SPOT (wired by the lead at the merge). Helper "sim" is adding per-host link
- * rates and cut-through relays to `simulate()`; until then the simulator cannot model one slow
- * receiver, so this returns null and the table prints "n/a". At the merge: run `simulate()` with
- * `slow.count` peers at `slow.mbit` (both ways) and the rest at `i.mbit`, and return the fast
- * peers' makespan ÷ S/B and the slow peers' makespan ÷ their own S/B (size × 8 / slow.mbit).
- */
+/** The simulator's makespan ÷ S/B for a cascade row. */
+export function predict(i: PredictInput): number {
+  return run(i).ratio;
+}
+
+/** The slow-host lab: the fast peers' makespan ÷ S/B and the slow peers' makespan ÷ their own S/B. */
 export function predictSlowHost(i: PredictInput, slow: SlowHost): { fast: number; slow: number } | null {
-  void i;
-  void slow;
-  return null;
+  const r = run(i, slow);
+  const own = (r.hosts ?? []).flatMap((h) => (h.ratio === null ? [] : [h.ratio]));
+  if (r.othersMakespanMs === undefined || own.length === 0) return null;
+  return { fast: r.othersMakespanMs / r.lowerBoundMs, slow: Math.max(...own) };
 }
