@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   controlClientFactory,
-  DigestWorker,
+  DigestPool,
   serveImage,
   signManifest,
   unsignedManifest,
@@ -64,7 +64,7 @@ async function serveSeederImage(
   if (!fh) throw new Error('the image is not open');
   // A block device's content changes without its mtime: check every slice before it is sent.
   const verify = opts.verifyReads === true || (await stat(opts.image)).isBlockDevice();
-  const hasher = verify ? new DigestWorker() : null;
+  const hasher = verify ? new DigestPool(opts.hashWorkers) : null;
   if (hasher) log.info({ image: opts.image }, 'checking every slice read against its manifest digest');
   const served = await serveImage({
     logger: opts.logger,
@@ -77,7 +77,7 @@ async function serveSeederImage(
     listen: opts.listen,
     rate: opts.rate,
     fault: opts.fault,
-    verify: hasher ? { hash: (a, c) => hasher.digest(a, c), onChanged: onImageChanged } : undefined,
+    verify: hasher ? { hash: hasher.digest, onChanged: onImageChanged } : undefined,
   });
   served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
     log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
