@@ -42,7 +42,7 @@ describe('DigestPool', () => {
     const pool = new DigestPool(2);
     try {
       const jobs = Array.from({ length: 24 }, (_, i) => ({
-        algorithm: (i % 3 === 0 ? 'sha256' : 'md5') as DigestAlgorithm,
+        algorithm: i % 3 === 0 ? 'sha256' : 'md5',
         // growing, shrinking and empty slices: slots are reused and grown
         chunks: i === 5 ? [] : chunked(((i * 37_123) % 300_000) + 1, i + 1),
       }));

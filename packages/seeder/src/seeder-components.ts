@@ -41,14 +41,18 @@ export interface SeederComponents {
 
 /** The image's manifest from the cache (or built), signed when a key is given. */
 async function seederManifest(opts: SeederOptions, log: Logger): Promise<{ manifest: Manifest; cached: boolean }> {
+  // Building reads the whole image once: hash its slices on the pool's threads (started only then).
+  const pool = new DigestPool(opts.hashWorkers);
   const loaded = await loadOrBuildManifest(opts.image, {
+    hash: pool.digest,
+    hashers: pool.size,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
     ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
     ...(opts.digest ? { digest: opts.digest } : {}),
     ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
     onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
     logger: log,
-  });
+  }).finally(() => pool.close());
   const unsigned = unsignedManifest(loaded.manifest);
   const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;
   return { manifest, cached: loaded.cached };
