@@ -41,8 +41,9 @@ describe('DigestPool', () => {
   test('digests of many concurrent jobs (MD5 and sha256, any sizes) equal the inline ones', async () => {
     const pool = new DigestPool(2);
     try {
+      const algorithms: DigestAlgorithm[] = ['sha256', 'md5', 'md5'];
       const jobs = Array.from({ length: 24 }, (_, i) => ({
-        algorithm: i % 3 === 0 ? 'sha256' : 'md5',
+        algorithm: algorithms[i % 3]!,
         // growing, shrinking and empty slices: slots are reused and grown
         chunks: i === 5 ? [] : chunked(((i * 37_123) % 300_000) + 1, i + 1),
       }));
