@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import {
   controlClientFactory,
-  DigestWorker,
+  DigestPool,
   type ControlFactory,
   type DigestAlgorithm,
   type Logger,
@@ -81,7 +81,7 @@ export interface PeerComponents {
   fetcher: Fetcher;
   target: TargetPart;
   serving: ServingPart;
-  /** Hash a slice off the main thread (--hash-thread). */
+  /** Hash a slice (a pool of worker threads, --hash-workers); default inline. */
   digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
   /** Release what the parts hold (worker threads). */
   release?: () => Promise<void>;
@@ -139,7 +139,7 @@ export function defaultPeerComponents(
   init: PeerOptions,
   me: { id: string; name: string; onClientLeft: () => void },
 ): PeerComponents {
-  const hasher = init.hashThread ? new DigestWorker() : null;
+  const hasher = init.hashWorkers === 0 ? null : new DigestPool(init.hashWorkers);
   return {
     logger: init.logger,
     clock: systemClock,
@@ -150,9 +150,10 @@ export function defaultPeerComponents(
       token: init.token,
       ca: init.ca,
     }),
-    fetcher: fetchSlices,
+    // As many slices verified at once as the pool has threads.
+    fetcher: hasher ? (o) => fetchSlices({ verifiers: hasher.size, ...o }) : fetchSlices,
     target: fileTarget(init),
     serving: new PeerServing({ ...init, serverId: me.id, onClientLeft: me.onClientLeft }),
-    ...(hasher ? { digest: (a, c) => hasher.digest(a, c), release: () => hasher.close() } : {}),
+    ...(hasher ? { digest: hasher.digest, release: () => hasher.close() } : {}),
   };
 }

@@ -35,10 +35,10 @@ export interface PeerOptions {
   maxServerFailures?: number;
   fault?: { every?: number; once?: number[] };
   /**
-   * Verify slices on a worker thread. Measured on loopback: ~8 % more throughput for ~50 MiB
-   * more memory (bench 1), so off by default; worth it only where links outrun one core's MD5.
+   * Threads that verify slices (default: one per core, at most 4): several slices are verified
+   * at once while the socket is read. 0 hashes on the event loop.
    */
-  hashThread?: boolean;
+  hashWorkers?: number;
   /** Clients served at once while still downloading, in relay sessions (default 1: a chain). */
   relayCapacity?: number;
   /** How long a relay holds a request for a slice it has not verified yet (default 60 s). */

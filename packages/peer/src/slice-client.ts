@@ -1,5 +1,4 @@
 import { connect, type Socket } from 'node:net';
-import PQueue from 'p-queue';
 import {
   CascadeError,
   decodeErrorBody,
@@ -9,10 +8,8 @@ import {
   FrameDecoder,
   FrameFlags,
   FrameType,
-  sliceDigest,
   serverRefusal,
   sliceLength,
-  toCascadeError,
   type DigestAlgorithm,
   type Frame,
   type Logger,
@@ -23,6 +20,7 @@ import {
 import { expectedSlicesOnly } from './inflight-slices.js';
 import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
 import { socketChunks } from './socket-chunks.js';
+import { VerifyPipeline } from './verify-pipeline.js';
 
 export interface SliceFetchOptions {
   logger: Logger;
@@ -53,10 +51,12 @@ export interface SliceFetchOptions {
   onVerified: (index: number, chunks: Buffer[]) => Promise<void>;
   /** Bad slices tolerated from one server before giving up on it. */
   maxBadSlices?: number;
-  /** Hash a slice (e.g. on a worker thread); default: inline. */
+  /** Hash a slice (e.g. on a pool of worker threads); default: inline. */
   digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
   /** Hears each slice's bytes as they arrive, before verification (relay cut-through). */
   sliceBody?: SliceBodyListener;
+  /** Slices verified at once (the hashing pool's size; default 1). Written in any order. */
+  verifiers?: number;
   /**
    * Abort the transfer: the slice being written finishes, the rest is dropped. The transfer ends
    * with the abort reason when it is a CascadeError (e.g. ERR_MOVED), else ERR_STOPPED.
@@ -92,8 +92,8 @@ export function fetchSlices(opts: SliceFetchOptions): Promise<SliceFetchResult> 
 
 /** A server that has not accepted the connection by then is unreachable (a network fault). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-/** Verified slices being written while the next ones are verified (memory: this many slices). */
-const WRITES_IN_FLIGHT = 2;
+/** Verified slices waiting for or in their write while the next ones are verified. */
+const WRITES_IN_FLIGHT = 1;
 /** Data kept requested ahead, in seconds at the measured rate (covers request latency and jitter). */
 const WINDOW_SECONDS = 0.25;
 
@@ -106,10 +106,10 @@ const WINDOW_SECONDS = 0.25;
 class SliceFetch {
   private socket: Socket | null = null;
   private readonly outstanding: number[] = [];
-  private readonly writes = new PQueue({ concurrency: WRITES_IN_FLIGHT - 1 });
-  private writeError: CascadeError | null = null;
+  private readonly pipeline: VerifyPipeline;
   private welcomedAt = 0;
   private welcomed = false;
+  private firstSlice = true;
   /** The TCP connection was made: a failure before that means the server is unreachable. */
   private connected = false;
   private readonly result: SliceFetchResult = { slices: 0, bytes: 0, badSlices: [], error: null };
@@ -119,6 +119,17 @@ class SliceFetch {
   constructor(private readonly opts: SliceFetchOptions) {
     this.log = opts.logger.child({ component: 'slice-client', server: opts.server.name });
     this.where = `${opts.server.host}:${opts.server.port}`;
+    this.pipeline = new VerifyPipeline({
+      manifest: opts.manifest,
+      digest: opts.digest,
+      verifiers: opts.verifiers,
+      writes: WRITES_IN_FLIGHT,
+      onVerified: opts.onVerified,
+      onBad: (index, length) => this.rejectSlice(index, length),
+      retry: opts.retry,
+      onFatal: (err) => this.socket?.destroy(err),
+      signal: opts.signal,
+    });
   }
 
   async run(): Promise<SliceFetchResult> {
@@ -137,9 +148,11 @@ class SliceFetch {
       signal?.removeEventListener('abort', onAbort);
     }
     for (const index of this.outstanding.splice(0)) this.opts.retry(index);
-    // Slices being written still count for this transfer: report once they have landed.
-    await this.writes.onIdle();
-    error ??= this.writeError;
+    // Slices being verified or written still count for this transfer: report once they have landed.
+    await this.pipeline.idle();
+    error ??= this.pipeline.error;
+    this.result.slices = this.pipeline.slices;
+    this.result.bytes = this.pipeline.bytes;
     this.close(error === null);
     if (error)
       this.log.info(
@@ -282,7 +295,13 @@ class SliceFetch {
     }
     this.outstanding.shift();
     await this.take(f);
-    if (this.writeError) throw this.writeError;
+    return this.fill() && (await this.settled());
+  }
+
+  /** Nothing left to ask for: wait for the slices still being verified (a bad one is asked for again). */
+  private async settled(): Promise<boolean> {
+    await this.pipeline.idle();
+    if (this.pipeline.error) throw this.pipeline.error;
     return this.fill();
   }
 
@@ -304,39 +323,30 @@ class SliceFetch {
    */
   private windowNow(): number {
     const elapsed = (Date.now() - this.welcomedAt) / 1000;
-    const rate = elapsed >= 1 ? this.result.bytes / elapsed : 0;
+    const rate = elapsed >= 1 ? this.pipeline.bytes / elapsed : 0;
     const wanted = 2 + Math.ceil((rate * WINDOW_SECONDS) / this.opts.manifest.sliceSize);
     return Math.max(1, Math.min(this.opts.window, elapsed >= 1 ? wanted : this.opts.window));
   }
 
-  /** Verify a slice; a good one joins the write queue (we read on only once fewer than WRITES_IN_FLIGHT wait). */
+  /** Hand a slice to the verify-and-write pipeline; resolves once it has room for the next one. */
   private async take(f: Frame): Promise<void> {
-    const m = this.opts.manifest;
     const zero = (f.flags & FrameFlags.ZERO) !== 0;
-    const digest = this.opts.digest ?? ((a, c) => Promise.resolve(sliceDigest(a, c)));
-    const ok =
-      !zero && f.length === sliceLength(m, f.index) && (await digest(m.digest, f.chunks)) === m.digests[f.index];
-    if (!ok) return this.rejectSlice(f);
-    const written = this.writes.add(async () => {
-      await this.opts.onVerified(f.index, f.chunks);
-      this.result.slices++;
-      this.result.bytes += f.length;
-    });
-    written.catch((err: unknown) => {
-      this.opts.retry(f.index);
-      this.writeError ??= toCascadeError(err, 'ERR_TARGET_UNUSABLE');
-      this.socket?.destroy(this.writeError);
-    });
-    await this.writes.onSizeLessThan(1);
+    if (zero || f.length !== sliceLength(this.opts.manifest, f.index)) return this.rejectSlice(f.index, f.length);
+    if (this.firstSlice) {
+      this.firstSlice = false;
+      this.log.info({ slice: f.index, bytes: f.length, afterMs: Date.now() - this.welcomedAt }, 'first slice received');
+    }
+    await this.pipeline.add(f.index, f.chunks, f.length);
+    if (this.pipeline.error) throw this.pipeline.error;
   }
 
-  private rejectSlice(f: Frame): void {
-    this.result.badSlices.push(f.index);
+  private rejectSlice(index: number, length: number): void {
+    this.result.badSlices.push(index);
     this.log.warn(
-      { slice: f.index, code: 'ERR_SLICE_DIGEST_MISMATCH', bytes: f.length },
+      { slice: index, code: 'ERR_SLICE_DIGEST_MISMATCH', bytes: length },
       'slice failed verification; fetching it again',
     );
-    this.opts.retry(f.index);
+    this.opts.retry(index);
     if (this.result.badSlices.length >= (this.opts.maxBadSlices ?? 3)) {
       throw new CascadeError(
         'ERR_SERVER_BAD',

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   buildManifest,
   CorruptingSliceSource,
+  DigestPool,
   encodeError,
   FileSliceSource,
   MIN_SLICE_SIZE,
@@ -202,6 +203,28 @@ describe('fetchSlices', () => {
     assert.equal(result.error, null);
     assert.ok(side.maxInFlight <= 2, 'one GET, and at most one slice being written');
     assert.ok((await readFile(side.target.path)).equals(image));
+  });
+
+  test('with a pool of 2 hashing threads, slices are verified two at a time and written exactly; memory stays bounded', async () => {
+    const pool = new DigestPool(2);
+    try {
+      const { port } = await startServer((s) => new CorruptingSliceSource(s, { once: [6] }));
+      const side = await newSide();
+      const result = await fetchFrom(port, side, { digest: pool.digest, verifiers: 2 });
+      assert.equal(result.error, null);
+      assert.deepEqual(result.badSlices, [6], 'a bad slice is still caught');
+      assert.equal(result.slices, nonZero().length);
+      assert.equal(result.bytes, wireBytes(manifest));
+      assert.deepEqual(
+        [...side.verified].sort((a, b) => a - b),
+        nonZero(),
+      );
+      // The 4 GETs, plus at most two slices taken in (being verified, or one verified being written).
+      assert.ok(side.maxInFlight <= 6, `in flight at most: ${side.maxInFlight}`);
+      assert.ok((await readFile(side.target.path)).equals(image));
+    } finally {
+      await pool.close();
+    }
   });
 
   test('a slice corrupted once is reported in badSlices, fetched again, and the final data is exact', async () => {

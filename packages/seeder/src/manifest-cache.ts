@@ -32,6 +32,9 @@ export interface LoadManifestOptions {
   /** Ignore any cached manifest and read the image again. */
   rebuild?: boolean;
   onProgress?: BuildManifestOptions['onProgress'];
+  /** Hash slices on these threads when building (a DigestPool's digest and size); default inline. */
+  hash?: BuildManifestOptions['hash'];
+  hashers?: number;
   /** Keep the cache in this folder instead of beside the image (see cache-location.ts). */
   cacheDir?: string | undefined;
   /** Called when the cache could not be written (read-only image folder); not fatal. */
@@ -127,6 +130,7 @@ export async function loadOrBuildManifest(imagePath: string, opts: LoadManifestO
     size,
     ...(opts.digest ? { digest: opts.digest } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.hash ? { hash: opts.hash, hashers: opts.hashers ?? 1 } : {}),
   });
   try {
     if (opts.cacheDir) await mkdir(dirname(cachePath), { recursive: true });

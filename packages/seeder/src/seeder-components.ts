@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   controlClientFactory,
-  DigestWorker,
+  DigestPool,
   serveImage,
   signManifest,
   unsignedManifest,
@@ -41,14 +41,18 @@ export interface SeederComponents {
 
 /** The image's manifest from the cache (or built), signed when a key is given. */
 async function seederManifest(opts: SeederOptions, log: Logger): Promise<{ manifest: Manifest; cached: boolean }> {
+  // Building reads the whole image once: hash its slices on the pool's threads (started only then).
+  const pool = new DigestPool(opts.hashWorkers);
   const loaded = await loadOrBuildManifest(opts.image, {
+    hash: pool.digest,
+    hashers: pool.size,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
     ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
     ...(opts.digest ? { digest: opts.digest } : {}),
     ...(opts.onManifestProgress ? { onProgress: opts.onManifestProgress } : {}),
     onCacheWriteError: (err) => log.warn({ err }, 'could not cache the manifest beside the image'),
     logger: log,
-  });
+  }).finally(() => pool.close());
   const unsigned = unsignedManifest(loaded.manifest);
   const manifest = opts.signKey ? signManifest(unsigned, opts.signKey) : unsigned;
   return { manifest, cached: loaded.cached };
@@ -64,7 +68,7 @@ async function serveSeederImage(
   if (!fh) throw new Error('the image is not open');
   // A block device's content changes without its mtime: check every slice before it is sent.
   const verify = opts.verifyReads === true || (await stat(opts.image)).isBlockDevice();
-  const hasher = verify ? new DigestWorker() : null;
+  const hasher = verify ? new DigestPool(opts.hashWorkers) : null;
   if (hasher) log.info({ image: opts.image }, 'checking every slice read against its manifest digest');
   const served = await serveImage({
     logger: opts.logger,
@@ -77,7 +81,7 @@ async function serveSeederImage(
     listen: opts.listen,
     rate: opts.rate,
     fault: opts.fault,
-    verify: hasher ? { hash: (a, c) => hasher.digest(a, c), onChanged: onImageChanged } : undefined,
+    verify: hasher ? { hash: hasher.digest, onChanged: onImageChanged } : undefined,
   });
   served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
     log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),

@@ -44,6 +44,12 @@ function progressUpdater(progress: ProgressDisplay): NonNullable<PeerOptions['on
   };
 }
 
+/** --hash-workers, or the deprecated --hash-thread: `--no-hash-thread` still means inline hashing. */
+function hashWorkersFrom(argv: Args): { hashWorkers?: number } {
+  if (argv['hash-workers'] !== undefined) return { hashWorkers: argv['hash-workers'] };
+  return argv['hash-thread'] === false ? { hashWorkers: 0 } : {};
+}
+
 /** The peer's options from the parsed arguments. */
 async function peerOptions(argv: Args, base: PeerOptions['logger'], progress: ProgressDisplay): Promise<PeerOptions> {
   const { coordinator, session } = await resolvePeerEndpoints(argv, base);
@@ -66,7 +72,7 @@ async function peerOptions(argv: Args, base: PeerOptions['logger'], progress: Pr
     reuse: argv.reuse,
     window: argv.window,
     relayCapacity: argv['relay-capacity'],
-    hashThread: argv['hash-thread'],
+    ...hashWorkersFrom(argv),
     stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
     minRate: parseRateArg(argv['min-rate'], '--min-rate'),
     ...(argv.advertise ? { advertise: argv.advertise } : {}),

@@ -41,6 +41,7 @@ async function seederFrom(argv: Args, session: string, logger: Logger, progress:
     session,
     ...(argv.capacity !== undefined ? { capacity: argv.capacity } : {}),
     verifyReads: argv['verify-reads'],
+    ...(argv['hash-workers'] !== undefined ? { hashWorkers: argv['hash-workers'] } : {}),
     listen: parseListen(argv.listen),
     sessionOptions: sessionOptionsFrom(argv),
     sliceSize: parseSizeArg(argv.slice ?? (argv.relay ? '1MiB' : '4MiB'), '--slice'),

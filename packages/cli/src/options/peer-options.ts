@@ -1,6 +1,12 @@
 import { DISCOVERY_PORT, parseRate } from '@cascade/common';
 import { port, positiveCount, positiveDuration, positiveRate, wholeAtLeast, type OptionTable } from './option-table.js';
-import { CLIENT_SECURITY_OPTIONS, coordinatorOption, dataPlaneOptions, LOG_OPTIONS } from './shared-options.js';
+import {
+  CLIENT_SECURITY_OPTIONS,
+  coordinatorOption,
+  dataPlaneOptions,
+  HASH_WORKERS_OPTION,
+  LOG_OPTIONS,
+} from './shared-options.js';
 
 /**
  * Every option of `cascade peer`. Each is also a CASCADE_* variable and a cascade.* kernel
@@ -34,11 +40,12 @@ export const PEER_OPTIONS = [
     check: positiveCount,
     describe: 'most requests kept outstanding (sized from the measured rate below that)',
   },
+  HASH_WORKERS_OPTION,
   {
     name: 'hash-thread',
     kind: 'boolean',
-    default: false,
-    describe: 'verify slices on a worker thread (faster on very fast links, uses more memory)',
+    hidden: true,
+    describe: 'deprecated: slices are verified on worker threads by default (see --hash-workers)',
   },
   {
     name: 'relay-capacity',

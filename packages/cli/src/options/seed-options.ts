@@ -5,6 +5,7 @@ import {
   coordinatorWithDefault,
   dataPlaneOptions,
   GATING_OPTIONS,
+  HASH_WORKERS_OPTION,
   LOG_OPTIONS,
 } from './shared-options.js';
 
@@ -61,6 +62,7 @@ export const SEED_OPTIONS = [
     default: false,
     describe: 'check every slice read against its digest before sending it (always on for a block device)',
   },
+  HASH_WORKERS_OPTION,
   {
     name: 'cache-dir',
     kind: 'string',

@@ -1,6 +1,6 @@
 import { CascadeError, parseAdvertise } from '@cascade/common';
 import { parseListen } from '../args.js';
-import { duration, positiveCount, type OptionTable } from './option-table.js';
+import { duration, positiveCount, wholeAtLeast, type OptionTable } from './option-table.js';
 
 export const DEFAULT_COORDINATOR = 'ws://127.0.0.1:7770';
 
@@ -82,6 +82,14 @@ export function dataPlaneOptions(listenNote: string) {
     },
   ] as const;
 }
+
+/** --hash-workers: slice digests on a pool of worker threads (peer verification, seeder verify-on-read). */
+export const HASH_WORKERS_OPTION = {
+  name: 'hash-workers',
+  kind: 'number',
+  check: wholeAtLeast(0),
+  describe: 'threads that verify slice digests (default: one per core, at most 4; 0: on the main thread)',
+} as const;
 
 const gating = 'Session gating:';
 

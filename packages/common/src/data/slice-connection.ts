@@ -154,7 +154,9 @@ export class SliceConnection {
     this.stats.bytes += data.length;
     this.stats.slices++;
     this.server.countBytes(data.length);
+    // Once drained, the socket holds no reference to the bytes: the source may read into them again.
     if (!flushed) await this.drained();
+    if (!flushed) this.opts.source.recycle?.(data);
   }
 
   /** Forward a slice as it arrives: each chunk goes out (rate-limited, back-pressured) as it comes. */

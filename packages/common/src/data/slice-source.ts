@@ -16,6 +16,11 @@ export interface SliceSource {
    * they come. Absent: the server uses readSlice.
    */
   openSlice?(index: number): Promise<SliceBody>;
+  /**
+   * The caller is done with a buffer readSlice gave it (sent and drained): the source may read
+   * into it again. Optional; a source ignores buffers it did not allocate.
+   */
+  recycle?(buf: Buffer): void;
 }
 
 /**
@@ -24,9 +29,9 @@ export interface SliceSource {
  */
 export type LiveSlices = (index: number) => Promise<SliceStream | null>;
 
-/** Read exactly `length` bytes at `position`, or fail. */
-export async function readFully(fh: FileHandle, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafeSlow(length);
+/** Read exactly `length` bytes at `position` (into `into` when given), or fail. */
+export async function readFully(fh: FileHandle, length: number, position: number, into?: Buffer): Promise<Buffer> {
+  const buf = into ?? Buffer.allocUnsafeSlow(length);
   let got = 0;
   while (got < length) {
     const { bytesRead } = await fh.read(buf, got, length - got, position + got);
@@ -38,12 +43,18 @@ export async function readFully(fh: FileHandle, length: number, position: number
   return buf;
 }
 
+/** Slice buffers a FileSliceSource keeps for reuse (its connections read one ahead each). */
+const MAX_SPARE_BUFFERS = 4;
+
 /**
  * Slices read from an open file. `held` says which slices may be served (all, for a seeder;
  * the verified ones, for a peer).
  */
 export class FileSliceSource implements SliceSource {
   private readonly zero: SliceBitmap;
+  /** Full-slice buffers this source allocated and got back: read into again (fresh memory costs page faults). */
+  private readonly spare: Buffer[] = [];
+  private readonly mine = new WeakSet<Buffer>();
   constructor(
     readonly manifest: Manifest,
     private readonly fh: FileHandle,
@@ -70,7 +81,16 @@ export class FileSliceSource implements SliceSource {
       if (!this.waitFor) throw new CascadeError('ERR_SLICE_UNAVAILABLE', `slice ${index} is not held`);
       await this.waitFor(index);
     }
-    return readFully(this.fh, sliceLength(this.manifest, index), index * this.manifest.sliceSize);
+    const length = sliceLength(this.manifest, index);
+    const into = length === this.manifest.sliceSize ? this.spare.pop() : undefined;
+    const buf = await readFully(this.fh, length, index * this.manifest.sliceSize, into);
+    if (length === this.manifest.sliceSize) this.mine.add(buf);
+    return buf;
+  }
+
+  recycle(buf: Buffer): void {
+    if (!this.mine.delete(buf) || this.spare.length >= MAX_SPARE_BUFFERS) return;
+    this.spare.push(buf);
   }
 
   /** A held slice from the file; one still arriving (relay) as a stream of its bytes. */
@@ -101,6 +121,9 @@ export class CorruptingSliceSource implements SliceSource {
   }
   has(index: number): boolean {
     return this.inner.has(index);
+  }
+  recycle(buf: Buffer): void {
+    this.inner.recycle?.(buf);
   }
   async readSlice(index: number): Promise<Buffer> {
     return this.corrupt(index, await this.inner.readSlice(index));
@@ -155,6 +178,9 @@ export class VerifyingSliceSource implements SliceSource {
   }
   has(index: number): boolean {
     return this.inner.has(index);
+  }
+  recycle(buf: Buffer): void {
+    this.inner.recycle?.(buf);
   }
   async readSlice(index: number): Promise<Buffer> {
     if (this.changed) throw this.changed;

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CascadeError } from '../errors.js';
 import { DEFAULT_DIGEST, DIGEST_ALGORITHMS, sliceDigest, type DigestAlgorithm } from './digest.js';
@@ -22,6 +22,9 @@ export interface BuildManifestOptions {
   digest?: DigestAlgorithm;
   /** Called after each slice with (slicesDone, sliceCount). */
   onProgress?: (done: number, total: number) => void;
+  /** Hash slices elsewhere (a DigestPool's digest), `hashers` at once; default: inline, one at a time. */
+  hash?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
+  hashers?: number;
 }
 
 /** True when every byte of `buf` is zero. */
@@ -38,6 +41,25 @@ function zeroBuffer(n: number): Buffer {
 /** MD5 hex of a slice given as one buffer or a list of chunks. */
 export function md5Hex(data: Buffer | readonly Buffer[]): string {
   return sliceDigest('md5', data);
+}
+
+/** Read `length` bytes at `position` into `buf`; the image ending early is ERR_IMAGE_UNREADABLE. */
+async function readSliceAt(
+  fh: FileHandle,
+  at: { path: string; size: number },
+  buf: Buffer,
+  position: number,
+  length: number,
+): Promise<Buffer> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) {
+      throw new CascadeError('ERR_IMAGE_UNREADABLE', `image ${at.path} ended at ${position + got} of ${at.size} bytes`);
+    }
+    got += bytesRead;
+  }
+  return buf.subarray(0, length);
 }
 
 /** Read an image once and build its manifest: a digest per slice, zero slices flagged. */
@@ -66,25 +88,33 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
     const count = sliceCount(size, sliceSize);
     const digests: string[] = new Array<string>(count);
     const zero = new SliceBitmap(count);
-    const buf = Buffer.allocUnsafe(sliceSize);
+    // Slices being hashed while the next are read: each holds its own buffer until its digest is in.
+    const ahead = options.hash ? Math.max(1, options.hashers ?? 1) + 1 : 1;
+    const free: Buffer[] = Array.from({ length: ahead }, () => Buffer.allocUnsafe(sliceSize));
+    const hashing = new Map<number, Promise<void>>();
+    let done = 0;
     for (let i = 0; i < count; i++) {
-      const want = Math.min(sliceSize, size - i * sliceSize);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, got, want - got, i * sliceSize + got);
-        if (bytesRead === 0) {
-          throw new CascadeError(
-            'ERR_IMAGE_UNREADABLE',
-            `image ${path} ended at ${i * sliceSize + got} of ${size} bytes`,
-          );
-        }
-        got += bytesRead;
-      }
-      const slice = buf.subarray(0, want);
-      digests[i] = sliceDigest(digest, slice);
+      if (free.length === 0) await hashing.get(Math.min(...hashing.keys()));
+      const buf = free.pop() as Buffer;
+      const slice = await readSliceAt(
+        fh,
+        { path, size },
+        buf,
+        i * sliceSize,
+        Math.min(sliceSize, size - i * sliceSize),
+      );
       if (isAllZero(slice)) zero.set(i);
-      options.onProgress?.(i + 1, count);
+      const hex = options.hash ? options.hash(digest, [slice]) : Promise.resolve(sliceDigest(digest, slice));
+      const settled = hex.then((d) => {
+        digests[i] = d;
+        hashing.delete(i);
+        free.push(buf);
+        options.onProgress?.(++done, count);
+      });
+      settled.catch(() => undefined); // awaited below (or in the loop)
+      hashing.set(i, settled);
     }
+    await Promise.all(hashing.values());
     const body = { version: MANIFEST_VERSION, size, sliceSize, digest, digests, zero: zero.toBase64() };
     return { ...body, imageId: computeImageId(body), name: options.name ?? basename(path) };
   } finally {

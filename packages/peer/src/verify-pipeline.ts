@@ -1,0 +1,111 @@
+import { sliceDigest, toCascadeError, type CascadeError, type DigestAlgorithm, type Manifest } from '@cascade/common';
+
+export interface VerifyPipelineOptions {
+  manifest: Manifest;
+  /** Hash a slice (a DigestPool's digest, or inline). */
+  digest?: ((algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>) | undefined;
+  /** Slices verified at once (the hashing pool's size; default 1). */
+  verifiers?: number | undefined;
+  /** Verified slices waiting for or in their write, beyond the ones being verified (default 1). */
+  writes?: number;
+  /** Write a verified slice and mark it held (resolves once written). */
+  onVerified: (index: number, chunks: Buffer[]) => Promise<void>;
+  /** A slice failed its digest (it is already put back); may throw to end the transfer. */
+  onBad: (index: number, length: number) => void;
+  /** Put a slice back to be fetched again (a write that failed, a stop before writing). */
+  retry: (index: number) => void;
+  /** The transfer must end with this error (e.g. destroy the socket with it). */
+  onFatal: (err: CascadeError) => void;
+  /** A stop: verified slices not yet handed to the write are put back instead. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The verify-then-write half of a transfer: slices are verified several at once (up to
+ * `verifiers`, on the hashing pool's threads) while the socket keeps being read, and each is
+ * written as soon as it passed (one write at a time), in whatever order the digests finish.
+ * Memory is bounded: `add` waits while `verifiers + writes` slices are held, so the reader stops reading (back-pressure).
+ * A failure (bad server, write error, hashing error) is recorded once and handed to `onFatal`.
+ */
+export class VerifyPipeline {
+  /** Slices written, and their bytes. */
+  slices = 0;
+  bytes = 0;
+  error: CascadeError | null = null;
+  private held = 0;
+  private verifying = 0;
+  private readonly verifiers: number;
+  private readonly limit: number;
+  private waiters: Array<() => void> = [];
+  /** Writes run one after another, in the order slices passed (positional, so any order is safe). */
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: VerifyPipelineOptions) {
+    this.verifiers = Math.max(1, o.verifiers ?? 1);
+    this.limit = this.verifiers + Math.max(1, o.writes ?? 1);
+  }
+
+  /** Take a slice in; resolves once there is room for the next one. */
+  async add(index: number, chunks: Buffer[], length: number): Promise<void> {
+    this.held++;
+    this.verifying++;
+    this.process(index, chunks, length)
+      .catch((err: unknown) => this.fail(err, index))
+      .finally(() => {
+        this.held--;
+        this.wake();
+      });
+    await this.until(() => this.verifying < this.verifiers && this.held < this.limit);
+  }
+
+  /** Resolves when every slice taken in is written (or dropped). */
+  idle(): Promise<void> {
+    return this.until(() => this.held === 0);
+  }
+
+  private async process(index: number, chunks: Buffer[], length: number): Promise<void> {
+    const m = this.o.manifest;
+    let hex: string;
+    try {
+      hex = await (this.o.digest ? this.o.digest(m.digest, chunks) : Promise.resolve(sliceDigest(m.digest, chunks)));
+    } finally {
+      this.verifying--;
+      this.wake();
+    }
+    if (hex !== m.digests[index]) return this.o.onBad(index, length);
+    if (this.error || this.o.signal?.aborted) return this.o.retry(index);
+    const written = this.writing.then(() => this.o.onVerified(index, chunks));
+    this.writing = written.catch(() => undefined);
+    await written.catch((err: unknown) => {
+      throw toCascadeError(err, 'ERR_TARGET_UNUSABLE');
+    });
+    this.slices++;
+    this.bytes += length;
+  }
+
+  /** The first failure ends the transfer; a slice whose write or hash failed is fetched again. */
+  private fail(err: unknown, index: number): void {
+    const e = toCascadeError(err, 'ERR_INTERNAL');
+    if (e.code !== 'ERR_SERVER_BAD') this.o.retry(index);
+    if (this.error) return;
+    this.error = e;
+    this.o.onFatal(e);
+  }
+
+  private until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (ready()) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+}
