@@ -102,7 +102,9 @@ describe('fault tolerance: peers that die, stop, freeze or run out of disk (real
     assert.ok(r.exact, 'byte-exact');
     const t = r.report?.transfers ?? [];
     assert.equal(t[0]?.server, 'peer-1');
-    assert.equal(t[0]?.error, 'ERR_SERVER_LOST');
+    // Its stall watch drops the frozen server, or the coordinator moves it first (its rate fell to 0
+    // while seeder-b had a free slot: routing around slow machines).
+    assert.ok(['ERR_SERVER_LOST', 'ERR_MOVED'].includes(t[0]?.error ?? ''), JSON.stringify(t));
     assert.deepEqual(t.at(-1) && [t.at(-1)?.server, t.at(-1)?.error], ['seeder-b', null], JSON.stringify(t));
     assert.equal(r.report?.bytesReceived, l.size, 'nothing fetched twice');
     assert.equal(await exitWithin(again, 15_000), 0, 'the seeder ends with the session');

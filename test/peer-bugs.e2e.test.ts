@@ -117,7 +117,8 @@ describe('peer bugs of issue 12 (real processes on loopback)', () => {
       assert.equal(r.exit, 0, `${p.name} exit (see ${p.logFile})`);
       assert.ok(r.exact, `${p.name} target is byte-exact`);
       const refusals = (r.report?.transfers ?? []).filter((t) => t.server === 'hostile');
-      for (const t of refusals) assert.equal(t.error, 'ERR_SERVER_REFUSED');
+      // Refused (the remote code, never taken as its own), or moved off it by the coordinator first.
+      for (const t of refusals) assert.ok(['ERR_SERVER_REFUSED', 'ERR_MOVED'].includes(t.error ?? ''), t.error ?? '');
     }
     assert.ok(refused >= 1, 'the hostile server was tried');
   });
