@@ -64,7 +64,7 @@ export function labTable(s: TableSetup, rows: Row[]): BenchTable {
     `udpcast: udp-receiver on every host started first, makespan from udp-sender's launch (--min-receivers ${s.n} --max-bitrate ${s.udpBitrate}) to the last receiver's exit; multicast only inside the lab's namespaces`,
     `swarm: aria2c, host 0 seeds (its HTTP server is the tracker); makespan from launching the ${s.n} downloads to the last completion hook; link check and HTTP fan-out: curl from host 0`,
     `kill: the same relay run, one relay SIGKILLed mid-chain (the transferring peer with a client of its own and the median progress, once the peers hold 40 % on average); makespan of the ${s.n - 1} survivors`,
-    'simulator: fluid model (max-min fair uplinks), same image, link rate, slice size and the capacities the coordinator listed; kill row: one random peer lost',
+    'simulator: fluid model (per-host links, max-min fair; TCP framing and reverse ACKs; cut-through relays; re-routing through the live scheduler), same image, link rate, slice size and the capacities the coordinator listed; kill row: the middle peer of the chain lost when the bench killed its relay',
     'CPU: busy share of the whole machine (all cores, /proc/stat), average over the run and peak 1 s sample; other work on the machine adds noise',
   ];
   for (const r of rows) {
@@ -123,7 +123,7 @@ export function slowTable(s: TableSetup, slow: { index: number; mbit: number }, 
     notes: [
       `S/B = ${seconds(s.sbMs)} for the ${s.n - 1} fast hosts; the slow host's own S/B = ${mib(s.size)} × 8 / ${slow.mbit} Mbit/s = ${seconds(slowSbMs)}`,
       `the slow host's peer joins first (the head of the coordinator's FIFO queue, the worst place in a chain), the others once it is seen waiting; the udpcast and swarm rows start as in table 2`,
-      "simulator: per-host link rates are not in this build's simulate() yet (n/a until wired)",
+      'simulator: the same fluid model with the slow peer first in the queue at its own link rate both ways (re-routing included)',
       ...problemNotes(rows),
     ],
   };
