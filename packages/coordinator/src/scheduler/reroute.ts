@@ -129,6 +129,7 @@ export class Reroute {
     const dest = this.placeFor(s, c, srv.id, rebound, now);
     if (!dest) return [];
     Object.assign(r, { slow: true, noRelay: true });
+    s.headProbed = true; // the chain above it runs at its head's pace, faster than this one: no probe needed
     const out = [this.move(s, c, dest, now, 'slow-relay', ref)];
     for (const d of downstream) {
       if (srv.clients.size >= srv.capacity || !canServe(srv, d, this.clients)) break;
