@@ -103,19 +103,9 @@ export class FileSliceSource implements SliceSource {
   }
 }
 
-/**
- * Fault injection for tests and drills: a source that flips one byte of chosen slices.
- * `every` corrupts every Nth slice served (index % every === every - 1); `once` corrupts each
- * listed index the first time only.
- */
-export class CorruptingSliceSource implements SliceSource {
-  private readonly onceLeft: Set<number>;
-  constructor(
-    private readonly inner: SliceSource,
-    private readonly fault: { every?: number; once?: number[] },
-  ) {
-    this.onceLeft = new Set(fault.once ?? []);
-  }
+/** A source that changes how another's slices are read: the rest is the inner source's. */
+abstract class WrappedSliceSource implements SliceSource {
+  constructor(protected readonly inner: SliceSource) {}
   get manifest(): Manifest {
     return this.inner.manifest;
   }
@@ -124,6 +114,23 @@ export class CorruptingSliceSource implements SliceSource {
   }
   recycle(buf: Buffer): void {
     this.inner.recycle?.(buf);
+  }
+  abstract readSlice(index: number): Promise<Buffer>;
+}
+
+/**
+ * Fault injection for tests and drills: a source that flips one byte of chosen slices.
+ * `every` corrupts every Nth slice served (index % every === every - 1); `once` corrupts each
+ * listed index the first time only.
+ */
+export class CorruptingSliceSource extends WrappedSliceSource {
+  private readonly onceLeft: Set<number>;
+  constructor(
+    inner: SliceSource,
+    private readonly fault: { every?: number; once?: number[] },
+  ) {
+    super(inner);
+    this.onceLeft = new Set(fault.once ?? []);
   }
   async readSlice(index: number): Promise<Buffer> {
     return this.corrupt(index, await this.inner.readSlice(index));
@@ -166,21 +173,14 @@ export type SliceHasher = (algorithm: DigestAlgorithm, chunks: readonly Buffer[]
  * by another system, whose mtime says nothing): the read rejects with ERR_IMAGE_CHANGED (the
  * client gets it in an ERROR frame, never the changed bytes) and `onChanged` hears of it once.
  */
-export class VerifyingSliceSource implements SliceSource {
+export class VerifyingSliceSource extends WrappedSliceSource {
   private changed: CascadeError | null = null;
   constructor(
-    private readonly inner: SliceSource,
+    inner: SliceSource,
     private readonly hash: SliceHasher,
     private readonly onChanged: (err: CascadeError) => void,
-  ) {}
-  get manifest(): Manifest {
-    return this.inner.manifest;
-  }
-  has(index: number): boolean {
-    return this.inner.has(index);
-  }
-  recycle(buf: Buffer): void {
-    this.inner.recycle?.(buf);
+  ) {
+    super(inner);
   }
   async readSlice(index: number): Promise<Buffer> {
     if (this.changed) throw this.changed;
