@@ -24,6 +24,7 @@ export * from './protocol/ticket.js';
 export * from './protocol/hello-auth.js';
 export * from './data/slice-source.js';
 export * from './data/slice-stream.js';
+export * from './data/buffer-pool.js';
 export * from './data/slice-server.js';
 export * from './data/rate-limiter.js';
 export * from './data/block-device.js';

@@ -1,8 +1,9 @@
-import { CascadeError, FrameFlags, type SliceBodyListener, type SliceStream } from '@cascade/common';
+import { CascadeError, FrameFlags, holdChunk, type SliceBodyListener, type SliceStream } from '@cascade/common';
 import { InflightStream, type InflightStreamOptions } from './inflight-stream.js';
 
 /**
- * One reception of a slice: its bytes so far, referenced as the socket delivered them (no copy).
+ * One reception of a slice: its bytes so far, referenced as the decoder delivered them (no copy;
+ * all in one pooled buffer, held while the registry or any stream still reads the attempt).
  * `live` while bytes may still come; `dead` once abandoned (connection lost) or failed its
  * digest; `done` once verified and held.
  */
@@ -10,10 +11,45 @@ export class SliceAttempt {
   readonly chunks: Buffer[] = [];
   received = 0;
   state: 'live' | 'dead' | 'done' = 'live';
+  /** The registry (until retired) and each stream reading the attempt. */
+  private users = 1;
+  private retired = false;
+  private releaseBytes: (() => void) | null = null;
   constructor(
     readonly index: number,
     readonly length: number,
   ) {}
+
+  add(chunk: Buffer): void {
+    this.releaseBytes ??= holdChunk(chunk);
+    this.chunks.push(chunk);
+    this.received += chunk.length;
+  }
+
+  /** A stream reads the attempt: its bytes stay until every user is done. Returns the done (works once). */
+  use(): () => void {
+    this.users++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.drop();
+    };
+  }
+
+  /** No longer the slice's current reception: the registry is done with it. */
+  retire(state: 'dead' | 'done'): void {
+    this.state = state;
+    if (this.retired) return;
+    this.retired = true;
+    this.drop();
+  }
+
+  private drop(): void {
+    if (--this.users > 0) return;
+    this.releaseBytes?.();
+    this.releaseBytes = null;
+  }
 }
 
 /**
@@ -29,8 +65,7 @@ export class InflightSlices implements SliceBodyListener {
 
   sliceStart(index: number, length: number, flags: number): void {
     if ((flags & FrameFlags.ZERO) !== 0 || length === 0) return;
-    const prior = this.attempts.get(index);
-    if (prior) prior.state = 'dead';
+    this.attempts.get(index)?.retire('dead');
     this.attempts.set(index, new SliceAttempt(index, length));
     this.notify(index);
   }
@@ -38,8 +73,7 @@ export class InflightSlices implements SliceBodyListener {
   sliceData(index: number, chunk: Buffer): void {
     const a = this.attempts.get(index);
     if (!a || a.state !== 'live' || chunk.length === 0) return;
-    a.chunks.push(chunk);
-    a.received += chunk.length;
+    a.add(chunk);
     this.notify(index);
   }
 
@@ -114,7 +148,7 @@ export class InflightSlices implements SliceBodyListener {
   private end(index: number, state: 'dead' | 'done'): void {
     const a = this.attempts.get(index);
     if (a) {
-      a.state = state;
+      a.retire(state);
       this.attempts.delete(index);
     }
     this.notify(index);

@@ -22,6 +22,8 @@ export class InflightStream implements SliceStream {
   readonly length: number;
   readonly index: number;
   private attempt: SliceAttempt | null;
+  /** Ends this stream's use of `attempt` (its bytes stay until then). */
+  private unuse: () => void;
   /** Position in the current reception: chunk number, and the slice offset where it starts. */
   private chunk = 0;
   private chunkStart = 0;
@@ -35,6 +37,7 @@ export class InflightStream implements SliceStream {
     private readonly o: InflightStreamOptions,
   ) {
     this.attempt = first;
+    this.unuse = first.use();
     this.index = first.index;
     this.length = first.length;
   }
@@ -47,7 +50,7 @@ export class InflightStream implements SliceStream {
   async next(): Promise<Buffer | null> {
     for (;;) {
       if (this.closed || this.offset >= this.length) {
-        this.attempt = null;
+        this.detach();
         return null;
       }
       // Bytes already received are given even from a reception since lost or failed: the
@@ -74,8 +77,17 @@ export class InflightStream implements SliceStream {
 
   close(): void {
     this.closed = true;
-    this.attempt = null;
+    this.detach();
     this.waiting.cancel?.();
+  }
+
+  /**
+   * Done with the current reception. A chunk given out stays valid after this only for a caller
+   * that took its own hold on it (holdChunk) before asking for the next one or closing.
+   */
+  private detach(): void {
+    this.attempt = null;
+    this.unuse();
   }
 
   /** The reception's next bytes past the offset already given, or null when it has none yet. */
@@ -95,13 +107,15 @@ export class InflightStream implements SliceStream {
 
   /** Go on with another reception of the slice, from the offset already given. */
   private follow(a: SliceAttempt): void {
+    this.unuse();
     this.attempt = a;
+    this.unuse = a.use();
     this.chunk = 0;
     this.chunkStart = 0;
   }
 
   private async rest(): Promise<Buffer> {
-    this.attempt = null;
+    this.detach();
     const buf = await this.o.readFrom(this.offset);
     this.offset = this.length;
     return buf;

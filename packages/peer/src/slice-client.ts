@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import {
   CascadeError,
   decodeErrorBody,
@@ -19,7 +19,8 @@ import {
 } from '@cascade/common';
 import { expectedSlicesOnly } from './inflight-slices.js';
 import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
-import { socketChunks } from './socket-chunks.js';
+import { dropFrames, readBuffers, slicePool } from './receive-buffers.js';
+import { connectPooled, type SocketChunks } from './socket-chunks.js';
 import { VerifyPipeline } from './verify-pipeline.js';
 
 export interface SliceFetchOptions {
@@ -105,6 +106,7 @@ const WINDOW_SECONDS = 0.25;
  */
 class SliceFetch {
   private socket: Socket | null = null;
+  private chunks: SocketChunks | null = null;
   private readonly outstanding: number[] = [];
   private readonly pipeline: VerifyPipeline;
   private welcomedAt = 0;
@@ -141,7 +143,8 @@ class SliceFetch {
     try {
       if (signal?.aborted) throw why();
       signal?.addEventListener('abort', onAbort, { once: true });
-      await this.exchange(this.open());
+      const { socket, chunks } = this.open();
+      await this.exchange(socket, chunks);
     } catch (err) {
       error = this.classify(err);
     } finally {
@@ -162,9 +165,12 @@ class SliceFetch {
     return { ...this.result, error };
   }
 
-  private open(): Socket {
+  private open(): { socket: Socket; chunks: SocketChunks } {
     const { host, port } = this.opts.server;
-    const socket = connect({ host, port, ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}) });
+    // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
+    const highWater = Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize);
+    const local = this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
+    const { socket, chunks } = connectPooled({ host, port, ...local }, readBuffers, highWater);
     this.socket = socket;
     socket.on('error', () => undefined); // errors reach the loop through the iterator
     const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -189,18 +195,17 @@ class SliceFetch {
         client: this.opts.clientId,
       }),
     );
-    return socket;
+    return { socket, chunks };
   }
 
   /** The loop: frames in, GETs out, until nothing is left to ask for. */
-  private async exchange(socket: Socket): Promise<void> {
+  private async exchange(socket: Socket, chunks: SocketChunks): Promise<void> {
     const decoder = new FrameDecoder({
       maxSliceBytes: this.opts.manifest.sliceSize,
       accept: [FrameType.WELCOME, FrameType.SLICE, FrameType.ERROR],
       sliceBody: this.opts.sliceBody && this.published(this.opts.sliceBody),
+      copyTo: slicePool(this.opts.manifest.sliceSize), // copies what it keeps: read buffers are reused
     });
-    // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
-    const chunks = socketChunks(socket, Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize));
     const stall = this.stallWatch(socket);
     const slow = this.rateWatch(socket);
     try {
@@ -213,10 +218,19 @@ class SliceFetch {
         if (next.done) throw new CascadeError('ERR_SERVER_LOST', `server ${this.where} closed the connection`);
         slow.received(next.value.length);
         this.opts.onReceived?.(next.value.length);
-        for (const f of decoder.push(next.value)) {
-          if (await this.onFrame(f)) return;
+        let frames: Frame[];
+        try {
+          frames = decoder.push(next.value);
+        } finally {
+          chunks.done(next.value);
+        }
+        for (let i = 0; i < frames.length; i++) {
+          if (await this.onFrame(frames[i] as Frame)) return void dropFrames(frames, i + 1);
         }
       }
+    } catch (err) {
+      decoder.discard();
+      throw err;
     } finally {
       stall.stop();
       slow.stop();
@@ -276,8 +290,9 @@ class SliceFetch {
     };
   }
 
-  /** Handle one frame; true when the transfer is done. */
+  /** Handle one frame; true when the transfer is done. A frame's pooled bytes are given back here or by the pipeline. */
   private async onFrame(f: Frame): Promise<boolean> {
+    if (f.type !== FrameType.SLICE) f.release?.();
     if (f.type === FrameType.ERROR) {
       const { code, message } = decodeErrorBody(f);
       throw serverRefusal(this.opts.server.name, code, message);
@@ -291,6 +306,7 @@ class SliceFetch {
     // SLICE: answers come in request order.
     const expected = this.outstanding[0];
     if (!this.welcomed || expected === undefined || f.index !== expected) {
+      f.release?.();
       throw new CascadeError('ERR_FRAME_MALFORMED', `unexpected slice ${f.index} (expected ${expected ?? 'none'})`);
     }
     this.outstanding.shift();
@@ -331,12 +347,15 @@ class SliceFetch {
   /** Hand a slice to the verify-and-write pipeline; resolves once it has room for the next one. */
   private async take(f: Frame): Promise<void> {
     const zero = (f.flags & FrameFlags.ZERO) !== 0;
-    if (zero || f.length !== sliceLength(this.opts.manifest, f.index)) return this.rejectSlice(f.index, f.length);
+    if (zero || f.length !== sliceLength(this.opts.manifest, f.index)) {
+      f.release?.();
+      return this.rejectSlice(f.index, f.length);
+    }
     if (this.firstSlice) {
       this.firstSlice = false;
       this.log.info({ slice: f.index, bytes: f.length, afterMs: Date.now() - this.welcomedAt }, 'first slice received');
     }
-    await this.pipeline.add(f.index, f.chunks, f.length);
+    await this.pipeline.add(f.index, f.chunks, f.length, f.release);
     if (this.pipeline.error) throw this.pipeline.error;
   }
 

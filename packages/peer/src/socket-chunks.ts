@@ -1,4 +1,13 @@
-import type { Socket } from 'node:net';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
+import { BufferPool } from '@cascade/common';
+
+/** Bytes of one socket read into a pooled buffer (Node's own reader reads at most 64 KiB). */
+export const READ_BUFFER_BYTES = 64 * 1024;
+
+/** A socket's chunks, one at a time; `done(chunk)` after each one handled (pooled reads: the buffer is reused). */
+export interface SocketChunks extends AsyncIterator<Buffer> {
+  done(chunk: Buffer): void;
+}
 
 /**
  * A socket's chunks as an async iterator, without copying them (a Readable's own iterator joins
@@ -7,7 +16,53 @@ import type { Socket } from 'node:net';
  * them resumes it. Ends when the socket ends; throws the socket's error (e.g. the one passed to
  * `socket.destroy(err)`).
  */
-export function socketChunks(socket: Socket, highWater = 256 * 1024): AsyncIterator<Buffer> {
+export function socketChunks(socket: Socket, highWater = 256 * 1024): SocketChunks {
+  const q = chunkQueue(socket, highWater);
+  socket.on('data', q.push);
+  return q;
+}
+
+/**
+ * Connect, reading into buffers from `reads` instead of a fresh allocation per read (see
+ * buffer-pool.ts): the caller must be done with each chunk (copied what it keeps) when it
+ * calls `chunks.done(chunk)`, after which the buffer is read into again.
+ */
+export function connectPooled(
+  opts: NetConnectOpts,
+  reads: BufferPool,
+  highWater: number,
+): { socket: Socket; chunks: SocketChunks } {
+  const lent = new Map<ArrayBufferLike, () => void>();
+  const next = (): Buffer => {
+    const { buf, release } = reads.take();
+    lent.set(buf.buffer, release);
+    return buf;
+  };
+  let q: ReturnType<typeof chunkQueue> | null = null;
+  const socket = connect({
+    ...opts,
+    onread: {
+      buffer: next,
+      // Node reads into the buffer, calls this, then asks `next` for the one to read into next.
+      callback: (n: number, buf: Uint8Array) => {
+        q?.push(Buffer.from(buf.buffer, buf.byteOffset, n));
+        return true; // pausing is the queue's (socket.pause() stops the reads of an onread socket)
+      },
+    },
+  } as NetConnectOpts);
+  q = chunkQueue(socket, highWater, (c) => {
+    const release = lent.get(c.buffer);
+    lent.delete(c.buffer);
+    release?.();
+  });
+  return { socket, chunks: q };
+}
+
+function chunkQueue(
+  socket: Socket,
+  highWater: number,
+  recycle?: (chunk: Buffer) => void,
+): SocketChunks & { push: (c: Buffer) => void } {
   const queue: Buffer[] = [];
   let queued = 0;
   let ended = false;
@@ -33,12 +88,6 @@ export function socketChunks(socket: Socket, highWater = 256 * 1024): AsyncItera
     if (queued < highWater && socket.isPaused()) socket.resume();
     return c;
   };
-  socket.on('data', (c: Buffer) => {
-    queue.push(c);
-    queued += c.length;
-    if (queued >= highWater) socket.pause();
-    settle();
-  });
   socket.on('error', (err) => {
     failure ??= err;
     settle();
@@ -48,10 +97,17 @@ export function socketChunks(socket: Socket, highWater = 256 * 1024): AsyncItera
     settle();
   });
   return {
+    push: (c: Buffer) => {
+      queue.push(c);
+      queued += c.length;
+      if (queued >= highWater) socket.pause();
+      settle();
+    },
     next: () =>
       new Promise<IteratorResult<Buffer>>((resolve, reject) => {
         waiter = { resolve, reject };
         settle();
       }),
+    done: (c: Buffer) => recycle?.(c),
   };
 }

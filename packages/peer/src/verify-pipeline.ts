@@ -45,13 +45,17 @@ export class VerifyPipeline {
     this.limit = this.verifiers + Math.max(1, o.writes ?? 1);
   }
 
-  /** Take a slice in; resolves once there is room for the next one. */
-  async add(index: number, chunks: Buffer[], length: number): Promise<void> {
+  /**
+   * Take a slice in; resolves once there is room for the next one. `release` (pooled bytes) is
+   * called once the slice is written, dropped or put back: the chunks are not used after that.
+   */
+  async add(index: number, chunks: Buffer[], length: number, release?: () => void): Promise<void> {
     this.held++;
     this.verifying++;
     this.process(index, chunks, length)
       .catch((err: unknown) => this.fail(err, index))
       .finally(() => {
+        release?.();
         this.held--;
         this.wake();
       });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FrameFlags } from '@cascade/common';
+import { BufferPool, FrameFlags, holdChunk } from '@cascade/common';
 import { expectedSlicesOnly, InflightSlices } from '../src/inflight-slices.js';
 import type { InflightStreamOptions } from '../src/inflight-stream.js';
 
@@ -189,5 +189,44 @@ describe('expectedSlicesOnly', () => {
     asked = [];
     l.sliceStart(3, LEN, 0);
     assert.equal(r.get(3), undefined);
+  });
+});
+
+describe('InflightSlices with pooled bytes', () => {
+  test('a pooled slice body is not reused while a stream still forwards it, after the registry and the writer are done', async () => {
+    const pool = new BufferPool(LEN, 4);
+    const body = pool.take(); // what the decoder copies the slice into (the frame's reference)
+    slice.copy(body.buf);
+    const r = new InflightSlices();
+    r.sliceStart(1, LEN, 0);
+    r.sliceData(1, body.buf.subarray(0, 600));
+    const s = await r.open(1, opts());
+    assert.ok(s);
+    const first = await s.next();
+    const write = holdChunk(first!); // a socket write of it, still queued
+    r.sliceData(1, body.buf.subarray(600));
+    r.settled(1); // verified and held
+    body.release(); // the writer is done
+    assert.equal(pool.idle, 0, 'the stream still reads it');
+    const second = await s.next();
+    assert.deepEqual(Buffer.concat([first!, second!]), slice);
+    assert.equal(await s.next(), null);
+    assert.equal(pool.idle, 0, 'the queued write still holds it');
+    write();
+    assert.equal(pool.idle, 1, 'back in the pool once nobody uses it');
+  });
+
+  test('a reception replaced by another is given back when no stream reads it; a closed stream gives back its hold', async () => {
+    const pool = new BufferPool(LEN, 4);
+    const one = pool.take();
+    const r = new InflightSlices();
+    r.sliceStart(3, LEN, 0);
+    r.sliceData(3, one.buf.subarray(0, 10));
+    const s = await r.open(3, opts());
+    one.release(); // the transfer ended: the frame was never finished
+    r.sliceStart(3, LEN, 0); // a new reception from another upstream
+    assert.equal(pool.idle, 0, 'the stream has not moved on yet');
+    s!.close();
+    assert.equal(pool.idle, 1);
   });
 });

@@ -1,7 +1,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { socketChunks } from '../src/socket-chunks.js';
+import { BufferPool } from '@cascade/common';
+import { connectPooled, socketChunks } from '../src/socket-chunks.js';
 import { noise } from '../../common/test/fixtures.js';
 
 const HOST = '127.0.3.9';
@@ -49,5 +50,42 @@ describe('socketChunks', () => {
       error = err;
     }
     assert.equal((error as Error | null)?.message, 'stalled');
+  });
+});
+
+describe('connectPooled', () => {
+  test('reads into pooled buffers, reused once each chunk is done; pauses unread; every byte, then done at the end', async () => {
+    const reads = new BufferPool(16 * 1024, 8);
+    const { socket, chunks } = connectPooled(
+      { host: HOST, port: (server.address() as AddressInfo).port },
+      reads,
+      64 * 1024,
+    );
+    socket.on('error', () => undefined);
+    const deadline = Date.now() + 5000;
+    while (!socket.isPaused() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(socket.isPaused(), true, 'paused while nothing is read');
+    const got: Buffer[] = [];
+    for (let r = await chunks.next(); !r.done; r = await chunks.next()) {
+      got.push(Buffer.from(r.value)); // a copy: the buffer is read into again once done
+      chunks.done(r.value);
+    }
+    assert.ok(Buffer.concat(got).equals(payload));
+    assert.ok(reads.reused > reads.made, `buffers reused (${reads.made} made, ${reads.reused} reused)`);
+  });
+
+  test('a socket destroyed with an error makes the pending read throw it', async () => {
+    const { socket, chunks } = connectPooled(
+      { host: HOST, port: (server.address() as AddressInfo).port },
+      new BufferPool(4096, 4),
+      16 * 1024,
+    );
+    socket.on('error', () => undefined);
+    const first = await chunks.next();
+    assert.equal(first.done, false);
+    socket.destroy(new Error('stalled'));
+    await assert.rejects(async () => {
+      for (let r = await chunks.next(); !r.done; r = await chunks.next());
+    }, /stalled/);
   });
 });

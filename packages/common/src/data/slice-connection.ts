@@ -14,6 +14,7 @@ import {
 import type { TicketClaims } from '../protocol/ticket.js';
 import { SLICE_SERVER_DEFAULTS } from './connection-gate.js';
 import type { ClientStats, SliceServerOptions } from './slice-server.js';
+import { holdChunk } from './buffer-pool.js';
 import { discardBody, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
 
 /** What a connection needs from its server: admission against capacity, accounting. */
@@ -169,7 +170,8 @@ export class SliceConnection {
         if (this.done) return;
         if (this.opts.rateLimiter) await this.opts.rateLimiter.take(c.length);
         if (this.done) return;
-        const flushed = this.socket.write(c);
+        // The bytes may lie in a pooled receive buffer (a relay's): held until the write is done.
+        const flushed = this.socket.write(c, holdChunk(c));
         this.stats.bytes += c.length;
         this.server.countBytes(c.length);
         if (!flushed) await this.drained();

@@ -1,4 +1,5 @@
 import msgpack from 'msgpack-lite';
+import type { BufferPool } from '../data/buffer-pool.js';
 import { CascadeError } from '../errors.js';
 
 /**
@@ -43,6 +44,11 @@ export interface FrameHeader {
 /** A decoded frame. `chunks` hold the payload as received (no copy); `payload()` joins them. */
 export interface Frame extends FrameHeader {
   chunks: Buffer[];
+  /**
+   * Set when the payload lies in a pooled buffer (a decoder with `copyTo`): the frame holds one
+   * reference to it, given back with this (once) when the bytes are no longer needed.
+   */
+  release?: () => void;
 }
 
 export function encodeHeader(type: FrameTypeValue, index: number, length: number, flags = 0): Buffer {
@@ -140,6 +146,13 @@ export interface FrameDecoderOptions {
   accept: readonly FrameTypeValue[];
   /** Hears SLICE bodies as they arrive (the whole frames are still returned by `push`). */
   sliceBody?: SliceBodyListener | undefined;
+  /**
+   * Copy mode: the decoder keeps no reference to a pushed chunk (the caller may reuse it as soon
+   * as `push` returns). SLICE bodies are copied into a buffer taken from this pool (one per
+   * frame, the frame's `release` gives it back; `sliceBody` hears subarrays of it), other frames'
+   * few bytes into buffers of their own.
+   */
+  copyTo?: BufferPool | undefined;
 }
 
 /**
@@ -151,6 +164,8 @@ export class FrameDecoder {
   private header: FrameHeader | null = null;
   private chunks: Buffer[] = [];
   private have = 0;
+  /** Copy mode: the pooled buffer the current SLICE body is copied into. */
+  private body: { buf: Buffer; release: () => void } | null = null;
   private pending: Buffer | null = null;
   private readonly accept: Set<number>;
 
@@ -188,23 +203,50 @@ export class FrameDecoder {
       const h = this.header;
       const need = h.length - this.have;
       if (need > 0 && buf.length > 0) {
-        const take = buf.subarray(0, Math.min(need, buf.length));
+        const take = this.keep(buf.subarray(0, Math.min(need, buf.length)));
         if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceData(h.index, take);
         this.chunks.push(take);
         this.have += take.length;
         buf = buf.subarray(take.length);
       }
       if (this.have < h.length) break; // every byte pushed is taken
-      out.push({ ...h, chunks: this.chunks });
-      this.header = null;
-      this.chunks = [];
-      this.have = 0;
+      out.push(this.finish(h));
     }
     return out;
   }
 
+  /** Drop a SLICE body being copied (the connection is closing): its buffer may be reused. */
+  discard(): void {
+    this.body?.release();
+    this.body = null;
+  }
+
+  private finish(h: FrameHeader): Frame {
+    const body = this.body;
+    let f: Frame;
+    if (body) f = { ...h, chunks: [body.buf.subarray(0, h.length)], release: body.release };
+    else f = { ...h, chunks: this.chunks };
+    this.header = null;
+    this.chunks = [];
+    this.have = 0;
+    this.body = null;
+    return f;
+  }
+
+  /** The bytes to keep of a pushed chunk: the chunk itself, or in copy mode a copy. */
+  private keep(part: Buffer): Buffer {
+    const pool = this.opts.copyTo;
+    if (!pool) return part;
+    if (!this.body) return Buffer.from(part); // a control frame's few bytes
+    const at = this.have;
+    part.copy(this.body.buf, at);
+    return this.body.buf.subarray(at, at + part.length);
+  }
+
   private startFrame(b: Buffer): FrameHeader {
     const h = this.parseHeader(b);
+    const pool = this.opts.copyTo;
+    if (pool && h.type === FrameType.SLICE && h.length > 0 && h.length <= pool.size) this.body = pool.take();
     if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceStart(h.index, h.length, h.flags);
     return h;
   }
