@@ -23,7 +23,7 @@ import {
 import { peerProgress, type PeerProgress } from './progress.js';
 import { acceptSession, leaveMessage, sourceAddress } from './peer-session.js';
 import { fetchAfterMove, TransferMoves } from './peer-moves.js';
-import { RateMeter } from './rate-meter.js';
+import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from './slice-client.js';
 import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
 
@@ -158,7 +158,7 @@ export class Peer {
       return;
     }
     if (this.opts.capacity > 0) await this.c.serving.bind();
-    this.stopTicker = this.c.clock.every(500, () => this.reportProgress());
+    this.stopTicker = this.c.clock.every(PROGRESS_REPORT_MS, () => this.reportProgress());
   }
 
   /**

@@ -48,7 +48,7 @@ export interface SliceFetchOptions {
   next: () => number | undefined;
   /** Put a slice back to be fetched again. */
   retry: (index: number) => void;
-  /** A slice passed its digest check: write it and mark it held. */
+  /** A slice passed its digest check: write it and mark it held. The chunks (pooled) are reused once this resolves. */
   onVerified: (index: number, chunks: Buffer[]) => Promise<void>;
   /** Bad slices tolerated from one server before giving up on it. */
   maxBadSlices?: number;

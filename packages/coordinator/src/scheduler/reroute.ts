@@ -8,14 +8,20 @@ import type { ClientEntry, Decision, RouteState, ServerEntry, SessionEntry } fro
  * the new one is taken) and comes out as an `assign` decision with `move: true`.
  */
 
-/** A transfer is judged only once it is this old (the peer reports every 500 ms, its rate over the last second). */
+/**
+ * A transfer is judged only once it is this old (the peer reports every 250 ms its rate over the
+ * last second, or over the time since its bytes began when that is shorter).
+ */
 export const JUDGE_AFTER_MS = 500;
-/** A rate not refreshed for this long is not used (the peer reports every 500 ms while it fetches). */
+/** A rate not refreshed for this long is not used (the peer reports every 250 ms while it fetches). */
 const RATE_FRESH_MS = 3000;
 /** Slow relay: below this share of its server's receive rate (or the median) … */
 const SLOW_RELAY_SHARE = 0.6;
-/** … for this long. */
-const SLOW_RELAY_MS = 500;
+/**
+ * … for this long (two reports or more). Every second a slow relay stays in a chain, the peers
+ * behind it fall behind by most of a second for good (they cannot outrun their new server).
+ */
+const SLOW_RELAY_MS = 300;
 /** Slow server: below this share of the session's reference rate … */
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
@@ -100,7 +106,7 @@ export class Reroute {
 
   /**
    * A relay receiving well below its own server (or the median when that server is complete) for
-   * half a second: its downstream moves to its server, it moves behind a tail and relays no more.
+   * SLOW_RELAY_MS: its downstream moves to its server, it moves behind a tail and relays no more.
    */
   private slowRelay(s: SessionEntry, c: ClientEntry, mid: number, now: number): Move[] {
     const r = route(c);

@@ -26,7 +26,7 @@ export interface SimulationParams {
   /**
    * Fluid model: every `rateTickMs` each transferring client's rate and held slices go to the
    * scheduler (noteRate, noteHeld) and its tick runs, which may move clients (re-routing).
-   * 0 turns it off. Default 250 (peers report progress at least every 500 ms) up to
+   * 0 turns it off. Default 250 (peers report progress every 250 ms) up to
    * REROUTE_MAX_PEERS peers, 0 beyond: the scheduler's tick reads every client of the session.
    */
   rateTickMs?: number;
