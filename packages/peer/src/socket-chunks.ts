@@ -50,11 +50,18 @@ export function connectPooled(
       },
     },
   } as NetConnectOpts);
-  q = chunkQueue(socket, highWater, (c) => {
-    const release = lent.get(c.buffer);
-    lent.delete(c.buffer);
-    release?.();
-  });
+  // A queued chunk pins a whole read buffer, however few bytes it holds: count buffers, so that
+  // a server sending tiny segments cannot make the queue pin many buffers for few bytes.
+  q = chunkQueue(
+    socket,
+    highWater,
+    (c) => {
+      const release = lent.get(c.buffer);
+      lent.delete(c.buffer);
+      release?.();
+    },
+    reads.size,
+  );
   return { socket, chunks: q };
 }
 
@@ -62,7 +69,9 @@ function chunkQueue(
   socket: Socket,
   highWater: number,
   recycle?: (chunk: Buffer) => void,
+  chunkCost?: number,
 ): SocketChunks & { push: (c: Buffer) => void } {
+  const cost = (c: Buffer): number => chunkCost ?? c.length;
   const queue: Buffer[] = [];
   let queued = 0;
   let ended = false;
@@ -84,7 +93,7 @@ function chunkQueue(
   };
   const take = (): Buffer => {
     const c = queue.shift() as Buffer;
-    queued -= c.length;
+    queued -= cost(c);
     if (queued < highWater && socket.isPaused()) socket.resume();
     return c;
   };
@@ -99,7 +108,7 @@ function chunkQueue(
   return {
     push: (c: Buffer) => {
       queue.push(c);
-      queued += c.length;
+      queued += cost(c);
       if (queued >= highWater) socket.pause();
       settle();
     },

@@ -88,4 +88,38 @@ describe('connectPooled', () => {
       for (let r = await chunks.next(); !r.done; r = await chunks.next());
     }, /stalled/);
   });
+
+  test('a server sending tiny segments cannot make the unread queue pin more than high-water of read buffers', async () => {
+    const trickle = createServer((s) => {
+      s.setNoDelay(true);
+      s.on('error', () => undefined);
+      let n = 0;
+      const tick = (): void => {
+        if (n++ >= 200 || s.destroyed) return void s.end();
+        s.write(Buffer.alloc(10, n));
+        setTimeout(tick, 1);
+      };
+      tick();
+    });
+    await new Promise<void>((resolve) => trickle.listen(0, HOST, () => resolve()));
+    try {
+      const reads = new BufferPool(16 * 1024, 64);
+      const port = (trickle.address() as AddressInfo).port;
+      const { socket, chunks } = connectPooled({ host: HOST, port }, reads, 64 * 1024);
+      socket.on('error', () => undefined);
+      const deadline = Date.now() + 5000;
+      while (!socket.isPaused() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(socket.isPaused(), true, 'paused after a few tiny chunks');
+      assert.ok(reads.made <= 64 / 16 + 2, `${reads.made} read buffers made for 4 allowed`);
+      let bytes = 0;
+      for (let r = await chunks.next(); !r.done; r = await chunks.next()) {
+        bytes += r.value.length;
+        chunks.done(r.value);
+      }
+      assert.equal(bytes, 2000);
+      assert.ok(reads.made <= 64 / 16 + 2, 'reused while read');
+    } finally {
+      await new Promise<void>((resolve) => trickle.close(() => resolve()));
+    }
+  });
 });
