@@ -3,9 +3,13 @@
  * framing, no hashing, written to the same kind of target with positional writes of one slice.
  *
  *   node --import tsx bench/lib/raw-pipe.ts serve FILE HOST        prints "port N", serves each connection the file
- *   node --import tsx bench/lib/raw-pipe.ts fetch HOST PORT TARGET SIZE CHUNK
+ *   node --import tsx bench/lib/raw-pipe.ts fetch HOST PORT TARGET SIZE CHUNK [md5]
  *                                                                   prints {"ms": …} from connect to last write synced
+ *
+ * With `md5`, the receiver also hashes every CHUNK (inline, before writing it): the cost of
+ * verifying alone, without cascade's framing, threads or protocol — a bound for any verified path.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
@@ -19,7 +23,14 @@ async function serve(file: string, host: string): Promise<void> {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
-async function fetchTo(host: string, port: number, target: string, size: number, chunk: number): Promise<void> {
+async function fetchTo(
+  host: string,
+  port: number,
+  target: string,
+  size: number,
+  chunk: number,
+  md5: boolean,
+): Promise<void> {
   const fh = await open(target, 'w');
   const t0 = performance.now();
   let buf = Buffer.allocUnsafe(chunk);
@@ -30,6 +41,7 @@ async function fetchTo(host: string, port: number, target: string, size: number,
   const socket = connect({ host, port });
   const flush = (): void => {
     const data = buf.subarray(0, fill);
+    if (md5) createHash('md5').update(data).digest('hex');
     pending++;
     if (pending >= 4) socket.pause();
     writes.push(
@@ -68,7 +80,7 @@ async function fetchTo(host: string, port: number, target: string, size: number,
 
 const [mode, ...a] = process.argv.slice(2);
 if (mode === 'serve') await serve(a[0]!, a[1]!);
-else if (mode === 'fetch') await fetchTo(a[0]!, Number(a[1]), a[2]!, Number(a[3]), Number(a[4]));
+else if (mode === 'fetch') await fetchTo(a[0]!, Number(a[1]), a[2]!, Number(a[3]), Number(a[4]), a[5] === 'md5');
 else {
   process.stderr.write('usage: raw-pipe.ts serve FILE HOST | fetch HOST PORT TARGET SIZE CHUNK\n');
   process.exitCode = 2;
