@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Logger } from '@cascade/common';
 import type { PeerResult } from '@cascade/peer';
-import { summaryLine } from '../src/commands/peer.js';
+import { summaryLine } from '../src/commands/peer-run.js';
 import { ProgressDisplay } from '../src/progress-display.js';
 
 function recordingLogger(): { logger: Logger; events: Array<Record<string, unknown>> } {
