@@ -64,7 +64,7 @@ async function writeEndReport(argv: Args, session: string, r: SeederResult, logg
 export async function runSeed(argv: Args): Promise<void> {
   const session = argv.session ?? defaultSessionName(hostOf(argv.coordinator));
   const progress = new ProgressDisplay();
-  const logger = loggerFrom(argv, { role: 'seeder', session }, progress.logStream);
+  const logger = await loggerFrom(argv, { role: 'seeder', session }, progress.logStream);
   progress.attach(logger);
   const seeder = await seederFrom(argv, session, logger, progress);
   onStopSignal((signal) => {
