@@ -13,7 +13,7 @@ function recordingLogger(): { logger: Logger; events: Array<Record<string, unkno
 
 describe('ProgressDisplay without a terminal', () => {
   test('logs progress as pino events, at most one per interval, plus the last one and phase changes', () => {
-    const p = new ProgressDisplay(false, 60_000);
+    const p = new ProgressDisplay(null, 60_000);
     assert.equal(p.logStream, undefined, 'no bar: logs go straight to stderr');
     const { logger, events } = recordingLogger();
     p.attach(logger);

@@ -147,7 +147,7 @@ async function failedBeforeRun(argv: Args, logger: PeerOptions['logger'], err: u
 
 /** `cascade peer`: image this machine, serve others until the session ends, exit with the outcome's code. */
 export async function runPeerCommand(argv: Args): Promise<never> {
-  const progress = new ProgressDisplay();
+  const progress = await ProgressDisplay.open();
   const base = await loggerFrom(argv, { role: 'peer', ...(argv.name ? { name: argv.name } : {}) }, progress.logStream);
   const opts = await peerOptions(argv, base, progress).catch((err: unknown) => failedBeforeRun(argv, base, err));
   const peer = new Peer(opts);

@@ -63,7 +63,7 @@ async function writeEndReport(argv: Args, session: string, r: SeederResult, logg
 /** `cascade seed`: open the session, serve the image until the session ends. */
 export async function runSeed(argv: Args): Promise<void> {
   const session = argv.session ?? defaultSessionName(hostOf(argv.coordinator));
-  const progress = new ProgressDisplay();
+  const progress = await ProgressDisplay.open();
   const logger = await loggerFrom(argv, { role: 'seeder', session }, progress.logStream);
   progress.attach(logger);
   const seeder = await seederFrom(argv, session, logger, progress);
