@@ -3,6 +3,7 @@ import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
 import { reportFatal } from './exit.js';
+import { skipHelpCache } from './help-cache.js';
 import { cascadeVersion } from './version.js';
 import { installLastResortHandlers } from './last-resort.js';
 
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       process.exit(2);
     });
   for (const c of commands) cli = cli.command(c as CommandModule);
+  skipHelpCache(cli);
   await cli.parseAsync();
 }
 

@@ -1,12 +1,16 @@
-import { createLogger, type Logger, type LogFormat } from '@cascade/common';
+import { openLogger, type Logger, type LogFormat } from '@cascade/common';
 
 export interface LogArgs {
   'log-level': string;
   'log-format': LogFormat;
 }
 
-export function loggerFrom(argv: LogArgs, base: Record<string, unknown>, prettyStream?: NodeJS.WritableStream): Logger {
-  return createLogger({
+export function loggerFrom(
+  argv: LogArgs,
+  base: Record<string, unknown>,
+  prettyStream?: NodeJS.WritableStream,
+): Promise<Logger> {
+  return openLogger({
     level: argv['log-level'],
     format: argv['log-format'],
     base,

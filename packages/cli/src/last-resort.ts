@@ -1,4 +1,4 @@
-import { createLogger, type LogFormat } from '@cascade/common';
+import { createLogger, loadPrettyLogs, wantsPrettyLogs, type LogFormat } from '@cascade/common';
 
 /** Exit code of a process ended by an uncaught exception or unhandled rejection (EX_SOFTWARE). */
 export const BUG_EXIT_CODE = 70;
@@ -16,6 +16,9 @@ function logFormat(argv: string[]): LogFormat {
  * silently, never with a bare stack trace.
  */
 export function installLastResortHandlers(argv: string[] = process.argv): void {
+  // The fatal line is human-readable where the role's logs are (on a terminal): load the printer
+  // now, in the background, as the handler below cannot wait for it.
+  if (wantsPrettyLogs({ format: logFormat(argv) })) loadPrettyLogs().catch(() => undefined);
   let handling = false;
   const fatal = (kind: string, err: unknown): void => {
     if (handling) process.exit(BUG_EXIT_CODE);

@@ -6,7 +6,6 @@ import {
   type Ipv4Subnet,
   type Logger,
 } from '@cascade/common';
-import { discoverCoordinator } from '@cascade/peer';
 import { parseDurationArg } from './args.js';
 
 export interface EndpointArgs {
@@ -45,6 +44,8 @@ export async function resolvePeerEndpoints(
   let coordinator = a.coordinator;
   let near = coordinator ? hostOf(coordinator) : undefined;
   if (!coordinator) {
+    // Loaded only to discover: `cascade seed` uses this module for its default session name.
+    const { discoverCoordinator } = await import('@cascade/peer');
     const found = await discoverCoordinator({
       logger,
       port,

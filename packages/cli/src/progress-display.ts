@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { formatRate, type Logger } from '@cascade/common';
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
 
 export interface ProgressUpdate {
   /** What is being counted: `slices` received, or slices `hashed` while building a manifest. */
@@ -19,20 +19,26 @@ export interface ProgressUpdate {
  * lines printed above it; elsewhere a `progress` pino event every few seconds instead.
  */
 export class ProgressDisplay {
-  private readonly multibar: cliProgress.MultiBar | null;
-  private bar: cliProgress.SingleBar | null = null;
+  /** On a terminal, with the bar library loaded (only there: ~10 ms of a role's startup). */
+  static async open(tty = Boolean(process.stderr.isTTY)): Promise<ProgressDisplay> {
+    return new ProgressDisplay(tty ? (await import('cli-progress')).default : null);
+  }
+
+  private readonly multibar: CliProgress.MultiBar | null;
+  private bar: CliProgress.SingleBar | null = null;
   private phase = '';
   private lastEvent = 0;
   private logger: Logger | null = null;
   /** Human-readable log lines go here so they land above the bar instead of through it. */
   readonly logStream: Writable | undefined;
 
+  /** `bars`: cli-progress for a bar on stderr, null for progress events. */
   constructor(
-    tty = Boolean(process.stderr.isTTY),
+    bars: typeof CliProgress | null,
     private readonly eventEveryMs = 5000,
   ) {
-    this.multibar = tty
-      ? new cliProgress.MultiBar(
+    this.multibar = bars
+      ? new bars.MultiBar(
           {
             stream: process.stderr,
             format: '{phase} [{bar}] {percentage}% | {value}/{total} | {speed} | ETA {eta_formatted}',
@@ -41,7 +47,7 @@ export class ProgressDisplay {
             fps: 4,
             barsize: 30,
           },
-          cliProgress.Presets.shades_classic,
+          bars.Presets.shades_classic,
         )
       : null;
     this.logStream = this.multibar

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Logger } from '@cascade/common';
 import type { PeerResult } from '@cascade/peer';
-import { summaryLine } from '../src/commands/peer.js';
+import { summaryLine } from '../src/commands/peer-run.js';
 import { ProgressDisplay } from '../src/progress-display.js';
 
 function recordingLogger(): { logger: Logger; events: Array<Record<string, unknown>> } {
@@ -13,7 +13,7 @@ function recordingLogger(): { logger: Logger; events: Array<Record<string, unkno
 
 describe('ProgressDisplay without a terminal', () => {
   test('logs progress as pino events, at most one per interval, plus the last one and phase changes', () => {
-    const p = new ProgressDisplay(false, 60_000);
+    const p = new ProgressDisplay(null, 60_000);
     assert.equal(p.logStream, undefined, 'no bar: logs go straight to stderr');
     const { logger, events } = recordingLogger();
     p.attach(logger);

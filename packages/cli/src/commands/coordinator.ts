@@ -1,10 +1,9 @@
-import { Coordinator, type CoordinatorLimits } from '@cascade/coordinator';
+import type { CoordinatorLimits } from '@cascade/coordinator';
 import type { CommandModule } from 'yargs';
 import { parseDurationArg, parseListen, parseSizeArg } from '../args.js';
 import { loggerFrom, onStopSignal } from '../common-options.js';
 import { tlsFrom, tokenFrom } from '../security-options.js';
 import { withOptions } from '../config-sources.js';
-import { startDiscovery } from '../coordinator-discovery.js';
 import { COORDINATOR_OPTIONS } from '../options/coordinator-options.js';
 import type { ArgsOf } from '../options/option-table.js';
 
@@ -26,8 +25,11 @@ export const coordinatorCommand: CommandModule<object, Args> = {
   describe: 'Run the coordinator: sessions, both FIFO queues, pairing, /status',
   builder: (y) => withOptions(y, COORDINATOR_OPTIONS, { sources: true }) as never,
   handler: async (argv) => {
+    // Loaded here, not at the top: every `cascade` command loads this module for its options.
+    const { Coordinator } = await import('@cascade/coordinator');
+    const { startDiscovery } = await import('../coordinator-discovery.js');
     const { host, port } = parseListen(argv.listen);
-    const logger = loggerFrom(argv, { role: 'coordinator' });
+    const logger = await loggerFrom(argv, { role: 'coordinator' });
     const token = await tokenFrom(argv);
     const tls = await tlsFrom(argv);
     const coordinator = new Coordinator({

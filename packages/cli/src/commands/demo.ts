@@ -4,9 +4,6 @@ import { join } from 'node:path';
 import { formatBytes } from '@cascade/common';
 import type { CommandModule } from 'yargs';
 import { parseSizeArg } from '../args.js';
-import { writeImage } from '../demo/fixtures.js';
-import { runLab } from '../demo/run-lab.js';
-import { renderSummary } from '../demo/summary.js';
 
 interface Args {
   peers: number;
@@ -31,6 +28,12 @@ export const demoCommand: CommandModule<object, Args> = {
       .option('keep', { type: 'boolean', default: false, describe: 'keep the work folder (images, logs)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' }),
   handler: async (argv) => {
+    // Loaded here, not at the top: every `cascade` command loads this module for its options.
+    const [{ writeImage }, { runLab }, { renderSummary }] = await Promise.all([
+      import('../demo/fixtures.js'),
+      import('../demo/run-lab.js'),
+      import('../demo/summary.js'),
+    ]);
     const size = parseSizeArg(argv.size, '--size');
     const workdir = await mkdtemp(join(tmpdir(), 'cascade-demo-'));
     const image = join(workdir, 'master.img');

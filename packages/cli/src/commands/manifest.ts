@@ -1,5 +1,4 @@
 import { DIGEST_ALGORITHMS, formatBytes, wireBytes, zeroMap, type DigestAlgorithm } from '@cascade/common';
-import { loadOrBuildManifest } from '@cascade/seeder';
 import type { CommandModule } from 'yargs';
 import { parseSizeArg } from '../args.js';
 
@@ -20,6 +19,8 @@ export const manifestCommand: CommandModule<object, Args> = {
       .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' })
       .option('digest', { choices: DIGEST_ALGORITHMS, default: 'md5' as const, describe: 'per-slice digest' }),
   handler: async (argv) => {
+    // Loaded here, not at the top: every `cascade` command loads this module for its options.
+    const { loadOrBuildManifest } = await import('@cascade/seeder');
     const { manifest, cached } = await loadOrBuildManifest(argv.image, {
       sliceSize: parseSizeArg(argv.slice, '--slice'),
       digest: argv.digest,

@@ -1,18 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { CascadeError } from '@cascade/common';
-import {
-  formatReport,
-  simulate,
-  toCsv,
-  toJson,
-  TCP_ACK_OVERHEAD,
-  TCP_FRAME_OVERHEAD,
-  type FluidModel,
-  type HostLink,
-  type RelayMode,
-  type SimModel,
-  type SimulationParams,
-} from '@cascade/coordinator';
+import type { FluidModel, HostLink, RelayMode, SimModel, SimulationParams } from '@cascade/coordinator';
+// The model's constants only (for --help): every `cascade` command loads this module for its options.
+import { TCP_ACK_OVERHEAD, TCP_FRAME_OVERHEAD } from '@cascade/coordinator/simulator/model';
 import type { CommandModule } from 'yargs';
 import { optionalDuration, parseDurationArg, parseRateArg, parseSizeArg } from '../args.js';
 
@@ -103,6 +93,7 @@ export const simulateCommand: CommandModule<object, Args> = {
       .option('csv', { type: 'string', describe: 'also write mode,seconds,imaged rows to this file' })
       .option('json', { type: 'boolean', default: false, describe: 'print everything as JSON' }),
   handler: async (argv) => {
+    const { formatReport, simulate, toCsv, toJson } = await import('@cascade/coordinator');
     const params = paramsFrom(argv);
     const everyMs = optionalDuration(argv.every, '--every');
     if (everyMs === 0) throw new CascadeError('ERR_BAD_CONFIG', '--every must be longer than 0');

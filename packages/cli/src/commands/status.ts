@@ -4,8 +4,6 @@ import type { CommandModule } from 'yargs';
 import { withOptions } from '../config-sources.js';
 import { OPERATOR_OPTIONS } from '../options/operator-options.js';
 import { clientSecurityFrom, type ClientSecurityArgs } from '../security-options.js';
-import { renderConsole } from '../console/render.js';
-import { watchStatus } from '../console/watch.js';
 import { requestOnce } from './operator.js';
 
 interface Args extends ClientSecurityArgs {
@@ -33,8 +31,12 @@ export async function fetchStatus(
   return m.status;
 }
 
-/** One plain snapshot: the console's lines, never cut, as wide as the terminal (100 otherwise). */
-export function renderPlain(s: StatusSnapshot, opts: { tree?: boolean; source?: string } = {}): string {
+/**
+ * One plain snapshot: the console's lines, never cut, as wide as the terminal (100 otherwise).
+ * The console is loaded here, not at the top: every `cascade` command loads this module.
+ */
+export async function renderPlain(s: StatusSnapshot, opts: { tree?: boolean; source?: string } = {}): Promise<string> {
+  const { renderConsole } = await import('../console/render.js');
   const columns = process.stdout.isTTY ? process.stdout.columns || 100 : 100;
   return `${renderConsole(s, { columns, rows: Infinity }, { tree: opts.tree ?? false, ...(opts.source ? { source: opts.source } : {}) }).join('\n')}\n`;
 }
@@ -57,8 +59,9 @@ export const statusCommand: CommandModule<object, Args> = {
     const security = await clientSecurityFrom(argv);
     const s = await fetchStatus(argv.coordinator, argv.session, security);
     if (argv.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
-    else if (!argv.watch) process.stdout.write(renderPlain(s, { tree: argv.tree, source: argv.coordinator }));
+    else if (!argv.watch) process.stdout.write(await renderPlain(s, { tree: argv.tree, source: argv.coordinator }));
     else {
+      const { watchStatus } = await import('../console/watch.js');
       const session = argv.session ? { session: argv.session } : {};
       await watchStatus({ url: argv.coordinator, tree: argv.tree, first: s, security, ...session });
       process.exit(0);

@@ -1,5 +1,6 @@
 import { DISCOVERY_PORT } from '@cascade/common';
-import { DEFAULT_COORDINATOR_LIMITS as d } from '@cascade/coordinator';
+// The defaults only (not the whole coordinator): this table is loaded by every `cascade` command.
+import { DEFAULT_COORDINATOR_LIMITS as d } from '@cascade/coordinator/coordinator-options';
 import { port, positiveCount, positiveDuration, positiveSize, type OptionTable } from './option-table.js';
 import { listenOption, LOG_OPTIONS } from './shared-options.js';
 

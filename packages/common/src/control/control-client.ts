@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import WebSocket from 'ws';
+import WebSocket from '../ws.cjs';
 import { CascadeError } from '../errors.js';
 import { decodeCoordinatorMessage, encodeControl } from '../protocol/control-codec.js';
 import { helloProof } from '../protocol/hello-auth.js';
