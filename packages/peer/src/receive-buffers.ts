@@ -2,7 +2,7 @@ import { BufferPool, type Frame } from '@cascade/common';
 import { READ_BUFFER_BYTES } from './socket-chunks.js';
 
 /** Socket reads and slice bodies land in reused buffers (buffer-pool.ts), shared by every transfer. */
-export const readBuffers = new BufferPool(READ_BUFFER_BYTES, 64);
+export const readBuffers = new BufferPool(READ_BUFFER_BYTES, 32);
 const sliceBuffers = new Map<number, BufferPool>();
 /** Free slice buffers kept: about what a transfer holds at once (window, verifying, writing, relayed). */
 const SLICE_BUFFERS_KEPT_BYTES = 48 * 1024 * 1024;
