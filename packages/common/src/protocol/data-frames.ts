@@ -205,7 +205,7 @@ export class FrameDecoder {
       if (need > 0 && buf.length > 0) {
         const take = this.keep(buf.subarray(0, Math.min(need, buf.length)));
         if (h.type === FrameType.SLICE) this.opts.sliceBody?.sliceData(h.index, take);
-        this.chunks.push(take);
+        if (!this.body) this.chunks.push(take); // a pooled body is the frame's one chunk (finish)
         this.have += take.length;
         buf = buf.subarray(take.length);
       }
