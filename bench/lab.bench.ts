@@ -6,8 +6,13 @@
  * relay run again with a mid-chain relay SIGKILLed; then the same lab with one receiver at
  * 25 Mbit/s (relay, udpcast, swarm). The simulator's prediction beside every cascade row.
  *
- *   npm run bench -- 2 [--size 256MiB] [--hosts 16] [--methods link,classic,relay,udpcast,swarm,kill,http]
+ * Every host's TCP is a stock lab machine's (cubic, or reno where this kernel lets a namespace pick
+ * only reno or bbr; `--lab-tcp NAME|machine` overrides); `relay-machine-tcp` runs the relay row
+ * once more on this machine's own congestion control when that differs (bbr here).
+ *
+ *   npm run bench -- 2 [--size 256MiB] [--hosts 16] [--methods link,classic,relay,udpcast,swarm,kill,http,relay-machine-tcp]
  *                      [--slow-host 25Mbit | --slow-host off] [--relay-capacity S,P] [--udp-bitrate 95m]
+ *                      [--lab-tcp cubic|reno|bbr|machine]
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,7 +22,7 @@ import { runSwarm } from './lab/bittorrent.js';
 import { runCascadeLab, type LabRun } from './lab/cascade-lab.js';
 import { stopAll } from './lab/children.js';
 import { runFanout, startFileServer } from './lab/http-fanout.js';
-import { canBuildNamespaces, NetLab, type LabHost } from './lab/netns.js';
+import { canBuildNamespaces, machineTcp, NetLab, type LabHost } from './lab/netns.js';
 import { predict, predictSlowHost, type PredictInput } from './lab/predict.js';
 import { labTable, slowTable, type Row, type TableSetup } from './lab/tables.js';
 import { runUdpcast, udpcastMissing } from './lab/udpcast.js';
@@ -28,8 +33,8 @@ import { mib, seconds, type BenchResult } from './lib/report.js';
 
 const MBIT = 100;
 const CLASSIC = { seeder: 2, peer: 3 };
-const METHODS = ['link', 'classic', 'relay', 'udpcast', 'swarm', 'http', 'kill'];
-const DEFAULT_METHODS = 'link,classic,relay,udpcast,swarm,kill';
+const METHODS = ['link', 'classic', 'relay', 'udpcast', 'swarm', 'http', 'kill', 'relay-machine-tcp'];
+const DEFAULT_METHODS = 'link,classic,relay,udpcast,swarm,kill,relay-machine-tcp';
 /** The slow-host variant runs these (those of them --methods keeps). */
 const SLOW_METHODS = new Set(['relay', 'udpcast', 'swarm']);
 /** The kill row strikes once the peers hold this share of the image on average. */
@@ -45,6 +50,8 @@ interface LabSetup extends TableSetup {
   relayOverride: { seeder: number; peer: number } | null;
   /** `--slow-host 25Mbit`; null: `--slow-host off`. */
   slowMbit: number | null;
+  /** `--lab-tcp`: the hosts' congestion control ('lab': a stock machine's; see NetLab.setTcp). */
+  labTcpChoice: string;
 }
 
 function setup(o: BenchOptions): LabSetup {
@@ -71,6 +78,9 @@ function setup(o: BenchOptions): LabSetup {
     slowMbit: /^(off|none|0)$/i.test(slow) ? null : (parseRate(slow) * 8) / 1e6,
     udpBitrate: o.string('udp-bitrate', '95m'),
     inMemory: false,
+    labTcpChoice: o.string('lab-tcp', 'lab'),
+    labTcp: null,
+    machineTcp: machineTcp(),
     relayNote: relayOverride
       ? `relay: \`--relay\` with seeder --capacity ${relayOverride.seeder}, peer --relay-capacity ${relayOverride.peer} (--relay-capacity override)`
       : 'relay: `cascade seed IMAGE --relay` with every other setting default (no capacity flags on seeder or peers)',
@@ -117,16 +127,18 @@ export async function labBench(o: BenchOptions): Promise<BenchResult> {
     await writeImage(image, { size: s.size, zeros: [] });
     if (s.shaped) {
       progress(`bench 2: building ${s.n + 1} namespaces with ${MBIT} Mbit/s HTB each way`);
-      lab = await NetLab.create(s.n + 1, MBIT);
+      lab = await NetLab.create(s.n + 1, MBIT, s.labTcpChoice);
+      s.labTcp = lab.tcp;
+      progress(`bench 2: the lab's hosts use TCP ${lab.tcp} (this machine: ${s.machineTcp ?? 'unknown'})`);
     }
     const hosts = lab?.hosts ?? loopbackHosts(s.n);
-    rows.push(...(await runMethods(s, hosts, image, wd.dir, null)));
+    rows.push(...(await runMethods(s, hosts, image, wd.dir, null, lab)));
     if (s.slowMbit !== null && [...s.methods].some((m) => SLOW_METHODS.has(m))) {
       if (!lab) progress('bench 2: slow-host variant skipped (needs the namespace lab: root, no --no-netns)');
       else {
         progress(`bench 2: host ${SLOW_INDEX} slowed to ${s.slowMbit} Mbit/s both ways`);
         await lab.setRate(SLOW_INDEX, s.slowMbit);
-        slowRows.push(...(await runMethods(s, hosts, image, wd.dir, { index: SLOW_INDEX, mbit: s.slowMbit })));
+        slowRows.push(...(await runMethods(s, hosts, image, wd.dir, { index: SLOW_INDEX, mbit: s.slowMbit }, lab)));
         await lab.setRate(SLOW_INDEX, MBIT);
       }
     }
@@ -155,7 +167,8 @@ function resultData(s: LabSetup, rows: Row[], slowRows: Row[]): Record<string, u
     error: r.error ?? null,
   });
   const slow = s.slowMbit === null ? null : { host: SLOW_INDEX, mbit: s.slowMbit, runs: slowRows.map(raw) };
-  return { size: s.size, hosts: s.n, shaped: s.shaped, sbMs: s.sbMs, runs: rows.map(raw), slow };
+  const tcp = { lab: s.labTcp, machine: s.machineTcp };
+  return { size: s.size, hosts: s.n, shaped: s.shaped, sbMs: s.sbMs, tcp, runs: rows.map(raw), slow };
 }
 
 /** What the simulator is told about a cascade row (the seeder's capacity as the coordinator listed it). */
@@ -184,6 +197,7 @@ async function runMethods(
   image: string,
   dir: string,
   slow: { index: number; mbit: number } | null,
+  lab: NetLab | null,
 ): Promise<Row[]> {
   const rows: Row[] = [];
   const want = (m: string): boolean => s.methods.has(m) && (!slow || SLOW_METHODS.has(m));
@@ -235,10 +249,32 @@ async function runMethods(
       );
     if (want('kill'))
       rows.push(await cascadeRow('cascade --relay, a mid-chain relay SIGKILLed', 'kill', true, KILL_AT));
+    if (want('relay-machine-tcp')) rows.push(...(await machineTcpRow(s, lab, cascadeRow)));
   } finally {
     await stopAll([server.child]);
   }
   return rows;
+}
+
+/**
+ * The relay row once more with every host on this machine's own congestion control, when that is
+ * not the lab's (bbr here: each connection drains to 4 packets for 0.2 s every 10 s to re-measure
+ * its round trip, and a chain pays that at every hop). No row when they are the same.
+ */
+async function machineTcpRow(
+  s: LabSetup,
+  lab: NetLab | null,
+  cascadeRow: (name: string, label: string, relay: boolean) => Promise<Row>,
+): Promise<Row[]> {
+  const own = s.machineTcp;
+  if (!lab || !own || own === lab.tcp) return [];
+  const labTcp = lab.tcp as string;
+  await lab.setTcp(own);
+  try {
+    return [await cascadeRow(`cascade seed --relay (${relayFlags(s)}), hosts on TCP ${own}`, `relay-${own}`, true)];
+  } finally {
+    await lab.setTcp(labTcp);
+  }
 }
 
 /** How the relay rows were run: `defaults`, or the `--relay-capacity` override's flags. */

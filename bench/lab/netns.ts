@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -15,6 +16,23 @@ export interface LabHost {
 const SUBNET = '10.214.0';
 
 /**
+ * TCP congestion control the lab's hosts get, best first: what a lab machine booted from stock
+ * Linux runs (cubic), else the other loss-based one this kernel lets a namespace choose (reno; a
+ * namespace may only pick algorithms in net.ipv4.tcp_allowed_congestion_control, and at LAN round
+ * trips cubic runs in its Reno-friendly region anyway).
+ */
+const LAB_TCP_CHOICES = ['cubic', 'reno'];
+
+/** This machine's TCP congestion control (what a namespace starts with), or null when unreadable. */
+export function machineTcp(): string | null {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * A shaped lab: one network namespace per host, each with a veth into a bridge that lives in a
  * namespace of its own, and an HTB class of `mbit` on both ends of every veth, so each host is
  * capped each way (this kernel has no netem and no fq); `setRate()` re-shapes one host (the
@@ -27,10 +45,16 @@ export class NetLab {
   private readonly created: string[] = [];
   private readonly prefix = `cb${process.pid}`;
   private readonly bridgeNs = `${this.prefix}-br`;
+  /** The TCP congestion control every host's namespace uses now (`setTcp`). */
+  tcp: string | null = null;
 
   private constructor(readonly mbit: number) {}
 
-  static async create(hostCount: number, mbit: number): Promise<NetLab> {
+  /**
+   * `tcp`: the congestion control for every host — a name, 'machine' (leave this machine's own),
+   * or 'lab' (the first of LAB_TCP_CHOICES this kernel allows in a namespace).
+   */
+  static async create(hostCount: number, mbit: number, tcp = 'lab'): Promise<NetLab> {
     const lab = new NetLab(mbit);
     const onSignal = (): void => void lab.destroy().then(() => process.exit(130));
     process.once('SIGINT', onSignal);
@@ -41,6 +65,7 @@ export class NetLab {
     };
     try {
       await lab.build(hostCount);
+      await lab.setTcp(tcp);
     } catch (err) {
       await lab.destroy();
       throw err;
@@ -91,6 +116,26 @@ export class NetLab {
     if (!host) throw new Error(`no lab host ${index}`);
     await this.shape(host.ns, 'eth0', mbit, 'change');
     await this.shape(this.bridgeNs, `v${index}`, mbit, 'change');
+  }
+
+  /**
+   * Set every host's TCP congestion control (new connections use it): a name, 'machine' (this
+   * machine's own) or 'lab' (see LAB_TCP_CHOICES). Throws when the kernel refuses a named one.
+   */
+  async setTcp(tcp: string): Promise<void> {
+    const choices = tcp === 'lab' ? LAB_TCP_CHOICES : [tcp === 'machine' ? (machineTcp() ?? 'machine') : tcp];
+    let last: Error | null = null;
+    for (const name of choices) {
+      try {
+        for (const h of this.hosts)
+          await sh('ip', 'netns', 'exec', h.ns, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${name}`);
+        this.tcp = name;
+        return;
+      } catch (err) {
+        last = err as Error;
+      }
+    }
+    throw new Error(`lab TCP congestion control ${tcp}: ${last?.message ?? 'not set'}`);
   }
 
   /** Delete every namespace this lab made (their veths go with them). Safe to call twice. */

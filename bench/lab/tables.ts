@@ -27,6 +27,10 @@ export interface TableSetup {
   udpBitrate: string;
   /** Targets were on a tmpfs mounted for the run (root); false: on the disk. */
   inMemory: boolean;
+  /** The lab hosts' TCP congestion control (null: no namespaces, this machine's own). */
+  labTcp: string | null;
+  /** This machine's own TCP congestion control. */
+  machineTcp: string | null;
 }
 
 function result(r: Row): string {
@@ -38,6 +42,21 @@ function result(r: Row): string {
 function predicted(x: number | null | undefined): string {
   if (x === undefined) return '';
   return x === null ? 'n/a' : x.toFixed(2);
+}
+
+/** Which TCP congestion control the hosts ran, and why. */
+function tcpNote(s: TableSetup): string {
+  const own = s.machineTcp ?? 'unknown';
+  if (!s.labTcp) return `TCP: this machine's own (${own}) on every connection`;
+  const why =
+    s.labTcp === 'reno'
+      ? ' (a stock lab machine runs cubic; this kernel lets a namespace choose only reno or bbr, and at LAN round trips cubic behaves as Reno)'
+      : '';
+  const other =
+    s.labTcp === own
+      ? ''
+      : `; the last relay row runs every host on this machine's own ${own} instead (bbr drains each connection to 4 packets for 0.2 s every 10 s to re-measure its round trip, and a chain pays that at every hop)`;
+  return `TCP: every lab host uses ${s.labTcp}${why}${other}`;
 }
 
 /** Notes every bench 2 table shares: what failed or was skipped, and why. */
@@ -56,6 +75,7 @@ export function labTable(s: TableSetup, rows: Row[]): BenchTable {
     s.shaped
       ? `lab: ${s.n + 1} network namespaces, veth into a bridge (own namespace, no IGMP snooping), HTB ${s.mbit} Mbit/s on both ends of every veth`
       : `no namespaces (not root, or --no-netns) — fallback: loopback 127.0.x.y, every server capped with --rate ${s.mbit}Mbit (uplinks only; downlinks unshaped)`,
+    tcpNote(s),
     `S/B = ${mib(s.size)} × 8 / ${s.mbit} Mbit/s = ${seconds(s.sbMs)}; cascade: makespan from the seeder's launch (all ${s.n} peers already waiting, seen in the coordinator's /status) to the last image verified (the peers' --report imagedAt)`,
     s.inMemory
       ? `every host's target is its own file on a tmpfs mounted for the run (image and logs too): in a lab each host has its own disk, and ${s.n} hosts sharing this machine's one disk would measure that disk; every row compares every file with the image byte for byte`
