@@ -26,9 +26,12 @@ describe('KeyedQueue', () => {
   test('behaves like an array model under any mix of operations', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.constantFrom('back', 'front', 'shift', 'remove'), fc.integer({ min: 0, max: 20 })), {
-          maxLength: 300,
-        }),
+        fc.array(
+          fc.tuple(fc.constantFrom('back', 'front', 'shift', 'remove', 'sort'), fc.integer({ min: 0, max: 20 })),
+          {
+            maxLength: 300,
+          },
+        ),
         (ops) => {
           const q = new KeyedQueue<number>(4);
           let model: number[] = [];
@@ -38,6 +41,12 @@ describe('KeyedQueue', () => {
             if (op === 'back') q.pushBack(k);
             if (op === 'front') q.pushFront(k);
             if (op === 'shift') assert.equal(q.shift(), model.shift());
+            if (op === 'sort') {
+              // by parity, stable: the model's order within each parity stays
+              const byParity = (a: number, b: number): number => (a % 2) - (b % 2);
+              q.sortStable(byParity);
+              model = [...model].sort(byParity);
+            }
             if (op === 'remove') {
               assert.equal(q.remove(k), model.includes(k));
               model = model.filter((x) => x !== k);

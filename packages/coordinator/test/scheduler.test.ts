@@ -156,6 +156,20 @@ describe('Scheduler session gating', () => {
     assert.equal(assigns(out).length, 3);
   });
 
+  test('a session that waited starts with its clients in the order their machines joined', () => {
+    const s = open({ startCount: 3 });
+    s.addServer('lab', 'seed', 1, 0);
+    // They joined c1, c2, c3 (hello) but answered the session's opening c3, c1, c2.
+    s.enqueueClient('lab', 'c3', 10, { joinedAt: 3 });
+    s.enqueueClient('lab', 'c1', 11, { joinedAt: 1 });
+    const out = s.enqueueClient('lab', 'c2', 12, { joinedAt: 2 });
+    assert.deepEqual(assigns(out), [['c1', 'seed']], 'the first to join is served first');
+    assert.deepEqual(s.getSession('lab')!.clientQueue.toArray(), ['c2', 'c3']);
+    // Once running, the queue is FIFO by arrival again (a newcomer joins at the back).
+    s.enqueueClient('lab', 'c0', 13, { joinedAt: 0 });
+    assert.deepEqual(s.getSession('lab')!.clientQueue.toArray(), ['c2', 'c3', 'c0']);
+  });
+
   test('starts on the timer and tells when the timer is due', () => {
     const s = open({ startAfterMs: 60_000 });
     s.addServer('lab', 'seed', 2, 0);

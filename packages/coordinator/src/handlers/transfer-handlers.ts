@@ -24,7 +24,9 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
     return;
   }
   ctx.log.info({ peer: m.name, session, have: msg.have }, 'client waiting');
-  ctx.effects.apply(ctx.scheduler.enqueueClient(session, m.id, now, { held: msg.have, address: m.address }));
+  const joinedAt = m.view?.joinedAt; // its hello (a peer is on the board from then on)
+  const opts = { held: msg.have, address: m.address, ...(joinedAt === undefined ? {} : { joinedAt }) };
+  ctx.effects.apply(ctx.scheduler.enqueueClient(session, m.id, now, opts));
 }
 
 /** Progress of a transfer the coordinator records; from anyone else it is ignored (a peer sends it often). */

@@ -39,6 +39,16 @@ export class KeyedQueue<K> {
     this.live.set(key, token);
   }
 
+  /** Reorder the live keys (stable: equal keys keep their order). O(n log n). */
+  sortStable(compare: (a: K, b: K) => number): void {
+    const keys = [...this].sort(compare); // Array.prototype.sort is stable
+    this.buf = new Array<{ key: K; token: number } | undefined>(Math.max(16, keys.length * 2));
+    this.live.clear();
+    this.head = 0;
+    this.tail = 0;
+    for (const k of keys) this.pushBack(k);
+  }
+
   /** First live key, without removing it. */
   peek(): K | undefined {
     this.skipDead();

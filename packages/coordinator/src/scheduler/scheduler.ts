@@ -66,7 +66,7 @@ export class Scheduler {
   startSession(name: string, now: number): Decision[] {
     const s = this.mustSession(name);
     if (s.state !== 'waiting') return [];
-    return [markStarted(s, 'operator', now), ...this.pair(s, now)];
+    return [markStarted(s, 'operator', now, this.joinedAt), ...this.pair(s, now)];
   }
 
   endSession(name: string, now: number, reason: EndReason = 'operator'): Decision[] {
@@ -157,12 +157,13 @@ export class Scheduler {
   /**
    * A client wants the image. `front` puts it at the head (it lost its server). `address` (the
    * client's remote IP) counts a session it names that nobody opened against the per-address cap.
+   * `joinedAt` (its machine's hello; default now) orders the queue when a waiting session starts.
    */
   enqueueClient(
     session: string,
     id: string,
     now: number,
-    opts: { front?: boolean; held?: number; address?: string } = {},
+    opts: { front?: boolean; held?: number; address?: string; joinedAt?: number } = {},
   ): Decision[] {
     const refused = this.admitPending(session, id, opts.address, now);
     if (refused) return [refused];
@@ -176,6 +177,7 @@ export class Scheduler {
     c.server = null;
     c.since = now;
     if (opts.held !== undefined) c.held = opts.held;
+    if (opts.joinedAt !== undefined) c.joinedAt = opts.joinedAt;
     if (opts.front) s.clientQueue.pushFront(id);
     else s.clientQueue.pushBack(id);
     const position = opts.front ? 0 : s.clientQueue.size - 1;
@@ -316,6 +318,9 @@ export class Scheduler {
     return this.sessions.has(session) ? null : this.pending.admit(session, client, address, now);
   }
 
+  /** When a client's machine joined (its queue order when a waiting session starts). */
+  private readonly joinedAt = (id: string): number => this.clients.get(id)?.joinedAt ?? Infinity;
+
   private addClient(s: SessionEntry, id: string, now: number): ClientEntry {
     const c = newClientEntry(s.name, id, now);
     this.clients.set(id, c);
@@ -340,7 +345,7 @@ export class Scheduler {
     const out: Decision[] = [];
     if (s.state === 'waiting') {
       const reason = startReason(s, now);
-      if (reason) out.push(markStarted(s, reason, now));
+      if (reason) out.push(markStarted(s, reason, now, this.joinedAt));
     }
     if (s.state !== 'running') return out;
     out.push(...this.pair(s, now));

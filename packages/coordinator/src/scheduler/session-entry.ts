@@ -55,7 +55,11 @@ export function startSession(
   s: SessionEntry,
   reason: Extract<Decision, { kind: 'started' }>['reason'],
   now: number,
+  joinedAt: (id: string) => number,
 ): Decision {
+  // Its clients queued in the order their answers to the opening came in (a race of machines);
+  // FIFO means the order they joined in.
+  s.clientQueue.sortStable((a, b) => joinedAt(a) - joinedAt(b));
   s.state = 'running';
   s.startedAt = now;
   return { kind: 'started', session: s.name, reason, at: now };
@@ -73,7 +77,8 @@ export function endSession(s: SessionEntry, reason: EndReason, now: number): Dec
 
 /** A client that just joined a session's queue. */
 export function newClientEntry(session: string, id: string, now: number): ClientEntry {
-  return { id, session, state: 'queued', server: null, since: now, avoid: new Set(), distrusted: new Set(), held: 0 };
+  const fresh = { state: 'queued' as const, server: null, since: now, joinedAt: now, held: 0 };
+  return { id, session, ...fresh, avoid: new Set(), distrusted: new Set() };
 }
 
 /** A server entry with `capacity` slots and no client yet. */

@@ -71,6 +71,8 @@ export interface ClientEntry {
   distrusted: Set<string>;
   /** Slices it holds verified, as last reported (relay mode: only relays ahead of it may serve it). */
   held: number;
+  /** When its machine joined (hello): a session that waited starts with its queue in this order. */
+  joinedAt: number;
   /** Its receive rate and rerouting state, once it reported a rate (reroute.ts). */
   route?: RouteState;
 }
@@ -80,6 +82,8 @@ export interface RouteState {
   /** Bytes/s it last reported for its current transfer (null: none since its last move). */
   rate: number | null;
   rateAt: number;
+  /** The report before that one (null: none yet): a rate still rising is not judged. */
+  prevRate: number | null;
   /** Since when it receives well below its own server (slow relay), or null. */
   below: number | null;
   /** Since when it receives well below the session's reference rate (slow server), or null. */
