@@ -68,8 +68,8 @@ describe('rerouting in relay sessions', () => {
       ],
     );
     assert.ok(
-      moves.every((m) => m.at === 1500),
-      'judged at the first tick once slow for 300 ms (slow since the report at 1000)',
+      moves.every((m) => m.at === 1250),
+      'judged at the second tick in a row that finds it slow (slow since the report at 1000)',
     );
     assertNoCycle(s, ids);
     assert.equal(s.getServer('p2')!.clients.size, 1);
@@ -139,6 +139,23 @@ describe('rerouting in relay sessions', () => {
     assert.deepEqual(after, [], 'p1 is the tail now: it delays nobody and is not moved again');
     s.enqueueClient('lab', 'p6', 30_001);
     assert.notEqual(serverOf(s, 'p6'), 'p1', 'a slow tail offers no relay slot');
+  });
+
+  test('a slow head whose client ramps up slowly: the client is not judged while its rate rises, then the head is probed', () => {
+    // Found on the slow-host lab: behind a head on a slow, deeply buffered link the client's
+    // connection ramps up over a second or two. Judged early, the client looked slow and was moved
+    // away, and the head was never probed: the whole lab went at the slow head's pace.
+    const { s, ids } = tightChain(5);
+    const ramp = (t: number): number => Math.min(2 * MB, 0.2 * MB * 2 ** ((t - 1000) / 250));
+    const moves = run(s, ids, 1000, 10_000, (id, t) => (id === 'p1' ? 2 * MB : ramp(t)));
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.from, m.server, m.reason]),
+      [
+        ['p1', 'S', 'p5', 'probe-head'],
+        ['p2', 'p1', 'S', 'probe-head'],
+      ],
+    );
+    assertNoCycle(s, ids);
   });
 
   test('no probe of a head far ahead of its chain (late joiners): it would only idle behind the tail', () => {

@@ -18,10 +18,17 @@ const RATE_FRESH_MS = 3000;
 /** Slow relay: below this share of its server's receive rate (or the median) … */
 const SLOW_RELAY_SHARE = 0.6;
 /**
- * … for this long (two reports or more). Every second a slow relay stays in a chain, the peers
- * behind it fall behind by most of a second for good (they cannot outrun their new server).
+ * … for this long: two ticks in a row (250 ms apart), each on a report of its own (peers report
+ * every 250 ms). Every second a slow relay stays in a chain, the peers behind it fall behind by
+ * most of a second for good (they cannot outrun their new server).
  */
-const SLOW_RELAY_MS = 300;
+const SLOW_RELAY_MS = 250;
+/**
+ * A rate this much above the report before it is still rising (a connection ramping up: its
+ * sender's congestion window grows once per round trip, which a deep queue on the way makes long),
+ * and is not judged yet.
+ */
+const RISING = 1.25;
 /** Slow server: below this share of the session's reference rate … */
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
@@ -38,6 +45,7 @@ function route(c: ClientEntry): RouteState {
   c.route ??= {
     rate: null,
     rateAt: 0,
+    prevRate: null,
     below: null,
     lagging: null,
     movedAt: null,
@@ -60,6 +68,11 @@ function median(xs: number[]): number {
   return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
+/** Its rate rose well above the report before it (ramping up): not judged yet. */
+function rising(r: RouteState): boolean {
+  return r.rate !== null && r.prevRate !== null && r.rate > RISING * r.prevRate;
+}
+
 export class Reroute {
   constructor(
     private readonly clients: ReadonlyMap<string, ClientEntry>,
@@ -70,6 +83,7 @@ export class Reroute {
   noteRate(s: SessionEntry, c: ClientEntry, bytesPerSec: number, now: number): void {
     if (c.state !== 'transferring' || !Number.isFinite(bytesPerSec) || now - c.since < JUDGE_AFTER_MS) return;
     const r = route(c);
+    r.prevRate = r.rateAt >= c.since ? r.rate : null; // a rate from before its last move says nothing
     r.rate = Math.max(0, bytesPerSec);
     r.rateAt = now;
     if (r.rate >= best(s, now)) s.bestRate = { rate: r.rate, at: now };
@@ -119,7 +133,7 @@ export class Reroute {
       return [];
     }
     const ref = up?.state === 'transferring' ? this.rateOf(up, now) : mid;
-    if (ref === null || (r.rate as number) >= SLOW_RELAY_SHARE * ref) {
+    if (ref === null || (r.rate as number) >= SLOW_RELAY_SHARE * ref || rising(r)) {
       r.below = null;
       return [];
     }
@@ -134,8 +148,9 @@ export class Reroute {
     const rebound = new Map(downstream.map((d) => [d.id, srv.id]));
     const dest = this.placeFor(s, c, srv.id, rebound, now);
     if (!dest) return [];
+    // Not a verdict on the chain above it: its head may be slow too (then this one's server looked
+    // fast only next to it), so the head is still probed.
     Object.assign(r, { slow: true, noRelay: true });
-    s.headProbed = true; // the chain above it runs at its head's pace, faster than this one: no probe needed
     const out = [this.move(s, c, dest, now, 'slow-relay', ref)];
     for (const d of downstream) {
       if (srv.clients.size >= srv.capacity || !canServe(srv, d, this.clients)) break;
@@ -163,20 +178,20 @@ export class Reroute {
     const d = next.find((x) => this.rateOf(x, now) !== null);
     if (!srv || !d || head.route?.noRelay) return [];
     const ref = this.rateOf(head, now) as number;
-    if ((this.rateOf(d, now) as number) < SLOW_RELAY_SHARE * ref) {
-      s.headProbed = true; // its client is the slow one: slowRelay moves it
-      return [];
-    }
+    // A client slower than the head, and not still ramping up, is moved by slowRelay; the head is
+    // probed with its next client. One still ramping up is no verdict on either: the probe goes on
+    // (a client that is slow itself makes the tail slow too, which stops it below).
+    if (!rising(d.route as RouteState) && (this.rateOf(d, now) as number) < SLOW_RELAY_SHARE * ref) return [];
     const dest = this.placeFor(s, head, srv.id, new Map([[d.id, srv.id]]), now);
     const tail = this.clients.get(dest?.id ?? '');
     // Only a tight chain goes at its head's pace; and not behind a tail that is slow itself (that
     // one is seen, and stops relaying, first) or far behind (the head would idle until it caught up).
+    // A tail with no settled rate yet (just started, or ramping up) is not held against the probe:
+    // every second a slow head stays first costs the whole chain most of a second.
     if (!dest || !this.tight(s, head, d, ref)) return [];
-    if (
-      tail?.state === 'transferring' &&
-      ((this.rateOf(tail, now) ?? 0) < SLOW_RELAY_SHARE * ref || !this.tight(s, head, tail, ref))
-    )
-      return [];
+    const tailRate = tail ? this.rateOf(tail, now) : null;
+    const tailSlow = tailRate !== null && tailRate < SLOW_RELAY_SHARE * ref && !rising(tail?.route as RouteState);
+    if (tail?.state === 'transferring' && (tailSlow || !this.tight(s, head, tail, ref))) return [];
     s.headProbed = true;
     return [this.move(s, head, dest, now, 'probe-head', ref), this.move(s, d, srv, now, 'probe-head', ref)];
   }
