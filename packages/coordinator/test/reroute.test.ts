@@ -158,6 +158,35 @@ describe('rerouting in relay sessions', () => {
     assertNoCycle(s, ids);
   });
 
+  test('a slow client the probe put first while its rate was still rising is probed in turn', () => {
+    const { s, ids } = tightChain(3);
+    // Each receives at its own link's cap or its server's rate, whichever is less; p2's link is slow
+    // and ramps up over a second, so when the probe comes p2 (and p3 behind it) are still rising.
+    const cap = (id: string, t: number): number =>
+      id === 'p2' ? Math.min(2 * MB, 0.25 * MB * 2 ** ((t - 1000) / 250)) : 10 * MB;
+    const rate = (id: string, t: number, depth = 0): number => {
+      const up = serverOf(s, id);
+      const upRate = up === null || up === 'S' || depth > 8 ? 10 * MB : rate(up, t, depth + 1);
+      return Math.min(cap(id, t), upRate);
+    };
+    const moves = run(s, ids, 1000, 15_000, (id, t) => rate(id, t));
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.from, m.server, m.reason]),
+      [
+        ['p1', 'S', 'p3', 'probe-head'],
+        ['p2', 'p1', 'S', 'probe-head'],
+        ['p2', 'S', 'p1', 'probe-head'],
+        ['p3', 'p2', 'S', 'probe-head'],
+      ],
+    );
+    assert.deepEqual(
+      ids.map((id) => serverOf(s, id)),
+      ['p3', 'p1', 'S'],
+      'the slow one ends last',
+    );
+    assertNoCycle(s, ids);
+  });
+
   test('no probe of a head far ahead of its chain (late joiners): it would only idle behind the tail', () => {
     const { s, ids } = chain(5); // each peer 10 slices behind the one before it
     assert.deepEqual(

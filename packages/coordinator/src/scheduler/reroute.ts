@@ -29,6 +29,11 @@ const SLOW_RELAY_MS = 250;
  * and is not judged yet.
  */
 const RISING = 1.25;
+/**
+ * Head probes a session makes at most: a probe made while the client's rate was still rising may
+ * put a slow client first, and that one is probed in turn once its rate settles.
+ */
+const MAX_HEAD_PROBES = 3;
 /** Slow server: below this share of the session's reference rate … */
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
@@ -99,7 +104,7 @@ export class Reroute {
     }
     if (live.length === 0) return [];
     const mid = median(live.map((c) => c.route?.rate as number));
-    const probe = s.options.relay && !s.headProbed ? this.probeHead(s, live, now) : [];
+    const probe = s.options.relay && s.headProbes < MAX_HEAD_PROBES ? this.probeHead(s, live, now) : [];
     if (probe.length > 0) return probe;
     const out: Move[] = [];
     for (const c of live) {
@@ -169,18 +174,19 @@ export class Reroute {
   private probeHead(s: SessionEntry, live: ClientEntry[], now: number): Move[] {
     const heads = live.filter((c) => [undefined, 'imaged'].includes(this.clients.get(c.server ?? '')?.state));
     if (heads.length !== 1) {
-      s.headProbed = heads.length > 1; // several heads: they show against each other
+      if (heads.length > 1) s.headProbes = MAX_HEAD_PROBES; // several heads: they show against each other
       return [];
     }
     const head = heads[0] as ClientEntry;
+    if (s.headProbed && !this.slowerThanBefore(s, head, now)) return [];
     const srv = this.servers.get(head.server ?? '');
     const next = [...(this.servers.get(head.id)?.clients ?? [])].map((id) => this.clients.get(id));
     const d = next.find((x) => this.rateOf(x, now) !== null);
     if (!srv || !d || head.route?.noRelay) return [];
     const ref = this.rateOf(head, now) as number;
     // A client slower than the head, and not still ramping up, is moved by slowRelay; the head is
-    // probed with its next client. One still ramping up is no verdict on either: the probe goes on
-    // (a client that is slow itself makes the tail slow too, which stops it below).
+    // probed with its next client. One still ramping up is no verdict on either: the probe goes on,
+    // and should it put a slow client first, that one is probed in turn (slowerThanBefore).
     if (!rising(d.route as RouteState) && (this.rateOf(d, now) as number) < SLOW_RELAY_SHARE * ref) return [];
     const dest = this.placeFor(s, head, srv.id, new Map([[d.id, srv.id]]), now);
     const tail = this.clients.get(dest?.id ?? '');
@@ -192,8 +198,15 @@ export class Reroute {
     const tailRate = tail ? this.rateOf(tail, now) : null;
     const tailSlow = tailRate !== null && tailRate < SLOW_RELAY_SHARE * ref && !rising(tail?.route as RouteState);
     if (tail?.state === 'transferring' && (tailSlow || !this.tight(s, head, tail, ref))) return [];
-    s.headProbed = true;
+    Object.assign(s, { headProbed: true, headProbes: s.headProbes + 1, probeRef: ref });
     return [this.move(s, head, dest, now, 'probe-head', ref), this.move(s, d, srv, now, 'probe-head', ref)];
+  }
+
+  /** The head a probe put first is settled well below the head it replaced. */
+  private slowerThanBefore(s: SessionEntry, head: ClientEntry, now: number): boolean {
+    const rate = this.rateOf(head, now);
+    if (s.probeRef === null || rate === null || rising(head.route as RouteState)) return false;
+    return rate < SLOW_RELAY_SHARE * s.probeRef;
   }
 
   /** `b` holds nearly what `a` holds: within 8 slices and what `a` receives in a second. */

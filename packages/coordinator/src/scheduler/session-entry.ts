@@ -22,6 +22,8 @@ export function freshSessionState(): Resettable {
     progression: [],
     bestRate: null,
     headProbed: false,
+    headProbes: 0,
+    probeRef: null,
   };
 }
 

@@ -119,8 +119,12 @@ export interface SessionEntry {
   /** The best rate a transfer of this session reported, and when (the slow-server reference). */
   bestRate: { rate: number; at: number } | null;
   /**
-   * The head of a lone chain traded places with its client once (reroute.ts): until then nothing
-   * in the session could show that the head itself is slow.
+   * The head of a lone chain traded places with its client (reroute.ts): until then nothing in the
+   * session could show that the head itself is slow. Probed again (at most MAX_HEAD_PROBES in all)
+   * while the head a probe put first is slower than the one it replaced.
    */
   headProbed: boolean;
+  /** Head probes made, and the rate of the head the last one moved away (null: none yet). */
+  headProbes: number;
+  probeRef: number | null;
 }
