@@ -187,6 +187,34 @@ describe('rerouting in relay sessions', () => {
     assertNoCycle(s, ids);
   });
 
+  test('a fast head the probe put first is not probed again for the dip of its switch', () => {
+    const { s, ids } = tightChain(4);
+    // p1 is slow (2 MB/s); p2, put first by the probe, receives 1 MB/s for the second after its
+    // switch to the seeder (a new connection), then 10 MB/s. Found on the slow-host lab: judged
+    // during that second it was sent behind the slow tail.
+    let switchedAt: number | null = null;
+    const cap = (id: string, t: number): number => {
+      if (id === 'p1') return 2 * MB;
+      if (id !== 'p2' || serverOf(s, 'p2') !== 'S') return 10 * MB;
+      switchedAt ??= t;
+      return t - switchedAt < 1000 ? 1 * MB : 10 * MB;
+    };
+    const rate = (id: string, t: number, depth = 0): number => {
+      const up = serverOf(s, id);
+      const upRate = up === null || up === 'S' || depth > 8 ? 10 * MB : rate(up, t, depth + 1);
+      return Math.min(cap(id, t), upRate);
+    };
+    const moves = run(s, ids, 1000, 15_000, (id, t) => rate(id, t));
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.reason]),
+      [
+        ['p1', 'probe-head'],
+        ['p2', 'probe-head'],
+      ],
+    );
+    assert.equal(serverOf(s, 'p2'), 'S');
+  });
+
   test('no probe of a head far ahead of its chain (late joiners): it would only idle behind the tail', () => {
     const { s, ids } = chain(5); // each peer 10 slices behind the one before it
     assert.deepEqual(

@@ -34,6 +34,11 @@ const RISING = 1.25;
  * put a slow client first, and that one is probed in turn once its rate settles.
  */
 const MAX_HEAD_PROBES = 3;
+/**
+ * A head a probe put first is judged against the one it replaced only this long after the move:
+ * its rate then covers a whole window (1 s) of its new stream, not the switch between servers.
+ */
+const REPROBE_AFTER_MS = 1500;
 /** Slow server: below this share of the session's reference rate … */
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
@@ -205,7 +210,8 @@ export class Reroute {
   /** The head a probe put first is settled well below the head it replaced. */
   private slowerThanBefore(s: SessionEntry, head: ClientEntry, now: number): boolean {
     const rate = this.rateOf(head, now);
-    if (s.probeRef === null || rate === null || rising(head.route as RouteState)) return false;
+    if (s.probeRef === null || rate === null || now - head.since < REPROBE_AFTER_MS) return false;
+    if (rising(head.route as RouteState)) return false;
     return rate < SLOW_RELAY_SHARE * s.probeRef;
   }
 
