@@ -197,12 +197,10 @@ export class Reroute {
     const tail = this.clients.get(dest?.id ?? '');
     // Only a tight chain goes at its head's pace; and not behind a tail that is slow itself (that
     // one is seen, and stops relaying, first) or far behind (the head would idle until it caught up).
-    // A tail with no settled rate yet (just started, or ramping up) is not held against the probe:
-    // every second a slow head stays first costs the whole chain most of a second.
+    // A tail merely slower than the head (the chain filling, or held back by that very head) is not
+    // held against the probe: every second a slow head stays first costs the chain most of a second.
     if (!dest || !this.tight(s, head, d, ref)) return [];
-    const tailRate = tail ? this.rateOf(tail, now) : null;
-    const tailSlow = tailRate !== null && tailRate < SLOW_RELAY_SHARE * ref && !rising(tail?.route as RouteState);
-    if (tail?.state === 'transferring' && (tailSlow || !this.tight(s, head, tail, ref))) return [];
+    if (tail?.state === 'transferring' && (this.slowItself(tail, now) || !this.tight(s, head, tail, ref))) return [];
     Object.assign(s, { headProbed: true, headProbes: s.headProbes + 1, probeRef: ref });
     return [this.move(s, head, dest, now, 'probe-head', ref), this.move(s, d, srv, now, 'probe-head', ref)];
   }
@@ -213,6 +211,16 @@ export class Reroute {
     if (s.probeRef === null || rate === null || now - head.since < REPROBE_AFTER_MS) return false;
     if (rising(head.route as RouteState)) return false;
     return rate < SLOW_RELAY_SHARE * s.probeRef;
+  }
+
+  /**
+   * A settled rate well below its own server's: slow itself, not just behind a slow one (a chain
+   * held back by its head, or still filling, is slow all along its length).
+   */
+  private slowItself(c: ClientEntry, now: number): boolean {
+    const rate = this.rateOf(c, now);
+    const up = this.rateOf(this.clients.get(c.server ?? ''), now);
+    return rate !== null && up !== null && rate < SLOW_RELAY_SHARE * up && !rising(c.route as RouteState);
   }
 
   /** `b` holds nearly what `a` holds: within 8 slices and what `a` receives in a second. */
