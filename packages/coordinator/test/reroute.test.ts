@@ -37,6 +37,16 @@ function chain(n: number): { s: Scheduler; ids: string[] } {
 
 const serverOf = (s: Scheduler, id: string): string | null => s.getClient(id)?.server ?? null;
 
+/** Rates in a chain: each receives at its own link's cap or its server's rate, whichever is less (the seeder: 10 MB/s). */
+function capped(s: Scheduler, cap: (id: string, t: number) => number): (id: string, t: number) => number {
+  const rate = (id: string, t: number, depth = 0): number => {
+    const up = serverOf(s, id);
+    const upRate = up === null || up === 'S' || depth > 8 ? 10 * MB : rate(up, t, depth + 1);
+    return Math.min(cap(id, t), upRate);
+  };
+  return (id, t) => rate(id, t);
+}
+
 /** Every client's chain of servers ends at the seeder without passing any machine twice. */
 function assertNoCycle(s: Scheduler, ids: string[]): void {
   for (const id of ids) {
@@ -160,16 +170,11 @@ describe('rerouting in relay sessions', () => {
 
   test('a slow client the probe put first while its rate was still rising is probed in turn', () => {
     const { s, ids } = tightChain(3);
-    // Each receives at its own link's cap or its server's rate, whichever is less; p2's link is slow
-    // and ramps up over a second, so when the probe comes p2 (and p3 behind it) are still rising.
+    // p2's link is slow and ramps up over a second, so when the probe comes p2 (and p3 behind it)
+    // are still rising.
     const cap = (id: string, t: number): number =>
       id === 'p2' ? Math.min(2 * MB, 0.25 * MB * 2 ** ((t - 1000) / 250)) : 10 * MB;
-    const rate = (id: string, t: number, depth = 0): number => {
-      const up = serverOf(s, id);
-      const upRate = up === null || up === 'S' || depth > 8 ? 10 * MB : rate(up, t, depth + 1);
-      return Math.min(cap(id, t), upRate);
-    };
-    const moves = run(s, ids, 1000, 15_000, (id, t) => rate(id, t));
+    const moves = run(s, ids, 1000, 15_000, capped(s, cap));
     assert.deepEqual(
       moves.map((m) => [m.client, m.from, m.server, m.reason]),
       [
@@ -199,12 +204,7 @@ describe('rerouting in relay sessions', () => {
       switchedAt ??= t;
       return t - switchedAt < 1000 ? 1 * MB : 10 * MB;
     };
-    const rate = (id: string, t: number, depth = 0): number => {
-      const up = serverOf(s, id);
-      const upRate = up === null || up === 'S' || depth > 8 ? 10 * MB : rate(up, t, depth + 1);
-      return Math.min(cap(id, t), upRate);
-    };
-    const moves = run(s, ids, 1000, 15_000, (id, t) => rate(id, t));
+    const moves = run(s, ids, 1000, 15_000, capped(s, cap));
     assert.deepEqual(
       moves.map((m) => [m.client, m.reason]),
       [
