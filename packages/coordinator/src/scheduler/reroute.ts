@@ -183,7 +183,7 @@ export class Reroute {
       return [];
     }
     const head = heads[0] as ClientEntry;
-    if (s.headProbed && !this.slowerThanBefore(s, head, now)) return [];
+    if (s.headProbes > 0 && !this.slowerThanBefore(s, head, now)) return [];
     const srv = this.servers.get(head.server ?? '');
     const next = [...(this.servers.get(head.id)?.clients ?? [])].map((id) => this.clients.get(id));
     const d = next.find((x) => this.rateOf(x, now) !== null);
@@ -201,7 +201,7 @@ export class Reroute {
     // held against the probe: every second a slow head stays first costs the chain most of a second.
     if (!dest || !this.tight(s, head, d, ref)) return [];
     if (tail?.state === 'transferring' && (this.slowItself(tail, now) || !this.tight(s, head, tail, ref))) return [];
-    Object.assign(s, { headProbed: true, headProbes: s.headProbes + 1, probeRef: ref });
+    Object.assign(s, { headProbes: s.headProbes + 1, probeRef: ref });
     return [this.move(s, head, dest, now, 'probe-head', ref), this.move(s, d, srv, now, 'probe-head', ref)];
   }
 

@@ -21,7 +21,6 @@ export function freshSessionState(): Resettable {
     idleSince: null,
     progression: [],
     bestRate: null,
-    headProbed: false,
     headProbes: 0,
     probeRef: null,
   };

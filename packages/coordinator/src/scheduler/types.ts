@@ -119,12 +119,11 @@ export interface SessionEntry {
   /** The best rate a transfer of this session reported, and when (the slow-server reference). */
   bestRate: { rate: number; at: number } | null;
   /**
-   * The head of a lone chain traded places with its client (reroute.ts): until then nothing in the
-   * session could show that the head itself is slow. Probed again (at most MAX_HEAD_PROBES in all)
-   * while the head a probe put first is slower than the one it replaced.
+   * Times the head of a lone chain traded places with its client (reroute.ts; MAX_HEAD_PROBES once
+   * the session had several heads, which show against each other): until the first, nothing in the
+   * session could show that the head itself is slow. `probeRef`: the rate of the head the last
+   * probe moved away (null: none yet); a head slower than that is probed again.
    */
-  headProbed: boolean;
-  /** Head probes made, and the rate of the head the last one moved away (null: none yet). */
   headProbes: number;
   probeRef: number | null;
 }
