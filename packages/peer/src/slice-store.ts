@@ -65,10 +65,19 @@ export class SliceStore {
     return undefined;
   }
 
-  /** Put a slice back at the front (a failed or abandoned request). */
+  /**
+   * Put a slice back (a failed or abandoned request): the queue stays in index order, so slices
+   * put back together come out lowest first, ahead of every slice not yet handed out. A moved
+   * relay asks its new server for them in the order its own clients wait for them (otherwise a
+   * chain stalls a whole slice behind the one it gets first).
+   */
   retry(index: number): void {
     this.inflight.dropped(index);
-    if (!this.held.get(index)) this.queue.push(index);
+    if (this.held.get(index)) return;
+    // The queue is a stack, highest index at the bottom: find the place that keeps it sorted.
+    let at = this.queue.length;
+    while (at > 0 && (this.queue[at - 1] as number) < index) at--;
+    if (this.queue[at - 1] !== index) this.queue.splice(at, 0, index);
   }
 
   missing(): number {

@@ -1,4 +1,4 @@
-import { sliceDigest, toCascadeError, type CascadeError, type DigestAlgorithm, type Manifest } from '@cascade/common';
+import { isCascadeError, sliceDigest, toCascadeError, type CascadeError, type DigestAlgorithm, type Manifest } from '@cascade/common';
 
 export interface VerifyPipelineOptions {
   manifest: Manifest;
@@ -16,7 +16,10 @@ export interface VerifyPipelineOptions {
   retry: (index: number) => void;
   /** The transfer must end with this error (e.g. destroy the socket with it). */
   onFatal: (err: CascadeError) => void;
-  /** A stop: verified slices not yet handed to the write are put back instead. */
+  /**
+   * A stop: verified slices not yet handed to the write are put back instead — except after a
+   * move (reason ERR_MOVED), where a slice that passed is as good as any and is written.
+   */
   signal?: AbortSignal | undefined;
 }
 
@@ -62,6 +65,12 @@ export class VerifyPipeline {
     await this.until(() => this.verifying < this.verifiers && this.held < this.limit);
   }
 
+  /** Stopped for good: a move (ERR_MOVED) is not a stop, the peer goes on with the next server. */
+  private stopped(): boolean {
+    const signal = this.o.signal;
+    return signal?.aborted === true && !isCascadeError(signal.reason, 'ERR_MOVED');
+  }
+
   /** Resolves when every slice taken in is written (or dropped). */
   idle(): Promise<void> {
     return this.until(() => this.held === 0);
@@ -77,7 +86,7 @@ export class VerifyPipeline {
       this.wake();
     }
     if (hex !== m.digests[index]) return this.o.onBad(index, length);
-    if (this.error || this.o.signal?.aborted) return this.o.retry(index);
+    if (this.error || this.stopped()) return this.o.retry(index);
     const written = this.writing.then(() => this.o.onVerified(index, chunks));
     this.writing = written.catch(() => undefined);
     await written.catch((err: unknown) => {

@@ -84,13 +84,24 @@ describe('SliceStore queue', () => {
     assert.deepEqual(drain(store), [3, 4, 5]);
   });
 
-  test('the most recent retry comes out first', () => {
-    const store = new SliceStore(makeManifest(6));
+  test('slices put back together come out in index order, whatever order they were put back in', () => {
+    const store = new SliceStore(makeManifest(8));
     store.resetQueue();
-    drain(store);
-    store.retry(4);
+    assert.deepEqual([store.next(), store.next(), store.next()], [0, 1, 2]);
+    // A move aborts a fetch with 1 and 2 outstanding; a bad 0 comes back after them.
+    store.retry(1);
     store.retry(2);
-    assert.deepEqual(drain(store), [2, 4]);
+    store.retry(0);
+    assert.deepEqual(drain(store), [0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  test('a slice put back twice is handed out once', () => {
+    const store = new SliceStore(makeManifest(4));
+    store.resetQueue();
+    assert.equal(store.next(), 0);
+    store.retry(0);
+    store.retry(0);
+    assert.deepEqual(drain(store), [0, 1, 2, 3]);
   });
 
   test('retry of a slice already held is ignored', () => {

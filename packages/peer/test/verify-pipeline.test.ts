@@ -143,4 +143,19 @@ describe('VerifyPipeline', () => {
     assert.deepEqual(log.written, [0]);
     assert.deepEqual(log.retried, [1]);
   });
+
+  test('after a move, slices that pass are still written (not fetched again from the next server)', async () => {
+    const move = new AbortController();
+    const d = manualDigest();
+    const { p, log } = pipeline({ digest: d.digest, verifiers: 2, signal: move.signal });
+    void p.add(0, data[0]!, 10);
+    void p.add(1, data[1]!, 10);
+    await settle();
+    move.abort(new CascadeError('ERR_MOVED', 'moved to peer-2'));
+    d.waiting[0]!.answer();
+    d.waiting[1]!.answer();
+    await p.idle();
+    assert.deepEqual(log.written, [0, 1]);
+    assert.deepEqual(log.retried, []);
+  });
 });
