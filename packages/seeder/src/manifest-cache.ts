@@ -20,10 +20,22 @@ export function manifestCachePath(imagePath: string): string {
   return manifestCacheFile(imagePath);
 }
 
-interface CacheFile {
+interface CacheEntry {
   key: { size: number; mtimeMs: number; sliceSize: number };
   manifest: Manifest;
 }
+
+/**
+ * The cache file: one manifest per slice size and digest of the image as it is now (a classic
+ * session's 4 MiB slices and a relay session's 1 MiB ones both stay cached). Files written
+ * before this held one entry at the top level (`{key, manifest}`); they are still read.
+ */
+interface CacheFile {
+  entries: CacheEntry[];
+}
+
+/** Manifests of other slice sizes or digests kept beside the one just built. */
+const MAX_CACHE_ENTRIES = 4;
 
 export interface LoadManifestOptions {
   sliceSize?: number;
@@ -108,22 +120,16 @@ export async function loadOrBuildManifest(imagePath: string, opts: LoadManifestO
   const { size, blockDevice, mtimeMs } = await imageSize(imagePath);
   const key = { size, mtimeMs, sliceSize };
   const cachePath = manifestCacheFile(imagePath, opts.cacheDir);
-  if (!opts.rebuild) {
-    const cached = await readCache(cachePath);
-    const digest = opts.digest ?? DEFAULT_DIGEST;
-    const k = cached?.key;
-    if (
-      k &&
-      k.size === size &&
-      k.mtimeMs === mtimeMs &&
-      k.sliceSize === sliceSize &&
-      cached.manifest.digest === digest
-    ) {
-      const manifest = { ...cached.manifest, name: basename(imagePath) };
-      if (!blockDevice) return { manifest, cached: true };
-      const sampled = await checkDeviceCache(imagePath, manifest, opts.logger);
-      if (sampled) return { manifest, cached: true, sampled };
-    }
+  const digest = opts.digest ?? DEFAULT_DIGEST;
+  // Entries for the image as it is now; the one asked for is replaced below if it is rebuilt.
+  const current = (await readCache(cachePath)).filter((e) => e.key.size === size && e.key.mtimeMs === mtimeMs);
+  const same = (e: CacheEntry): boolean => e.key.sliceSize === sliceSize && e.manifest.digest === digest;
+  const hit = opts.rebuild ? undefined : current.find(same);
+  if (hit) {
+    const manifest = { ...hit.manifest, name: basename(imagePath) };
+    if (!blockDevice) return { manifest, cached: true };
+    const sampled = await checkDeviceCache(imagePath, manifest, opts.logger);
+    if (sampled) return { manifest, cached: true, sampled };
   }
   const manifest = await buildManifest(imagePath, {
     sliceSize,
@@ -135,7 +141,8 @@ export async function loadOrBuildManifest(imagePath: string, opts: LoadManifestO
   try {
     if (opts.cacheDir) await mkdir(dirname(cachePath), { recursive: true });
     const tmp = `${cachePath}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify({ key, manifest } satisfies CacheFile));
+    const others = current.filter((e) => !same(e)).slice(0, MAX_CACHE_ENTRIES - 1);
+    await writeFile(tmp, JSON.stringify({ entries: [{ key, manifest }, ...others] } satisfies CacheFile));
     await rename(tmp, cachePath);
   } catch (err) {
     opts.onCacheWriteError?.(err);
@@ -143,12 +150,22 @@ export async function loadOrBuildManifest(imagePath: string, opts: LoadManifestO
   return { manifest, cached: false };
 }
 
-async function readCache(path: string): Promise<CacheFile | null> {
+/** The cached entries; none when the file is missing or damaged (rebuild). */
+async function readCache(path: string): Promise<CacheEntry[]> {
+  let raw: Partial<CacheFile & CacheEntry>;
   try {
-    const raw = JSON.parse(await readFile(path, 'utf8')) as Partial<CacheFile>;
-    if (!raw.key || !raw.manifest) return null;
-    return { key: raw.key, manifest: parseManifest(raw.manifest) };
+    raw = JSON.parse(await readFile(path, 'utf8')) as Partial<CacheFile & CacheEntry>;
   } catch {
-    return null; // missing or damaged cache: rebuild
+    return [];
   }
+  const list: Array<Partial<CacheEntry>> = Array.isArray(raw.entries) ? raw.entries : [raw];
+  const entries: CacheEntry[] = [];
+  for (const e of list) {
+    try {
+      if (e.key && e.manifest) entries.push({ key: e.key, manifest: parseManifest(e.manifest) });
+    } catch {
+      // a damaged entry is dropped; the others stand
+    }
+  }
+  return entries;
 }
