@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exitWithin, fetchSession, spawnRole, startCoordinator, writeImage, type RoleProcess } from '@cascade/cli';
@@ -34,6 +35,43 @@ describe('the cascade command', () => {
     assert.equal(m.size, 3 * 1024 * 1024 + 7);
     assert.equal(m.digests.length, 4);
     assert.match(m.imageId, /^[0-9a-f]{32}$/);
+  });
+
+  test('manifest --relay prepares the manifest a relay seeder then starts from; the classic one stays cached too', async () => {
+    const cacheDir = join(dir, 'manifest-cache');
+    const built = await cascade(['manifest', image, '--relay', '--cache-dir', cacheDir]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stdout, /slices\s+4 × 1\.0 MiB/);
+    assert.match(built.stdout, /cache\s+built/);
+    const classic = await cascade(['manifest', image, '--cache-dir', cacheDir]);
+    assert.match(classic.stdout, /slices\s+1 × 4\.0 MiB/);
+    assert.match(classic.stdout, /cache\s+built/);
+    assert.match((await cascade(['manifest', image, '--relay', '--cache-dir', cacheDir])).stdout, /cache\s+reused/);
+
+    const seeder = spawnRole(
+      'seeder-prepared',
+      ['seed', image, '--coordinator', coordinator.url, '--session', 'prepared', '--listen', '127.0.5.9:0'].concat([
+        '--relay',
+        '--cache-dir',
+        cacheDir,
+      ]),
+      dir,
+    );
+    try {
+      let ready: { cached?: boolean; slices?: number } | undefined;
+      await waitUntil('the seeder has its manifest', async () => {
+        const lines = (await readFile(seeder.logFile, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter((l) => l.startsWith('{'));
+        ready = lines.map((l) => JSON.parse(l) as { msg?: string }).find((l) => l.msg === 'manifest ready');
+        return ready !== undefined;
+      });
+      assert.equal(ready?.cached, true);
+      assert.equal(ready?.slices, 4);
+    } finally {
+      seeder.proc.kill('SIGTERM');
+      await exitWithin(seeder, 5000);
+    }
   });
 
   test('a bad flag value exits 2 with one clear line', async () => {

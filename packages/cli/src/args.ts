@@ -9,6 +9,10 @@ function named<T>(fn: (v: string) => T, value: string, flag: string): T {
   }
 }
 export const parseSizeArg = (v: string, flag: string): number => named(parseSize, v, flag);
+
+/** `--slice`, or the default of the session's mode: 1 MiB slices for a relay chain, 4 MiB for classic. */
+export const sliceSizeArg = (slice: string | undefined, relay: boolean): number =>
+  parseSizeArg(slice ?? (relay ? '1MiB' : '4MiB'), '--slice');
 export const parseRateArg = (v: string, flag: string): number => named(parseRate, v, flag);
 export const parseDurationArg = (v: string, flag: string): number => named(parseDuration, v, flag);
 

@@ -1,12 +1,14 @@
 import { DIGEST_ALGORITHMS, formatBytes, wireBytes, zeroMap, type DigestAlgorithm } from '@cascade/common';
 import type { CommandModule } from 'yargs';
-import { parseSizeArg } from '../args.js';
+import { sliceSizeArg } from '../args.js';
 
 interface Args {
   image: string;
   json: boolean;
-  slice: string;
+  slice?: string;
+  relay: boolean;
   digest: DigestAlgorithm;
+  'cache-dir'?: string;
 }
 
 export const manifestCommand: CommandModule<object, Args> = {
@@ -16,14 +18,24 @@ export const manifestCommand: CommandModule<object, Args> = {
     y
       .positional('image', { type: 'string', demandOption: true, describe: 'image file or block device' })
       .option('json', { type: 'boolean', default: false, describe: 'print the whole manifest as JSON' })
-      .option('slice', { type: 'string', default: '4MiB', describe: 'slice size' })
-      .option('digest', { choices: DIGEST_ALGORITHMS, default: 'md5' as const, describe: 'per-slice digest' }),
+      .option('slice', { type: 'string', describe: 'slice size (default 4MiB; 1MiB with --relay)' })
+      .option('relay', {
+        type: 'boolean',
+        default: false,
+        describe: 'the manifest `cascade seed IMAGE --relay` uses (its 1MiB slices)',
+      })
+      .option('digest', { choices: DIGEST_ALGORITHMS, default: 'md5' as const, describe: 'per-slice digest' })
+      .option('cache-dir', {
+        type: 'string',
+        describe: 'folder for the manifest cache, as `cascade seed --cache-dir`',
+      }),
   handler: async (argv) => {
     // Loaded here, not at the top: every `cascade` command loads this module for its options.
     const { loadOrBuildManifest } = await import('@cascade/seeder');
     const { manifest, cached } = await loadOrBuildManifest(argv.image, {
-      sliceSize: parseSizeArg(argv.slice, '--slice'),
+      sliceSize: sliceSizeArg(argv.slice, argv.relay),
       digest: argv.digest,
+      ...(argv['cache-dir'] ? { cacheDir: argv['cache-dir'] } : {}),
     });
     if (argv.json) {
       process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);

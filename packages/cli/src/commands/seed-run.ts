@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { loadSigningKey, parseFaultSpec, type Logger } from '@cascade/common';
 import { Seeder, type SeederResult } from '@cascade/seeder';
-import { parseListen, parseRateArg, parseSizeArg } from '../args.js';
+import { parseListen, parseRateArg, sliceSizeArg } from '../args.js';
 import { loggerFrom, onStopSignal } from '../common-options.js';
 import { clientSecurityFrom } from '../security-options.js';
 import { ProgressDisplay } from '../progress-display.js';
@@ -26,7 +26,7 @@ async function seederFrom(argv: Args, session: string, logger: Logger, progress:
     ...(argv['hash-workers'] !== undefined ? { hashWorkers: argv['hash-workers'] } : {}),
     listen: parseListen(argv.listen),
     sessionOptions: sessionOptionsFrom(argv),
-    sliceSize: parseSizeArg(argv.slice ?? (argv.relay ? '1MiB' : '4MiB'), '--slice'),
+    sliceSize: sliceSizeArg(argv.slice, argv.relay),
     ...(argv.advertise ? { advertise: argv.advertise } : {}),
     ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
     ...(argv.name ? { name: argv.name } : {}),
