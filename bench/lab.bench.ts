@@ -26,7 +26,7 @@ import { canBuildNamespaces, machineTcp, NetLab, type LabHost } from './lab/netn
 import { predict, predictSlowHost, type PredictInput } from './lab/predict.js';
 import { labTable, slowTable, type Row, type TableSetup } from './lab/tables.js';
 import { runUdpcast, udpcastMissing } from './lab/udpcast.js';
-import { progress, RELAY_MISSING, relaySupported, workdir } from './lib/cascade.js';
+import { prepareManifests, progress, RELAY_MISSING, relaySupported, workdir } from './lib/cascade.js';
 import type { BenchOptions } from './lib/options.js';
 import { CpuSampler } from './lib/proc.js';
 import { mib, seconds, type BenchResult } from './lib/report.js';
@@ -125,6 +125,7 @@ export async function labBench(o: BenchOptions): Promise<BenchResult> {
     const image = join(wd.dir, 'image.img');
     progress(`bench 2: writing a ${mib(s.size)} image under ${wd.dir}`);
     await writeImage(image, { size: s.size, zeros: [] });
+    await prepareManifests(image, s.seederExtra);
     if (s.shaped) {
       progress(`bench 2: building ${s.n + 1} namespaces with ${MBIT} Mbit/s HTB each way`);
       lab = await NetLab.create(s.n + 1, MBIT, s.labTcpChoice);

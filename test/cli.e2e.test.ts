@@ -58,12 +58,13 @@ describe('the cascade command', () => {
       dir,
     );
     try {
-      let ready: { cached?: boolean; slices?: number } | undefined;
+      type Line = { msg?: string; cached?: boolean; slices?: number };
+      let ready: Line | undefined;
       await waitUntil('the seeder has its manifest', async () => {
         const lines = (await readFile(seeder.logFile, 'utf8').catch(() => ''))
           .split('\n')
           .filter((l) => l.startsWith('{'));
-        ready = lines.map((l) => JSON.parse(l) as { msg?: string }).find((l) => l.msg === 'manifest ready');
+        ready = lines.map((l) => JSON.parse(l) as Line).find((l) => l.msg === 'manifest ready');
         return ready !== undefined;
       });
       assert.equal(ready?.cached, true);

@@ -76,7 +76,7 @@ export function labTable(s: TableSetup, rows: Row[]): BenchTable {
       ? `lab: ${s.n + 1} network namespaces, veth into a bridge (own namespace, no IGMP snooping), HTB ${s.mbit} Mbit/s on both ends of every veth`
       : `no namespaces (not root, or --no-netns) — fallback: loopback 127.0.x.y, every server capped with --rate ${s.mbit}Mbit (uplinks only; downlinks unshaped)`,
     tcpNote(s),
-    `S/B = ${mib(s.size)} × 8 / ${s.mbit} Mbit/s = ${seconds(s.sbMs)}; cascade: makespan from the seeder's launch (all ${s.n} peers already waiting, seen in the coordinator's /status) to the last image verified (the peers' --report imagedAt)`,
+    `S/B = ${mib(s.size)} × 8 / ${s.mbit} Mbit/s = ${seconds(s.sbMs)}; cascade: makespan from the seeder's launch (all ${s.n} peers already waiting, seen in the coordinator's /status) to the last image verified (the peers' --report imagedAt); the image's manifests were built before the first row (\`cascade manifest IMAGE [--relay]\`, as an admin does once per image), so no seeder reads the whole image first`,
     s.inMemory
       ? `every host's target is its own file on a tmpfs mounted for the run (image and logs too): in a lab each host has its own disk, and ${s.n} hosts sharing this machine's one disk would measure that disk; every row compares every file with the image byte for byte`
       : `targets on this machine's disk (no tmpfs: not root): ${s.n} hosts share one disk here; every row compares every file with the image byte for byte`,

@@ -13,6 +13,20 @@ export async function relaySupported(): Promise<boolean> {
   return /--relay\b/.test(stdout);
 }
 
+/**
+ * Build the image's manifests before any measured run, as an admin does once per image
+ * (`cascade manifest IMAGE`, and `--relay` for relay sessions): every row's seeder then starts
+ * from the cache, whichever row runs first. `seederExtra`'s --slice and --digest are passed on.
+ */
+export async function prepareManifests(image: string, seederExtra: string[] = []): Promise<void> {
+  const pass: string[] = [];
+  for (const flag of ['--slice', '--digest']) {
+    const at = seederExtra.indexOf(flag);
+    if (at >= 0 && seederExtra[at + 1] !== undefined) pass.push(flag, seederExtra[at + 1]!);
+  }
+  for (const mode of [[], ['--relay']]) await run(process.execPath, [CASCADE_BIN, 'manifest', image, ...mode, ...pass]);
+}
+
 export const RELAY_MISSING = 'relay: not available in this build (`cascade seed --help` lists no --relay)';
 
 /**
