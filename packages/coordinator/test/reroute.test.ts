@@ -145,6 +145,9 @@ describe('rerouting in relay sessions', () => {
     assert.equal(moves.length, 2, JSON.stringify(moves));
     assert.equal(serverOf(s, 'p2'), 'S');
     assert.equal(serverOf(s, 'p1'), 'p5');
+    // The others stream at 10 MB/s now: p5 soon holds more than p1 (while p1 is ahead of its
+    // server it waits for it, and is no slower than the chain).
+    for (const [i, id] of ids.entries()) s.noteHeld(id, id === 'p1' ? 60 : 100 - i);
     const after = run(s, ids, 20_250, 30_000, (id) => (id === 'p1' ? 2 * MB : 10 * MB));
     assert.deepEqual(after, [], 'p1 is the tail now: it delays nobody and is not moved again');
     s.enqueueClient('lab', 'p6', 30_001);
@@ -223,16 +226,51 @@ describe('rerouting in relay sessions', () => {
     );
   });
 
-  test('a slow second machine is no reason to probe the head: it is moved behind the tail instead', () => {
+  test('a slow second machine: the head is probed all the same, the slow one put first is probed in turn and ends last', () => {
     const { s, ids } = tightChain(5);
-    const moves = run(s, ids, 1000, 10_000, (id) => (id === 'p1' ? 10 * MB : 2 * MB));
+    const moves = run(
+      s,
+      ids,
+      1000,
+      15_000,
+      capped(s, (id) => (id === 'p2' ? 2 * MB : 10 * MB)),
+    );
     assert.deepEqual(
       moves.map((m) => [m.client, m.server, m.reason]),
       [
-        ['p2', 'p5', 'slow-relay'],
-        ['p3', 'p1', 'slow-relay'],
+        ['p1', 'p5', 'probe-head'],
+        ['p2', 'S', 'probe-head'],
+        ['p2', 'p1', 'probe-head'],
+        ['p3', 'S', 'probe-head'],
       ],
     );
+    assert.deepEqual(
+      ids.map((id) => serverOf(s, id)),
+      ['p5', 'p1', 'S', 'p3', 'p4'],
+      'p3 heads the chain, the slow p2 ends last (behind p1)',
+    );
+    assertNoCycle(s, ids);
+  });
+
+  test("a head slow both ways whose client looks slower still (behind the head's deep queue) is probed, not its client moved", () => {
+    // Found on the slow-host lab: the head's client, starved behind the slow head's queue, was
+    // moved behind the tail as a slow relay; it took the tail's one slot and the probe never found
+    // a place for the head: the lab went at the slow head's pace to the end.
+    const { s, ids } = tightChain(5);
+    const cap = (id: string, t: number): number => {
+      if (id === 'p1') return 3 * MB;
+      if (serverOf(s, id) === 'p1') return t < 3000 ? 0.8 * MB : 3 * MB;
+      return 10 * MB;
+    };
+    const moves = run(s, ids, 1000, 15_000, capped(s, cap));
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.server, m.reason]),
+      [
+        ['p1', 'p5', 'probe-head'],
+        ['p2', 'S', 'probe-head'],
+      ],
+    );
+    assert.equal(serverOf(s, 'p1'), 'p5', 'the slow head ends last');
   });
 
   test('never a cycle, never over capacity, a bounded number of moves, whatever the rates', () => {

@@ -143,7 +143,9 @@ export class Reroute {
       return [];
     }
     const ref = up?.state === 'transferring' ? this.rateOf(up, now) : mid;
-    if (ref === null || (r.rate as number) >= SLOW_RELAY_SHARE * ref || rising(r)) {
+    // Ahead of its own server (a head a probe sent behind the tail), it waits for it: not slow.
+    const waits = up?.state === 'transferring' && c.held > up.held;
+    if (ref === null || waits || (r.rate as number) >= SLOW_RELAY_SHARE * ref || rising(r)) {
       r.below = null;
       return [];
     }
@@ -189,10 +191,11 @@ export class Reroute {
     const d = next.find((x) => this.rateOf(x, now) !== null);
     if (!srv || !d || head.route?.noRelay) return [];
     const ref = this.rateOf(head, now) as number;
-    // A client slower than the head, and not still ramping up, is moved by slowRelay; the head is
-    // probed with its next client. One still ramping up is no verdict on either: the probe goes on,
-    // and should it put a slow client first, that one is probed in turn (slowerThanBefore).
-    if (!rising(d.route as RouteState) && (this.rateOf(d, now) as number) < SLOW_RELAY_SHARE * ref) return [];
+    // The head is on trial first, whatever its client's rate: a head slow both ways makes its client
+    // look slow too (for seconds, behind the head's deep uplink queue), and a client moved away on
+    // that verdict took the tail's one free slot, which the probe needs (found on the slow-host lab:
+    // the whole lab then went at the slow head's pace). A client slow itself that the probe puts
+    // first is probed in turn once its rate settles (slowerThanBefore).
     const dest = this.placeFor(s, head, srv.id, new Map([[d.id, srv.id]]), now);
     const tail = this.clients.get(dest?.id ?? '');
     // Only a tight chain goes at its head's pace; and not behind a tail that is slow itself (that
@@ -215,12 +218,15 @@ export class Reroute {
 
   /**
    * A settled rate well below its own server's: slow itself, not just behind a slow one (a chain
-   * held back by its head, or still filling, is slow all along its length).
+   * held back by its head, or still filling, is slow all along its length), nor ahead of its server
+   * and waiting for it (a head a probe sent behind the tail).
    */
   private slowItself(c: ClientEntry, now: number): boolean {
+    const server = this.clients.get(c.server ?? '');
     const rate = this.rateOf(c, now);
-    const up = this.rateOf(this.clients.get(c.server ?? ''), now);
-    return rate !== null && up !== null && rate < SLOW_RELAY_SHARE * up && !rising(c.route as RouteState);
+    const up = this.rateOf(server, now);
+    if (rate === null || up === null || (server && c.held > server.held)) return false;
+    return rate < SLOW_RELAY_SHARE * up && !rising(c.route as RouteState);
   }
 
   /** `b` holds nearly what `a` holds: within 8 slices and what `a` receives in a second. */
@@ -250,7 +256,10 @@ export class Reroute {
     return dest ? [this.move(s, c, dest, now, 'slow-server', ref)] : [];
   }
 
-  /** A free server for a slow relay: a complete one, else the fastest relay not downstream of it. */
+  /**
+   * A free server for a slow relay: a complete one, else the fastest relay not downstream of it
+   * (one with no rate yet — just moved, or ahead of its own server and waiting — counts as 0).
+   */
   private placeFor(s: SessionEntry, c: ClientEntry, from: string, rebound: Map<string, string>, now: number) {
     let bestRelay: ServerEntry | null = null;
     let bestRate = -1;
@@ -259,7 +268,7 @@ export class Reroute {
       if (x.id === from || !this.hasRoom(x, c) || this.isBelow(x.id, c.id, rebound)) continue;
       const self = this.clients.get(x.id);
       if (!x.relay || self?.state === 'imaged') return x;
-      const rate = self && !self.route?.noRelay ? this.rateOf(self, now) : null;
+      const rate = self?.state === 'transferring' && !self.route?.noRelay ? (this.rateOf(self, now) ?? 0) : null;
       if (rate !== null && rate > bestRate) [bestRelay, bestRate] = [x, rate];
     }
     return bestRelay;
