@@ -67,8 +67,13 @@ describe('rerouting around slow machines (real processes on loopback)', () => {
       seen.some((m) => m.reason === 'slow-relay'),
       `a slow relay was moved: ${JSON.stringify(seen)}`,
     );
-    // The head probe trades the chain's head and its client once, whatever their rates.
-    assert.ok(seen.filter((m) => m.reason === 'probe-head').length <= 2, `one head probe: ${JSON.stringify(seen)}`);
+    // The head probe trades the chain's head and its client, whatever their rates, and probes again
+    // only a head settled well below the one it replaced (here: one behind B's capped uplink once B
+    // is complete): at most three probes, two moves each.
+    assert.ok(
+      seen.filter((m) => m.reason === 'probe-head').length <= 6,
+      `at most three head probes: ${JSON.stringify(seen)}`,
+    );
     // The slow relay itself was judged against a faster reference (its clients move with it, at
     // whatever rate they had).
     assert.ok(

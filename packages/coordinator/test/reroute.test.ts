@@ -68,8 +68,13 @@ describe('rerouting in relay sessions', () => {
       ['S', 'p1', 'p2', 'p3', 'p4'],
     );
     // p3 receives at 2 MB/s from p2 (10 MB/s); everyone behind it is held to its rate.
-    const slowChain = (id: string): number => (['p1', 'p2'].includes(id) ? 10 * MB : 2 * MB);
-    const moves = run(s, ids, 1000, 4000, slowChain);
+    const moves = run(
+      s,
+      ids,
+      1000,
+      4000,
+      capped(s, (id) => (id === 'p3' ? 2 * MB : 10 * MB)),
+    );
     assert.deepEqual(
       moves.map((m) => [m.client, m.from, m.server, m.reason]),
       [
@@ -271,6 +276,33 @@ describe('rerouting in relay sessions', () => {
       ],
     );
     assert.equal(serverOf(s, 'p1'), 'p5', 'the slow head ends last');
+  });
+
+  test('two slow machines in a chain: the second goes behind the first, and no fast machine streams through either', () => {
+    // Found with the simulator: the first slow relay took the tail's one free slot, so the second
+    // had nowhere to go and stayed in the chain (the 7 behind it at its pace: 2.15 × S/B).
+    const { s, ids } = tightChain(8);
+    const slow = new Set(['p3', 'p6']);
+    const moves = run(
+      s,
+      ids,
+      1000,
+      20_000,
+      capped(s, (id) => (slow.has(id) ? 2 * MB : 10 * MB)),
+    );
+    assert.ok(moves.length <= 8, JSON.stringify(moves));
+    assertNoCycle(s, ids);
+    for (const id of ids) {
+      if (slow.has(id)) continue;
+      for (let cur = serverOf(s, id); cur !== null && cur !== 'S'; cur = serverOf(s, cur))
+        assert.ok(!slow.has(cur), `${id} streams through the slow ${cur}`);
+    }
+    // The two end the chain, one behind the other.
+    assert.deepEqual(
+      ids.filter((id) => slow.has(serverOf(s, id) ?? '')).length,
+      1,
+      `one slow machine streams from the other: ${ids.map((id) => `${id}←${serverOf(s, id)}`).join(' ')}`,
+    );
   });
 
   test('never a cycle, never over capacity, a bounded number of moves, whatever the rates', () => {

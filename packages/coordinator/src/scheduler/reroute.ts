@@ -156,18 +156,21 @@ export class Reroute {
       r.noRelay = true; // the tail already: it delays nobody, and takes no client from now on
       return [];
     }
-    // Its downstream will hang from `srv`: a place behind any tail is then free of cycles.
-    const rebound = new Map(downstream.map((d) => [d.id, srv.id]));
-    const dest = this.placeFor(s, c, srv.id, rebound, now);
+    // Its downstream moves up to `srv` as far as it may (its slot there frees); any left stays
+    // with it. The place found is free of cycles with exactly those moves made.
+    let room = srv.capacity - srv.clients.size + 1;
+    const movers: ClientEntry[] = [];
+    for (const d of downstream) {
+      if (room-- <= 0 || !canServe(srv, d, this.clients)) break;
+      movers.push(d);
+    }
+    const dest = this.placeFor(s, c, srv.id, new Map(movers.map((d) => [d.id, srv.id])), now, true);
     if (!dest) return [];
     // Not a verdict on the chain above it: its head may be slow too (then this one's server looked
     // fast only next to it), so the head is still probed.
     Object.assign(r, { slow: true, noRelay: true });
     const out = [this.move(s, c, dest, now, 'slow-relay', ref)];
-    for (const d of downstream) {
-      if (srv.clients.size >= srv.capacity || !canServe(srv, d, this.clients)) break;
-      out.push(this.move(s, d, srv, now, 'slow-relay', ref));
-    }
+    for (const d of movers) out.push(this.move(s, d, srv, now, 'slow-relay', ref));
     return out;
   }
 
@@ -259,19 +262,31 @@ export class Reroute {
   /**
    * A free server for a slow relay: a complete one, else the fastest relay not downstream of it
    * (one with no rate yet — just moved, or ahead of its own server and waiting — counts as 0).
+   * `slow`: `c` is a slow machine leaving the chain; when no such slot is free (the tail's one slot
+   * holds a slow machine moved there before), it goes behind a slow machine that relays to nobody
+   * else: slow machines end the chain one behind the other, and no fast one waits on them.
    */
-  private placeFor(s: SessionEntry, c: ClientEntry, from: string, rebound: Map<string, string>, now: number) {
+  private placeFor(
+    s: SessionEntry,
+    c: ClientEntry,
+    from: string,
+    rebound: Map<string, string>,
+    now: number,
+    slow = false,
+  ): ServerEntry | null {
     let bestRelay: ServerEntry | null = null;
     let bestRate = -1;
+    let slowLeaf: ServerEntry | null = null;
     for (const id of s.serverQueue) {
       const x = this.servers.get(id) as ServerEntry;
       if (x.id === from || !this.hasRoom(x, c) || this.isBelow(x.id, c.id, rebound)) continue;
       const self = this.clients.get(x.id);
       if (!x.relay || self?.state === 'imaged') return x;
-      const rate = self?.state === 'transferring' && !self.route?.noRelay ? (this.rateOf(self, now) ?? 0) : null;
-      if (rate !== null && rate > bestRate) [bestRelay, bestRate] = [x, rate];
+      if (self?.state !== 'transferring') continue;
+      if (self.route?.noRelay) slowLeaf ??= x;
+      else if ((this.rateOf(self, now) ?? 0) > bestRate) [bestRelay, bestRate] = [x, this.rateOf(self, now) ?? 0];
     }
-    return bestRelay;
+    return bestRelay ?? (slow ? slowLeaf : null);
   }
 
   /** Another server with a free slot that may serve `c` (a relay must receive faster than `c`). */
