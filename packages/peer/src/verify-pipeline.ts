@@ -1,4 +1,11 @@
-import { isCascadeError, sliceDigest, toCascadeError, type CascadeError, type DigestAlgorithm, type Manifest } from '@cascade/common';
+import {
+  isCascadeError,
+  sliceDigest,
+  toCascadeError,
+  type CascadeError,
+  type DigestAlgorithm,
+  type Manifest,
+} from '@cascade/common';
 
 export interface VerifyPipelineOptions {
   manifest: Manifest;
