@@ -283,8 +283,9 @@ export class Reroute {
       const self = this.clients.get(x.id);
       if (!x.relay || self?.state === 'imaged') return x;
       if (self?.state !== 'transferring') continue;
+      const rate = this.rateOf(self, now) ?? 0;
       if (self.route?.noRelay) slowLeaf ??= x;
-      else if ((this.rateOf(self, now) ?? 0) > bestRate) [bestRelay, bestRate] = [x, this.rateOf(self, now) ?? 0];
+      else if (rate > bestRate) [bestRelay, bestRate] = [x, rate];
     }
     return bestRelay ?? (slow ? slowLeaf : null);
   }
