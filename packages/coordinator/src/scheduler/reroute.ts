@@ -78,6 +78,14 @@ function median(xs: number[]): number {
   return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
+/**
+ * Ahead of its own server, still receiving (a head a probe sent behind the tail): it waits for
+ * that server, and its rate says nothing of its own link.
+ */
+function waits(c: ClientEntry, server: ClientEntry | undefined): boolean {
+  return server?.state === 'transferring' && c.held > server.held;
+}
+
 /** Its rate rose well above the report before it (ramping up): not judged yet. */
 function rising(r: RouteState): boolean {
   return r.rate !== null && r.prevRate !== null && r.rate > RISING * r.prevRate;
@@ -143,9 +151,7 @@ export class Reroute {
       return [];
     }
     const ref = up?.state === 'transferring' ? this.rateOf(up, now) : mid;
-    // Ahead of its own server (a head a probe sent behind the tail), it waits for it: not slow.
-    const waits = up?.state === 'transferring' && c.held > up.held;
-    if (ref === null || waits || (r.rate as number) >= SLOW_RELAY_SHARE * ref || rising(r)) {
+    if (ref === null || waits(c, up) || (r.rate as number) >= SLOW_RELAY_SHARE * ref || rising(r)) {
       r.below = null;
       return [];
     }
@@ -228,7 +234,7 @@ export class Reroute {
     const server = this.clients.get(c.server ?? '');
     const rate = this.rateOf(c, now);
     const up = this.rateOf(server, now);
-    if (rate === null || up === null || (server && c.held > server.held)) return false;
+    if (rate === null || up === null || waits(c, server)) return false;
     return rate < SLOW_RELAY_SHARE * up && !rising(c.route as RouteState);
   }
 
