@@ -20,7 +20,7 @@ export interface SlowHost {
   mbit: number;
 }
 
-/** The simulator's run for a cascade row (fluid model: per-host links, max-min fair; cut-through relays). */
+/** The simulator's run for a cascade row (fluid model: per-host links, FIFO link queues as the lab's; cut-through relays). */
 function run(i: PredictInput, slow?: SlowHost) {
   const link = (i.mbit * 1e6) / 8;
   const slowBps = slow ? (slow.mbit * 1e6) / 8 : 0;
@@ -39,6 +39,8 @@ function run(i: PredictInput, slow?: SlowHost) {
       kind: 'fluid',
       imageBytes: i.size,
       linkBps: link,
+      // The lab's HTB classes queue in their default tail-drop FIFO (no fq_codel here).
+      queue: 'fifo',
       // The slow-host lab: its slow peers join first (the head of the queue).
       ...(slow
         ? { hosts: Array.from({ length: slow.count }, (_, k) => ({ index: k + 1, downBps: slowBps, upBps: slowBps })) }

@@ -84,7 +84,7 @@ export function labTable(s: TableSetup, rows: Row[]): BenchTable {
     `udpcast: udp-receiver on every host started first, makespan from udp-sender's launch (--min-receivers ${s.n} --max-bitrate ${s.udpBitrate}) to the last receiver's exit; multicast only inside the lab's namespaces`,
     `swarm: aria2c, host 0 seeds (its HTTP server is the tracker); makespan from launching the ${s.n} downloads to the last completion hook; link check and HTTP fan-out: curl from host 0`,
     `kill: the same relay run, one relay SIGKILLed mid-chain (the transferring peer with a client of its own and the median progress, once the peers hold 40 % on average); makespan of the ${s.n - 1} survivors`,
-    'simulator: fluid model (per-host links, max-min fair; TCP framing and reverse ACKs; cut-through relays; re-routing through the live scheduler), same image, link rate, slice size and the capacities the coordinator listed; kill row: the middle peer of the chain lost when the bench killed its relay',
+    "simulator: fluid model (per-host links; FIFO link queues like the lab's HTB classes: a transfer that starts while its server's uplink is full gets 4 % of it until the earlier ones end; TCP framing and reverse ACKs; cut-through relays; re-routing through the live scheduler), same image, link rate, slice size and the capacities the coordinator listed; kill row: the middle peer of the chain lost when the bench killed its relay",
     'CPU: busy share of the whole machine (all cores, /proc/stat), average over the run and peak 1 s sample; other work on the machine adds noise',
   ];
   for (const r of rows) {

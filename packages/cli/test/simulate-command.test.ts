@@ -45,6 +45,20 @@ describe('cascade simulate', () => {
     assert.match(fixed.stderr, /--slow needs the fluid model/);
   });
 
+  test('--queue fifo: tail-drop link queues, named in the report; classic finishes sooner than on fair queues', async () => {
+    const args = ['simulate', '--peers', '16', '--image', '256MiB', '--link', '100Mbit', '--json'];
+    const [fair, fifo] = await Promise.all([cascade(args), cascade([...args, '--queue', 'fifo'])]);
+    assert.equal(fair.code, 0, fair.stderr);
+    assert.equal(fifo.code, 0, fifo.stderr);
+    const ratio = (out: string): number => (JSON.parse(out) as { runs: Array<{ ratio: number }> }).runs[0]!.ratio;
+    assert.ok(ratio(fifo.stdout) < ratio(fair.stdout), `fifo ${ratio(fifo.stdout)} vs fair ${ratio(fair.stdout)}`);
+    const text = await cascade(['simulate', '--peers', '4', '--image', '1GiB', '--link', '1Gbit', '--queue', 'fifo']);
+    assert.match(text.stdout, /TCP framing and ACKs, FIFO link queues, seeder start/);
+    const fixed = await cascade(['simulate', '--peers', '4', '--queue', 'fifo']);
+    assert.equal(fixed.code, 2);
+    assert.match(fixed.stderr, /--queue needs the fluid model/);
+  });
+
   test('PEER@RATE is both ways, PEER@DOWN,UP each its own', () => {
     assert.deepEqual(parseSlowHost('3@25Mbit', 4), { index: 3, downBps: 3_125_000, upBps: 3_125_000 });
     assert.deepEqual(parseSlowHost('4@10MB/s,1MB/s', 4), { index: 4, downBps: 10_000_000, upBps: 1_000_000 });

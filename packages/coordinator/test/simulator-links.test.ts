@@ -162,3 +162,31 @@ test('impossible host links and lags are refused', () => {
   assert.throws(() => simulate(chain(4, fluid(), { losses: [{ index: 0, atMs: 1 }] })), /lost peer/);
   assert.throws(() => simulate(chain(4, fluid(), { rejoinMs: NaN })), /rejoin/);
 });
+
+test("FIFO uplinks (the bench lab's tail-drop queues): the clients that start first finish first, and classic gains", () => {
+  const lab = (queue: 'fair' | 'fifo'): SimulationParams => ({
+    peers: 16,
+    seederCapacity: 2,
+    peerCapacity: 3,
+    mode: 'classic',
+    model: fluid({ ...ideal, queue }),
+    rateTickMs: 0,
+  });
+  const fair = simulate(lab('fair'));
+  const fifo = simulate(lab('fifo'));
+  assert.ok(fair.complete && fifo.complete);
+  // Both start with the seeder's two clients at once: they share it and finish together.
+  near(fifo.progression[0]?.atMs ?? NaN, 2 * SB, 1e-9, 'the first two');
+  assert.equal(fifo.progression[0]?.imaged, 2);
+  // Then one of the seeder's next two joins while the other's stream fills the queue: it waits,
+  // and the other has the whole link (a fair queue would give each half).
+  near(fifo.progression[1]?.atMs ?? NaN, 3 * SB, 0.05, 'the third, on the whole seeder link');
+  assert.equal(fifo.progression[1]?.imaged, 3);
+  assert.ok(fair.progression[1]?.imaged !== 3 || (fair.progression[1]?.atMs ?? 0) > 3.5 * SB);
+  assert.ok(fifo.makespanMs < 0.9 * fair.makespanMs, `fifo ${fifo.makespanMs} vs fair ${fair.makespanMs}`);
+});
+
+test('a link queue other than fair or fifo is refused by name', () => {
+  const bad = { ...fluid(), queue: 'red' } as unknown as FluidModel;
+  assert.throws(() => simulate(chain(2, bad)), /link queue must be fair or fifo, got red/);
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { renderChart } from '../src/simulator/chart.js';
 import { EventQueue } from '../src/simulator/event-queue.js';
-import { FlowNetwork, type FlowHost } from '../src/simulator/flow-network.js';
+import { FlowNetwork, LATE_SHARE, type FlowHost } from '../src/simulator/flow-network.js';
 import { createPrng, sampleIndices } from '../src/simulator/prng.js';
 import { imagedAt, niceStep, sampleTimes } from '../src/simulator/progression.js';
 import { waterFill } from '../src/simulator/water-fill.js';
@@ -56,9 +56,9 @@ test('the PRNG repeats for a seed, stays in [0, 1), and samples distinct indices
   assert.ok(picked.every((i) => i >= 0 && i < 100));
 });
 
-function network(): { net: FlowNetwork; events: Map<string, number>; seeder: FlowHost } {
+function network(fifo = false): { net: FlowNetwork; events: Map<string, number>; seeder: FlowHost } {
   const events = new Map<string, number>();
-  const net = new FlowNetwork({ imageBytes: 100, sliceBytes: 1, schedule: (h, t) => events.set(h.id, t) });
+  const net = new FlowNetwork({ imageBytes: 100, sliceBytes: 1, fifo, schedule: (h, t) => events.set(h.id, t) });
   return { net, events, seeder: net.host('seeder', Infinity, Infinity, true) };
 }
 
@@ -131,4 +131,54 @@ test('the chart draws each run as a rising line, with a legend when there are tw
   assert.equal(two.length, 5);
   assert.match(two[4] as string, /─── classic {3}━━━ relay/);
   assert.ok((two[0] as string).includes('┏'));
+});
+
+const near = (a: number | undefined, b: number, what?: string): void =>
+  assert.ok(Math.abs((a as number) - b) < 1e-9, `${what ?? 'rate'}: ${a} is not ${b}`);
+
+test('a FIFO uplink: a transfer that joins it full trickles until the earlier ones end, then shares', () => {
+  const { net } = network(true);
+  const server = net.host('server', 10, Infinity, true);
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => net.host(id, 10, 10));
+  net.attach(a as FlowHost, server, 0);
+  net.attach(b as FlowHost, server, 0); // the same moment, before any byte: not late
+  net.flush(0);
+  assert.deepEqual([a?.rate, b?.rate], [5, 5]);
+  net.attach(c as FlowHost, server, 1); // the queue is full with a and b
+  net.flush(1);
+  near(c?.rate, LATE_SHARE * 10);
+  near(a?.rate, (10 - LATE_SHARE * 10) / 2, 'the early ones share the rest');
+  net.detach(a as FlowHost, 2);
+  net.flush(2);
+  near(c?.rate, LATE_SHARE * 10, 'b still holds the queue');
+  net.detach(b as FlowHost, 3);
+  net.flush(3);
+  near(c?.rate, 10, 'the earlier transfers ended: the late one has the link');
+  net.attach(d as FlowHost, server, 4);
+  net.flush(4);
+  near(d?.rate, LATE_SHARE * 10, 'and the next to join waits behind it');
+});
+
+test('a FIFO uplink that is not full takes a new transfer at its fair share', () => {
+  const { net } = network(true);
+  const server = net.host('server', 10, Infinity, true);
+  const a = net.host('a', 10, 2); // its downlink holds it to 2 of the server's 10
+  const b = net.host('b', 10, 10);
+  net.attach(a, server, 0);
+  net.flush(0);
+  net.attach(b, server, 1);
+  net.flush(1);
+  assert.deepEqual([a.rate, b.rate], [2, 8]);
+});
+
+test('fair uplinks (the default) never make a late transfer', () => {
+  const { net } = network();
+  const server = net.host('server', 10, Infinity, true);
+  const a = net.host('a', 10, 10);
+  const b = net.host('b', 10, 10);
+  net.attach(a, server, 0);
+  net.flush(0);
+  net.attach(b, server, 1);
+  net.flush(1);
+  assert.deepEqual([a.rate, b.rate], [5, 5]);
 });

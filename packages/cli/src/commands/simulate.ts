@@ -21,6 +21,7 @@ interface Args {
   start?: string;
   'frame-overhead'?: number;
   'ack-overhead'?: number;
+  queue?: 'fair' | 'fifo';
   'store-and-forward': boolean;
   'hop-lag'?: string;
   reroute: boolean;
@@ -31,6 +32,33 @@ interface Args {
   csv?: string;
   json: boolean;
 }
+
+/** The fluid model's options (each needs --image and --link). */
+const FLUID_OPTIONS = {
+  image: { type: 'string', describe: 'fluid model: image size (with --link)' },
+  link: { type: 'string', describe: "fluid model: every host's link rate, e.g. 1Gbit" },
+  'seeder-link': { type: 'string', describe: "fluid model: the seeder's link rate (default --link)" },
+  disk: { type: 'string', describe: "fluid model: each peer's disk write rate, e.g. 150MB/s" },
+  slow: {
+    type: 'string',
+    array: true,
+    describe: "fluid model: peer N's own link, N@RATE (both ways) or N@DOWN,UP, e.g. 5@25Mbit; repeatable",
+  },
+  start: { type: 'string', describe: 'fluid model: seeder launch to first byte (default 0.5s)' },
+  'frame-overhead': {
+    type: 'number',
+    describe: `fluid model: wire bytes per payload byte (default ${TCP_FRAME_OVERHEAD.toFixed(4)}: TCP/IP/Ethernet)`,
+  },
+  'ack-overhead': {
+    type: 'number',
+    describe: `fluid model: ACK bytes on the reverse link per payload byte (default ${TCP_ACK_OVERHEAD.toFixed(4)})`,
+  },
+  queue: {
+    choices: ['fair', 'fifo'] as const,
+    describe:
+      "fluid model: how an uplink's queue shares it: fair (default; per-flow queueing, e.g. fq_codel) or fifo (one tail-drop queue: a transfer that starts while the link is full waits until the earlier ones end)",
+  },
+} as const;
 
 export const simulateCommand: CommandModule<object, Args> = {
   command: 'simulate',
@@ -54,24 +82,7 @@ export const simulateCommand: CommandModule<object, Args> = {
         describe: 'classic, relay (peers serve while downloading), or both side by side',
       })
       .option('transfer', { type: 'string', describe: 'fixed model: every transfer takes this long (default 20m)' })
-      .option('image', { type: 'string', describe: 'fluid model: image size (with --link)' })
-      .option('link', { type: 'string', describe: "fluid model: every host's link rate, e.g. 1Gbit" })
-      .option('seeder-link', { type: 'string', describe: "fluid model: the seeder's link rate (default --link)" })
-      .option('disk', { type: 'string', describe: "fluid model: each peer's disk write rate, e.g. 150MB/s" })
-      .option('slow', {
-        type: 'string',
-        array: true,
-        describe: "fluid model: peer N's own link, N@RATE (both ways) or N@DOWN,UP, e.g. 5@25Mbit; repeatable",
-      })
-      .option('start', { type: 'string', describe: 'fluid model: seeder launch to first byte (default 0.5s)' })
-      .option('frame-overhead', {
-        type: 'number',
-        describe: `fluid model: wire bytes per payload byte (default ${TCP_FRAME_OVERHEAD.toFixed(4)}: TCP/IP/Ethernet)`,
-      })
-      .option('ack-overhead', {
-        type: 'number',
-        describe: `fluid model: ACK bytes on the reverse link per payload byte (default ${TCP_ACK_OVERHEAD.toFixed(4)})`,
-      })
+      .options(FLUID_OPTIONS)
       .option('store-and-forward', {
         type: 'boolean',
         default: false,
@@ -152,7 +163,7 @@ export function paramsFrom(argv: Args): Omit<SimulationParams, 'mode'> {
   };
 }
 
-const FLUID_ONLY = ['seeder-link', 'disk', 'slow', 'start', 'frame-overhead', 'ack-overhead'] as const;
+const FLUID_ONLY = ['seeder-link', 'disk', 'slow', 'start', 'frame-overhead', 'ack-overhead', 'queue'] as const;
 
 function modelFrom(argv: Args, peers: number): SimModel {
   const positive = (v: number, flag: string): number => {
@@ -193,6 +204,7 @@ function linkDetails(argv: Args, peers: number): Partial<FluidModel> {
   const out: Partial<FluidModel> = {};
   if (argv.slow?.length) out.hosts = argv.slow.map((v) => parseSlowHost(v, peers));
   if (argv.start !== undefined) out.startMs = parseDurationArg(argv.start, '--start');
+  if (argv.queue !== undefined) out.queue = argv.queue;
   const fraction = (v: number | undefined, flag: string, min: number, max: number): number | undefined => {
     if (v !== undefined && !(v >= min && v < max))
       throw new CascadeError('ERR_BAD_CONFIG', `${flag} must be in [${min}, ${max}), got ${v}`);

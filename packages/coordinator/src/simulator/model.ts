@@ -26,7 +26,16 @@ export interface FluidModel {
   ackOverhead?: number;
   /** Seeder launch to its first byte, in ms. Default SEEDER_START_MS. */
   startMs?: number;
+  /**
+   * How an uplink's queue shares it among the transfers on it. 'fair' (default): per-flow queueing
+   * (Linux's default fq_codel), max-min fair. 'fifo': one tail-drop FIFO (a shaper's or switch's
+   * plain queue, TCP reno): a transfer that starts while the link is full gets LATE_SHARE of it
+   * until the transfers already there end — the earlier ones finish sooner than a fair share.
+   */
+  queue?: LinkQueue;
 }
+
+export type LinkQueue = 'fair' | 'fifo';
 
 /** One host's own link rates in bytes per second (each defaults to the session's link rate). */
 export interface HostLink {
@@ -62,6 +71,7 @@ export interface HostRates {
   /** Wire bytes per payload byte, and reverse-link ACK bytes per payload byte (1 and 0: none). */
   frame: number;
   ack: number;
+  fifo: boolean;
   /** Seeder launch to first byte. */
   startMs: number;
   /** The lower bound S/B: one uncontended transfer. */
@@ -83,6 +93,7 @@ export function hostRates(model: SimModel, sliceBytes: number): HostRates {
       custom: new Map(),
       frame: 1,
       ack: 0,
+      fifo: false,
       startMs: 0,
       lowerBoundMs: model.transferMs,
     };
@@ -105,6 +116,7 @@ export function hostRates(model: SimModel, sliceBytes: number): HostRates {
     custom,
     frame: model.frameOverhead ?? TCP_FRAME_OVERHEAD,
     ack: model.ackOverhead ?? TCP_ACK_OVERHEAD,
+    fifo: model.queue === 'fifo',
     startMs: model.startMs ?? SEEDER_START_MS,
     lowerBoundMs: model.imageBytes / Math.min(link, disk),
   };
@@ -125,6 +137,8 @@ export function checkModel(model: SimModel, peers = Infinity): void {
   positive(model.linkBps, 'link rate');
   positive(model.seederLinkBps, 'seeder link rate');
   positive(model.diskBps, 'disk rate');
+  if (model.queue !== undefined && model.queue !== 'fair' && model.queue !== 'fifo')
+    throw new RangeError(`link queue must be fair or fifo, got ${String(model.queue)}`);
   if (model.frameOverhead !== undefined && !(model.frameOverhead >= 1 && model.frameOverhead < 2))
     throw new RangeError(`frame overhead must be in [1, 2), got ${model.frameOverhead}`);
   if (model.ackOverhead !== undefined && !(model.ackOverhead >= 0 && model.ackOverhead < 1))

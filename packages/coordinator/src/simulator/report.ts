@@ -92,7 +92,8 @@ export function describeModel(m: SimModel): string {
   });
   const ideal = m.frameOverhead === 1 && (m.ackOverhead ?? 1) === 0;
   const start = formatSpan(m.startMs ?? SEEDER_START_MS);
-  const tcp = `${ideal ? 'payload-only links' : 'TCP framing and ACKs'}, seeder start ${start}`;
+  const queue = m.queue === 'fifo' ? ', FIFO link queues' : '';
+  const tcp = `${ideal ? 'payload-only links' : 'TCP framing and ACKs'}${queue}, seeder start ${start}`;
   return `fluid model: ${formatGiB(m.imageBytes)} image, links ${rateText(m.linkBps)}${seeder}${disk}${hosts.join('')}, ${tcp}`;
 }
 

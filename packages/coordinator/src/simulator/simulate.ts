@@ -140,6 +140,7 @@ class Simulation {
       lagBytes: hopLag(params, this.sliceBytes, this.rates.peerDown),
       frame: this.rates.frame,
       ack: this.rates.ack,
+      fifo: this.rates.fifo,
       schedule: (host, time) =>
         this.queue.push(snapTime(time, this.now), { kind: 'transfer', host, version: host.version }),
     });
