@@ -43,6 +43,13 @@ const REPROBE_AFTER_MS = 1500;
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
 const SLOW_SERVER_MS = 2000;
+/**
+ * A slow-server move must be worth it: the rate the client may expect at its new server (that
+ * server's uplink shared with one more client) at least this many times the rate it has now.
+ * Without it, clients sharing equally loaded servers fairly (each below half the one-client rate)
+ * shuffled between them in chains whenever a slot freed: zero-sum, each move costing a reconnect.
+ */
+const MOVE_GAIN = 1 / SLOW_SERVER_SHARE;
 /** At most one slow-server move per client in this long. */
 const MOVE_INTERVAL_MS = 10_000;
 /** The best rate the session has seen halves over this long (the reference for slow servers). */
@@ -246,7 +253,8 @@ export class Reroute {
 
   /**
    * A client well below the session's reference rate for two seconds moves to another free,
-   * eligible server; one that stays slow after a move is slow itself and stays.
+   * eligible server where it may expect at least MOVE_GAIN × its rate (the best such); one that
+   * stays slow after a move is slow itself and stays.
    */
   private slowServer(s: SessionEntry, c: ClientEntry, ref: number, now: number): Move[] {
     const r = route(c);
@@ -261,7 +269,7 @@ export class Reroute {
       return [];
     }
     if (r.movedAt !== null && now - r.movedAt < MOVE_INTERVAL_MS) return [];
-    const dest = this.freeServerFor(s, c, now);
+    const dest = this.freeServerFor(s, c, ref, now);
     return dest ? [this.move(s, c, dest, now, 'slow-server', ref)] : [];
   }
 
@@ -296,16 +304,32 @@ export class Reroute {
     return bestRelay ?? (slow ? slowLeaf : null);
   }
 
-  /** Another server with a free slot that may serve `c` (a relay must receive faster than `c`). */
-  private freeServerFor(s: SessionEntry, c: ClientEntry, now: number): ServerEntry | null {
+  /**
+   * The free server that may serve `c` where it may expect the best rate, if that is at least
+   * MOVE_GAIN × its rate now (the first in queue order among equals).
+   */
+  private freeServerFor(s: SessionEntry, c: ClientEntry, ref: number, now: number): ServerEntry | null {
+    const need = MOVE_GAIN * (c.route?.rate ?? 0);
+    let dest: ServerEntry | null = null;
+    let bestRate = 0;
     for (const id of s.serverQueue) {
       const x = this.servers.get(id) as ServerEntry;
       if (x.id === c.server || !this.hasRoom(x, c) || !canServe(x, c, this.clients)) continue;
-      const self = this.clients.get(x.id);
-      if (x.relay && self?.state === 'transferring' && (this.rateOf(self, now) ?? 0) <= (c.route?.rate ?? 0)) continue;
-      return x;
+      const rate = this.expectedRate(x, ref, now);
+      if (rate > bestRate && rate >= need) [dest, bestRate] = [x, rate];
     }
-    return null;
+    return dest;
+  }
+
+  /**
+   * What a client may expect from `x` once it joins x's clients: x's uplink shared evenly. An
+   * imaged server's uplink is taken as `ref` (about what a server gives one client alone); a relay
+   * still receiving forwards no faster than it receives (no rate yet — just moved, or waiting — 0).
+   */
+  private expectedRate(x: ServerEntry, ref: number, now: number): number {
+    const self = this.clients.get(x.id);
+    const up = x.relay && self?.state === 'transferring' ? Math.min(ref, this.rateOf(self, now) ?? 0) : ref;
+    return up / (x.clients.size + 1);
   }
 
   private hasRoom(x: ServerEntry, c: ClientEntry): boolean {
