@@ -410,6 +410,29 @@ describe('rerouting slow servers (classic sessions)', () => {
     );
   });
 
+  test('a client moved to an idle server that fills up since is not taken for slow itself', () => {
+    const { s, ids } = lab([
+      ['X', 3, ['x1', 'x2', 'x3']],
+      ['E', 1, ['e1']], // alone on its server: the reference rate
+      ['D', 3, []],
+    ]);
+    const rate = fairShare(s);
+    const moves = run(s, ids, 1000, 5000, rate);
+    assert.deepEqual(
+      moves.map((m) => [m.from, m.server]),
+      [['X', 'D']],
+    );
+    const moved = moves[0]!.client;
+    // Newcomers take every free slot (D's two, X's one): D's three clients share its uplink (3.97
+    // MB/s each), well below half the reference, as the moved one was before its move — but no
+    // slower than its share.
+    const newcomers = ['n1', 'n2', 'n3'];
+    for (const id of newcomers) s.enqueueClient('lab', id, 5000);
+    assert.equal(s.getServer('D')!.clients.size, 3);
+    assert.deepEqual(run(s, [...ids, ...newcomers], 5250, 30_000, rate), []);
+    assert.equal(s.getClient(moved)!.route?.slow, false);
+  });
+
   test('a starved client moves to the free server where it may expect the best rate', () => {
     // The seeder's uplink gives one client nearly all of it, the other 0.77 MB/s (TCP unfairness).
     const { s, ids } = lab([

@@ -254,7 +254,7 @@ export class Reroute {
   /**
    * A client well below the session's reference rate for two seconds moves to another free,
    * eligible server where it may expect at least MOVE_GAIN × its rate (the best such); one that
-   * stays slow after a move is slow itself and stays.
+   * stays slow after a move, below half its share of its new server, is slow itself and stays.
    */
   private slowServer(s: SessionEntry, c: ClientEntry, ref: number, now: number): Move[] {
     const r = route(c);
@@ -265,7 +265,11 @@ export class Reroute {
     r.lagging ??= now;
     if (now - r.lagging < SLOW_SERVER_MS) return [];
     if (r.moves > 0) {
-      Object.assign(r, { slow: true, noRelay: true }); // slow on two servers: its own link is the limit
+      // Slow on two servers: its own link is the limit. Not when it has its share of the one it is
+      // on now (moved to an idle server that filled up since, it shares that uplink fairly).
+      const srv = this.servers.get(c.server ?? '');
+      const share = srv ? this.expectedRate(srv, ref, now, 0) : 0;
+      if ((r.rate as number) < SLOW_SERVER_SHARE * share) Object.assign(r, { slow: true, noRelay: true });
       return [];
     }
     if (r.movedAt !== null && now - r.movedAt < MOVE_INTERVAL_MS) return [];
@@ -322,14 +326,15 @@ export class Reroute {
   }
 
   /**
-   * What a client may expect from `x` once it joins x's clients: x's uplink shared evenly. An
-   * imaged server's uplink is taken as `ref` (about what a server gives one client alone); a relay
-   * still receiving forwards no faster than it receives (no rate yet — just moved, or waiting — 0).
+   * What a client of `x` may expect once `joining` more join its clients: x's uplink shared evenly.
+   * An imaged server's uplink is taken as `ref` (about what a server gives one client alone); a
+   * relay still receiving forwards no faster than it receives (no rate yet — just moved, or
+   * waiting — 0).
    */
-  private expectedRate(x: ServerEntry, ref: number, now: number): number {
+  private expectedRate(x: ServerEntry, ref: number, now: number, joining = 1): number {
     const self = this.clients.get(x.id);
     const up = x.relay && self?.state === 'transferring' ? Math.min(ref, this.rateOf(self, now) ?? 0) : ref;
-    return up / (x.clients.size + 1);
+    return up / Math.max(1, x.clients.size + joining);
   }
 
   private hasRoom(x: ServerEntry, c: ClientEntry): boolean {
