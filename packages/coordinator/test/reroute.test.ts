@@ -410,6 +410,24 @@ describe('rerouting slow servers (classic sessions)', () => {
     );
   });
 
+  test('clients leaving a crowded server for idle ones: the last one stays (it has the uplink to itself now)', () => {
+    // Found with the simulator: all three clients of a peer moved to three idle peers in one tick.
+    const { s, ids } = lab([
+      ['X', 3, ['x1', 'x2', 'x3']],
+      ['E', 1, ['e1']], // alone on its server: the reference rate
+      ['I1', 3, []],
+      ['I2', 3, []],
+      ['I3', 3, []],
+    ]);
+    const moves = run(s, ids, 1000, 20_000, fairShare(s));
+    assert.ok(moves.length >= 1 && moves.length <= 2, JSON.stringify(moves));
+    assert.ok(
+      moves.every((m) => m.from === 'X' && m.server.startsWith('I')),
+      JSON.stringify(moves),
+    );
+    assert.ok(s.getServer('X')!.clients.size >= 1, 'X keeps a client');
+  });
+
   test('a client moved to an idle server that fills up since is not taken for slow itself', () => {
     const { s, ids } = lab([
       ['X', 3, ['x1', 'x2', 'x3']],

@@ -44,10 +44,8 @@ const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
 const SLOW_SERVER_MS = 2000;
 /**
- * A slow-server move must be worth it: the rate the client may expect at its new server (that
- * server's uplink shared with one more client) at least this many times the rate it has now.
- * Without it, clients sharing equally loaded servers fairly (each below half the one-client rate)
- * shuffled between them in chains whenever a slot freed: zero-sum, each move costing a reconnect.
+ * A slow-server move must gain this much: without it, clients sharing equally loaded servers fairly
+ * (each below half the one-client rate) shuffled between them in chains whenever a slot freed.
  */
 const MOVE_GAIN = 1 / SLOW_SERVER_SHARE;
 /** At most one slow-server move per client in this long. */
@@ -127,10 +125,11 @@ export class Reroute {
     const probe = s.options.relay && s.headProbes < MAX_HEAD_PROBES ? this.probeHead(s, live, now) : [];
     if (probe.length > 0) return probe;
     const out: Move[] = [];
+    const loads = new Map([...s.servers].map((id) => [id, this.servers.get(id)?.clients.size ?? 0]));
     for (const c of live) {
       if (c.since === now) continue; // moved in this round
       const moved = s.options.relay ? this.slowRelay(s, c, mid, now) : [];
-      out.push(...(moved.length > 0 ? moved : this.slowServer(s, c, Math.max(mid, best(s, now)), now)));
+      out.push(...(moved.length > 0 ? moved : this.slowServer(s, c, Math.max(mid, best(s, now)), loads, now)));
     }
     return out;
   }
@@ -256,7 +255,13 @@ export class Reroute {
    * eligible server where it may expect at least MOVE_GAIN × its rate (the best such); one that
    * stays slow after a move, below half its share of its new server, is slow itself and stays.
    */
-  private slowServer(s: SessionEntry, c: ClientEntry, ref: number, now: number): Move[] {
+  private slowServer(
+    s: SessionEntry,
+    c: ClientEntry,
+    ref: number,
+    loads: ReadonlyMap<string, number>,
+    now: number,
+  ): Move[] {
     const r = route(c);
     if (r.slow || ref <= 0 || (r.rate as number) >= SLOW_SERVER_SHARE * ref) {
       r.lagging = null;
@@ -273,7 +278,11 @@ export class Reroute {
       return [];
     }
     if (r.movedAt !== null && now - r.movedAt < MOVE_INTERVAL_MS) return [];
-    const dest = this.freeServerFor(s, c, ref, now);
+    // Its rate on its server, shared by fewer (or more) clients since others moved this round.
+    const before = loads.get(c.server ?? '') ?? 0;
+    const after = this.servers.get(c.server ?? '')?.clients.size ?? 0;
+    const rate = before > 0 && after > 0 ? ((r.rate as number) * before) / after : (r.rate as number);
+    const dest = this.freeServerFor(s, c, rate, ref, now);
     return dest ? [this.move(s, c, dest, now, 'slow-server', ref)] : [];
   }
 
@@ -310,17 +319,17 @@ export class Reroute {
 
   /**
    * The free server that may serve `c` where it may expect the best rate, if that is at least
-   * MOVE_GAIN × its rate now (the first in queue order among equals).
+   * MOVE_GAIN × `rate`, its rate now (the first in queue order among equals).
    */
-  private freeServerFor(s: SessionEntry, c: ClientEntry, ref: number, now: number): ServerEntry | null {
-    const need = MOVE_GAIN * (c.route?.rate ?? 0);
+  private freeServerFor(s: SessionEntry, c: ClientEntry, rate: number, ref: number, now: number): ServerEntry | null {
+    const need = MOVE_GAIN * rate;
     let dest: ServerEntry | null = null;
     let bestRate = 0;
     for (const id of s.serverQueue) {
       const x = this.servers.get(id) as ServerEntry;
       if (x.id === c.server || !this.hasRoom(x, c) || !canServe(x, c, this.clients)) continue;
-      const rate = this.expectedRate(x, ref, now);
-      if (rate > bestRate && rate >= need) [dest, bestRate] = [x, rate];
+      const expected = this.expectedRate(x, ref, now);
+      if (expected > bestRate && expected >= need) [dest, bestRate] = [x, expected];
     }
     return dest;
   }
