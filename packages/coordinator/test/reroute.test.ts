@@ -360,6 +360,113 @@ describe('rerouting slow servers (classic sessions)', () => {
     assert.equal(s.getClient('c1')!.route?.slow, true);
   });
 
+  /** Imaged servers added in this order (capacity, clients), each client assigned before the next server joins. */
+  function lab(servers: Array<[string, number, string[]]>): { s: Scheduler; ids: string[] } {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, {}, 0);
+    const ids: string[] = [];
+    for (const [id, capacity, clients] of servers) {
+      s.addServer('lab', id, capacity, 0);
+      for (const c of clients) {
+        s.enqueueClient('lab', c, 0);
+        assert.equal(serverOf(s, c), id);
+        ids.push(c);
+      }
+    }
+    return { s, ids };
+  }
+
+  /** Every server's uplink (11.9 MB/s) shared evenly by its clients, except the rates in `fixed`. */
+  function fairShare(s: Scheduler, fixed: Record<string, number> = {}): (id: string) => number {
+    return (id) => fixed[id] ?? (11.9 * MB) / s.getServer(serverOf(s, id)!)!.clients.size;
+  }
+
+  test('clients sharing equally loaded servers fairly do not shuffle into a freed slot (zero-sum chain)', () => {
+    // Found in a 16-host classic bench: 3-client servers (~4 MB/s each, below half the 11.3 MB/s
+    // one client had alone) handed clients on in a chain of 8 moves when a peer freed two slots.
+    const { s, ids } = lab([
+      ['X', 3, ['x1', 'x2', 'x3']],
+      ['Y', 3, ['y1', 'y2', 'y3']],
+      ['Z', 3, ['z1', 'z2', 'z3']],
+      ['D', 3, ['d1']],
+    ]);
+    const rate = fairShare(s);
+    // Moving to D would give 11.9 / 2 = 5.95 MB/s: not twice 3.97.
+    assert.deepEqual(run(s, ids, 1000, 20_000, rate), []);
+    // D's client is done: D is idle. One client gains there (3.97 → 11.9 MB/s); nobody follows
+    // into the slot it freed (3.97 MB/s expected there, no better than now).
+    s.transferDone('d1', 20_000);
+    const live = ids.filter((id) => id !== 'd1');
+    const moves = run(s, live, 20_250, 40_000, rate);
+    assert.deepEqual(
+      moves.map((m) => [m.server, m.reason]),
+      [['D', 'slow-server']],
+    );
+    assert.ok(['X', 'Y', 'Z'].includes(moves[0]!.from!));
+    assert.equal(
+      live.filter((id) => s.getClient(id)!.route?.slow).length,
+      0,
+      'nobody at its fair share is marked slow',
+    );
+  });
+
+  test('clients leaving a crowded server for idle ones: the last one stays (it has the uplink to itself now)', () => {
+    // Found with the simulator: all three clients of a peer moved to three idle peers in one tick.
+    const { s, ids } = lab([
+      ['X', 3, ['x1', 'x2', 'x3']],
+      ['E', 1, ['e1']], // alone on its server: the reference rate
+      ['I1', 3, []],
+      ['I2', 3, []],
+      ['I3', 3, []],
+    ]);
+    const moves = run(s, ids, 1000, 20_000, fairShare(s));
+    assert.ok(moves.length >= 1 && moves.length <= 2, JSON.stringify(moves));
+    assert.ok(
+      moves.every((m) => m.from === 'X' && m.server.startsWith('I')),
+      JSON.stringify(moves),
+    );
+    assert.ok(s.getServer('X')!.clients.size >= 1, 'X keeps a client');
+  });
+
+  test('a client moved to an idle server that fills up since is not taken for slow itself', () => {
+    const { s, ids } = lab([
+      ['X', 3, ['x1', 'x2', 'x3']],
+      ['E', 1, ['e1']], // alone on its server: the reference rate
+      ['D', 3, []],
+    ]);
+    const rate = fairShare(s);
+    const moves = run(s, ids, 1000, 5000, rate);
+    assert.deepEqual(
+      moves.map((m) => [m.from, m.server]),
+      [['X', 'D']],
+    );
+    const moved = moves[0]!.client;
+    // Newcomers take every free slot (D's two, X's one): D's three clients share its uplink (3.97
+    // MB/s each), well below half the reference, as the moved one was before its move — but no
+    // slower than its share.
+    const newcomers = ['n1', 'n2', 'n3'];
+    for (const id of newcomers) s.enqueueClient('lab', id, 5000);
+    assert.equal(s.getServer('D')!.clients.size, 3);
+    assert.deepEqual(run(s, [...ids, ...newcomers], 5250, 30_000, rate), []);
+    assert.equal(s.getClient(moved)!.route?.slow, false);
+  });
+
+  test('a starved client moves to the free server where it may expect the best rate', () => {
+    // The seeder's uplink gives one client nearly all of it, the other 0.77 MB/s (TCP unfairness).
+    const { s, ids } = lab([
+      ['S', 2, ['s0', 's1']],
+      ['D', 3, ['d1']],
+      ['I', 3, []],
+    ]);
+    const moves = run(s, ids, 1000, 20_000, fairShare(s, { s0: 11.1 * MB, s1: 0.77 * MB }));
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.from, m.server, m.reason]),
+      [['s1', 'S', 'I', 'slow-server']],
+      'to the idle I (11.9 MB/s expected), not the first free in queue order (D: 5.95 MB/s)',
+    );
+    assert.ok(moves[0]!.at >= 3000 && moves[0]!.at <= 3500, `moved at ${moves[0]!.at}`);
+  });
+
   test('equal rates move nobody; without rates (the fixed-time simulator) nothing moves', () => {
     const s = twoServers();
     assert.deepEqual(

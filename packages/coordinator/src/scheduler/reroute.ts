@@ -43,6 +43,11 @@ const REPROBE_AFTER_MS = 1500;
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
 const SLOW_SERVER_MS = 2000;
+/**
+ * A slow-server move must gain this much: without it, clients sharing equally loaded servers fairly
+ * (each below half the one-client rate) shuffled between them in chains whenever a slot freed.
+ */
+const MOVE_GAIN = 1 / SLOW_SERVER_SHARE;
 /** At most one slow-server move per client in this long. */
 const MOVE_INTERVAL_MS = 10_000;
 /** The best rate the session has seen halves over this long (the reference for slow servers). */
@@ -120,10 +125,11 @@ export class Reroute {
     const probe = s.options.relay && s.headProbes < MAX_HEAD_PROBES ? this.probeHead(s, live, now) : [];
     if (probe.length > 0) return probe;
     const out: Move[] = [];
+    const loads = new Map([...s.servers].map((id) => [id, this.servers.get(id)?.clients.size ?? 0]));
     for (const c of live) {
       if (c.since === now) continue; // moved in this round
       const moved = s.options.relay ? this.slowRelay(s, c, mid, now) : [];
-      out.push(...(moved.length > 0 ? moved : this.slowServer(s, c, Math.max(mid, best(s, now)), now)));
+      out.push(...(moved.length > 0 ? moved : this.slowServer(s, c, Math.max(mid, best(s, now)), loads, now)));
     }
     return out;
   }
@@ -246,9 +252,16 @@ export class Reroute {
 
   /**
    * A client well below the session's reference rate for two seconds moves to another free,
-   * eligible server; one that stays slow after a move is slow itself and stays.
+   * eligible server where it may expect at least MOVE_GAIN × its rate (the best such); one that
+   * stays slow after a move, below half its share of its new server, is slow itself and stays.
    */
-  private slowServer(s: SessionEntry, c: ClientEntry, ref: number, now: number): Move[] {
+  private slowServer(
+    s: SessionEntry,
+    c: ClientEntry,
+    ref: number,
+    loads: ReadonlyMap<string, number>,
+    now: number,
+  ): Move[] {
     const r = route(c);
     if (r.slow || ref <= 0 || (r.rate as number) >= SLOW_SERVER_SHARE * ref) {
       r.lagging = null;
@@ -257,11 +270,19 @@ export class Reroute {
     r.lagging ??= now;
     if (now - r.lagging < SLOW_SERVER_MS) return [];
     if (r.moves > 0) {
-      Object.assign(r, { slow: true, noRelay: true }); // slow on two servers: its own link is the limit
+      // Slow on two servers: its own link is the limit. Not when it has its share of the one it is
+      // on now (moved to an idle server that filled up since, it shares that uplink fairly).
+      const srv = this.servers.get(c.server ?? '');
+      const share = srv ? this.expectedRate(srv, ref, now, 0) : 0;
+      if ((r.rate as number) < SLOW_SERVER_SHARE * share) Object.assign(r, { slow: true, noRelay: true });
       return [];
     }
     if (r.movedAt !== null && now - r.movedAt < MOVE_INTERVAL_MS) return [];
-    const dest = this.freeServerFor(s, c, now);
+    // Its rate on its server, shared by fewer (or more) clients since others moved this round.
+    const before = loads.get(c.server ?? '') ?? 0;
+    const after = this.servers.get(c.server ?? '')?.clients.size ?? 0;
+    const rate = before > 0 && after > 0 ? ((r.rate as number) * before) / after : (r.rate as number);
+    const dest = this.freeServerFor(s, c, rate, ref, now);
     return dest ? [this.move(s, c, dest, now, 'slow-server', ref)] : [];
   }
 
@@ -296,16 +317,33 @@ export class Reroute {
     return bestRelay ?? (slow ? slowLeaf : null);
   }
 
-  /** Another server with a free slot that may serve `c` (a relay must receive faster than `c`). */
-  private freeServerFor(s: SessionEntry, c: ClientEntry, now: number): ServerEntry | null {
+  /**
+   * The free server that may serve `c` where it may expect the best rate, if that is at least
+   * MOVE_GAIN × `rate`, its rate now (the first in queue order among equals).
+   */
+  private freeServerFor(s: SessionEntry, c: ClientEntry, rate: number, ref: number, now: number): ServerEntry | null {
+    const need = MOVE_GAIN * rate;
+    let dest: ServerEntry | null = null;
+    let bestRate = 0;
     for (const id of s.serverQueue) {
       const x = this.servers.get(id) as ServerEntry;
       if (x.id === c.server || !this.hasRoom(x, c) || !canServe(x, c, this.clients)) continue;
-      const self = this.clients.get(x.id);
-      if (x.relay && self?.state === 'transferring' && (this.rateOf(self, now) ?? 0) <= (c.route?.rate ?? 0)) continue;
-      return x;
+      const expected = this.expectedRate(x, ref, now);
+      if (expected > bestRate && expected >= need) [dest, bestRate] = [x, expected];
     }
-    return null;
+    return dest;
+  }
+
+  /**
+   * What a client of `x` may expect once `joining` more join its clients: x's uplink shared evenly.
+   * An imaged server's uplink is taken as `ref` (about what a server gives one client alone); a
+   * relay still receiving forwards no faster than it receives (no rate yet — just moved, or
+   * waiting — 0).
+   */
+  private expectedRate(x: ServerEntry, ref: number, now: number, joining = 1): number {
+    const self = this.clients.get(x.id);
+    const up = x.relay && self?.state === 'transferring' ? Math.min(ref, this.rateOf(self, now) ?? 0) : ref;
+    return up / Math.max(1, x.clients.size + joining);
   }
 
   private hasRoom(x: ServerEntry, c: ClientEntry): boolean {
