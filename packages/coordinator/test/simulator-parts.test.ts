@@ -159,26 +159,24 @@ test('a FIFO uplink: a transfer that joins it full trickles until the earlier on
   near(d?.rate, LATE_SHARE * 10, 'and the next to join waits behind it');
 });
 
-test('a FIFO uplink that is not full takes a new transfer at its fair share', () => {
-  const { net } = network(true);
+/** Client a joins a complete server (uplink 10) at time 0, client b at 1: their rates then. */
+function secondJoins(fifo: boolean, aDown: number): [number, number] {
+  const { net } = network(fifo);
   const server = net.host('server', 10, Infinity, true);
-  const a = net.host('a', 10, 2); // its downlink holds it to 2 of the server's 10
+  const a = net.host('a', 10, aDown);
   const b = net.host('b', 10, 10);
   net.attach(a, server, 0);
   net.flush(0);
   net.attach(b, server, 1);
   net.flush(1);
-  assert.deepEqual([a.rate, b.rate], [2, 8]);
+  return [a.rate, b.rate];
+}
+
+test('a FIFO uplink that is not full takes a new transfer at its fair share', () => {
+  // a's downlink holds it to 2 of the server's 10: the queue is not full when b joins.
+  assert.deepEqual(secondJoins(true, 2), [2, 8]);
 });
 
 test('fair uplinks (the default) never make a late transfer', () => {
-  const { net } = network();
-  const server = net.host('server', 10, Infinity, true);
-  const a = net.host('a', 10, 10);
-  const b = net.host('b', 10, 10);
-  net.attach(a, server, 0);
-  net.flush(0);
-  net.attach(b, server, 1);
-  net.flush(1);
-  assert.deepEqual([a.rate, b.rate], [5, 5]);
+  assert.deepEqual(secondJoins(false, 10), [5, 5]);
 });
