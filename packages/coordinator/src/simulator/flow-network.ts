@@ -171,7 +171,7 @@ export class FlowNetwork {
     child.late = false;
     parent.children.delete(child);
     // The earlier transfers all ended: the late ones now share the queue like any.
-    if (![...parent.children].some((c) => !c.late)) for (const c of parent.children) c.late = false;
+    if (this.fifo && ![...parent.children].some((c) => !c.late)) for (const c of parent.children) c.late = false;
     this.markDirty(parent);
     if (parent.children.size === 0) {
       parent.full = false;
