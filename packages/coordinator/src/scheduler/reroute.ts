@@ -307,8 +307,7 @@ export class Reroute {
     let top = 0;
     for (const id of s.serverQueue) {
       const x = this.servers.get(id) as ServerEntry;
-      if (!x.quarantined && !x.suspended && x.clients.size < x.capacity)
-        top = Math.max(top, this.expectedRate(x, ref, now));
+      if (this.open(x)) top = Math.max(top, this.expectedRate(x, ref, now));
     }
     this.ceilingNow = top;
     return top;
@@ -326,9 +325,13 @@ export class Reroute {
     return up / Math.max(1, x.clients.size + joining);
   }
 
+  /** Takes clients now: a free slot, not quarantined or suspended. */
+  private open(x: ServerEntry): boolean {
+    return !x.quarantined && !x.suspended && x.clients.size < x.capacity;
+  }
+
   private hasRoom(x: ServerEntry, c: ClientEntry): boolean {
-    const held = x.quarantined || x.suspended || x.id === c.id;
-    return !held && x.clients.size < x.capacity && !c.distrusted.has(x.id);
+    return this.open(x) && x.id !== c.id && !c.distrusted.has(x.id);
   }
 
   /** Whether `id`'s chain of servers passes through `ancestor` (with some clients' servers replaced). */
