@@ -31,7 +31,8 @@ async function fetchTo(
   chunk: number,
   md5: boolean,
 ): Promise<void> {
-  const fh = await open(target, 'w');
+  // An existing target is written in place (as cascade's peer does), a missing one created.
+  const fh = await open(target, 'r+').catch(() => open(target, 'w'));
   const t0 = performance.now();
   let buf = Buffer.allocUnsafe(chunk);
   let fill = 0;

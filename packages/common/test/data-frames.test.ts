@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import msgpack from 'msgpack-lite';
+import { BufferPool } from '../src/data/buffer-pool.js';
 import { CascadeError, type ErrorCode } from '../src/errors.js';
 import {
   decodeErrorBody,
@@ -24,6 +25,7 @@ import {
   type Frame,
   type FrameTypeValue,
 } from '../src/protocol/data-frames.js';
+import { noise } from './fixtures.js';
 
 const ALL_TYPES: FrameTypeValue[] = Object.values(FrameType);
 const MAX_SLICE = 64 * 1024;
@@ -490,5 +492,47 @@ describe('FrameDecoder: SLICE bodies as they arrive (relay cut-through)', () => 
     const [frame] = d.push(rest);
     assert.equal(frame?.chunks[0]?.buffer, rest.buffer, 'the frame body is a view of the pushed chunk');
     assert.equal(data.get(3)?.[0]?.buffer, rest.buffer);
+  });
+});
+
+describe('FrameDecoder: reads straight into the slice body (want / pushInto)', () => {
+  const pool = (): BufferPool => new BufferPool(MAX_SLICE, 4, true);
+
+  test('between frames it wants a header at most; in a SLICE body, the rest of the pooled body', () => {
+    const d = new FrameDecoder({ maxSliceBytes: MAX_SLICE, accept: ALL_TYPES, copyTo: pool() });
+    assert.deepEqual(d.want(), { limit: 12 });
+    const header = encodeSliceHeader(4, 1000);
+    d.push(header.subarray(0, 5));
+    assert.deepEqual(d.want(), { limit: 7 }, 'the rest of a split header');
+    d.push(header.subarray(5));
+    const w = d.want();
+    assert.ok('into' in w && w.into.length === 1000, 'the whole body');
+    const body = noise(1000, 4);
+    body.copy(w.into, 0, 0, 600);
+    assert.deepEqual(d.pushInto(600), [], 'not whole yet');
+    const rest = d.want();
+    assert.ok('into' in rest && rest.into.length === 400 && rest.into.byteOffset === w.into.byteOffset + 600);
+    body.copy(rest.into, 0, 600);
+    const [f] = d.pushInto(400);
+    assert.equal(f?.index, 4);
+    assert.ok(Buffer.concat(f?.chunks ?? []).equals(body));
+    assert.deepEqual(d.want(), { limit: 12 });
+  });
+
+  test('bytes it did not ask for are refused with ERR_INTERNAL (never counted into a body)', () => {
+    const d = new FrameDecoder({ maxSliceBytes: MAX_SLICE, accept: ALL_TYPES, copyTo: pool() });
+    assert.throws(
+      () => d.pushInto(10),
+      (e: unknown) => e instanceof CascadeError && e.code === 'ERR_INTERNAL',
+    );
+    d.push(encodeSliceHeader(0, 100));
+    assert.throws(
+      () => d.pushInto(101),
+      (e: unknown) => e instanceof CascadeError && e.code === 'ERR_INTERNAL',
+    );
+    assert.throws(
+      () => d.pushInto(0),
+      (e: unknown) => e instanceof CascadeError && e.code === 'ERR_INTERNAL',
+    );
   });
 });

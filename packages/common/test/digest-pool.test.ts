@@ -59,6 +59,32 @@ describe('DigestPool', () => {
     }
   });
 
+  test('a slice in shared memory is hashed where it lies: views at any offset, while other jobs are copied', async () => {
+    const pool = new DigestPool(2);
+    try {
+      const shared = Buffer.from(new SharedArrayBuffer(400_000));
+      noise(shared.length, 11).copy(shared);
+      const views = [shared, shared.subarray(1, 300_001), shared.subarray(123_457, 123_458), shared.subarray(7, 7)];
+      const jobs = views.flatMap((v, i): Array<{ algorithm: DigestAlgorithm; chunks: Buffer[] }> => [
+        { algorithm: i % 2 ? 'md5' : 'sha256', chunks: [v] },
+        { algorithm: 'md5', chunks: chunked(1000 + i * 5000, i + 3) },
+      ]);
+      const got = await Promise.all(jobs.map((j) => pool.digest(j.algorithm, j.chunks)));
+      assert.deepEqual(
+        got,
+        jobs.map((j) =>
+          sliceDigest(
+            j.algorithm,
+            j.chunks.map((c) => Buffer.from(c)),
+          ),
+        ),
+      );
+      assert.ok(shared.subarray(0, 8).equals(noise(shared.length, 11).subarray(0, 8)), 'the shared bytes untouched');
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('size 0 hashes inline, starting no thread', async () => {
     const pool = new DigestPool(0);
     const chunks = chunked(50_000, 3);

@@ -1,8 +1,9 @@
 import { BufferPool, type Frame } from '@cascade/common';
-import { READ_BUFFER_BYTES } from './socket-chunks.js';
 
-/** Socket reads and slice bodies land in reused buffers (buffer-pool.ts), shared by every transfer. */
-export const readBuffers = new BufferPool(READ_BUFFER_BYTES, 32);
+/**
+ * Slice bodies are read straight into reused buffers (buffer-pool.ts; frame-reader.ts), shared by
+ * every transfer, each over shared memory that the hashing threads read where it lies.
+ */
 const sliceBuffers = new Map<number, BufferPool>();
 /** Free slice buffers kept: about what a transfer holds at once (window, verifying, writing, relayed). */
 const SLICE_BUFFERS_KEPT_BYTES = 48 * 1024 * 1024;
@@ -11,7 +12,7 @@ export function slicePool(sliceSize: number): BufferPool {
   let pool = sliceBuffers.get(sliceSize);
   if (!pool) {
     sliceBuffers.clear(); // one image per peer: a pool of another slice size is not needed again
-    pool = new BufferPool(sliceSize, Math.max(4, Math.floor(SLICE_BUFFERS_KEPT_BYTES / sliceSize)));
+    pool = new BufferPool(sliceSize, Math.max(4, Math.floor(SLICE_BUFFERS_KEPT_BYTES / sliceSize)), true);
     sliceBuffers.set(sliceSize, pool);
   }
   return pool;

@@ -19,8 +19,8 @@ import {
 } from '@cascade/common';
 import { expectedSlicesOnly } from './inflight-slices.js';
 import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
-import { dropFrames, readBuffers, slicePool } from './receive-buffers.js';
-import { connectPooled, type SocketChunks } from './socket-chunks.js';
+import { connectFrames, type FrameReader } from './frame-reader.js';
+import { dropFrames, slicePool } from './receive-buffers.js';
 import { VerifyPipeline } from './verify-pipeline.js';
 
 export interface SliceFetchOptions {
@@ -106,7 +106,6 @@ const WINDOW_SECONDS = 0.25;
  */
 class SliceFetch {
   private socket: Socket | null = null;
-  private chunks: SocketChunks | null = null;
   private readonly outstanding: number[] = [];
   private readonly pipeline: VerifyPipeline;
   private welcomedAt = 0;
@@ -143,8 +142,8 @@ class SliceFetch {
     try {
       if (signal?.aborted) throw why();
       signal?.addEventListener('abort', onAbort, { once: true });
-      const { socket, chunks } = this.open();
-      await this.exchange(socket, chunks);
+      const reader = this.open();
+      await this.exchange(reader);
     } catch (err) {
       error = this.classify(err);
     } finally {
@@ -165,12 +164,19 @@ class SliceFetch {
     return { ...this.result, error };
   }
 
-  private open(): { socket: Socket; chunks: SocketChunks } {
+  private open(): FrameReader {
     const { host, port } = this.opts.server;
-    // Unread data held before the socket pauses: two slices, as much as the decoder may need at once.
-    const highWater = Math.max(1024 * 1024, 2 * this.opts.manifest.sliceSize);
+    // Received slices not yet taken before the socket pauses: two.
+    const highWater = 2 * this.opts.manifest.sliceSize;
     const local = this.opts.localAddress ? { localAddress: this.opts.localAddress } : {};
-    const { socket, chunks } = connectPooled({ host, port, ...local }, readBuffers, highWater);
+    const decoder = new FrameDecoder({
+      maxSliceBytes: this.opts.manifest.sliceSize,
+      accept: [FrameType.WELCOME, FrameType.SLICE, FrameType.ERROR],
+      sliceBody: this.opts.sliceBody && this.published(this.opts.sliceBody),
+      copyTo: slicePool(this.opts.manifest.sliceSize), // slice bodies are read straight into these
+    });
+    const reader = connectFrames({ host, port, ...local }, decoder, highWater);
+    const socket = reader.socket;
     this.socket = socket;
     socket.on('error', () => undefined); // errors reach the loop through the iterator
     const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -195,43 +201,33 @@ class SliceFetch {
         client: this.opts.clientId,
       }),
     );
-    return { socket, chunks };
+    return reader;
   }
 
   /** The loop: frames in, GETs out, until nothing is left to ask for. */
-  private async exchange(socket: Socket, chunks: SocketChunks): Promise<void> {
-    const decoder = new FrameDecoder({
-      maxSliceBytes: this.opts.manifest.sliceSize,
-      accept: [FrameType.WELCOME, FrameType.SLICE, FrameType.ERROR],
-      sliceBody: this.opts.sliceBody && this.published(this.opts.sliceBody),
-      copyTo: slicePool(this.opts.manifest.sliceSize), // copies what it keeps: read buffers are reused
-    });
-    const stall = this.stallWatch(socket);
-    const slow = this.rateWatch(socket);
+  private async exchange(reader: FrameReader): Promise<void> {
+    const stall = this.stallWatch(reader.socket);
+    const slow = this.rateWatch(reader.socket);
     try {
       for (;;) {
         stall.reading(true);
         slow.reading(true);
-        const next = await chunks.next();
+        const next = await reader.next();
         stall.reading(false);
         slow.reading(false);
         if (next.done) throw new CascadeError('ERR_SERVER_LOST', `server ${this.where} closed the connection`);
-        slow.received(next.value.length);
-        this.opts.onReceived?.(next.value.length);
-        let frames: Frame[];
+        const { bytes, frames } = next.value;
+        slow.received(bytes);
+        this.opts.onReceived?.(bytes);
+        let i = 0;
         try {
-          frames = decoder.push(next.value);
+          for (; i < frames.length; i++) if (await this.onFrame(frames[i] as Frame)) return;
         } finally {
-          chunks.done(next.value);
-        }
-        for (let i = 0; i < frames.length; i++) {
-          if (await this.onFrame(frames[i] as Frame)) return void dropFrames(frames, i + 1);
+          dropFrames(frames, i + 1); // the frames after the last one handled
         }
       }
-    } catch (err) {
-      decoder.discard();
-      throw err;
     } finally {
+      reader.drop();
       stall.stop();
       slow.stop();
     }

@@ -35,10 +35,13 @@ export class BufferPool {
   /**
    * @param size bytes of every buffer
    * @param keep most free buffers kept for reuse (the rest are left to the garbage collector)
+   * @param shared each buffer over a SharedArrayBuffer of its own, which hashing threads read
+   *   where it lies (DigestPool: no copy into memory of theirs)
    */
   constructor(
     readonly size: number,
     readonly keep: number,
+    readonly shared = false,
   ) {}
 
   /** A buffer of `size` bytes holding one reference (the caller's): give it back with `release`. */
@@ -46,7 +49,7 @@ export class BufferPool {
     let buf = this.free.pop();
     if (buf) this.reused++;
     else {
-      buf = Buffer.allocUnsafeSlow(this.size);
+      buf = this.shared ? Buffer.from(new SharedArrayBuffer(this.size)) : Buffer.allocUnsafeSlow(this.size);
       this.made++;
     }
     const owner: Owner = { refs: 1, pool: this, buf };

@@ -215,6 +215,35 @@ export class FrameDecoder {
     return out;
   }
 
+  /**
+   * Where the next bytes of the stream belong, so a reader can have the socket read them there
+   * (connectFrames): `into`, the rest of the pooled SLICE body being received (copy mode; the
+   * bytes read there are then given with `pushInto`, never copied), or else at most `limit` bytes
+   * for `push` (the rest of a header or of a control frame's body, so no read spans two frames).
+   */
+  want(): { into: Buffer } | { limit: number } {
+    const h = this.header;
+    if (h === null) return { limit: HEADER_BYTES - (this.pending?.length ?? 0) };
+    if (this.body) return { into: this.body.buf.subarray(this.have, h.length) };
+    return { limit: Math.max(1, h.length - this.have) };
+  }
+
+  /**
+   * `n` bytes were read straight into the view `want()` returned as `into` (the current SLICE
+   * body, at the offset reached): count them, tell the slice listener, and return the frame once
+   * the body is whole.
+   */
+  pushInto(n: number): Frame[] {
+    const h = this.header;
+    const body = this.body;
+    if (h === null || !body || !Number.isSafeInteger(n) || n <= 0 || this.have + n > h.length)
+      throw new CascadeError('ERR_INTERNAL', `${n} bytes read into a slice body that does not expect them`);
+    const part = body.buf.subarray(this.have, this.have + n);
+    this.opts.sliceBody?.sliceData(h.index, part);
+    this.have += n;
+    return this.have < h.length ? [] : [this.finish(h)];
+  }
+
   /** Drop a SLICE body being copied (the connection is closing): its buffer may be reused. */
   discard(): void {
     this.body?.release();
