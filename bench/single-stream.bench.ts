@@ -10,7 +10,7 @@
  *   node --import tsx bench/run.ts 1 [--stream-size 1GiB] [--quick]
  */
 import { spawn } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLab, writeImage } from '@cascade/cli';
@@ -103,6 +103,7 @@ export async function singleStream(o: BenchOptions): Promise<BenchResult> {
           ],
           notes: [
             'cascade: from the peer\'s "assigned" log line to its image verified and fsynced; raw: connect to last write fsynced',
+            "every path writes into a target file already the image's size, its pages written just before the run (as a peer writes onto an existing disk): this VM takes freed memory back within ~2 s, and writing into such memory made a run's time depend on the pause before it",
             `all runs (ms): MD5 ${list(runs.md5)}; sha256 ${list(runs.sha256)}; raw ${list(runs.raw)}; raw + MD5 ${list(runs.rawMd5)}`,
             'raw + MD5: the raw pipe whose receiver also hashes each 4 MiB before writing it (not overlapped): what MD5 alone costs on this machine (both raw rows write 4 MiB at a time, as cascade writes its default slices)',
             `startup (ms from launching the seeder, best of ${STARTUP_RUNS}; manifest cached): manifest ready ${bestStart.manifestMs ?? '?'}, serving ${bestStart.servingMs ?? '?'}, peer assigned ${bestStart.assignedMs ?? '?'}, first slice ${first}; all first-slice runs ${list(startup.map((s) => s.firstSliceMs))}`,
@@ -125,9 +126,27 @@ export async function singleStream(o: BenchOptions): Promise<BenchResult> {
   }
 }
 
+/**
+ * A target file of `size` bytes, every page written just now (a pattern, not the image), so the
+ * timed run writes into memory already in use, as a peer writes onto an existing disk. Without it
+ * a run's time depended on how long since this VM last freed memory: its hypervisor takes freed
+ * memory back within ~2 s, and writing 1 GiB into such memory cost 1.2–2.4 s of system time
+ * against 0.06 s into pages in use (dd, measured), whichever path ran.
+ */
+async function residentTarget(path: string, size: number): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    const block = Buffer.alloc(4 * 2 ** 20, 0xa5);
+    for (let at = 0; at < size; at += block.length) await fh.write(block, 0, Math.min(block.length, size - at), at);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** One cascade run with one peer; ms from assignment to image complete (verified, synced). */
 async function cascadeOnce(image: string, size: number, dir: string, seederArgs: string[]): Promise<number> {
   await mkdir(dir, { recursive: true });
+  await residentTarget(join(dir, 'peer-01.img'), size); // runLab's first peer writes here
   const lab = await runLab({
     workdir: dir,
     image,
@@ -147,6 +166,7 @@ async function cascadeOnce(image: string, size: number, dir: string, seederArgs:
 
 /** One raw-pipe run: a server process streams the file, a client process writes it. */
 async function rawOnce(image: string, size: number, target: string, md5 = false): Promise<number> {
+  await residentTarget(target, size);
   const server = spawn(process.execPath, ['--import', 'tsx', RAW_PIPE, 'serve', image, '127.0.1.1'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile, type FileHandle } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CascadeError, computeImageId, MIN_SLICE_SIZE, SliceBitmap, type Manifest } from '@cascade/common';
-import { checkTargetPlace, openTarget, syncTarget, writeSlice, type OpenedTarget } from '../src/target.js';
+import { checkTargetPlace, Flusher, openTarget, syncTarget, writeSlice, type OpenedTarget } from '../src/target.js';
 
 const S = MIN_SLICE_SIZE;
 /** 3 full slices and a 1000-byte tail. */
@@ -236,5 +236,69 @@ describe('writeSlice', () => {
     const t = await openTarget(fresh(), manifest);
     await t.fh.close();
     await assert.rejects(syncTarget(t), assertUnusable);
+  });
+});
+
+describe('Flusher: a target flushed while it is written', () => {
+  /** A file handle whose datasync is held until released, counting the calls. */
+  function heldSync(fail?: Error): { fh: { datasync(): Promise<void> }; calls: () => number; finish: () => void } {
+    let calls = 0;
+    let finish: () => void = () => undefined;
+    return {
+      fh: {
+        datasync: () => {
+          calls++;
+          return new Promise<void>((resolve, reject) => {
+            finish = () => (fail ? reject(fail) : resolve());
+          });
+        },
+      },
+      calls: () => calls,
+      finish: () => finish(),
+    };
+  }
+
+  test('a flush starts each time enough is written, one at a time; settle waits for it', async () => {
+    const h = heldSync();
+    const f = new Flusher(h.fh, 100);
+    f.wrote(60);
+    assert.equal(h.calls(), 0, 'not yet 100 bytes');
+    f.wrote(60);
+    assert.equal(h.calls(), 1, 'a flush at 120 bytes');
+    f.wrote(500);
+    assert.equal(h.calls(), 1, 'never two at once');
+    let settled = false;
+    const s = f.settle().then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'settle waits for the flush in progress');
+    h.finish();
+    await s;
+    f.wrote(100);
+    assert.equal(h.calls(), 2, 'the next flush once the first is done');
+    h.finish();
+    await f.settle();
+  });
+
+  test('a background flush that failed is thrown by settle, and by syncTarget as ERR_TARGET_UNUSABLE', async () => {
+    const h = heldSync(new Error('EIO: i/o error'));
+    const f = new Flusher(h.fh, 10);
+    f.wrote(10);
+    h.finish();
+    await assert.rejects(f.settle(), /EIO/);
+    const t = await openTarget(fresh(), manifest);
+    t.flusher = f;
+    await assert.rejects(syncTarget(t), assertUnusable);
+    await t.fh.close();
+  });
+
+  test('writing a whole image flushes it as it goes, byte-exact', async () => {
+    const t = await openTarget(fresh(), manifest);
+    t.flusher = new Flusher(t.fh, 2 * S);
+    const data = Buffer.alloc(SIZE, 7);
+    for (let i = 0; i * S < SIZE; i++) await writeSlice(t, i * S, [data.subarray(i * S, (i + 1) * S)]);
+    await syncTarget(t);
+    assert.equal(t.flusher.started, 1, 'one flush during the writes (at 2 slices)');
+    await t.fh.close();
+    assert.ok((await readFile(t.path)).equals(data));
   });
 });
