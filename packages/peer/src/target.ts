@@ -29,7 +29,7 @@ export const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
 export class Flusher {
   private dirty = 0;
   private running: Promise<void> | null = null;
-  private failure: unknown = null;
+  private failure: Error | null = null;
   /** Background flushes started (tests). */
   started = 0;
 
@@ -45,7 +45,7 @@ export class Flusher {
     this.started++;
     this.running = this.fh
       .datasync()
-      .catch((err: unknown) => void (this.failure ??= err))
+      .catch((err: unknown) => void (this.failure ??= err instanceof Error ? err : new Error(String(err))))
       .finally(() => void (this.running = null));
   }
 
