@@ -27,23 +27,47 @@ interface Runs {
   md5: number[];
   sha256: number[];
   raw: number[];
+  /** The raw pipe flushing as it writes, as a peer does (a baseline without the final-flush difference). */
+  rawFlushed: number[];
   rawMd5: number[];
+  /** Of each run above: ms of its final flush (cascade: image verified → synced; raw: its fsync). */
+  flush: { md5: number[]; sha256: number[]; raw: number[]; rawFlushed: number[]; rawMd5: number[] };
+}
+
+/** A run's time and the part of it spent in the final flush. */
+interface Timed {
+  ms: number;
+  flushMs: number;
+}
+
+function record(runs: Runs, path: keyof Runs['flush'], t: Timed): void {
+  runs[path].push(t.ms);
+  runs.flush[path].push(t.flushMs);
 }
 
 /** RUNS rounds of MD5, sha256 and raw, interleaved. */
 async function streamRounds(image: string, size: number, dir: string): Promise<Runs> {
-  const runs: Runs = { md5: [], sha256: [], raw: [], rawMd5: [] };
+  const runs: Runs = {
+    md5: [],
+    sha256: [],
+    raw: [],
+    rawFlushed: [],
+    rawMd5: [],
+    flush: { md5: [], sha256: [], raw: [], rawFlushed: [], rawMd5: [] },
+  };
   for (let r = 1; r <= RUNS; r++) {
     progress(`bench 1: run ${r}/${RUNS} — cascade seeder → peer (MD5)`);
-    runs.md5.push(await cascadeOnce(image, size, join(dir, `md5-${r}`), []));
+    record(runs, 'md5', await cascadeOnce(image, size, join(dir, `md5-${r}`), []));
     progress(`bench 1: run ${r}/${RUNS} — cascade seeder → peer (sha256)`);
     // Its own manifest cache, so the MD5 one beside the image stays (the startup runs use it).
     const sha = ['--digest', 'sha256', '--cache-dir', join(dir, 'sha256-cache')];
-    runs.sha256.push(await cascadeOnce(image, size, join(dir, `sha256-${r}`), sha));
+    record(runs, 'sha256', await cascadeOnce(image, size, join(dir, `sha256-${r}`), sha));
     progress(`bench 1: run ${r}/${RUNS} — raw TCP pipe`);
-    runs.raw.push(await rawOnce(image, size, join(dir, `raw-${r}.img`)));
+    record(runs, 'raw', await rawOnce(image, size, join(dir, `raw-${r}.img`)));
+    progress(`bench 1: run ${r}/${RUNS} — raw TCP pipe, flushed as it writes`);
+    record(runs, 'rawFlushed', await rawOnce(image, size, join(dir, `raw-flushed-${r}.img`), ['flush']));
     progress(`bench 1: run ${r}/${RUNS} — raw TCP pipe + MD5 inline (what hashing alone costs here)`);
-    runs.rawMd5.push(await rawOnce(image, size, join(dir, `raw-md5-${r}.img`), true));
+    record(runs, 'rawMd5', await rawOnce(image, size, join(dir, `raw-md5-${r}.img`), ['md5', 'flush']));
   }
   return runs;
 }
@@ -72,58 +96,67 @@ export async function singleStream(o: BenchOptions): Promise<BenchResult> {
     await writeImage(image, { size, zeros: [] });
     const runs = await streamRounds(image, size, wd.dir);
     const startup = await startupRounds(image, wd.dir);
-    const best = {
-      md5: Math.min(...runs.md5),
-      sha256: Math.min(...runs.sha256),
-      raw: Math.min(...runs.raw),
-      rawMd5: Math.min(...runs.rawMd5),
-    };
-    const rate = {
-      md5: mbPerS(size, best.md5),
-      sha256: mbPerS(size, best.sha256),
-      raw: mbPerS(size, best.raw),
-      rawMd5: mbPerS(size, best.rawMd5),
-    };
-    const first = Math.min(...startup.map((s) => s.firstSliceMs));
-    const bestStart = startup.find((s) => s.firstSliceMs === first) ?? startup[0]!;
-    const row = (name: string, ms: number, r: number): string[] => [name, secs(ms), r.toFixed(0), ratio(r, rate.raw)];
-    return {
-      id: 1,
-      name: 'single stream',
-      tables: [
-        {
-          title: `1. Single stream on loopback (${mib(size)}, best of ${RUNS})`,
-          header: ['path', 'time', 'MB/s', 'vs raw pipe'],
-          rows: [
-            row('cascade seeder → peer (MD5 verified)', best.md5, rate.md5),
-            row('cascade seeder → peer (sha256 verified)', best.sha256, rate.sha256),
-            ['raw TCP pipe (baseline, no hashing)', secs(best.raw), rate.raw.toFixed(0), '1.00 ×'],
-            row('raw TCP pipe + MD5 of every 4 MiB (inline, no framing)', best.rawMd5, rate.rawMd5),
-            ['seeder start → first slice at a waiting peer', secs(first), '', ''],
-          ],
-          notes: [
-            'cascade: from the peer\'s "assigned" log line to its image verified and fsynced; raw: connect to last write fsynced',
-            "every path writes into a target file already the image's size, its pages written just before the run (as a peer writes onto an existing disk): this VM takes freed memory back within ~2 s, and writing into such memory made a run's time depend on the pause before it",
-            `all runs (ms): MD5 ${list(runs.md5)}; sha256 ${list(runs.sha256)}; raw ${list(runs.raw)}; raw + MD5 ${list(runs.rawMd5)}`,
-            'raw + MD5: the raw pipe whose receiver also hashes each 4 MiB before writing it (not overlapped): what MD5 alone costs on this machine (both raw rows write 4 MiB at a time, as cascade writes its default slices)',
-            `startup (ms from launching the seeder, best of ${STARTUP_RUNS}; manifest cached): manifest ready ${bestStart.manifestMs ?? '?'}, serving ${bestStart.servingMs ?? '?'}, peer assigned ${bestStart.assignedMs ?? '?'}, first slice ${first}; all first-slice runs ${list(startup.map((s) => s.firstSliceMs))}`,
-            'targets: MD5 ≥ 600 MB/s and ≥ 0.60 × the raw pipe; sha256 ≥ 0.80 ×; seeder start → first byte ≤ 1 s',
-          ],
-        },
-      ],
-      data: {
-        size,
-        runs,
-        startup,
-        rates: rate,
-        ratioMd5: rate.md5 / rate.raw,
-        ratioSha256: rate.sha256 / rate.raw,
-        ratioRawMd5: rate.rawMd5 / rate.raw,
-      },
-    };
+    return streamResult(size, runs, startup);
   } finally {
     await wd.done();
   }
+}
+
+type Path = keyof Runs['flush'];
+const PATHS: Path[] = ['md5', 'sha256', 'raw', 'rawFlushed', 'rawMd5'];
+
+function streamResult(size: number, runs: Runs, startup: StartupTimes[]): BenchResult {
+  const best = Object.fromEntries(PATHS.map((p) => [p, Math.min(...runs[p])])) as Record<Path, number>;
+  const rate = Object.fromEntries(PATHS.map((p) => [p, mbPerS(size, best[p])])) as Record<Path, number>;
+  const first = Math.min(...startup.map((s) => s.firstSliceMs));
+  const bestStart = startup.find((s) => s.firstSliceMs === first) ?? startup[0]!;
+  const row = (name: string, p: Path): string[] => [
+    name,
+    secs(best[p]),
+    rate[p].toFixed(0),
+    ratio(rate[p], rate.raw),
+    ratio(rate[p], rate.rawFlushed),
+  ];
+  const all = (f: (p: Path) => string): string =>
+    `MD5 ${f('md5')}; sha256 ${f('sha256')}; raw ${f('raw')}; raw flushed ${f('rawFlushed')}; raw + MD5 ${f('rawMd5')}`;
+  return {
+    id: 1,
+    name: 'single stream',
+    tables: [
+      {
+        title: `1. Single stream on loopback (${mib(size)}, best of ${RUNS})`,
+        header: ['path', 'time', 'MB/s', 'vs raw pipe', 'vs raw pipe flushed as it writes'],
+        rows: [
+          row('cascade seeder → peer (MD5 verified)', 'md5'),
+          row('cascade seeder → peer (sha256 verified)', 'sha256'),
+          row('raw TCP pipe (baseline, no hashing; one fsync at the end)', 'raw'),
+          row('raw TCP pipe flushed as it writes (fdatasync every 64 MiB, as a peer)', 'rawFlushed'),
+          row('raw TCP pipe flushed as it writes + MD5 of every 4 MiB (inline)', 'rawMd5'),
+          ['seeder start → first slice at a waiting peer', secs(first), '', '', ''],
+        ],
+        notes: [
+          'cascade: from the peer\'s "assigned" log line to its image verified and fsynced; raw: connect to last write fsynced',
+          "every path writes into a target file already the image's size, its pages written just before the run (as a peer writes onto an existing disk): this VM takes freed memory back within ~2 s, and writing into such memory made a run's time depend on the pause before it",
+          `all runs (ms): ${all((p) => list(runs[p]))}`,
+          `of which the final flush (ms): ${all((p) => list(runs.flush[p]))}`,
+          'raw + MD5: the flushed raw pipe whose receiver also hashes each 4 MiB before writing it (not overlapped): what MD5 alone costs on this machine (the raw rows write 4 MiB at a time, as cascade writes its default slices)',
+          `startup (ms from launching the seeder, best of ${STARTUP_RUNS}; manifest cached): manifest ready ${bestStart.manifestMs ?? '?'}, serving ${bestStart.servingMs ?? '?'}, peer assigned ${bestStart.assignedMs ?? '?'}, first slice ${first}; all first-slice runs ${list(startup.map((s) => s.firstSliceMs))}`,
+          'targets: MD5 ≥ 600 MB/s and ≥ 0.60 × the raw pipe; sha256 ≥ 0.80 ×; seeder start → first byte ≤ 1 s',
+        ],
+      },
+    ],
+    data: {
+      size,
+      runs,
+      startup,
+      rates: rate,
+      ratioMd5: rate.md5 / rate.raw,
+      ratioSha256: rate.sha256 / rate.raw,
+      ratioRawMd5: rate.rawMd5 / rate.raw,
+      ratioMd5Flushed: rate.md5 / rate.rawFlushed,
+      ratioSha256Flushed: rate.sha256 / rate.rawFlushed,
+    },
+  };
 }
 
 /**
@@ -144,7 +177,7 @@ async function residentTarget(path: string, size: number): Promise<void> {
 }
 
 /** One cascade run with one peer; ms from assignment to image complete (verified, synced). */
-async function cascadeOnce(image: string, size: number, dir: string, seederArgs: string[]): Promise<number> {
+async function cascadeOnce(image: string, size: number, dir: string, seederArgs: string[]): Promise<Timed> {
   await mkdir(dir, { recursive: true });
   await residentTarget(join(dir, 'peer-01.img'), size); // runLab's first peer writes here
   const lab = await runLab({
@@ -159,13 +192,15 @@ async function cascadeOnce(image: string, size: number, dir: string, seederArgs:
   const peer = lab.peers[0];
   if (!lab.ok || !peer || peer.imagedAfterMs === null) throw new Error(`cascade run failed; see ${dir}`);
   const assigned = await logTime(peer.logFile, 'assigned');
-  if (assigned === null) throw new Error(`no "assigned" line in ${peer.logFile}`);
+  const verified = await logTime(peer.logFile, 'image complete and verified');
+  if (assigned === null || verified === null) throw new Error(`no "assigned" or "verified" line in ${peer.logFile}`);
   await rm(join(dir, `${peer.name}.img`), { force: true });
-  return lab.startedAt + peer.imagedAfterMs - assigned;
+  const imaged = lab.startedAt + peer.imagedAfterMs;
+  return { ms: imaged - assigned, flushMs: imaged - verified };
 }
 
 /** One raw-pipe run: a server process streams the file, a client process writes it. */
-async function rawOnce(image: string, size: number, target: string, md5 = false): Promise<number> {
+async function rawOnce(image: string, size: number, target: string, flags: string[] = []): Promise<Timed> {
   await residentTarget(target, size);
   const server = spawn(process.execPath, ['--import', 'tsx', RAW_PIPE, 'serve', image, '127.0.1.1'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -188,9 +223,10 @@ async function rawOnce(image: string, size: number, target: string, md5 = false)
       target,
       String(size),
       String(4 * 2 ** 20),
-      ...(md5 ? ['md5'] : []),
+      ...flags,
     ]);
-    return (JSON.parse(out) as { ms: number }).ms;
+    const r = JSON.parse(out) as { ms: number; syncMs: number };
+    return { ms: r.ms, flushMs: r.syncMs };
   } finally {
     server.kill('SIGTERM');
     await rm(target, { force: true });

@@ -3,9 +3,11 @@
  * framing, no hashing, written to the same kind of target with positional writes of one slice.
  *
  *   node --import tsx bench/lib/raw-pipe.ts serve FILE HOST        prints "port N", serves each connection the file
- *   node --import tsx bench/lib/raw-pipe.ts fetch HOST PORT TARGET SIZE CHUNK [md5]
- *                                                                   prints {"ms": …} from connect to last write synced
+ *   node --import tsx bench/lib/raw-pipe.ts fetch HOST PORT TARGET SIZE CHUNK [md5] [flush]
+ *                                                                   prints {"ms": …, "syncMs": …} from connect to last write synced, and of it the fsync
  *
+ * With `flush`, the target is flushed as it is written (an fdatasync every 64 MiB, one at a time,
+ * as a cascade peer does), not only by the fsync at the end.
  * With `md5`, the receiver also hashes every CHUNK (inline, before writing it): the cost of
  * verifying alone, without cascade's framing, threads or protocol — a bound for any verified path.
  */
@@ -30,6 +32,7 @@ async function fetchTo(
   size: number,
   chunk: number,
   md5: boolean,
+  flushEvery: number,
 ): Promise<void> {
   // An existing target is written in place (as cascade's peer does), a missing one created.
   const fh = await open(target, 'r+').catch(() => open(target, 'w'));
@@ -39,6 +42,17 @@ async function fetchTo(
   let pos = 0;
   let pending = 0;
   const writes: Promise<unknown>[] = [];
+  // With flushEvery, an fdatasync starts each time that many more bytes are written (one at a
+  // time), as cascade's peer flushes its target; else the one fsync at the end flushes everything.
+  let dirty = 0;
+  let flushing: Promise<void> | null = null;
+  const wrote = (n: number): void => {
+    dirty += n;
+    if (flushEvery <= 0 || dirty < flushEvery || flushing) return;
+    dirty = 0;
+    flushing = fh.datasync().finally(() => (flushing = null));
+    writes.push(flushing);
+  };
   const socket = connect({ host, port });
   const flush = (): void => {
     const data = buf.subarray(0, fill);
@@ -47,6 +61,7 @@ async function fetchTo(
     if (pending >= 4) socket.pause();
     writes.push(
       fh.write(data, 0, data.length, pos).then(() => {
+        wrote(data.length);
         if (--pending < 4) socket.resume();
       }),
     );
@@ -72,17 +87,28 @@ async function fetchTo(
     socket.on('error', reject);
   });
   await Promise.all(writes);
+  const t1 = performance.now();
   await fh.sync();
   await fh.close();
   const ms = performance.now() - t0;
   if (pos !== size) throw new Error(`received ${pos} bytes, expected ${size}`);
-  process.stdout.write(`${JSON.stringify({ ms, bytes: pos })}\n`);
+  process.stdout.write(`${JSON.stringify({ ms, bytes: pos, syncMs: ms - (t1 - t0) })}\n`);
 }
 
 const [mode, ...a] = process.argv.slice(2);
+const flags = a.slice(5);
 if (mode === 'serve') await serve(a[0]!, a[1]!);
-else if (mode === 'fetch') await fetchTo(a[0]!, Number(a[1]), a[2]!, Number(a[3]), Number(a[4]), a[5] === 'md5');
+else if (mode === 'fetch')
+  await fetchTo(
+    a[0]!,
+    Number(a[1]),
+    a[2]!,
+    Number(a[3]),
+    Number(a[4]),
+    flags.includes('md5'),
+    flags.includes('flush') ? 64 * 2 ** 20 : 0,
+  );
 else {
-  process.stderr.write('usage: raw-pipe.ts serve FILE HOST | fetch HOST PORT TARGET SIZE CHUNK\n');
+  process.stderr.write('usage: raw-pipe.ts serve FILE HOST | fetch HOST PORT TARGET SIZE CHUNK [md5] [flush]\n');
   process.exitCode = 2;
 }
