@@ -23,8 +23,8 @@ export const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
  * an fdatasync starts in the background (one at a time), so the disk writes while the network
  * still delivers and the sync before `done` only has the last stretch left, not the whole image
  * (a machine with much memory otherwise holds most of a big image unwritten until then), and
- * the memory held by written-but-unflushed pages stays small. A failed flush is reported by the
- * final sync.
+ * the memory held by written-but-unflushed pages stays small. A failed flush fails the next
+ * write and the final sync.
  */
 export class Flusher {
   private dirty = 0;
@@ -47,6 +47,11 @@ export class Flusher {
       .datasync()
       .catch((err: unknown) => void (this.failure ??= err instanceof Error ? err : new Error(String(err))))
       .finally(() => void (this.running = null));
+  }
+
+  /** Throws the first flush that failed (a failing disk stops the writes at the next slice). */
+  check(): void {
+    if (this.failure) throw this.failure;
   }
 
   /** Wait for the flush in progress; throws the first flush that failed. */
@@ -147,6 +152,7 @@ export async function writeSlice(t: OpenedTarget, position: number, chunks: read
     throw unusable(t.path, `refusing a write of ${length} bytes at ${position}, outside its ${t.size} bytes`);
   }
   try {
+    t.flusher?.check();
     let pending = chunks.slice();
     let pos = position;
     while (pending.length > 0) {

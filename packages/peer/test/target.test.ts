@@ -279,7 +279,7 @@ describe('Flusher: a target flushed while it is written', () => {
     await f.settle();
   });
 
-  test('a background flush that failed is thrown by settle, and by syncTarget as ERR_TARGET_UNUSABLE', async () => {
+  test('a background flush that failed is thrown by settle, and by the next write and syncTarget as ERR_TARGET_UNUSABLE', async () => {
     const h = heldSync(new Error('EIO: i/o error'));
     const f = new Flusher(h.fh, 10);
     f.wrote(10);
@@ -287,6 +287,7 @@ describe('Flusher: a target flushed while it is written', () => {
     await assert.rejects(f.settle(), /EIO/);
     const t = await openTarget(fresh(), manifest);
     t.flusher = f;
+    await assert.rejects(writeSlice(t, 0, [Buffer.alloc(10)]), assertUnusable, 'the next write fails at once');
     await assert.rejects(syncTarget(t), assertUnusable);
     await t.fh.close();
   });
