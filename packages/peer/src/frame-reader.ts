@@ -74,7 +74,9 @@ export function connectFrames(opts: NetConnectOpts, decoder: FrameDecoder, highW
     next: q.next,
     drop: () => {
       stopped = true;
-      socket.pause(); // no read lands in a body after it is given back
+      // The next read already has its buffer: when that is a slice body (given back just below),
+      // reading stops; when it is the scratch buffer, reads go on (ignored) until the socket closes.
+      if (into) socket.pause();
       q.drop();
       decoder.discard();
     },
