@@ -124,7 +124,9 @@ describe('rerouting in relay sessions', () => {
     return c;
   }
 
-  test('the head of a lone chain trades places with its client once; at equal rates nothing else moves', () => {
+  test('the head of a lone chain trades places with its client; gaining nothing, once more; then at equal rates nothing moves', () => {
+    // The second trade is what an ordinary lab pays so that two slow machines first in the queue
+    // are found (the next test but two).
     const { s, ids } = tightChain(5);
     const moves = run(s, ids, 1000, 20_000, () => 10 * MB);
     assert.deepEqual(
@@ -132,21 +134,23 @@ describe('rerouting in relay sessions', () => {
       [
         ['p1', 'S', 'p5', 'probe-head'],
         ['p2', 'p1', 'S', 'probe-head'],
+        ['p2', 'S', 'p1', 'probe-head'],
+        ['p3', 'p2', 'S', 'probe-head'],
       ],
     );
     assertNoCycle(s, ids);
     assert.deepEqual(
       ids.map((id) => serverOf(s, id)),
-      ['p5', 'S', 'p2', 'p3', 'p4'],
+      ['p5', 'p1', 'S', 'p3', 'p4'],
+      'S → p3 → p4 → p5 → p1 → p2',
     );
   });
 
   test('a slow head, unseen while everyone goes at its pace, ends behind the tail after the probe', () => {
     const { s, ids } = tightChain(5);
     // Before the probe the whole chain goes at p1's 2 MB/s; after it only p1 does.
-    let probed = false;
-    const moves = run(s, ids, 1000, 20_000, (id) => (id === 'p1' || !probed ? 2 * MB : 10 * MB));
-    probed = true;
+    const probed = (): boolean => serverOf(s, 'p1') !== 'S';
+    const moves = run(s, ids, 1000, 20_000, (id) => (id === 'p1' || !probed() ? 2 * MB : 10 * MB));
     assert.equal(moves.length, 2, JSON.stringify(moves));
     assert.equal(serverOf(s, 'p2'), 'S');
     assert.equal(serverOf(s, 'p1'), 'p5');
@@ -165,7 +169,12 @@ describe('rerouting in relay sessions', () => {
     // away, and the head was never probed: the whole lab went at the slow head's pace.
     const { s, ids } = tightChain(5);
     const ramp = (t: number): number => Math.min(2 * MB, 0.2 * MB * 2 ** ((t - 1000) / 250));
-    const moves = run(s, ids, 1000, 10_000, (id, t) => (id === 'p1' ? 2 * MB : ramp(t)));
+    // Behind p1 the client ramps up to p1's pace; put first, it streams at the seeder's.
+    const rate = (id: string, t: number): number => {
+      if (id === 'p1') return 2 * MB;
+      return serverOf(s, 'p1') === 'S' ? ramp(t) : 10 * MB;
+    };
+    const moves = run(s, ids, 1000, 10_000, rate);
     assert.deepEqual(
       moves.map((m) => [m.client, m.from, m.server, m.reason]),
       [
@@ -221,6 +230,51 @@ describe('rerouting in relay sessions', () => {
       ],
     );
     assert.equal(serverOf(s, 'p2'), 'S');
+  });
+
+  test('two slow machines first in the queue: the probe gains nothing, so the second is probed too; both end last', () => {
+    // Found with the simulator: p2 put first went no slower than p1 before it, and the whole lab
+    // went at their pace (4.33 × S/B for the other 14 of 16).
+    const { s, ids } = tightChain(6);
+    const slow = new Set(['p1', 'p2']);
+    const moves = run(
+      s,
+      ids,
+      1000,
+      20_000,
+      capped(s, (id) => (slow.has(id) ? 2 * MB : 10 * MB)),
+    );
+    assert.deepEqual(
+      moves.map((m) => [m.client, m.reason]),
+      [
+        ['p1', 'probe-head'],
+        ['p2', 'probe-head'],
+        ['p2', 'probe-head'],
+        ['p3', 'probe-head'],
+      ],
+    );
+    assert.equal(serverOf(s, 'p3'), 'S', 'a fast machine heads the chain');
+    assertNoCycle(s, ids);
+    // Nobody fast is behind a slow machine: the slow ones are the last two.
+    for (const id of ids) if (!slow.has(id)) assert.ok(!slow.has(serverOf(s, id) ?? ''), `${id} behind a slow one`);
+  });
+
+  test('two slow machines behind a fast head: the best head rate stays the reference for the probes after it', () => {
+    // The probe puts p2 (slow) first; p2 is probed in turn and puts p3 (slow) first, which must be
+    // judged against p1's rate, not p2's (with p2's as the reference the lab stayed at their pace).
+    const { s, ids } = tightChain(6);
+    const slow = new Set(['p2', 'p3']);
+    run(
+      s,
+      ids,
+      1000,
+      20_000,
+      capped(s, (id) => (slow.has(id) ? 2 * MB : 10 * MB)),
+    );
+    for (const id of ids) if (!slow.has(id)) assert.ok(!slow.has(serverOf(s, id) ?? ''), `${id} behind a slow one`);
+    const head = ids.find((id) => serverOf(s, id) === 'S');
+    assert.ok(head && !slow.has(head), `a fast machine heads the chain (${head})`);
+    assertNoCycle(s, ids);
   });
 
   test('no probe of a head far ahead of its chain (late joiners): it would only idle behind the tail', () => {

@@ -124,11 +124,12 @@ test('with re-routing a slow relay is moved out of the chain: the others near S/
     const stuck = simulate(chain(16, fluid(slow), { rateTickMs: 0 }));
     assert.equal(run.complete, true);
     assert.ok(run.moves >= 1, `slow peer ${index}: ${run.moves} moves`);
-    // Found by the slow-relay rule (it and its client move) and the head is still probed once (it
-    // and its client trade places: a slow relay further down says nothing of the head's own speed);
-    // the second machine is put first by that probe and probed in turn (four moves). Near the end a
-    // slow machine may move once more, to a complete server.
-    if (index > 1) assert.ok(run.moves <= 5, `slow peer ${index}: ${run.moves} moves`);
+    // Found by the slow-relay rule (it and its client move) and the head is still probed (it and
+    // its client trade places: a slow relay further down says nothing of the head's own speed),
+    // once more when that trade gained nothing (six moves); the second machine is put first by
+    // that probe and probed in turn. Near the end a slow machine may move once more, to a
+    // complete server.
+    if (index > 1) assert.ok(run.moves <= 7, `slow peer ${index}: ${run.moves} moves`);
     const others = (run.othersMakespanMs ?? NaN) / SB;
     const own = run.hosts?.[0]?.ratio ?? NaN;
     // Without re-routing the peers behind it take 4.3 × S/B; judging takes a second or two.

@@ -135,8 +135,10 @@ test('fluid model, store-and-forward: a relay chain approaches S/B, one slice pe
     sliceBytes: 4 * 2 ** 20,
     forward: 'store-and-forward',
   });
+  // One slice per hop, plus the head probe's trades (two: the first gains nothing at equal rates),
+  // ~0.001 × S/B together.
   const expected = 1 + 99 / 2048;
-  assert.ok(Math.abs(run.ratio - expected) < 1e-3, `chain ratio ${run.ratio}, expected ${expected}`);
+  assert.ok(run.ratio >= expected && run.ratio - expected < 2e-3, `chain ratio ${run.ratio}, expected ${expected}`);
 });
 
 test('CSV has a header and one row per change, from 0', () => {

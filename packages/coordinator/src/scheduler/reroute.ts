@@ -34,6 +34,13 @@ const MAX_HEAD_PROBES = 3;
  * its rate then covers a whole window (1 s) of its new stream, not the switch between servers.
  */
 const REPROBE_AFTER_MS = 1500;
+/**
+ * After the first probe, a head not this much faster than the one it replaced is probed once
+ * more: the two first in the queue may both be slow (each then looks like the other, and the whole
+ * lab went at their pace: simulator 4.33 × S/B). A lab where they are not pays one more trade
+ * (~0.07 s); a slow seeder, which makes every head look alike, the same.
+ */
+const PROBE_GAIN = 1.5;
 /** Slow server: below this share of the session's reference rate … */
 const SLOW_SERVER_SHARE = 0.5;
 /** … for this long, while another eligible server has a free slot. */
@@ -181,15 +188,22 @@ export class Reroute {
     // held against the probe: every second a slow head stays first costs the chain most of a second.
     if (!dest || !this.tight(s, head, d, ref)) return [];
     if (tail?.state === 'transferring' && (this.slowItself(tail, now) || !this.tight(s, head, tail, ref))) return [];
-    Object.assign(s, { headProbes: s.headProbes + 1, probeRef: ref });
+    // The best head rate seen stays the reference: a slow head put first by a probe that is then
+    // probed in turn must not make the next slow one look like its equal (two slow machines in a
+    // row after a fast head kept the whole lab at their pace).
+    Object.assign(s, { headProbes: s.headProbes + 1, probeRef: Math.max(s.probeRef ?? 0, ref) });
     return [this.move(s, head, dest, now, 'probe-head', ref), this.move(s, d, srv, now, 'probe-head', ref)];
   }
 
-  /** The head a probe put first is settled well below the head it replaced. */
+  /**
+   * The head a probe put first is settled well below the best head it replaced, or, after the
+   * first probe, not clearly faster than the head it replaced (PROBE_GAIN).
+   */
   private slowerThanBefore(s: SessionEntry, head: ClientEntry, now: number): boolean {
     const rate = this.rateOf(head, now);
     if (s.probeRef === null || rate === null || now - head.since < REPROBE_AFTER_MS) return false;
     if (rising(head.route as RouteState)) return false;
+    if (s.headProbes === 1 && rate < PROBE_GAIN * s.probeRef) return true;
     return rate < SLOW_RELAY_SHARE * s.probeRef;
   }
 

@@ -121,7 +121,7 @@ export interface SessionEntry {
   /**
    * Times the head of a lone chain traded places with its client (reroute.ts; MAX_HEAD_PROBES once
    * the session had several heads, which show against each other): until the first, nothing in the
-   * session could show that the head itself is slow. `probeRef`: the rate of the head the last
+   * session could show that the head itself is slow. `probeRef`: the best rate of a head a
    * probe moved away (null: none yet); a head slower than that is probed again.
    */
   headProbes: number;
