@@ -60,6 +60,36 @@ function assertNoCycle(s: Scheduler, ids: string[]): void {
   }
 }
 
+/** A chain that streams together: every peer holds nearly what the head holds. */
+function tightChain(n: number): { s: Scheduler; ids: string[] } {
+  const c = chain(n);
+  for (const [i, id] of c.ids.entries()) c.s.noteHeld(id, 50 - i);
+  return c;
+}
+
+/** A tight chain of `n` where the machines in `slow` receive at 2 MB/s and the rest at 10 (capped by their server), run 1–20 s. */
+function slowLab(n: number, slowIds: string[]): { s: Scheduler; ids: string[]; slow: Set<string>; moves: Move[] } {
+  const { s, ids } = tightChain(n);
+  const slow = new Set(slowIds);
+  const moves = run(
+    s,
+    ids,
+    1000,
+    20_000,
+    capped(s, (id) => (slow.has(id) ? 2 * MB : 10 * MB)),
+  );
+  return { s, ids, slow, moves };
+}
+
+/** No fast machine streams through a slow one anywhere up its chain. */
+function assertNoFastThroughSlow(s: Scheduler, ids: string[], slow: Set<string>): void {
+  for (const id of ids) {
+    if (slow.has(id)) continue;
+    for (let cur = serverOf(s, id); cur !== null && cur !== 'S'; cur = serverOf(s, cur))
+      assert.ok(!slow.has(cur), `${id} streams through the slow ${cur}`);
+  }
+}
+
 describe('rerouting in relay sessions', () => {
   test('a slow relay in a chain of 5: its downstream moves to its upstream, it moves behind the tail, once', () => {
     const { s, ids } = chain(5);
@@ -116,13 +146,6 @@ describe('rerouting in relay sessions', () => {
     s.enqueueClient('lab', 'p4', 5001);
     assert.equal(serverOf(s, 'p4'), null, 'p4 waits rather than hang behind the slow tail');
   });
-
-  /** A chain that streams together: every peer holds nearly what the head holds. */
-  function tightChain(n: number): { s: Scheduler; ids: string[] } {
-    const c = chain(n);
-    for (const [i, id] of c.ids.entries()) c.s.noteHeld(id, 50 - i);
-    return c;
-  }
 
   test('the head of a lone chain trades places with its client; gaining nothing, once more; then at equal rates nothing moves', () => {
     // The second trade is what an ordinary lab pays so that two slow machines first in the queue
@@ -235,15 +258,7 @@ describe('rerouting in relay sessions', () => {
   test('two slow machines first in the queue: the probe gains nothing, so the second is probed too; both end last', () => {
     // Found with the simulator: p2 put first went no slower than p1 before it, and the whole lab
     // went at their pace (4.33 × S/B for the other 14 of 16).
-    const { s, ids } = tightChain(6);
-    const slow = new Set(['p1', 'p2']);
-    const moves = run(
-      s,
-      ids,
-      1000,
-      20_000,
-      capped(s, (id) => (slow.has(id) ? 2 * MB : 10 * MB)),
-    );
+    const { s, ids, slow, moves } = slowLab(6, ['p1', 'p2']);
     assert.deepEqual(
       moves.map((m) => [m.client, m.reason]),
       [
@@ -255,23 +270,14 @@ describe('rerouting in relay sessions', () => {
     );
     assert.equal(serverOf(s, 'p3'), 'S', 'a fast machine heads the chain');
     assertNoCycle(s, ids);
-    // Nobody fast is behind a slow machine: the slow ones are the last two.
-    for (const id of ids) if (!slow.has(id)) assert.ok(!slow.has(serverOf(s, id) ?? ''), `${id} behind a slow one`);
+    assertNoFastThroughSlow(s, ids, slow); // the slow ones are the last two
   });
 
   test('two slow machines behind a fast head: the best head rate stays the reference for the probes after it', () => {
     // The probe puts p2 (slow) first; p2 is probed in turn and puts p3 (slow) first, which must be
     // judged against p1's rate, not p2's (with p2's as the reference the lab stayed at their pace).
-    const { s, ids } = tightChain(6);
-    const slow = new Set(['p2', 'p3']);
-    run(
-      s,
-      ids,
-      1000,
-      20_000,
-      capped(s, (id) => (slow.has(id) ? 2 * MB : 10 * MB)),
-    );
-    for (const id of ids) if (!slow.has(id)) assert.ok(!slow.has(serverOf(s, id) ?? ''), `${id} behind a slow one`);
+    const { s, ids, slow } = slowLab(6, ['p2', 'p3']);
+    assertNoFastThroughSlow(s, ids, slow);
     const head = ids.find((id) => serverOf(s, id) === 'S');
     assert.ok(head && !slow.has(head), `a fast machine heads the chain (${head})`);
     assertNoCycle(s, ids);
@@ -335,22 +341,10 @@ describe('rerouting in relay sessions', () => {
   test('two slow machines in a chain: the second goes behind the first, and no fast machine streams through either', () => {
     // Found with the simulator: the first slow relay took the tail's one free slot, so the second
     // had nowhere to go and stayed in the chain (the 7 behind it at its pace: 2.15 × S/B).
-    const { s, ids } = tightChain(8);
-    const slow = new Set(['p3', 'p6']);
-    const moves = run(
-      s,
-      ids,
-      1000,
-      20_000,
-      capped(s, (id) => (slow.has(id) ? 2 * MB : 10 * MB)),
-    );
+    const { s, ids, slow, moves } = slowLab(8, ['p3', 'p6']);
     assert.ok(moves.length <= 8, JSON.stringify(moves));
     assertNoCycle(s, ids);
-    for (const id of ids) {
-      if (slow.has(id)) continue;
-      for (let cur = serverOf(s, id); cur !== null && cur !== 'S'; cur = serverOf(s, cur))
-        assert.ok(!slow.has(cur), `${id} streams through the slow ${cur}`);
-    }
+    assertNoFastThroughSlow(s, ids, slow);
     // The two end the chain, one behind the other.
     assert.deepEqual(
       ids.filter((id) => slow.has(serverOf(s, id) ?? '')).length,
