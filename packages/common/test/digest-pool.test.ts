@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { DigestPool, defaultHashWorkers, MAX_DEFAULT_HASH_WORKERS } from '../src/data/digest-worker.js';
 import { isCascadeError } from '../src/errors.js';
 import { sliceDigest, type DigestAlgorithm } from '../src/manifest/digest.js';
+import { MD5_LANES } from '../src/manifest/md5-lanes.js';
 import { noise } from './fixtures.js';
 
 /** Rejections nobody handled while these tests ran (there must be none). */
@@ -83,6 +84,46 @@ describe('DigestPool', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  test('MD5 slices of one length in shared memory go through the SIMD lanes; every digest equals OpenSSL', async () => {
+    const pool = new DigestPool(2);
+    try {
+      const slices = Array.from({ length: 11 }, (_, i) => {
+        const b = Buffer.from(new SharedArrayBuffer(300_000));
+        noise(b.length, 40 + i).copy(b);
+        return i === 10 ? b.subarray(0, 299_999) : b; // one of another length: never in a batch with the rest
+      });
+      const got = await Promise.all(slices.map((b) => pool.digest('md5', [b])));
+      assert.deepEqual(
+        got,
+        slices.map((b) => sliceDigest('md5', b)),
+      );
+      assert.ok(pool.laned >= MD5_LANES, `a whole batch went through the lanes (${pool.laned} slices)`);
+      assert.equal(pool.pending, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a part batch is not held back: slices arriving one at a time are each answered', async () => {
+    const pool = new DigestPool(2);
+    try {
+      for (let i = 0; i < 6; i++) {
+        const b = Buffer.from(new SharedArrayBuffer(70_000));
+        noise(b.length, 60 + i).copy(b);
+        assert.equal(await pool.digest('md5', [b]), sliceDigest('md5', b));
+      }
+      assert.equal(pool.laned, 0, 'nothing waited to fill a batch');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('slices worth handing over at once: a batch of lanes per thread for MD5, one for sha256', () => {
+    const pool = new DigestPool(3);
+    assert.equal(pool.slicesAtOnce('md5'), 3 * MD5_LANES);
+    assert.equal(pool.slicesAtOnce('sha256'), 3);
   });
 
   test('size 0 hashes inline, starting no thread', async () => {

@@ -150,8 +150,8 @@ export function defaultPeerComponents(
       token: init.token,
       ca: init.ca,
     }),
-    // As many slices verified at once as the pool has threads.
-    fetcher: hasher ? (o) => fetchSlices({ verifiers: hasher.size, ...o }) : fetchSlices,
+    // As many slices verified at once as the pool's threads take (MD5: a batch of lanes each).
+    fetcher: hasher ? (o) => fetchSlices({ verifiers: hasher.slicesAtOnce(o.manifest.digest), ...o }) : fetchSlices,
     target: fileTarget(init),
     serving: new PeerServing({ ...init, serverId: me.id, onClientLeft: me.onClientLeft }),
     ...(hasher ? { digest: hasher.digest, release: () => hasher.close() } : {}),

@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   controlClientFactory,
+  DEFAULT_DIGEST,
   DigestPool,
   serveImage,
   signManifest,
@@ -45,7 +46,7 @@ async function seederManifest(opts: SeederOptions, log: Logger): Promise<{ manif
   const pool = new DigestPool(opts.hashWorkers);
   const loaded = await loadOrBuildManifest(opts.image, {
     hash: pool.digest,
-    hashers: pool.size,
+    hashers: pool.slicesAtOnce(opts.digest ?? DEFAULT_DIGEST),
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
     ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
     ...(opts.digest ? { digest: opts.digest } : {}),

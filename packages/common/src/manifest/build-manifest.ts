@@ -43,6 +43,12 @@ export function md5Hex(data: Buffer | readonly Buffer[]): string {
   return sliceDigest('md5', data);
 }
 
+function sliceBuffers(count: number, size: number, shared: boolean): Buffer[] {
+  return Array.from({ length: count }, () =>
+    shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size),
+  );
+}
+
 /** Read `length` bytes at `position` into `buf`; the image ending early is ERR_IMAGE_UNREADABLE. */
 async function readSliceAt(
   fh: FileHandle,
@@ -88,9 +94,10 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
     const count = sliceCount(size, sliceSize);
     const digests: string[] = new Array<string>(count);
     const zero = new SliceBitmap(count);
-    // Slices being hashed while the next are read: each holds its own buffer until its digest is in.
+    // Slices being hashed while the next are read: each holds its own buffer until its digest is in
+    // (in shared memory when hashed elsewhere: a DigestPool's threads read it where it lies).
     const ahead = options.hash ? Math.max(1, options.hashers ?? 1) + 1 : 1;
-    const free: Buffer[] = Array.from({ length: ahead }, () => Buffer.allocUnsafe(sliceSize));
+    const free = sliceBuffers(ahead, sliceSize, options.hash !== undefined);
     const hashing = new Map<number, Promise<void>>();
     let done = 0;
     for (let i = 0; i < count; i++) {
