@@ -172,13 +172,19 @@ export class DigestPool {
   private closed = false;
   /** Slices sent to the SIMD lanes (tests, benchmarks). */
   laned = 0;
-  /** The lanes' module (null: this runtime cannot run it; MD5 goes to OpenSSL one slice at a time). */
-  private readonly md5Lanes: WasmModule | null = md5LanesModule();
 
   constructor(size = defaultHashWorkers()) {
     if (!Number.isSafeInteger(size) || size < 0)
       throw new CascadeError('ERR_BAD_CONFIG', `hash workers: expected a whole number ≥ 0, got ${size}`);
     this.size = size;
+  }
+
+  /**
+   * The lanes' module, compiled on first use (a pool that never hashes costs nothing); null: this
+   * runtime cannot run it, and MD5 goes to OpenSSL one slice at a time.
+   */
+  private get md5Lanes(): WasmModule | null {
+    return md5LanesModule();
   }
 
   /** Jobs sent to a thread or waiting for one. */
