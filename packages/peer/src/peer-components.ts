@@ -106,8 +106,14 @@ export const systemClock: PeerClock = {
   },
 };
 
-/** A file or block device: positional writes, reuse of what it already holds. */
-export function fileTarget(init: Pick<PeerOptions, 'target' | 'force' | 'reuse'>): TargetPart {
+/**
+ * A file or block device: positional writes, reuse of what it already holds (hashed on `hasher`'s
+ * threads when given, as many slices at once as they take; else inline).
+ */
+export function fileTarget(
+  init: Pick<PeerOptions, 'target' | 'force' | 'reuse'>,
+  hasher: DigestPool | null = null,
+): TargetPart {
   return {
     checkFree: async () => {
       await checkDeviceTarget(init.target);
@@ -117,7 +123,12 @@ export function fileTarget(init: Pick<PeerOptions, 'target' | 'force' | 'reuse'>
     open: async (manifest, onHashing) => {
       const t = await openTarget(init.target, manifest, { force: init.force ?? false });
       try {
-        const { store, reused } = await accountTarget(t, manifest, { reuse: init.reuse ?? false, onHashing });
+        const hashing = hasher ? { hash: hasher.digest, hashers: hasher.slicesAtOnce(manifest.digest) } : {};
+        const { store, reused } = await accountTarget(t, manifest, {
+          reuse: init.reuse ?? false,
+          onHashing,
+          ...hashing,
+        });
         return {
           store,
           reused,
@@ -152,7 +163,7 @@ export function defaultPeerComponents(
     }),
     // As many slices verified at once as the pool's threads take (MD5: a batch of lanes each).
     fetcher: hasher ? (o) => fetchSlices({ verifiers: hasher.slicesAtOnce(o.manifest.digest), ...o }) : fetchSlices,
-    target: fileTarget(init),
+    target: fileTarget(init, hasher),
     serving: new PeerServing({ ...init, serverId: me.id, onClientLeft: me.onClientLeft }),
     ...(hasher ? { digest: hasher.digest, release: () => hasher.close() } : {}),
   };

@@ -1,16 +1,16 @@
-import { buildManifest, sliceLength, type Manifest } from '@cascade/common';
+import { buildManifest, sliceLength, type BuildManifestOptions, type Manifest } from '@cascade/common';
 import { SliceStore } from './slice-store.js';
 import { writeSlice, type OpenedTarget } from './target.js';
 
 /**
  * What an opened target already holds: with `reuse`, every slice whose digest already matches
- * (hashed from the target itself); zero slices are written locally (never fetched) unless the
+ * (hashed from the target itself, on `hash` when given, `hashers` slices at once); zero slices are written locally (never fetched) unless the
  * target is known to read as zeros. Returns the store, its fetch queue ready.
  */
 export async function accountTarget(
   target: OpenedTarget,
   manifest: Manifest,
-  opts: { reuse: boolean; onHashing?: () => void },
+  opts: { reuse: boolean; onHashing?: () => void } & Pick<BuildManifestOptions, 'hash' | 'hashers'>,
 ): Promise<{ store: SliceStore; reused: number }> {
   const store = new SliceStore(manifest);
   let reused = 0;
@@ -20,6 +20,7 @@ export async function accountTarget(
       sliceSize: manifest.sliceSize,
       size: manifest.size,
       digest: manifest.digest,
+      ...(opts.hash ? { hash: opts.hash, hashers: opts.hashers ?? 1 } : {}),
     });
     existing.digests.forEach((d, i) => {
       if (d !== manifest.digests[i]) return;
