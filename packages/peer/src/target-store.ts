@@ -4,8 +4,9 @@ import { writeSlice, type OpenedTarget } from './target.js';
 
 /**
  * What an opened target already holds: with `reuse`, every slice whose digest already matches
- * (hashed from the target itself, on `hash` when given, `hashers` slices at once); zero slices are written locally (never fetched) unless the
- * target is known to read as zeros. Returns the store, its fetch queue ready.
+ * (hashed from the target itself: on `hash`, `hashers` slices at once, when given; else inline);
+ * zero slices are written locally (never fetched) unless the target is known to read as zeros.
+ * Returns the store, its fetch queue ready.
  */
 export async function accountTarget(
   target: OpenedTarget,
