@@ -119,7 +119,7 @@ class Body {
   }
 }
 
-// Locals: parameters p0..p3 (lane addresses) and n (blocks), then the v128 working set.
+// Locals: parameters p0..p3 (lane addresses, locals 0..3) and n (blocks), then the v128 working set.
 const P = [0, 1, 2, 3];
 const N = 4;
 const [A, B, C, D] = [5, 6, 7, 8];
@@ -136,7 +136,7 @@ function transpose(f: Body): void {
   const hi2 = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
   for (let q = 0; q < 4; q++) {
     for (const l of P)
-      f.get(P[l]!)
+      f.get(l)
         .load(q * 16)
         .set(R + l);
     f.get(R)
@@ -228,7 +228,7 @@ function blocksBody(): number[] {
       .simd(SIMD.add)
       .set(v),
   );
-  for (const l of P) f.get(P[l]!).i32(64).op(OP.i32Add).set(P[l]!);
+  for (const l of P) f.get(l).i32(64).op(OP.i32Add).set(l);
   f.get(N).i32(1).op(OP.i32Sub).set(N);
   f.op(OP.br, 0, OP.end, OP.end);
   [A, B, C, D].forEach((v, k) =>
