@@ -169,6 +169,26 @@ describe('rerouting in relay sessions', () => {
     );
   });
 
+  test("the first head probe acts on the peers' first rate report (250 ms in), not before it", () => {
+    // Every 250 ms a slow head stays first costs the whole chain most of that time: the trade is
+    // made on the first report rather than after half a second (coordinator log of the slow-host
+    // lab: the probe at +0.94 s).
+    const { s, ids } = tightChain(5);
+    const report = (t: number): Move[] => {
+      for (const id of ids) s.noteRate(id, 2 * MB, t);
+      return s.tick(t).filter((d): d is Move => d.kind === 'assign' && d.move === true);
+    };
+    assert.deepEqual(report(200), [], 'a rate from before 250 ms is not kept');
+    assert.deepEqual(
+      report(250).map((m) => [m.client, m.from, m.server, m.reason]),
+      [
+        ['p1', 'S', 'p5', 'probe-head'],
+        ['p2', 'p1', 'S', 'probe-head'],
+      ],
+    );
+    assertNoCycle(s, ids);
+  });
+
   test('a slow head, unseen while everyone goes at its pace, ends behind the tail after the probe', () => {
     const { s, ids } = tightChain(5);
     // Before the probe the whole chain goes at p1's 2 MB/s; after it only p1 does.

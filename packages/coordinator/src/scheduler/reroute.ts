@@ -14,6 +14,12 @@ import type { ClientEntry, Decision, RouteState, ServerEntry, SessionEntry } fro
  * last second, or over the time since its bytes began when that is shorter).
  */
 export const JUDGE_AFTER_MS = 500;
+/**
+ * The first head probe acts on rates this old already (a peer's first report): in a lone chain
+ * everyone waits on the head, and the trade costs a fast head nothing, so a slow head is sent
+ * behind the tail half a second sooner. Every other judgement waits JUDGE_AFTER_MS.
+ */
+const PROBE_AFTER_MS = 250;
 /** A rate not refreshed for this long is not used (the peer reports every 250 ms while it fetches). */
 const RATE_FRESH_MS = 3000;
 /** Slow relay: below this share of its server's receive rate (or the median) … */
@@ -63,28 +69,27 @@ export class Reroute {
     private readonly servers: ReadonlyMap<string, ServerEntry>,
   ) {}
 
-  /** A transferring client's reported receive rate (bytes/s). Rates from a transfer's first half second are not kept. */
+  /**
+   * A transferring client's reported receive rate (bytes/s). Rates from a transfer's first
+   * PROBE_AFTER_MS are not kept; those from its first half second serve the first head probe only.
+   */
   noteRate(s: SessionEntry, c: ClientEntry, bytesPerSec: number, now: number): void {
-    if (c.state !== 'transferring' || !Number.isFinite(bytesPerSec) || now - c.since < JUDGE_AFTER_MS) return;
+    if (c.state !== 'transferring' || !Number.isFinite(bytesPerSec) || now - c.since < PROBE_AFTER_MS) return;
     const r = route(c);
     r.prevRate = r.rateAt >= c.since ? r.rate : null; // a rate from before its last move says nothing
     r.rate = Math.max(0, bytesPerSec);
     r.rateAt = now;
-    if (r.rate >= best(s, now)) s.bestRate = { rate: r.rate, at: now };
+    if (now - c.since >= JUDGE_AFTER_MS && r.rate >= best(s, now)) s.bestRate = { rate: r.rate, at: now };
   }
 
   /** The moves this session needs now (running sessions only). */
   decide(s: SessionEntry, now: number): Move[] {
     if (s.state !== 'running') return [];
-    const live: ClientEntry[] = [];
-    for (const id of s.clients) {
-      const c = this.clients.get(id) as ClientEntry;
-      if (this.rateOf(c, now) !== null) live.push(c);
-    }
+    const probe = s.options.relay && s.headProbes < MAX_HEAD_PROBES ? this.probeHead(s, now) : [];
+    if (probe.length > 0) return probe;
+    const live = this.live(s, now, JUDGE_AFTER_MS);
     if (live.length === 0) return [];
     const mid = median(live.map((c) => c.route?.rate as number));
-    const probe = s.options.relay && s.headProbes < MAX_HEAD_PROBES ? this.probeHead(s, live, now) : [];
-    if (probe.length > 0) return probe;
     const out: Move[] = [];
     this.ceilingNow = null;
     // Clients each server lost (+) or gained (−) through this round's moves so far.
@@ -103,11 +108,21 @@ export class Reroute {
     return out;
   }
 
-  /** A judged rate: transferring for over half a second, reported recently. */
-  private rateOf(c: ClientEntry | undefined, now: number): number | null {
+  /** The session's clients with a judged rate (reported at least `after` ms into their transfer). */
+  private live(s: SessionEntry, now: number, after: number): ClientEntry[] {
+    const out: ClientEntry[] = [];
+    for (const id of s.clients) {
+      const c = this.clients.get(id) as ClientEntry;
+      if (this.rateOf(c, now, after) !== null) out.push(c);
+    }
+    return out;
+  }
+
+  /** A judged rate: reported at least `after` ms (default half a second) into the transfer, and recently. */
+  private rateOf(c: ClientEntry | undefined, now: number, after = JUDGE_AFTER_MS): number | null {
     const r = c?.route;
     if (!c || !r || c.state !== 'transferring' || r.rate === null) return null;
-    if (now - c.since < JUDGE_AFTER_MS || now - r.rateAt > RATE_FRESH_MS || r.rateAt < c.since) return null;
+    if (r.rateAt - c.since < after || now - r.rateAt > RATE_FRESH_MS) return null;
     return r.rate;
   }
 
@@ -162,8 +177,11 @@ export class Reroute {
    * moves behind the tail. A fast head loses nothing (it is ahead of the tail and streams on); a
    * slow one now delays nobody, and a slow client shows against the rate the chain had before.
    */
-  private probeHead(s: SessionEntry, live: ClientEntry[], now: number): Move[] {
-    const heads = live.filter((c) => [undefined, 'imaged'].includes(this.clients.get(c.server ?? '')?.state));
+  private probeHead(s: SessionEntry, now: number): Move[] {
+    const after = s.headProbes === 0 ? PROBE_AFTER_MS : JUDGE_AFTER_MS;
+    const heads = this.live(s, now, after).filter((c) =>
+      [undefined, 'imaged'].includes(this.clients.get(c.server ?? '')?.state),
+    );
     if (heads.length !== 1) {
       if (heads.length > 1) s.headProbes = MAX_HEAD_PROBES; // several heads: they show against each other
       return [];
@@ -172,9 +190,9 @@ export class Reroute {
     if (s.headProbes > 0 && !this.slowerThanBefore(s, head, now)) return [];
     const srv = this.servers.get(head.server ?? '');
     const next = [...(this.servers.get(head.id)?.clients ?? [])].map((id) => this.clients.get(id));
-    const d = next.find((x) => this.rateOf(x, now) !== null);
+    const d = next.find((x) => this.rateOf(x, now, after) !== null);
     if (!srv || !d || head.route?.noRelay) return [];
-    const ref = this.rateOf(head, now) as number;
+    const ref = this.rateOf(head, now, after) as number;
     // The head is on trial first, whatever its client's rate: a head slow both ways makes its client
     // look slow too (for seconds, behind the head's deep uplink queue), and a client moved away on
     // that verdict took the tail's one free slot, which the probe needs (found on the slow-host lab:
