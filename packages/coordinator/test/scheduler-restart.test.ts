@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Scheduler } from '../src/scheduler/scheduler.js';
+import { RESUME_GRACE_MS } from '../src/scheduler/session-entry.js';
 import type { Decision } from '../src/scheduler/types.js';
 
 // A restarted coordinator rebuilds a session from what its seeder and peers re-announce: a
@@ -40,12 +41,19 @@ describe('Scheduler after a coordinator restart', () => {
 
     test(`a ${gate} session whose transfers are re-announced before its seeder re-opens it runs on`, () => {
       const s = new Scheduler();
-      s.resumeTransfer('lab', 'c1', 'seed', 0); // a transfer is only assigned in a running session
+      s.resumeTransfer('lab', 'c1', 'seed', 0);
       s.transferDone('c2', 0, 'lab');
       assert.equal(s.getSession('lab')!.state, 'pending');
-      assert.deepEqual(kinds(s.openSession('lab', IMAGE, options, 1)), ['started:resumed']);
+      assert.deepEqual(kinds(s.openSession('lab', IMAGE, options, 1, true)), ['started:resumed']);
       s.addServer('lab', 'seed', 2, 1);
       assert.equal(s.getServer('seed')!.clients.size, 1, 'the re-announced transfer holds its slot');
+    });
+
+    test(`a ${gate} session: a peer's claim of a running transfer alone does not open its gate`, () => {
+      const s = new Scheduler();
+      s.openSession('lab', IMAGE, options, 0);
+      s.resumeTransfer('lab', 'c1', 'seed', 1);
+      assert.equal(s.getSession('lab')!.state, 'waiting');
     });
 
     test(`a ${gate} session opened afresh is gated as before`, () => {
@@ -55,6 +63,16 @@ describe('Scheduler after a coordinator restart', () => {
       assert.equal(s.getSession('lab')!.state, 'waiting');
     });
   }
+
+  test('--linger does not end a resumed session before its peers had time to reconnect', () => {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, { startCount: 2, lingerMs: 1000 }, 0, true);
+    s.addServer('lab', 'seed', 2, 0);
+    assert.deepEqual(kinds(s.tick(RESUME_GRACE_MS)), [], 'nobody back yet: not idle');
+    s.resumeTransfer('lab', 'c1', 'seed', RESUME_GRACE_MS);
+    s.transferDone('c1', RESUME_GRACE_MS + 1);
+    assert.deepEqual(kinds(s.tick(RESUME_GRACE_MS + 1001)), ['ended'], 'idle for --linger once back');
+  });
 
   test('a session that ended and is re-opened afresh is gated again', () => {
     const s = new Scheduler();

@@ -40,11 +40,14 @@ describe('a started session across a coordinator restart, coordinator side', () 
       assert.deepEqual([s.state, s.endReason, s.imaged], ['ended', 'end-count', 2]);
     });
 
-    test(`a ${gate} session opened afresh is gated as before`, () => {
+    test(`a ${gate} session opened afresh is gated as before, and another source cannot say it started`, () => {
       const h = new StateHarness();
       h.peer('p1', 'lab');
       h.seeder('s1', 'lab', { options });
       assert.equal(h.session('lab').state, 'waiting');
+      const s2 = h.join('s2', 'seeder', 'lab');
+      h.send(s2.m, { type: 'open-session', manifest: { ...openableManifest() }, options, started: true });
+      assert.equal(h.session('lab').state, 'waiting', 'only the opener may');
     });
   }
 });

@@ -66,7 +66,8 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   }
   if (open) {
     joinOpenSession(ctx, m, record);
-    if (msg.started && s.state === 'waiting')
+    // Only its opener may say it had started: another source leaves the gating alone.
+    if (msg.started && s.state === 'waiting' && record.openedBy === m.id)
       ctx.effects.apply(ctx.scheduler.openSession(session, s.image!, s.options, now, true));
     else if (s.state === 'running') ctx.effects.toldStarted(m, session);
     return;

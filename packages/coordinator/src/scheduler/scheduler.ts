@@ -8,6 +8,7 @@ import {
   requeueServer,
   sessionDeadline,
   endCountReached,
+  markResumed,
   startReason,
   startSession as markStarted,
 } from './session-entry.js';
@@ -50,7 +51,7 @@ export class Scheduler {
   openSession(name: string, image: ImageInfo, options: SessionOptions, now: number, started = false): Decision[] {
     const s = this.session(name);
     if (s.state === 'ended') this.resetSession(s);
-    if (started) s.resumed = true;
+    if (started) markResumed(s, now);
     s.image = image;
     s.options = { ...options };
     this.pending.forget(name);
@@ -212,7 +213,6 @@ export class Scheduler {
     const s = this.session(session);
     const srv = this.servers.get(serverId);
     if (srv && srv.session !== session) return this.enqueueClient(session, clientId, now, { front: true });
-    if (s.state !== 'ended') s.resumed = true; // only a running session assigns: it had started
     let c = this.clients.get(clientId);
     c ??= this.addClient(s, clientId, now);
     s.clientQueue.remove(clientId);

@@ -46,6 +46,19 @@ export function startReason(s: SessionEntry, now: number): 'resumed' | 'immediat
   return null;
 }
 
+/**
+ * How long a session resumed after a coordinator restart is not counted idle while nobody is back
+ * yet: the roles' longest reconnect backoff (control-client.ts), so `--linger` cannot end it
+ * before its peers have re-announced.
+ */
+export const RESUME_GRACE_MS = 10_000;
+
+/** The session had started before this coordinator (re)started: it runs at once, never gated again. */
+export function markResumed(s: SessionEntry, now: number): void {
+  s.resumed = true;
+  if (s.state !== 'running') s.idleSince = now + RESUME_GRACE_MS;
+}
+
 /** The session has imaged the machines its --end-count asks for. */
 export function endCountReached(s: SessionEntry): boolean {
   const n = s.options.endCount;

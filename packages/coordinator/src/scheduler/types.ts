@@ -30,7 +30,7 @@ export type Decision =
    */
   | { kind: 'refused'; session: string; client: string; code: 'ERR_TOO_MANY_SESSIONS'; reason: string };
 
-/** `resumed`: it had started before a coordinator restart (its seeder or a running transfer says so). */
+/** `resumed`: it had started before a coordinator restart (its seeder says so when it re-opens it). */
 export type StartReason = 'resumed' | 'immediate' | 'count' | 'timer' | 'operator';
 
 export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-stopped' | 'image-changed';
@@ -108,8 +108,8 @@ export interface SessionEntry {
   openedAt: number | null;
   startedAt: number | null;
   /**
-   * It had started before this coordinator (re)started, as its seeder or a re-announced transfer
-   * told: it starts at once whatever its gate, and is never gated again.
+   * It had started before this coordinator (re)started, as its seeder said when it re-opened it:
+   * it starts at once whatever its gate, and is never gated again.
    */
   resumed: boolean;
   endedAt: number | null;
