@@ -20,7 +20,9 @@ const rangesArb = fc
 /** Bytes covered, as a set of unit indices (for small brute-force comparisons). */
 function cells(ranges: readonly ByteRange[], unit: number): Set<number> {
   const out = new Set<number>();
-  for (const [s, e] of ranges) for (let u = Math.floor(s / unit); u < Math.ceil(e / unit); u++) out.add(u);
+  for (const [s, e] of ranges) {
+    if (e > s) for (let u = Math.floor(s / unit); u < Math.ceil(e / unit); u++) out.add(u);
+  }
   return out;
 }
 

@@ -151,7 +151,9 @@ export async function readDiskLayout(read: ReadAt, size: number, options: DiskLa
     'none',
     options,
   );
-  const table = bare.part.fs === 'unknown' ? await readPartitionTable(disk, size) : null;
+  // A filesystem that maps cleanly from byte 0 wins; otherwise a partition table does (a stray
+  // superblock magic in a boot-loader gap must not turn a partitioned disk into one broken volume).
+  const table = bare.part.mapped ? null : await readPartitionTable(disk, size);
   if (table === null || table.table === 'none') {
     return assemble('none', size, [bare], table?.warnings ?? []);
   }

@@ -58,6 +58,7 @@ function firstEndingAfter(ranges: readonly ByteRange[], offset: number): number 
  */
 export function usedWithin(used: readonly ByteRange[], sliceStart: number, sliceEnd: number): ByteRange[] {
   const out: ByteRange[] = [];
+  if (sliceEnd <= sliceStart) return out;
   for (let i = firstEndingAfter(used, sliceStart); i < used.length; i++) {
     const [s, e] = used[i]!;
     if (s >= sliceEnd) break;
