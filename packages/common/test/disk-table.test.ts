@@ -72,7 +72,7 @@ function assertOutsideSent(layout: DiskLayout): void {
 }
 
 describe('partition tables', () => {
-  test('MBR with a logical partition chain: ext4, swap, FAT32 (logical), and an unknown logical', async (t) => {
+  test('MBR with a logical partition chain: ext4, swap, FAT32 (logical), an unknown logical; then a broken ext4', async (t) => {
     if (skip !== null) return t.skip(skip);
     const script = (img: string) => [
       'label: dos',
@@ -126,6 +126,19 @@ describe('partition tables', () => {
       [swap.start, swap.start + 4096],
     ]);
     assert.equal(swap.mapped, true);
+
+    const p1 = layout.partitions[0]!;
+    const fh = await open(image, 'r+');
+    await fh.write(Buffer.from([9, 0, 0, 0]), 0, 4, p1.start + 1024 + 0x18); // ext block size 512 KiB
+    await fh.close();
+    const broken = await layoutOf(image);
+    assert.equal(broken.partitions[0]?.mapped, false);
+    assert.ok(covers(broken.used, [[p1.start, p1.start + p1.length]]), 'partition 1 sent whole');
+    assert.match(
+      broken.warnings[0]!,
+      /^partition 1 \(Linux 0x83, bytes .*\): ext superblock: block size .*; sent whole$/,
+    );
+    assertSameAsStandalone(broken, 5, 'fat32');
   });
 
   describe('GPT', () => {

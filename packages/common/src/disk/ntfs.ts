@@ -104,7 +104,10 @@ export function decodeRuns(buf: Buffer, which = 'data runs'): Run[] {
     if (lenSize === 0 || lenSize > 8 || offSize > 8 || at + 1 + lenSize + offSize > buf.length) {
       throw mapError(`NTFS ${which}: malformed run header at byte ${at}`);
     }
-    const length = Number(buf.readUIntLE(at + 1, Math.min(lenSize, 6)));
+    if (buf.subarray(at + 7, at + 1 + lenSize).some((b) => b !== 0)) {
+      throw mapError(`NTFS ${which}: run length past 2^48 clusters at byte ${at}`);
+    }
+    const length = buf.readUIntLE(at + 1, Math.min(lenSize, 6));
     if (offSize === 0) runs.push({ lcn: null, length });
     else {
       lcn += signedLE(buf, at + 1 + lenSize, offSize);
