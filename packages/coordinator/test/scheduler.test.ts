@@ -283,4 +283,45 @@ describe('Scheduler in relay mode', () => {
     s.removeServer('X', 1);
     assert.deepEqual(assigns(s.transferFailed('A', 1)), [['A', 'seeder']]);
   });
+
+  test('a relay that rejoins is not served by a client still recorded as streaming from it after it left the server queue', () => {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, { relay: true }, 0);
+    s.addServer('lab', 'seed', 1, 0);
+    s.enqueueClient('lab', 'p1', 0); // p1 ← seed
+    s.addServer('lab', 'p1', 1, 0, { relay: true });
+    s.enqueueClient('lab', 'p2', 0); // p2 ← p1
+    s.addServer('lab', 'p2', 1, 0, { relay: true });
+    // p1's server entry goes (its clients' transfers stay recorded), then p1 loses its own server.
+    s.removeServer('p1', 1);
+    s.removeServer('seed', 1);
+    assert.deepEqual(assigns(s.transferFailed('p1', 2)), []);
+    assert.equal(s.getClient('p2')!.server, 'p1');
+  });
+
+  test('a re-announced transfer from a server not yet back counts as downstream of it', () => {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, { relay: true }, 0);
+    s.resumeTransfer('lab', 'p2', 'p1', 0); // a restarted coordinator: p2 streams from p1, not registered yet
+    s.addServer('lab', 'p2', 1, 0, { relay: true });
+    assert.deepEqual(assigns(s.enqueueClient('lab', 'p1', 1)), []);
+    assert.deepEqual(assigns(s.addServer('lab', 'seed', 1, 2)), [['p1', 'seed']]);
+  });
+
+  test('a relay chain of 20,000 pairs every client, each with the relay before it', () => {
+    const s = new Scheduler();
+    s.openSession('lab', IMAGE, { relay: true }, 0);
+    const n = 20_000;
+    for (let i = 1; i <= n; i++) s.enqueueClient('lab', `p${i}`, 0);
+    const pending = s.addServer('lab', 'seed', 1, 0);
+    let paired = 0;
+    while (pending.length > 0) {
+      const d = pending.shift() as Decision;
+      if (d.kind !== 'assign') continue;
+      assert.equal(d.server, paired === 0 ? 'seed' : `p${paired}`);
+      paired++;
+      pending.push(...s.addServer('lab', d.client, 1, 0, { relay: true }));
+    }
+    assert.equal(paired, n);
+  });
 });

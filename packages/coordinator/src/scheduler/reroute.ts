@@ -1,4 +1,4 @@
-import { canServe } from './server-choice.js';
+import { canServe, type ServerLinks } from './server-choice.js';
 import { requeueServer } from './session-entry.js';
 import { best, median, rising, route, waits } from './route-state.js';
 import type { ClientEntry, Decision, RouteState, ServerEntry, SessionEntry } from './types.js';
@@ -32,6 +32,7 @@ export class Reroute {
   constructor(
     private readonly clients: ReadonlyMap<string, ClientEntry>,
     private readonly servers: ReadonlyMap<string, ServerEntry>,
+    private readonly links: ServerLinks,
   ) {}
 
   /**
@@ -122,7 +123,7 @@ export class Reroute {
     let room = srv.capacity - srv.clients.size + 1;
     const movers: ClientEntry[] = [];
     for (const d of downstream) {
-      if (room-- <= 0 || !canServe(srv, d, this.clients)) break;
+      if (room-- <= 0 || !canServe(srv, d, this.clients, this.links)) break;
       movers.push(d);
     }
     const dest = this.placeFor(s, c, srv.id, new Map(movers.map((d) => [d.id, srv.id])), now, true);
@@ -287,7 +288,7 @@ export class Reroute {
     let bestRate = 0;
     for (const id of s.serverQueue) {
       const x = this.servers.get(id) as ServerEntry;
-      if (x.id === c.server || !this.hasRoom(x, c) || !canServe(x, c, this.clients)) continue;
+      if (x.id === c.server || !this.hasRoom(x, c) || !canServe(x, c, this.clients, this.links)) continue;
       const expected = this.expectedRate(x, ref, now);
       if (expected > bestRate && expected >= need) [dest, bestRate] = [x, expected];
     }
@@ -356,7 +357,7 @@ export class Reroute {
     if (old) requeueServer(s, old);
     to.clients.add(c.id);
     requeueServer(s, to);
-    c.server = to.id;
+    this.links.set(c, to.id);
     c.since = now;
     const r = route(c);
     const rate = r.rate ?? 0;

@@ -1,6 +1,7 @@
 import type { SessionOptions } from '@cascade/common';
 import {
   endSession as markEnded,
+  lingerEnd,
   freshSessionState,
   newClientEntry,
   newServerEntry,
@@ -13,7 +14,7 @@ import {
   startSession as markStarted,
 } from './session-entry.js';
 import type { ClientEntry, Decision, EndReason, ImageInfo, ServerEntry, SessionEntry } from './types.js';
-import { pickServer } from './server-choice.js';
+import { pickServer, ServerLinks } from './server-choice.js';
 import { Reroute } from './reroute.js';
 import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './pending-sessions.js';
 
@@ -35,8 +36,9 @@ export class Scheduler {
   private readonly awaitingServer = new Map<string, Set<string>>();
   /** Sessions named before any seeder opened them: capped per address and in total, and expiring. */
   private readonly pending: PendingSessions;
+  private readonly links = new ServerLinks(); // the one writer of every client's `server` (server-choice.ts)
   /** Routing around slow machines: rates in, moves out (reroute.ts). */
-  private readonly reroute = new Reroute(this.clients, this.servers);
+  private readonly reroute = new Reroute(this.clients, this.servers, this.links);
 
   constructor(opts: { pending?: Partial<PendingLimits> } = {}) {
     this.pending = new PendingSessions({ ...DEFAULT_PENDING_LIMITS, ...opts.pending });
@@ -180,7 +182,7 @@ export class Scheduler {
     if (c?.state === 'transferring') this.releaseTransfer(c, now);
     c ??= this.addClient(s, id, now);
     c.state = 'queued';
-    c.server = null;
+    this.links.set(c, null);
     c.since = now;
     if (opts.held !== undefined) c.held = opts.held;
     if (opts.joinedAt !== undefined) c.joinedAt = opts.joinedAt;
@@ -268,7 +270,7 @@ export class Scheduler {
       s.imaged++;
       s.progression.push({ at: now, imaged: s.imaged });
     }
-    c.server = null;
+    this.links.set(c, null);
     return this.evaluate(s, now);
   }
 
@@ -336,6 +338,7 @@ export class Scheduler {
 
   private resetSession(s: SessionEntry): void {
     for (const id of s.servers) this.servers.delete(id);
+    for (const id of s.clients) this.links.set(this.clients.get(id) as ClientEntry, null);
     for (const id of s.clients) this.clients.delete(id);
     Object.assign(s, freshSessionState());
   }
@@ -350,14 +353,8 @@ export class Scheduler {
     if (s.state !== 'running') return out;
     if (endCountReached(s)) return [...out, markEnded(s, 'end-count', now)];
     out.push(...this.pair(s, now));
-    const idle = s.clientQueue.size === 0 && s.transfers === 0;
-    if (!idle) s.idleSince = null;
-    else {
-      s.idleSince ??= now;
-      const linger = s.options.lingerMs;
-      if (linger !== undefined && now - s.idleSince >= linger) out.push(markEnded(s, 'linger', now));
-    }
-    return out;
+    const lingered = lingerEnd(s, now);
+    return lingered ? [...out, lingered] : out;
   }
 
   /** Pair head clients with head servers while both queues hold someone. */
@@ -366,7 +363,7 @@ export class Scheduler {
     let guard = s.clientQueue.size + s.serverQueue.size + 1;
     while (s.clientQueue.size > 0 && s.serverQueue.size > 0 && guard-- > 0) {
       const client = this.clients.get(s.clientQueue.peek() as string) as ClientEntry;
-      const srv = pickServer(s, client, this.servers, this.clients);
+      const srv = pickServer(s, client, this.servers, this.clients, this.links);
       if (!srv) break;
       s.clientQueue.shift();
       this.bind(s, client, srv, srv.id, now);
@@ -378,7 +375,7 @@ export class Scheduler {
 
   private bind(s: SessionEntry, c: ClientEntry, srv: ServerEntry | null, serverId: string, now: number): void {
     c.state = 'transferring';
-    c.server = serverId;
+    this.links.set(c, serverId);
     c.since = now;
     srv?.clients.add(c.id);
     s.transfers++;
@@ -388,7 +385,7 @@ export class Scheduler {
     const s = this.mustSession(c.session);
     s.transfers = Math.max(0, s.transfers - 1);
     const srv = c.server ? this.servers.get(c.server) : undefined;
-    c.server = null;
+    this.links.set(c, null);
     c.state = 'queued';
     c.since = now;
     if (srv) {

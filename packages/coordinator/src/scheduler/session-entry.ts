@@ -100,6 +100,20 @@ export function endSession(s: SessionEntry, reason: EndReason, now: number): Dec
   return { kind: 'ended', session: s.name, reason, at: now };
 }
 
+/**
+ * A running session with nobody waiting and nothing in flight ends after its --linger: note when
+ * it went idle (or that it no longer is) and end it once that long has passed.
+ */
+export function lingerEnd(s: SessionEntry, now: number): Decision | null {
+  if (s.clientQueue.size > 0 || s.transfers > 0) {
+    s.idleSince = null;
+    return null;
+  }
+  s.idleSince ??= now;
+  const linger = s.options.lingerMs;
+  return linger !== undefined && now - s.idleSince >= linger ? endSession(s, 'linger', now) : null;
+}
+
 /** A client that just joined a session's queue. */
 export function newClientEntry(session: string, id: string, now: number): ClientEntry {
   const fresh = { state: 'queued' as const, server: null, since: now, joinedAt: now, held: 0 };
