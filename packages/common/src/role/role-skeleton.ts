@@ -101,18 +101,25 @@ export class RoleSkeleton<R> {
       .then(async () => {
         if (!this.ended) await fn();
       })
-      .catch((err: unknown) => {
-        this.log.error({ err, event: what }, 'event failed');
-        this.fail(toCascadeError(err, 'ERR_INTERNAL'));
-      });
+      .catch((err: unknown) => this.failWith(err, { event: what }));
   }
 
   /** Watch background work (a transfer, a timer's job): a rejection ends the role. */
   watch(what: string, p: Promise<unknown>): void {
-    p.catch((err: unknown) => {
-      this.log.error({ err, task: what }, 'task failed');
-      this.fail(toCascadeError(err, 'ERR_INTERNAL'));
-    });
+    p.catch((err: unknown) => this.failWith(err, { task: what }));
+  }
+
+  /**
+   * End the role with what an event or task threw. A CascadeError with its own code is one of the
+   * role's known endings (the session ended early, an untrusted manifest …): the caller prints its
+   * one line, so it is logged without a stack. Anything else is a bug: logged with its stack.
+   */
+  private failWith(err: unknown, where: { event: string } | { task: string }): void {
+    const e = toCascadeError(err, 'ERR_INTERNAL');
+    if (isCascadeError(err) && err.code !== 'ERR_INTERNAL')
+      this.log.debug({ ...where, code: e.code, reason: e.message }, 'role ending');
+    else this.log.error({ err, ...where }, 'event failed');
+    this.fail(e);
   }
 
   /** Wait until every queued event has run. */
