@@ -66,7 +66,7 @@ describe('ControlClient', () => {
     const coord = await fakeCoordinator(() => ({ type: 'error', code: 'ERR_AUTH_FAILED', message: 'bad proof' }));
     const { logger } = capture();
     const c = new ControlClient({ url: coord.url, hello, logger, onMessage: () => undefined, reconnect: fast });
-    await assert.rejects(c.start(), { code: 'ERR_AUTH_FAILED' });
+    await assert.rejects(c.start(), { code: 'ERR_COORDINATOR_REFUSED', remoteCode: 'ERR_AUTH_FAILED' });
     await c.close();
     assert.equal(coord.hellos(), 1);
   });

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CascadeError,
-  PEER_FATAL_CONTROL_CODES,
   RoleSkeleton,
   toCascadeError,
   type CoordinatorMessage,
@@ -76,7 +75,6 @@ export class Peer {
     this.role = new RoleSkeleton<PeerResult>({
       logger: this.log,
       control: this.c.control,
-      fatalCodes: PEER_FATAL_CONTROL_CODES,
       onConnected: () => this.announce(),
       onMessage: (m) => this.onMessage(m),
     });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import WebSocket from '../ws.cjs';
-import { CascadeError } from '../errors.js';
+import { CascadeError, coordinatorRefusal, FATAL_CONTROL_CODES } from '../errors.js';
 import { decodeCoordinatorMessage, encodeControl } from '../protocol/control-codec.js';
 import { helloProof } from '../protocol/hello-auth.js';
 import {
@@ -28,19 +28,6 @@ export interface ControlClientOptions {
   pingIntervalMs?: number;
   connectTimeoutMs?: number;
 }
-
-/**
- * Codes a coordinator refuses a hello with that no retry can fix (the role's own configuration);
- * any other refusal before the welcome (ERR_TOO_MANY_CONNECTIONS, ERR_RATE_LIMITED, a coordinator
- * restarting) is retried with backoff.
- */
-export const FATAL_HELLO_CODES: readonly string[] = [
-  'ERR_PROTOCOL_VERSION',
-  'ERR_AUTH_REQUIRED',
-  'ERR_AUTH_FAILED',
-  'ERR_BAD_CONFIG',
-  'ERR_ROLE_FORBIDDEN',
-];
 
 /**
  * A role's control connection to the coordinator: hello first, msgpack frames, validated
@@ -128,12 +115,14 @@ export class ControlClient {
   }
 
   /**
-   * The coordinator refused us before the welcome: a fatal code (or a one-shot connection) ends
-   * here; anything else (too many connections, rate limited, restarting) is retried.
+   * The coordinator refused us before the welcome: a fatal code (FATAL_CONTROL_CODES, the role's
+   * own configuration) or a one-shot connection ends here, with the code wrapped as the
+   * coordinator's (ERR_COORDINATOR_REFUSED); anything else (too many connections, rate limited,
+   * restarting) is retried.
    */
   private refused(ws: WebSocket, msg: Extract<CoordinatorMessage, { type: 'error' }>): void {
-    if (this.opts.reconnect === false || FATAL_HELLO_CODES.includes(msg.code)) {
-      const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
+    if (this.opts.reconnect === false || FATAL_CONTROL_CODES.has(msg.code)) {
+      const err = coordinatorRefusal(msg.code, msg.message);
       this.closedByUs = true;
       this.firstWelcome?.reject(err);
       this.firstWelcome = null;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ControlClient, type ControlClientOptions } from '../control/control-client.js';
-import { CascadeError, isCascadeError, toCascadeError, type ErrorCode } from '../errors.js';
+import { CascadeError, coordinatorRefusal, isCascadeError, isFatalRefusal, toCascadeError } from '../errors.js';
 import type { ClientMessage, CoordinatorMessage } from '../protocol/control-messages.js';
 
 /** The part of a control connection a role uses: a ControlClient, or a stub in unit tests. */
@@ -28,21 +28,9 @@ export function controlClientFactory(
   return (h) => new ControlClient({ ...o, ...h });
 }
 
-/** Coordinator error codes that end a peer: the ones the coordinator sends about the peer's own configuration. */
-export const PEER_FATAL_CONTROL_CODES: readonly ErrorCode[] = [
-  'ERR_PROTOCOL_VERSION',
-  'ERR_BAD_CONFIG',
-  'ERR_AUTH_REQUIRED',
-  'ERR_AUTH_FAILED',
-];
-/** Coordinator error codes that end a seeder. */
-export const SEEDER_FATAL_CONTROL_CODES: readonly ErrorCode[] = [...PEER_FATAL_CONTROL_CODES, 'ERR_SESSION_EXISTS'];
-
 export interface RoleSkeletonOptions {
   logger: Logger;
   control: ControlFactory;
-  /** Coordinator error codes that end this role; any other is logged and ignored. */
-  fatalCodes: readonly ErrorCode[];
   /** Run in the role's loop after every welcome: re-announce state. */
   onConnected: () => void | Promise<void>;
   /** Run in the role's loop for every coordinator message except `error` (handled here). */
@@ -168,14 +156,15 @@ export class RoleSkeleton<R> {
       this.post(m.type, () => this.opts.onMessage(m));
       return;
     }
-    const fatal = (this.opts.fatalCodes as readonly string[]).includes(m.code);
-    this.log.warn({ code: m.code, reason: m.message, fatal }, 'coordinator reported an error');
-    if (fatal) this.fail(new CascadeError(m.code as ErrorCode, `coordinator refused: ${m.message}`));
+    const refusal = coordinatorRefusal(m.code, m.message);
+    const fatal = isFatalRefusal(refusal);
+    this.log.warn({ remoteCode: m.code, reason: m.message, fatal }, 'coordinator reported an error');
+    if (fatal) this.fail(refusal);
   }
 
-  /** Why the first connection failed: a fatal coordinator code as it is, anything else as unreachable. */
+  /** Why the first connection failed: a fatal coordinator refusal as it is, anything else as unreachable. */
   private refusal(err: unknown): CascadeError {
-    if (isCascadeError(err) && (this.opts.fatalCodes as readonly string[]).includes(err.code)) return err;
+    if (isFatalRefusal(err)) return err;
     const e = toCascadeError(err, 'ERR_COORDINATOR_UNREACHABLE');
     if (e.code === 'ERR_COORDINATOR_UNREACHABLE') return e;
     return new CascadeError('ERR_COORDINATOR_UNREACHABLE', e.message, { cause: e });
