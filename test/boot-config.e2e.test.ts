@@ -135,6 +135,19 @@ describe('cascade peer configuration: flags > CASCADE_* > kernel command line > 
     assert.doesNotMatch(onProc.stderr, /unknown parameter cascade\.retry/);
   });
 
+  test('the hidden fault-injection option is a flag only: never read from cascade.fault or CASCADE_FAULT', async () => {
+    const file = await cmdline('fault', 'cascade.fault=corrupt-every:1 cascade.target=/tmp/x');
+    for (const command of [['peer'], ['seed', 'img', '--session', 'lab']]) {
+      const r = await cascade([...command, '--cmdline-file', file, '--show-config'], {
+        CASCADE_FAULT: 'corrupt-every:1',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const s = (JSON.parse(r.stdout) as { settings: Settings }).settings;
+      assert.equal(s.fault, undefined, JSON.stringify(s));
+      assert.match(r.stderr, /unknown parameter cascade\.fault/);
+    }
+  });
+
   test('invalid values exit 2 with one line naming where the value came from', async () => {
     const file = await cmdline('bad', 'cascade.capacity=lots');
     const fromCmdline = await cascade(['peer', '--cmdline-file', file, '--target', 'x']);
