@@ -40,6 +40,8 @@ export class ControlClient {
   private offlineSince: number | null = null;
   /** Why the current connection attempt failed (socket error or coordinator refusal), for the retry log. */
   private lastError: string | null = null;
+  /** Set when what answers at the URL is not a coordinator (e.g. a data port): retries say so at warn. */
+  private notCoordinator: string | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private aliveTimer: NodeJS.Timeout | null = null;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -166,6 +168,7 @@ export class ControlClient {
       }
       if (msg.type === 'welcome') {
         this.welcomed = true;
+        this.notCoordinator = null;
         this.secret = msg.secret ?? this.secret; // a restarted coordinator issues a new one
         this.attempt = 0;
         this.offlineSince = null;
@@ -180,6 +183,7 @@ export class ControlClient {
     });
     ws.on('error', (err) => {
       this.lastError ??= err.message;
+      this.notCoordinator ??= notACoordinatorHint(this.opts.url, err);
       this.log.debug({ err }, 'control connection error');
     });
     ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
@@ -239,7 +243,21 @@ export class ControlClient {
     const base = Math.min(max, initial * 2 ** this.attempt);
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt++;
-    this.log.info({ url: this.opts.url, reason, attempt: this.attempt, delay }, 'retrying the coordinator');
+    const retry = { url: this.opts.url, reason, attempt: this.attempt, delay };
+    if (this.notCoordinator) this.log.warn({ ...retry, hint: this.notCoordinator }, 'retrying the coordinator');
+    else this.log.info(retry, 'retrying the coordinator');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+/**
+ * Something answered at `url`, but not as a WebSocket server (the HTTP parser failed on its bytes,
+ * or it answered HTTP without upgrading): most often a data port (7771) given as the coordinator.
+ */
+function notACoordinatorHint(url: string, err: Error & { code?: string }): string | null {
+  const notHttp = err.code?.startsWith('HPE_') ?? false;
+  if (!notHttp && !/^Unexpected server response/.test(err.message)) return null;
+  const port = new URL(url).port;
+  const dataPort = port === '7771' ? `port 7771 is the data (and discovery) port, ` : '';
+  return `what answers at ${url} is not a cascade coordinator: ${dataPort}the coordinator listens on 7770 by default`;
 }
