@@ -141,7 +141,10 @@ export class Peer {
       return;
     }
     const store = this.target?.store;
-    const held = store ? `${store.heldSlices} of ${store.count} slices verified and kept` : 'nothing fetched yet';
+    const held =
+      store && store.heldSlices > 0
+        ? `${store.heldSlices} of ${store.count} slices verified and kept on the target; run again with --reuse to fetch only the rest`
+        : 'nothing fetched yet';
     this.role.fail(new CascadeError('ERR_STOPPED', `stopped (${reason}) before the image was complete: ${held}`));
   }
 
