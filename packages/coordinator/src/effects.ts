@@ -115,7 +115,11 @@ export class Effects {
   serverGone(m: Member, now: number, how: { lost: true } | { lost: false; reason: string }): void {
     const srv = this.p.scheduler.getServer(m.id);
     if (!srv) return;
-    if (how.lost) {
+    // After the session's end its servers close (the seeder without a leave): that is the end
+    // working, not a server lost or leaving, so no warning and no metric.
+    if (this.p.scheduler.getSession(srv.session)?.state === 'ended') {
+      this.p.log.debug({ peer: m.name, id: m.id, lost: how.lost }, 'server of an ended session gone');
+    } else if (how.lost) {
       this.p.log.warn({ peer: m.name, id: m.id }, 'server lost');
       this.warn(now, 'server-lost', `${m.name} disconnected`);
       this.p.metrics.serverLost(srv.session);

@@ -86,6 +86,18 @@ describe('Effects: decisions become messages, board updates, metrics and warning
     assert.equal(l.seederConn.of('session-ended').length, 1);
   });
 
+  test('a clean end: servers of the ended session going away (closed or left) are no warning', async () => {
+    const l = lab();
+    const { m } = l.peer('p1');
+    m.serving = new ServerSlot('127.0.0.6', 7771);
+    l.effects.apply(l.scheduler.addServer('lab', 'p1', 3, 5));
+    l.effects.apply(l.scheduler.endSession('lab', 60, 'end-count'));
+    l.effects.serverGone(m, 61, { lost: false, reason: 'end-count' });
+    l.effects.serverGone(l.seeder, 62, { lost: true });
+    assert.deepEqual(l.warnings.list(), []);
+    assert.doesNotMatch(await l.metrics.text(), /cascade_servers_lost_total\{session="lab"\} [1-9]/);
+  });
+
   test('bad slices are a client claim on the board; two clients reporting three in all quarantine the server', () => {
     const l = lab();
     const p1 = l.peer('p1').m;
