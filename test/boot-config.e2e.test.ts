@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { CASCADE_BIN } from '@cascade/cli';
 import { guardEnv } from './crash-guard.js';
@@ -121,9 +122,7 @@ describe('cascade peer configuration: flags > CASCADE_* > kernel command line > 
     );
     const media = join(dir, 'run-cascade-cmdline');
     const helper = join(fileURLToPath(new URL('..', import.meta.url)), 'scripts/boot-media/boot-helper.mjs');
-    await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, [helper, 'params', proc, media], (err) => (err ? reject(err) : resolve())),
-    );
+    await promisify(execFile)(process.execPath, [helper, 'params', proc, media]);
     const r = await cascade(['peer', '--cmdline-file', media, '--target', '/dev/vda', '--show-config']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '', 'no warning');

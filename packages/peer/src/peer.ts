@@ -20,7 +20,7 @@ import {
   type PeerResult,
 } from './peer-types.js';
 import { peerProgress, type PeerProgress } from './progress.js';
-import { acceptSession, leaveMessage, sourceAddress } from './peer-session.js';
+import { acceptSession, leaveMessage, sourceAddress, stoppedMessage } from './peer-session.js';
 import { fetchAfterMove, TransferMoves } from './peer-moves.js';
 import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from './slice-client.js';
@@ -140,12 +140,7 @@ export class Peer {
       this.role.finish(this.result);
       return;
     }
-    const store = this.target?.store;
-    const held =
-      store && store.heldSlices > 0
-        ? `${store.heldSlices} of ${store.count} slices verified and kept on the target; run again with --reuse to fetch only the rest`
-        : 'nothing fetched yet';
-    this.role.fail(new CascadeError('ERR_STOPPED', `stopped (${reason}) before the image was complete: ${held}`));
+    this.role.fail(new CascadeError('ERR_STOPPED', stoppedMessage(reason, this.target?.store)));
   }
 
   /** Before contacting the coordinator: the target is ours to write, the serving port is ours. */
