@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { CASCADE_BIN } from '@cascade/cli';
 import { guardEnv } from './crash-guard.js';
@@ -111,6 +113,38 @@ describe('cascade peer configuration: flags > CASCADE_* > kernel command line > 
     const r = await cascade(['peer', '--cmdline-file', file, '--show-config']);
     assert.equal(r.code, 0);
     assert.match(r.stderr, /warning: kernel command line: unknown parameter cascade\.sesion/);
+  });
+
+  test("--show-config on the boot media's command line (/run/cascade/cmdline, as the boot script writes it) and on /proc/cmdline: cascade.retry is never unknown", async () => {
+    const proc = await cmdline(
+      'proc-cmdline',
+      'BOOT_IMAGE=/vmlinuz quiet cascade.target=auto cascade.retry=90s cascade.on-complete=reboot cascade.session=lab cascade.rate=100Mbit\n',
+    );
+    const media = join(dir, 'run-cascade-cmdline');
+    const helper = join(fileURLToPath(new URL('..', import.meta.url)), 'scripts/boot-media/boot-helper.mjs');
+    await promisify(execFile)(process.execPath, [helper, 'params', proc, media]);
+    const r = await cascade(['peer', '--cmdline-file', media, '--target', '/dev/vda', '--show-config']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'no warning');
+    const s = (JSON.parse(r.stdout) as { settings: Settings }).settings;
+    assert.deepEqual(s.session, { value: 'lab', from: 'cmdline' });
+    assert.deepEqual(s.rate, { value: '100Mbit', from: 'cmdline', parsed: 12_500_000, unit: 'B/s' });
+    const onProc = await cascade(['peer', '--cmdline-file', proc, '--show-config']);
+    assert.equal(onProc.code, 0, onProc.stderr);
+    assert.doesNotMatch(onProc.stderr, /unknown parameter cascade\.retry/);
+  });
+
+  test('the hidden fault-injection option is a flag only: never read from cascade.fault or CASCADE_FAULT', async () => {
+    const file = await cmdline('fault', 'cascade.fault=corrupt-every:1 cascade.target=/tmp/x');
+    for (const command of [['peer'], ['seed', 'img', '--session', 'lab']]) {
+      const r = await cascade([...command, '--cmdline-file', file, '--show-config'], {
+        CASCADE_FAULT: 'corrupt-every:1',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const s = (JSON.parse(r.stdout) as { settings: Settings }).settings;
+      assert.equal(s.fault, undefined, JSON.stringify(s));
+      assert.match(r.stderr, /unknown parameter cascade\.fault/);
+    }
   });
 
   test('invalid values exit 2 with one line naming where the value came from', async () => {

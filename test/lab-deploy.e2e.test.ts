@@ -58,6 +58,19 @@ describe('problem 9: the shipped deploy/ files', () => {
     assert.ok(!(d.get('ReadWritePaths') ?? []).some((p) => p.includes('/srv/images')), 'images are writable');
   });
 
+  test('the seeder unit stops restarting on a configuration error, and reads a root-owned image through a group', async () => {
+    const d = directives(await readFile(join(units, 'cascade-seeder@.service'), 'utf8'));
+    assert.deepEqual(d.get('RestartPreventExitStatus')?.[0]?.split(/\s+/), ['2'], 'exit 2 (bad configuration)');
+    assert.ok(Number(d.get('StartLimitBurst')?.[0]) > 0, 'other failures are retried a bounded number of times');
+    assert.deepEqual(d.get('SupplementaryGroups'), ['cascade']);
+    assert.deepEqual(d.get('ReadOnlyPaths'), ['/srv/images']);
+    for (const doc of ['README.md', join('deploy', 'README.md')]) {
+      const text = await readFile(join(ROOT, doc), 'utf8');
+      assert.match(text, /groupadd --system cascade/, `${doc} creates the group`);
+      assert.match(text, /chgrp cascade \/srv\/images\/\S+ && chmod g\+r/, `${doc} gives the image to it`);
+    }
+  });
+
   test('cascade seed takes --cache-dir (and CASCADE_CACHE_DIR)', async () => {
     const flag = await runCascade(['seed', 'x.img', '--session', 's', '--cache-dir', '/var/cache/x', '--show-config']);
     assert.equal(flag.code, 0, flag.stderr);
@@ -70,13 +83,15 @@ describe('problem 9: the shipped deploy/ files', () => {
     assert.match(fromEnv.stdout, /"cache-dir": \{\s*"value": "\/var\/cache\/cascade-seeder",\s*"from": "env"/);
   });
 
-  test('the install steps create /etc/cascade before writing into it', async () => {
-    const steps = await readFile(join(ROOT, 'deploy', 'README.md'), 'utf8');
-    const mkdir = steps.search(/mkdir -p (\S+ )*\/etc\/cascade\b/);
-    const write = steps.search(/> ?\/etc\/cascade\//);
-    assert.ok(mkdir >= 0, 'no mkdir -p /etc/cascade');
-    assert.ok(write < 0 || mkdir < write, 'writes into /etc/cascade before creating it');
-    assert.match(steps, /systemctl daemon-reload/);
+  test('the install steps (deploy/README.md and the README) create /etc/cascade before writing into it', async () => {
+    for (const doc of [join('deploy', 'README.md'), 'README.md']) {
+      const steps = await readFile(join(ROOT, doc), 'utf8');
+      const mkdir = steps.search(/mkdir -p (\S+ )*\/etc\/cascade\b/);
+      const write = steps.search(/> ?\/etc\/cascade\//);
+      assert.ok(mkdir >= 0, `${doc}: no mkdir -p /etc/cascade`);
+      assert.ok(write < 0 || mkdir < write, `${doc}: writes into /etc/cascade before creating it`);
+      assert.match(steps, /systemctl daemon-reload/);
+    }
   });
 
   test('systemd-analyze verify accepts every unit without a warning', async (t) => {

@@ -2,6 +2,7 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './commands/index.js';
+import { withSuggestions } from './did-you-mean.js';
 import { reportFatal } from './exit.js';
 import { skipHelpCache } from './help-cache.js';
 import { cascadeVersion } from './version.js';
@@ -17,9 +18,14 @@ async function main(): Promise<void> {
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => {
+    .fail((msg, err, y) => {
       if (err) throw err;
-      process.stderr.write(`cascade: ${msg}\n(run "cascade --help" for usage)\n`);
+      // The third argument is yargs' usage object: its descriptions are the options of the command run.
+      const usage = y as unknown as { getDescriptions?: () => Record<string, unknown> };
+      const known = Object.keys(usage.getDescriptions?.() ?? {});
+      process.stderr.write(
+        `cascade: ${withSuggestions(msg, hideBin(process.argv), known)}\n(run "cascade --help" for usage)\n`,
+      );
       process.exit(2);
     });
   for (const c of commands) cli = cli.command(c as CommandModule);

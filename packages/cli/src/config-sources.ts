@@ -12,6 +12,13 @@ import { addOptions, sourceKeys, type OptionTable } from './options/option-table
 
 export const DEFAULT_CMDLINE_FILE = '/proc/cmdline';
 
+/**
+ * `cascade.*` parameters the boot media's script reads itself (deploy/boot/cascade-boot.sh): on
+ * /proc/cmdline they are documented settings, not unknown ones. (The script hands the peer
+ * /run/cascade/cmdline without them.)
+ */
+export const BOOT_SCRIPT_PARAMS: readonly string[] = ['retry', 'settle'];
+
 /** Where the settings come from: flags only, not themselves settable from the environment. */
 const SOURCE_OPTIONS: OptionTable = [
   {
@@ -89,7 +96,7 @@ export function applyConfigSources(
   }
   const file = typeof argv['cmdline-file'] === 'string' ? argv['cmdline-file'] : DEFAULT_CMDLINE_FILE;
   const cmdline = cmdlineParams ?? readCmdline(file);
-  const resolved = resolveConfig(keys, { flags, env, cmdline, defaults });
+  const resolved = resolveConfig(keys, { flags, env, cmdline, defaults }, BOOT_SCRIPT_PARAMS);
   for (const [name, value] of Object.entries(resolved.values)) {
     argv[name] = value;
     argv[camel(name)] = value;

@@ -1,4 +1,4 @@
-import { isCascadeError, type ErrorCode } from '@cascade/common';
+import { FATAL_CONTROL_CODES, isCascadeError, type ErrorCode } from '@cascade/common';
 
 /** Peer exit codes (DESIGN.md): 0 imaged · 2 bad configuration · 3 target unusable · 4 unverifiable · 5 incomplete. */
 export const ExitCode = {
@@ -29,8 +29,18 @@ const byCode: Partial<Record<ErrorCode, number>> = {
   ERR_STOPPED: ExitCode.INCOMPLETE,
 };
 
+/**
+ * Coordinator refusals (ERR_COORDINATOR_REFUSED) that say the command's own configuration is
+ * wrong: exit 2. The remote code decides the exit code only through this list; it never becomes
+ * a local error code.
+ */
+const BAD_CONFIG_REFUSALS: ReadonlySet<string> = new Set([...FATAL_CONTROL_CODES, 'ERR_UNKNOWN_SESSION']);
+
 export function exitCodeFor(err: unknown): number {
-  return isCascadeError(err) ? (byCode[err.code] ?? ExitCode.FAILURE) : ExitCode.FAILURE;
+  if (!isCascadeError(err)) return ExitCode.FAILURE;
+  if (err.code === 'ERR_COORDINATOR_REFUSED')
+    return err.remoteCode && BAD_CONFIG_REFUSALS.has(err.remoteCode) ? ExitCode.BAD_CONFIG : ExitCode.FAILURE;
+  return byCode[err.code] ?? ExitCode.FAILURE;
 }
 
 /** One clear line on stderr, then the exit code that matches the error. */

@@ -36,6 +36,15 @@ describe('the cascade command', () => {
     assert.equal(r.stderr, 'cascade: --start-count: expected a number, got "abc" (ERR_BAD_CONFIG)\n');
   });
 
+  test('a typo in an option gets a "did you mean" (exit 2)', async () => {
+    const r = await cascade(['seed', 'img', '--sesion', 'lab', '--coordinator', 'ws://127.0.9.1:1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^cascade: Unknown argument: sesion \(--sesion: did you mean --session\?\)\n/);
+    const peer = await cascade(['peer', '--cmdline-file', '/dev/null', '--tagret', 'x']);
+    assert.equal(peer.code, 2);
+    assert.match(peer.stderr, /--tagret: did you mean --target\?/);
+  });
+
   test('a rate spelled 10MBps is refused with the accepted forms (exit 2)', async () => {
     const r = await cascade(['peer', '--cmdline-file', '/dev/null', '--target', 'x', '--rate', '10MBps']);
     assert.equal(r.code, 2);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { formatDuration } from '@cascade/common';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { gatingText } from '../src/console/gating.js';
 import { layoutSections } from '../src/console/layout.js';
 import { renderConsole, sessionEta } from '../src/console/render.js';
-import { bar, clean, sparkline } from '../src/console/text.js';
+import { bar, clean, etaText, sparkline } from '../src/console/text.js';
 
 const NOW = 1_700_000_000_000;
 const MiB = 1024 * 1024;
@@ -260,5 +261,22 @@ describe('console building blocks', () => {
     assert.equal(sessionEta(s, 10e6), ((17 * 256 - 64) * MiB * 1000) / 10e6);
     assert.equal(sessionEta(s, 0), null);
     assert.equal(sessionEta({ ...s, state: 'waiting' }, 10e6), null);
+  });
+
+  test('no ETA when the rate is 0, unknown, or shows as 0.0 MB/s (never 1703h33m53s)', () => {
+    assert.equal(etaText(16 * MiB, 0), '—');
+    assert.equal(etaText(16 * MiB, NaN), '—');
+    assert.equal(etaText(50 * MiB, 8), '—');
+    assert.equal(etaText(10e6, 1e6), formatDuration(10_000));
+    const s = session({}, { waiting: 0, transfers: 2, servers: 1 });
+    const stalled = { ...s, transfers: s.transfers.map((t) => ({ ...t, rate: 3 })) };
+    const text = renderConsole(
+      { now: NOW, sessions: [stalled], warnings: [] },
+      { columns: 120, rows: 40 },
+      { tree: false },
+    ).join('\n');
+    assert.match(text, /rate 0\.0 MB\/s · ETA — ·/);
+    assert.match(text, /0\.0 MB\/s +ETA —/);
+    assert.doesNotMatch(text, /\d+h\d+m/);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Logger } from '@cascade/common';
 import type { PeerResult } from '@cascade/peer';
-import { summaryLine } from '../src/commands/peer-run.js';
+import { summaryLine, transferMs } from '../src/commands/peer-run.js';
 import { ProgressDisplay } from '../src/progress-display.js';
 
 function recordingLogger(): { logger: Logger; events: Array<Record<string, unknown>> } {
@@ -29,7 +29,7 @@ describe('ProgressDisplay without a terminal', () => {
 });
 
 describe('the peer summary line', () => {
-  test('says what was received, how fast, from whom, and what was served', () => {
+  test('says what was received, how fast (over transfer time, not waiting), from whom, and what was served', () => {
     const r: PeerResult = {
       outcome: 'imaged',
       sessionEndReason: 'end-count',
@@ -43,11 +43,24 @@ describe('the peer summary line', () => {
       imagedAt: 11_000,
       bytesServed: 40 * 1024 * 1024,
       clientsServed: 2,
-      transfers: [],
+      // 3 s waiting in the queue, 4 s from the seeder, 1 s waiting, 2 s from pc-2
+      transfers: [
+        {
+          server: 'seeder',
+          startedAt: 4000,
+          ms: 4000,
+          slices: 3,
+          bytes: 12 * 1024 * 1024,
+          badSlices: 0,
+          error: 'ERR_SERVER_LOST',
+        },
+        { server: 'pc-2', startedAt: 9000, ms: 2000, slices: 2, bytes: 8 * 1024 * 1024, badSlices: 0, error: null },
+      ],
     };
     assert.equal(
       summaryLine('/dev/sda', r),
-      'imaged /dev/sda: 20.0 MiB received in 10.0s (2.1 MB/s) from seeder, pc-2; served 40.0 MiB to 2 clients',
+      'imaged /dev/sda: 20.0 MiB received in 6.0s of transfer (3.5 MB/s), 10.0s in all, from seeder, pc-2; served 40.0 MiB to 2 clients',
     );
+    assert.equal(transferMs([...r.transfers, { ...r.transfers[1]!, startedAt: 9500, ms: 500 }]), 6000, 'overlaps once');
   });
 });

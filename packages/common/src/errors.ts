@@ -29,6 +29,8 @@ export const ErrorCodes = {
   ERR_SESSION_EXISTS: 'a session of that name is already open with another image',
   ERR_SESSION_ENDED: 'the session has ended',
   ERR_COORDINATOR_UNREACHABLE: 'the coordinator could not be reached',
+  ERR_COORDINATOR_REFUSED:
+    'the coordinator answered with an error message; its own code is in `remoteCode` (never taken as a local cause)',
   ERR_DISCOVERY_MALFORMED: 'a discovery datagram is not a valid request or reply',
   ERR_DISCOVERY_FAILED: 'no coordinator answered the discovery broadcast in time',
   // data plane
@@ -76,7 +78,7 @@ export interface CascadeErrorOptions {
   cause?: unknown;
   /** Extra structured fields for logs. */
   details?: Record<string, unknown>;
-  /** The code a remote end sent, when this error wraps it (ERR_SERVER_REFUSED). */
+  /** The code a remote end sent, when this error wraps it (ERR_SERVER_REFUSED, ERR_COORDINATOR_REFUSED). */
   remoteCode?: string;
 }
 
@@ -84,7 +86,7 @@ export interface CascadeErrorOptions {
 export class CascadeError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
-  /** The code a remote end sent, when this error wraps it (ERR_SERVER_REFUSED); never a local cause. */
+  /** The code a remote end sent, when this error wraps it (ERR_SERVER_REFUSED, ERR_COORDINATOR_REFUSED); never a local cause. */
   readonly remoteCode: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: CascadeErrorOptions = {}) {
@@ -139,4 +141,67 @@ export function serverRefusal(server: string, code: string, message: string): Ca
     ? `server ${server} refused: ${message} (${code})`
     : `server ${server} sent an error code a server may not send (${code.slice(0, 64)}): ${message}`;
   return new CascadeError('ERR_SERVER_REFUSED', text, known ? { remoteCode: code } : {});
+}
+
+/** Codes a coordinator may put in an `error` message (its handlers' refusals, hello gate, limits). */
+export const COORDINATOR_SENDABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_BAD_CONFIG',
+  'ERR_BAD_UNIT',
+  'ERR_MESSAGE_MALFORMED',
+  'ERR_MESSAGE_TOO_LARGE',
+  'ERR_MESSAGE_UNKNOWN_TYPE',
+  'ERR_PROTOCOL_VERSION',
+  'ERR_HELLO_REQUIRED',
+  'ERR_HELLO_TIMEOUT',
+  'ERR_TOO_MANY_BAD_MESSAGES',
+  'ERR_TOO_MANY_CONNECTIONS',
+  'ERR_RATE_LIMITED',
+  'ERR_AUTH_REQUIRED',
+  'ERR_AUTH_FAILED',
+  'ERR_ROLE_FORBIDDEN',
+  'ERR_ID_TAKEN',
+  'ERR_CLAIM_REFUSED',
+  'ERR_UNKNOWN_SESSION',
+  'ERR_TOO_MANY_SESSIONS',
+  'ERR_SESSION_EXISTS',
+  'ERR_SESSION_ENDED',
+  'ERR_MANIFEST_INVALID',
+  'ERR_INTERNAL',
+]);
+
+/**
+ * The one list of coordinator codes that end a role (seeder, peer, operator command): they are
+ * about the role's own configuration (protocol version, token, role, a session name taken by
+ * another image), so no retry can fix them. Any other code is retried (before the welcome) or
+ * logged and ignored (after it).
+ */
+export const FATAL_CONTROL_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_PROTOCOL_VERSION',
+  'ERR_BAD_CONFIG',
+  'ERR_AUTH_REQUIRED',
+  'ERR_AUTH_FAILED',
+  'ERR_ROLE_FORBIDDEN',
+  'ERR_SESSION_EXISTS',
+]);
+
+/**
+ * Wrap an `error` message the coordinator sent: always ERR_COORDINATOR_REFUSED, the coordinator's
+ * code kept as `remoteCode` when it is one a coordinator may send (anything else is named in the
+ * message only), so a remote code is never taken as a local one.
+ */
+export function coordinatorRefusal(code: string, message: string): CascadeError {
+  const known = COORDINATOR_SENDABLE_CODES.has(code);
+  const text = known
+    ? `coordinator refused: ${message} (${code})`
+    : `coordinator sent an error code a coordinator may not send (${code.slice(0, 64)}): ${message}`;
+  return new CascadeError('ERR_COORDINATOR_REFUSED', text, known ? { remoteCode: code } : {});
+}
+
+/** True when `err` is the coordinator refusing with one of FATAL_CONTROL_CODES. */
+export function isFatalRefusal(err: unknown): err is CascadeError {
+  return (
+    isCascadeError(err, 'ERR_COORDINATOR_REFUSED') &&
+    err.remoteCode !== undefined &&
+    FATAL_CONTROL_CODES.has(err.remoteCode)
+  );
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ControlClient } from '../src/control/control-client.js';
 import { decodeClientMessage, encodeControl } from '../src/protocol/control-codec.js';
+import { encodeError } from '../src/protocol/data-frames.js';
 import { PROTOCOL_VERSION, type CoordinatorMessage } from '../src/protocol/control-messages.js';
 
 const HOST = '127.0.3.40';
@@ -66,9 +67,34 @@ describe('ControlClient', () => {
     const coord = await fakeCoordinator(() => ({ type: 'error', code: 'ERR_AUTH_FAILED', message: 'bad proof' }));
     const { logger } = capture();
     const c = new ControlClient({ url: coord.url, hello, logger, onMessage: () => undefined, reconnect: fast });
-    await assert.rejects(c.start(), { code: 'ERR_AUTH_FAILED' });
+    await assert.rejects(c.start(), { code: 'ERR_COORDINATOR_REFUSED', remoteCode: 'ERR_AUTH_FAILED' });
     await c.close();
     assert.equal(coord.hellos(), 1);
+  });
+
+  test('a URL where a data port answers (not a coordinator): each retry is logged at warn with a hint', async () => {
+    const data = createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.end(encodeError('ERR_FRAME_MALFORMED', 'not a frame')));
+    });
+    await new Promise<void>((r) => data.listen(0, HOST, () => r()));
+    after(() => new Promise<void>((r) => data.close(() => r())));
+    const { logger, lines } = capture();
+    const c = new ControlClient({
+      url: `ws://${HOST}:${(data.address() as AddressInfo).port}`,
+      hello,
+      logger,
+      onMessage: () => undefined,
+      reconnect: { ...fast, giveUpAfterMs: 300 },
+    });
+    await assert.rejects(c.start(), { code: 'ERR_COORDINATOR_UNREACHABLE' });
+    await c.close();
+    const retries = lines.filter((l) => l.msg === 'retrying the coordinator');
+    assert.ok(retries.length >= 2, JSON.stringify(lines));
+    for (const r of retries) {
+      assert.equal(r.level, 40, 'warn');
+      assert.match(String(r.hint), /is not a cascade coordinator: .*listens on 7770/);
+    }
   });
 
   test('a coordinator nobody answers for: each retry is logged at info with ECONNREFUSED', async () => {

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import {
   CascadeError,
   isCascadeError,
-  PEER_FATAL_CONTROL_CODES,
   RoleSkeleton,
   silentLogger,
   type ControlHandlers,
@@ -24,7 +23,6 @@ function skeleton(onMessage: (type: string) => void | Promise<void> = () => unde
       handlers = h;
       return control;
     },
-    fatalCodes: PEER_FATAL_CONTROL_CODES,
     onConnected: () => undefined,
     onMessage: (m) => onMessage(m.type),
   });
@@ -87,6 +85,19 @@ describe('RoleSkeleton', () => {
     assert.deepEqual(got, ['queued']);
     assert.equal(role.ended, false);
     handlers().onMessage({ type: 'error', code: 'ERR_PROTOCOL_VERSION', message: 'speak v2' });
-    await assert.rejects(run, (e: unknown) => isCascadeError(e, 'ERR_PROTOCOL_VERSION'));
+    await assert.rejects(run, { code: 'ERR_COORDINATOR_REFUSED', remoteCode: 'ERR_PROTOCOL_VERSION' });
+  });
+
+  test('a fatal code from the coordinator is wrapped as its own, never taken as a local one', async () => {
+    const { role, handlers } = skeleton(() => undefined);
+    const run = role.run();
+    await new Promise((r) => setImmediate(r));
+    handlers().onMessage({ type: 'error', code: 'ERR_SESSION_EXISTS', message: 'another image' });
+    await assert.rejects(run, (e: unknown) => {
+      assert.ok(isCascadeError(e, 'ERR_COORDINATOR_REFUSED'));
+      assert.equal(e.remoteCode, 'ERR_SESSION_EXISTS');
+      assert.match(e.message, /another image \(ERR_SESSION_EXISTS\)/);
+      return true;
+    });
   });
 });

@@ -99,9 +99,12 @@ export class Effects {
     this.p.metrics.transfer(session, outcome);
   }
 
-  /** A warning for the status board. With `claim`, it is a client's report, shown as such. */
-  warn(at: number, event: string, detail: string, claim?: ClientClaim): void {
-    this.p.warnings.add({ at, event, detail, ...claim });
+  /**
+   * A warning for the status board, about `session` when it is about one (`status --session`
+   * shows only that session's). With `claim`, it is a client's report, shown as such.
+   */
+  warn(at: number, session: string | undefined, event: string, detail: string, claim?: ClientClaim): void {
+    this.p.warnings.add({ at, event, detail, ...claim, ...(session ? { session } : {}) });
   }
 
   /**
@@ -123,12 +126,16 @@ export class Effects {
   serverGone(m: Member, now: number, how: { lost: true } | { lost: false; reason: string }): void {
     const srv = this.p.scheduler.getServer(m.id);
     if (!srv) return;
-    if (how.lost) {
+    // After the session's end its servers close (the seeder without a leave): that is the end
+    // working, not a server lost or leaving, so no warning and no metric.
+    if (this.p.scheduler.getSession(srv.session)?.state === 'ended') {
+      this.p.log.debug({ peer: m.name, id: m.id, lost: how.lost }, 'server of an ended session gone');
+    } else if (how.lost) {
       this.p.log.warn({ peer: m.name, id: m.id }, 'server lost');
-      this.warn(now, 'server-lost', `${m.name} disconnected`);
+      this.warn(now, srv.session, 'server-lost', `${m.name} disconnected`);
       this.p.metrics.serverLost(srv.session);
     } else {
-      this.warn(now, 'server-left', `${m.name} left (${how.reason})`);
+      this.warn(now, srv.session, 'server-left', `${m.name} left (${how.reason})`);
     }
     this.p.health.forget(m.id);
     this.apply(this.p.scheduler.removeServer(m.id, now));
@@ -149,12 +156,18 @@ export class Effects {
     this.p.metrics.digestMismatches(r.session, r.count);
     const server = this.p.members.get(r.server);
     if (!server?.serving || r.count === 0) return;
-    this.warn(now, 'bad-slices', `${r.claim.reportedBy} got ${r.count} bad slices from ${server.name}`, r.claim);
+    this.warn(
+      now,
+      r.session,
+      'bad-slices',
+      `${r.claim.reportedBy} got ${r.count} bad slices from ${server.name}`,
+      r.claim,
+    );
     const bad = server.serving.reportBadSlices(r.client.id, r.count, this.p.quarantine);
     if (!bad.quarantine) return;
     const reporters = server.serving.reporters.size;
     this.p.log.warn({ server: server.name, badSlices: bad.total, reporters }, 'server quarantined');
-    this.warn(now, 'quarantined', `${server.name} sent ${bad.total} bad slices to ${reporters} clients`);
+    this.warn(now, r.session, 'quarantined', `${server.name} sent ${bad.total} bad slices to ${reporters} clients`);
     this.p.scheduler.quarantineServer(r.server);
   }
 

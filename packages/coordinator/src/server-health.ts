@@ -37,7 +37,7 @@ export class ServerHealth {
       const reportedBy = this.p.reports.reportCount(serverId);
       this.p.log.warn({ server: name, id: serverId, session: srv.session, reportedBy }, 'server unreachable');
       const detail = `${name} could not be reached by ${reportedBy} client(s): no longer assigned`;
-      this.p.warnings.add({ at: now, event: 'server-unreachable', detail });
+      this.p.warnings.add({ at: now, event: 'server-unreachable', detail, session: srv.session });
     }
     return this.p.scheduler.suspendServer(serverId, true, now);
   }

@@ -43,7 +43,9 @@ export function buildStatus(src: StatusSources, now: number, only?: string): Sta
     const book = src.books.get(name)!;
     if (book.roster.size > 0) sessions.push(unopenedStatus(src, book)); // peers wait for it
   }
-  return { now, sessions, warnings: src.warnings, counts: listed.counts, truncated: { sessions: listed.left } };
+  // One session asked for: its warnings only, not other sessions'.
+  const warnings = only ? src.warnings.filter((w) => w.session === only) : src.warnings;
+  return { now, sessions, warnings, counts: listed.counts, truncated: { sessions: listed.left } };
 }
 
 /** Sessions listed in one snapshot: /status and /metrics stay small whatever clients name. */

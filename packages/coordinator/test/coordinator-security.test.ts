@@ -194,7 +194,11 @@ describe('session token: challenge-response on hello', () => {
       reconnect: false,
       onMessage: () => undefined,
     });
-    await assert.rejects(client.start(), (e: unknown) => e instanceof CascadeError && e.code === 'ERR_AUTH_FAILED');
+    await assert.rejects(
+      client.start(),
+      (e: unknown) =>
+        e instanceof CascadeError && e.code === 'ERR_COORDINATOR_REFUSED' && e.remoteCode === 'ERR_AUTH_FAILED',
+    );
     void client.close();
   });
 });

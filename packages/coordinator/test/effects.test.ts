@@ -23,7 +23,7 @@ function lab() {
     m.showOnBoard(0);
     return { conn, m };
   };
-  return { scheduler, members, metrics, warnings, effects, seeder, seederConn, peer };
+  return { state, scheduler, members, metrics, warnings, effects, seeder, seederConn, peer };
 }
 
 describe('Effects: decisions become messages, board updates, metrics and warnings', () => {
@@ -84,6 +84,29 @@ describe('Effects: decisions become messages, board updates, metrics and warning
     l.effects.apply(l.scheduler.endSession('lab', 60, 'operator'));
     assert.deepEqual(conn.of('session-ended'), [{ type: 'session-ended', session: 'lab', reason: 'operator' }]);
     assert.equal(l.seederConn.of('session-ended').length, 1);
+  });
+
+  test('a clean end: servers of the ended session going away (closed or left) are no warning', async () => {
+    const l = lab();
+    const { m } = l.peer('p1');
+    m.serving = new ServerSlot('127.0.0.6', 7771);
+    l.effects.apply(l.scheduler.addServer('lab', 'p1', 3, 5));
+    l.effects.apply(l.scheduler.endSession('lab', 60, 'end-count'));
+    l.effects.serverGone(m, 61, { lost: false, reason: 'end-count' });
+    l.effects.serverGone(l.seeder, 62, { lost: true });
+    assert.deepEqual(l.warnings.list(), []);
+    assert.doesNotMatch(await l.metrics.text(), /cascade_servers_lost_total\{session="lab"\} [1-9]/);
+  });
+
+  test("status of one session carries that session's warnings only", () => {
+    const l = lab();
+    l.effects.warn(1, 'lab', 'transfer-failed', 'p1 from seed: stalled');
+    l.effects.warn(2, 'other', 'server-lost', 'x disconnected');
+    l.effects.serverGone(l.seeder, 3, { lost: true });
+    const events = (session?: string) => l.state.status(session).warnings.map((w) => `${w.session}:${w.event}`);
+    assert.deepEqual(events('lab'), ['lab:transfer-failed', 'lab:server-lost']);
+    assert.deepEqual(events('other'), ['other:server-lost']);
+    assert.equal(events().length, 3, 'all of them without --session');
   });
 
   test('bad slices are a client claim on the board; two clients reporting three in all quarantine the server', () => {

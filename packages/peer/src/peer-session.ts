@@ -56,3 +56,12 @@ export function leaveMessage(
   if (!ended || ended.ok || stopReason) return { type: 'leave', reason };
   return { type: 'leave', reason: ended.error.message.slice(0, 1024), code: ended.error.code };
 }
+
+/** Why a stopped peer has no image, and what it kept: verified slices a re-run with --reuse keeps. */
+export function stoppedMessage(reason: string, store: { heldSlices: number; count: number } | undefined): string {
+  const held =
+    store && store.heldSlices > 0
+      ? `${store.heldSlices} of ${store.count} slices verified and kept on the target; run again with --reuse to fetch only the rest`
+      : 'nothing fetched yet';
+  return `stopped (${reason}) before the image was complete: ${held}`;
+}

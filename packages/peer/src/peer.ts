@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CascadeError,
-  PEER_FATAL_CONTROL_CODES,
   RoleSkeleton,
   toCascadeError,
   type CoordinatorMessage,
@@ -21,7 +20,7 @@ import {
   type PeerResult,
 } from './peer-types.js';
 import { peerProgress, type PeerProgress } from './progress.js';
-import { acceptSession, leaveMessage, sourceAddress } from './peer-session.js';
+import { acceptSession, leaveMessage, sourceAddress, stoppedMessage } from './peer-session.js';
 import { fetchAfterMove, TransferMoves } from './peer-moves.js';
 import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from './slice-client.js';
@@ -76,7 +75,6 @@ export class Peer {
     this.role = new RoleSkeleton<PeerResult>({
       logger: this.log,
       control: this.c.control,
-      fatalCodes: PEER_FATAL_CONTROL_CODES,
       onConnected: () => this.announce(),
       onMessage: (m) => this.onMessage(m),
     });
@@ -142,9 +140,7 @@ export class Peer {
       this.role.finish(this.result);
       return;
     }
-    const store = this.target?.store;
-    const held = store ? `${store.heldSlices} of ${store.count} slices verified and kept` : 'nothing fetched yet';
-    this.role.fail(new CascadeError('ERR_STOPPED', `stopped (${reason}) before the image was complete: ${held}`));
+    this.role.fail(new CascadeError('ERR_STOPPED', stoppedMessage(reason, this.target?.store)));
   }
 
   /** Before contacting the coordinator: the target is ours to write, the serving port is ours. */

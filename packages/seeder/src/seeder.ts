@@ -5,7 +5,6 @@ import {
   CascadeError,
   isCascadeError,
   RoleSkeleton,
-  SEEDER_FATAL_CONTROL_CODES,
   toCascadeError,
   type CoordinatorMessage,
   type DigestAlgorithm,
@@ -109,7 +108,6 @@ export class Seeder {
     this.role = new RoleSkeleton<SeederResult>({
       logger: this.log,
       control: this.c.control,
-      fatalCodes: SEEDER_FATAL_CONTROL_CODES,
       onConnected: () => this.announce(),
       onMessage: (m) => this.onMessage(m),
     });

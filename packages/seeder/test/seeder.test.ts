@@ -176,7 +176,8 @@ describe('seeder phases', () => {
     assert.equal(r.seeder.phase, 'serving');
     r.control.handlers!.onMessage({ type: 'error', code: 'ERR_SESSION_EXISTS', message: 'another image' });
     const err = await r.run;
-    assert.ok(isCascadeError(err, 'ERR_SESSION_EXISTS'), String(err));
+    assert.ok(isCascadeError(err, 'ERR_COORDINATOR_REFUSED'), String(err));
+    assert.equal(err.remoteCode, 'ERR_SESSION_EXISTS');
   });
 
   test('the image changing while served ends it with ERR_IMAGE_CHANGED; a vanished image with ERR_IMAGE_UNREADABLE', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CascadeError,
   ControlClient,
+  coordinatorRefusal,
   silentLogger,
   type ClientMessage,
   type CoordinatorMessage,
@@ -38,7 +39,7 @@ export async function requestOnce(
     hello: { role, id: randomUUID(), name: `${role}@${process.env.USER ?? 'cli'}` },
     onConnected: () => client.send(msg),
     onMessage: (m) => {
-      if (m.type === 'error') fail?.(new CascadeError(m.code as never, m.message));
+      if (m.type === 'error') fail?.(coordinatorRefusal(m.code, m.message));
       else if (accept(m)) settle?.(m);
     },
   });

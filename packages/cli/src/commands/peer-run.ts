@@ -20,9 +20,24 @@ import type { PeerArgs as Args } from './peer.js';
 /** The one line a peer prints at the end: what it received, how fast, from whom, what it served. */
 export function summaryLine(target: string, r: PeerResult): string {
   const ms = (r.imagedAt ?? Date.now()) - r.startedAt;
-  const rate = ms > 0 ? formatRate((r.bytesReceived * 1000) / ms) : '—';
+  const busy = transferMs(r.transfers);
+  // The rate is over the time spent transferring, not waiting in the queue or for a server.
+  const rate = busy > 0 ? formatRate((r.bytesReceived * 1000) / busy) : '—';
   const from = r.servers.join(', ') || 'nobody (reused)';
-  return `imaged ${target}: ${formatBytes(r.bytesReceived)} received in ${formatDuration(ms)} (${rate}) from ${from}; served ${formatBytes(r.bytesServed)} to ${r.clientsServed} clients`;
+  return `imaged ${target}: ${formatBytes(r.bytesReceived)} received in ${formatDuration(busy)} of transfer (${rate}), ${formatDuration(ms)} in all, from ${from}; served ${formatBytes(r.bytesServed)} to ${r.clientsServed} clients`;
+}
+
+/** Time covered by the transfers (overlapping ones counted once). */
+export function transferMs(transfers: PeerResult['transfers']): number {
+  const spans = transfers.map((t) => [t.startedAt, t.startedAt + t.ms] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [from, to] of spans) {
+    if (to <= end) continue;
+    total += to - Math.max(from, end);
+    end = to;
+  }
+  return total;
 }
 
 /** The progress bar's view of a peer's progress events. */

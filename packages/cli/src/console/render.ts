@@ -4,7 +4,7 @@ import { gatingText } from './gating.js';
 import { layoutSections } from './layout.js';
 import { failedSection, rosterLine } from './roster.js';
 import { clientSection, serverSection, transferSection, treeSection, type Section } from './sections.js';
-import { clip, clock, sparkline } from './text.js';
+import { clip, clock, etaText, sparkline } from './text.js';
 
 export interface ConsoleSize {
   columns: number;
@@ -63,10 +63,10 @@ export function sessionSummary(s: SessionStatus, now: number, width: number): st
   const img = s.image ? `${s.image.name} ${formatBytes(s.image.size)}` : 'no image yet';
   const of = s.expected ? ` of ${s.expected}` : '';
   const rate = s.transfers.reduce((a, t) => a + t.rate, 0);
-  const eta = sessionEta(s, rate);
+  const left = sessionBytesLeft(s);
   const from = s.startedAt ?? s.openedAt ?? now;
   const to = s.endedAt ?? now;
-  const stats = `  rate ${formatRate(rate)} · ETA ${eta === null ? '—' : formatDuration(eta)} · imaged over ${formatDuration(to - from)} `;
+  const stats = `  rate ${formatRate(rate)} · ETA ${left === null ? '—' : etaText(left, rate)} · imaged over ${formatDuration(to - from)} `;
   const max = Math.max(s.expected ?? 0, s.imaged + s.transfers.length + s.waiting.length, 1);
   const spark = sparkline(s.progression, from, to, Math.max(0, Math.min(60, width - stats.length - 1)), max);
   const lines = [
@@ -85,9 +85,14 @@ export function sessionSummary(s: SessionStatus, now: number, width: number): st
  * or waiting (or, with an end count, for every machine still to image).
  */
 export function sessionEta(s: SessionStatus, rate: number): number | null {
-  if (!s.image || rate <= 0 || s.state !== 'running') return null;
+  const left = sessionBytesLeft(s);
+  return left === null || rate <= 0 ? null : (left * 1000) / rate;
+}
+
+/** Bytes still to move before every expected machine is imaged, or null when the session is not running. */
+function sessionBytesLeft(s: SessionStatus): number | null {
+  if (!s.image || s.state !== 'running') return null;
   const inFlight = s.transfers.reduce((a, t) => a + t.bytes, 0);
   const machines = s.expected ? Math.max(0, s.expected - s.imaged) : s.transfers.length + s.waiting.length;
-  const missing = Math.max(0, machines * s.image.size - inFlight);
-  return (missing * 1000) / rate;
+  return Math.max(0, machines * s.image.size - inFlight);
 }

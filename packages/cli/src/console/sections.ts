@@ -1,7 +1,7 @@
 import { formatBytes, formatDuration, formatRate } from '@cascade/common';
 import type { SessionStatus } from '@cascade/coordinator';
 import { machineLabel } from './roster.js';
-import { bar, fit } from './text.js';
+import { bar, etaText, fit } from './text.js';
 
 /** A titled list of the console; the layout decides how many of its rows fit. */
 export interface Section {
@@ -53,7 +53,7 @@ export function transferSection(s: SessionStatus, width: number): Section {
     title: `TRANSFERS ${s.transfers.length}`,
     rows: s.transfers.map((t) => {
       const f = slices > 0 ? t.slices / slices : 0;
-      const eta = t.rate > 0 ? formatDuration(((1 - f) * size * 1000) / t.rate) : '—';
+      const eta = etaText((1 - f) * size, t.rate);
       return `  ${fit(`${t.serverName} → ${t.clientName}`, pair)} ${bar(f, barWidth)} ${fit(`${Math.floor(f * 100)}%`, 4, 'right')} ${fit(formatRate(t.rate), 11, 'right')} ${fit(`ETA ${eta}`, 12, 'right')}`;
     }),
   };

@@ -1,4 +1,14 @@
 /** Plain-text building blocks of the console: every function is pure and emits no escapes. */
+import { formatDuration, formatRate } from '@cascade/common';
+
+/**
+ * Time to move `bytes` at `rate` B/s, or `—` when there is no rate to go by: unknown, 0, or so
+ * small that it shows as 0.0 MB/s (an ETA of 1703h at "0.0 MB/s" says nothing).
+ */
+export function etaText(bytes: number, rate: number): string {
+  if (!Number.isFinite(rate) || formatRate(rate) === formatRate(0) || rate <= 0) return '—';
+  return formatDuration((Math.max(0, bytes) * 1000) / rate);
+}
 
 /** Control characters (C0, DEL, C1) in names from the network could move the cursor: shown as `?`. */
 export function clean(s: string): string {

@@ -84,6 +84,8 @@ export const PEER_OPTIONS = [
     kind: 'string',
     hidden: true,
     describe: 'fault injection when serving: corrupt-every:N | corrupt-once:I,J',
+    // A test's flag only: never from CASCADE_FAULT or cascade.fault (boot media must not corrupt).
+    flagOnly: true,
   },
   {
     name: 'trust',

@@ -69,7 +69,14 @@ export const SEED_OPTIONS = [
     describe: 'folder for the manifest cache (default: beside the image), e.g. a systemd CacheDirectory',
   },
   { name: 'end-report', kind: 'string', describe: 'when the session ends, write its roster and summary (JSON) here' },
-  { name: 'fault', kind: 'string', hidden: true, describe: 'fault injection: corrupt-every:N | corrupt-once:I,J' },
+  // A test's flag only: never from CASCADE_FAULT or cascade.fault.
+  {
+    name: 'fault',
+    kind: 'string',
+    hidden: true,
+    flagOnly: true,
+    describe: 'fault injection: corrupt-every:N | corrupt-once:I,J',
+  },
   { name: 'sign-key', kind: 'string', describe: 'sign the manifest (key from cascade keygen)', group: 'Security:' },
   {
     name: 'digest',

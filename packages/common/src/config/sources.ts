@@ -101,7 +101,12 @@ function checkFlag(key: ConfigKey, value: unknown): unknown {
  * (`cascade.*`) > defaults. An invalid value throws ERR_BAD_CONFIG naming where it came from;
  * an unknown `cascade.*` parameter becomes a warning. `-` and `_` are the same in parameter names.
  */
-export function resolveConfig(keys: readonly ConfigKey[], layers: ConfigLayers): ResolvedConfig {
+export function resolveConfig(
+  keys: readonly ConfigKey[],
+  layers: ConfigLayers,
+  /** `cascade.*` parameters another reader takes (the boot script's): not settings, not unknown. */
+  readElsewhere: readonly string[] = [],
+): ResolvedConfig {
   const values: Record<string, unknown> = {};
   const origins: Record<string, ConfigOrigin> = {};
   const cmdline = new Map<string, string | null>();
@@ -125,7 +130,7 @@ export function resolveConfig(keys: readonly ConfigKey[], layers: ConfigLayers):
   }
   const known = new Set(keys.map((k) => k.name));
   const warnings = [...cmdline.keys()]
-    .filter((k) => !known.has(k))
+    .filter((k) => !known.has(k) && !readElsewhere.includes(k))
     .map(
       (k) =>
         `kernel command line: unknown parameter cascade.${k} — not a setting of this command (known: ${[...known].join(', ')})`,

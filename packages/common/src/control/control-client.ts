@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import WebSocket from '../ws.cjs';
-import { CascadeError } from '../errors.js';
+import { CascadeError, coordinatorRefusal, FATAL_CONTROL_CODES } from '../errors.js';
 import { decodeCoordinatorMessage, encodeControl } from '../protocol/control-codec.js';
 import { helloProof } from '../protocol/hello-auth.js';
 import {
@@ -30,19 +30,6 @@ export interface ControlClientOptions {
 }
 
 /**
- * Codes a coordinator refuses a hello with that no retry can fix (the role's own configuration);
- * any other refusal before the welcome (ERR_TOO_MANY_CONNECTIONS, ERR_RATE_LIMITED, a coordinator
- * restarting) is retried with backoff.
- */
-export const FATAL_HELLO_CODES: readonly string[] = [
-  'ERR_PROTOCOL_VERSION',
-  'ERR_AUTH_REQUIRED',
-  'ERR_AUTH_FAILED',
-  'ERR_BAD_CONFIG',
-  'ERR_ROLE_FORBIDDEN',
-];
-
-/**
  * A role's control connection to the coordinator: hello first, msgpack frames, validated
  * incoming messages, and reconnection with backoff so a coordinator restart costs nothing.
  */
@@ -53,6 +40,8 @@ export class ControlClient {
   private offlineSince: number | null = null;
   /** Why the current connection attempt failed (socket error or coordinator refusal), for the retry log. */
   private lastError: string | null = null;
+  /** Set when what answers at the URL is not a coordinator (e.g. a data port): retries say so at warn. */
+  private notCoordinator: string | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private aliveTimer: NodeJS.Timeout | null = null;
   private firstWelcome: { resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -128,12 +117,14 @@ export class ControlClient {
   }
 
   /**
-   * The coordinator refused us before the welcome: a fatal code (or a one-shot connection) ends
-   * here; anything else (too many connections, rate limited, restarting) is retried.
+   * The coordinator refused us before the welcome: a fatal code (FATAL_CONTROL_CODES, the role's
+   * own configuration) or a one-shot connection ends here, with the code wrapped as the
+   * coordinator's (ERR_COORDINATOR_REFUSED); anything else (too many connections, rate limited,
+   * restarting) is retried.
    */
   private refused(ws: WebSocket, msg: Extract<CoordinatorMessage, { type: 'error' }>): void {
-    if (this.opts.reconnect === false || FATAL_HELLO_CODES.includes(msg.code)) {
-      const err = new CascadeError(msg.code as never, `coordinator refused: ${msg.message}`);
+    if (this.opts.reconnect === false || FATAL_CONTROL_CODES.has(msg.code)) {
+      const err = coordinatorRefusal(msg.code, msg.message);
       this.closedByUs = true;
       this.firstWelcome?.reject(err);
       this.firstWelcome = null;
@@ -177,6 +168,7 @@ export class ControlClient {
       }
       if (msg.type === 'welcome') {
         this.welcomed = true;
+        this.notCoordinator = null;
         this.secret = msg.secret ?? this.secret; // a restarted coordinator issues a new one
         this.attempt = 0;
         this.offlineSince = null;
@@ -191,6 +183,7 @@ export class ControlClient {
     });
     ws.on('error', (err) => {
       this.lastError ??= err.message;
+      this.notCoordinator ??= notACoordinatorHint(this.opts.url, err);
       this.log.debug({ err }, 'control connection error');
     });
     ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
@@ -250,7 +243,21 @@ export class ControlClient {
     const base = Math.min(max, initial * 2 ** this.attempt);
     const delay = Math.round(base / 2 + Math.random() * (base / 2));
     this.attempt++;
-    this.log.info({ url: this.opts.url, reason, attempt: this.attempt, delay }, 'retrying the coordinator');
+    const retry = { url: this.opts.url, reason, attempt: this.attempt, delay };
+    if (this.notCoordinator) this.log.warn({ ...retry, hint: this.notCoordinator }, 'retrying the coordinator');
+    else this.log.info(retry, 'retrying the coordinator');
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+/**
+ * Something answered at `url`, but not as a WebSocket server (the HTTP parser failed on its bytes,
+ * or it answered HTTP without upgrading): most often a data port (7771) given as the coordinator.
+ */
+function notACoordinatorHint(url: string, err: Error & { code?: string }): string | null {
+  const notHttp = err.code?.startsWith('HPE_') ?? false;
+  if (!notHttp && !/^Unexpected server response/.test(err.message)) return null;
+  const port = new URL(url).port;
+  const dataPort = port === '7771' ? `port 7771 is the data (and discovery) port, ` : '';
+  return `what answers at ${url} is not a cascade coordinator: ${dataPort}the coordinator listens on 7770 by default`;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ControlClient, type ControlClientOptions } from '../control/control-client.js';
-import { CascadeError, isCascadeError, toCascadeError, type ErrorCode } from '../errors.js';
+import { CascadeError, coordinatorRefusal, isCascadeError, isFatalRefusal, toCascadeError } from '../errors.js';
 import type { ClientMessage, CoordinatorMessage } from '../protocol/control-messages.js';
 
 /** The part of a control connection a role uses: a ControlClient, or a stub in unit tests. */
@@ -28,21 +28,9 @@ export function controlClientFactory(
   return (h) => new ControlClient({ ...o, ...h });
 }
 
-/** Coordinator error codes that end a peer: the ones the coordinator sends about the peer's own configuration. */
-export const PEER_FATAL_CONTROL_CODES: readonly ErrorCode[] = [
-  'ERR_PROTOCOL_VERSION',
-  'ERR_BAD_CONFIG',
-  'ERR_AUTH_REQUIRED',
-  'ERR_AUTH_FAILED',
-];
-/** Coordinator error codes that end a seeder. */
-export const SEEDER_FATAL_CONTROL_CODES: readonly ErrorCode[] = [...PEER_FATAL_CONTROL_CODES, 'ERR_SESSION_EXISTS'];
-
 export interface RoleSkeletonOptions {
   logger: Logger;
   control: ControlFactory;
-  /** Coordinator error codes that end this role; any other is logged and ignored. */
-  fatalCodes: readonly ErrorCode[];
   /** Run in the role's loop after every welcome: re-announce state. */
   onConnected: () => void | Promise<void>;
   /** Run in the role's loop for every coordinator message except `error` (handled here). */
@@ -101,18 +89,25 @@ export class RoleSkeleton<R> {
       .then(async () => {
         if (!this.ended) await fn();
       })
-      .catch((err: unknown) => {
-        this.log.error({ err, event: what }, 'event failed');
-        this.fail(toCascadeError(err, 'ERR_INTERNAL'));
-      });
+      .catch((err: unknown) => this.failWith(err, { event: what }));
   }
 
   /** Watch background work (a transfer, a timer's job): a rejection ends the role. */
   watch(what: string, p: Promise<unknown>): void {
-    p.catch((err: unknown) => {
-      this.log.error({ err, task: what }, 'task failed');
-      this.fail(toCascadeError(err, 'ERR_INTERNAL'));
-    });
+    p.catch((err: unknown) => this.failWith(err, { task: what }));
+  }
+
+  /**
+   * End the role with what an event or task threw. A CascadeError with its own code is one of the
+   * role's known endings (the session ended early, an untrusted manifest …): the caller prints its
+   * one line, so it is logged without a stack. Anything else is a bug: logged with its stack.
+   */
+  private failWith(err: unknown, where: { event: string } | { task: string }): void {
+    const e = toCascadeError(err, 'ERR_INTERNAL');
+    if (isCascadeError(err) && err.code !== 'ERR_INTERNAL')
+      this.log.debug({ ...where, code: e.code, reason: e.message }, 'role ending');
+    else this.log.error({ err, ...where }, 'event failed');
+    this.fail(e);
   }
 
   /** Wait until every queued event has run. */
@@ -161,14 +156,15 @@ export class RoleSkeleton<R> {
       this.post(m.type, () => this.opts.onMessage(m));
       return;
     }
-    const fatal = (this.opts.fatalCodes as readonly string[]).includes(m.code);
-    this.log.warn({ code: m.code, reason: m.message, fatal }, 'coordinator reported an error');
-    if (fatal) this.fail(new CascadeError(m.code as ErrorCode, `coordinator refused: ${m.message}`));
+    const refusal = coordinatorRefusal(m.code, m.message);
+    const fatal = isFatalRefusal(refusal);
+    this.log.warn({ remoteCode: m.code, reason: m.message, fatal }, 'coordinator reported an error');
+    if (fatal) this.fail(refusal);
   }
 
-  /** Why the first connection failed: a fatal coordinator code as it is, anything else as unreachable. */
+  /** Why the first connection failed: a fatal coordinator refusal as it is, anything else as unreachable. */
   private refusal(err: unknown): CascadeError {
-    if (isCascadeError(err) && (this.opts.fatalCodes as readonly string[]).includes(err.code)) return err;
+    if (isFatalRefusal(err)) return err;
     const e = toCascadeError(err, 'ERR_COORDINATOR_UNREACHABLE');
     if (e.code === 'ERR_COORDINATOR_UNREACHABLE') return e;
     return new CascadeError('ERR_COORDINATOR_UNREACHABLE', e.message, { cause: e });

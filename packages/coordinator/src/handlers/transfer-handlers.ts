@@ -99,7 +99,7 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
     },
     'transfer failed',
   );
-  ctx.effects.warn(now, 'transfer-failed', `${m.name} from ${server}: ${msg.reason}`, claim);
+  ctx.effects.warn(now, session, 'transfer-failed', `${m.name} from ${server}: ${msg.reason}`, claim);
   ctx.effects.counted(session, 'failed');
   if (msg.code === 'ERR_TARGET_UNUSABLE') {
     ctx.effects.outcomes.failed(m, msg.code, msg.reason);
@@ -139,14 +139,14 @@ function seederStopped(ctx: HandlerContext, m: Member, now: number, imageChanged
   if (!s || s.state === 'ended' || s.state === 'pending' || ctx.sessions.get(session)?.openedBy !== m.id) return;
   if (imageChanged) {
     ctx.log.warn({ session, seeder: m.name }, 'seeder image changed: session ends');
-    ctx.effects.warn(now, 'image-changed', `${m.name}: its image changed; the session ends`);
+    ctx.effects.warn(now, session, 'image-changed', `${m.name}: its image changed; the session ends`);
     ctx.effects.apply(ctx.scheduler.endSession(session, now, 'image-changed'));
     return;
   }
   const sources = ctx.effects.completeSources(s);
   if (s.options.handover === true && sources > 0) {
     ctx.log.info({ session, seeder: m.name, sources }, 'seeder stopped: session handed over');
-    ctx.effects.warn(now, 'handed-over', `${m.name} stopped; ${sources} complete source(s) serve on`);
+    ctx.effects.warn(now, session, 'handed-over', `${m.name} stopped; ${sources} complete source(s) serve on`);
     return;
   }
   ctx.log.info({ session, seeder: m.name }, 'seeder stopped: session ends');
