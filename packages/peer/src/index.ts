@@ -9,17 +9,17 @@
  * const result = await peer.run(); // until the session ends
  * ```
  */
-export * from './peer.js';
-export * from './peer-components.js';
-export * from './transfer-verdict.js';
-export * from './slice-client.js';
-export * from './slice-store.js';
-export * from './target.js';
-export * from './target-store.js';
-export * from './rate-meter.js';
-export * from './progress.js';
-export * from './discovery.js';
-export * from './on-complete.js';
-export * from './finish-hooks.js';
-export * from './target-in-use.js';
-export * from './machine-identity.js';
+export * from './session/peer.js';
+export * from './session/components.js';
+export * from './session/transfer-verdict.js';
+export * from './fetch/slice-client.js';
+export * from './slices/slice-store.js';
+export * from './target/target.js';
+export * from './target/account-target.js';
+export * from './session/rate-meter.js';
+export * from './session/progress.js';
+export * from './machine/discovery.js';
+export * from './machine/on-complete.js';
+export * from './machine/finish-hooks.js';
+export * from './target/target-in-use.js';
+export * from './machine/machine-identity.js';

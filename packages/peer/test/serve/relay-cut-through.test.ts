@@ -16,11 +16,11 @@ import {
   sliceLength,
   type Manifest,
 } from '@cascade/common';
-import { noise } from '../../common/test/fixtures.js';
-import { PeerServing } from '../src/peer-serving.js';
-import { fetchSlices, type SliceFetchResult } from '../src/slice-client.js';
-import { SliceStore } from '../src/slice-store.js';
-import { openTarget, writeSlice, type OpenedTarget } from '../src/target.js';
+import { noise } from '../../../common/test/fixtures.js';
+import { PeerServing } from '../../src/serve/peer-serving.js';
+import { fetchSlices, type SliceFetchResult } from '../../src/fetch/slice-client.js';
+import { SliceStore } from '../../src/slices/slice-store.js';
+import { openTarget, writeSlice, type OpenedTarget } from '../../src/target/target.js';
 
 // A relay in process, between a scripted upstream and a real downstream slice client: the relay
 // forwards a slice while it is still receiving it (cut-through), and still verifies it itself.

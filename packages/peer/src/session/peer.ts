@@ -11,7 +11,7 @@ import {
   type Manifest,
 } from '@cascade/common';
 import PQueue from 'p-queue';
-import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './peer-components.js';
+import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './components.js';
 import {
   countReceived,
   emptyPeerResult,
@@ -21,10 +21,10 @@ import {
   type PeerResult,
 } from './peer-types.js';
 import { peerProgress, type PeerProgress } from './progress.js';
-import { acceptSession, leaveMessage, sourceAddress } from './peer-session.js';
-import { fetchAfterMove, TransferMoves } from './peer-moves.js';
+import { acceptSession, leaveMessage, sourceAddress } from './session-messages.js';
+import { fetchAfterMove, TransferMoves } from './transfer-moves.js';
 import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
-import type { SliceFetchResult } from './slice-client.js';
+import type { SliceFetchResult } from '../fetch/slice-client.js';
 import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
 
 export type { PeerOptions, PeerPhase, PeerResult, TransferRecord } from './peer-types.js';

@@ -11,8 +11,8 @@ import {
   isPooled,
   type Frame,
 } from '@cascade/common';
-import { connectFrames, type FrameReader } from '../src/frame-reader.js';
-import { noise } from '../../common/test/fixtures.js';
+import { connectFrames, type FrameReader } from '../../src/fetch/frame-reader.js';
+import { noise } from '../../../common/test/fixtures.js';
 
 const HOST = '127.0.3.10';
 const SLICE = 256 * 1024;

@@ -4,7 +4,7 @@ import { tmpdir, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { decodeClientMessage, encodeControl, PROTOCOL_VERSION } from '@cascade/common';
-import { helloIdentity, machineIdentity, macFor } from '../src/machine-identity.js';
+import { helloIdentity, machineIdentity, macFor } from '../../src/machine/machine-identity.js';
 
 /** A fake /sys: two physical NICs, a bridge (no device link), DMI strings. */
 function fakeSys(dmi: Record<string, string>): string {

@@ -4,7 +4,14 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile, type FileHandle } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CascadeError, computeImageId, MIN_SLICE_SIZE, SliceBitmap, type Manifest } from '@cascade/common';
-import { checkTargetPlace, Flusher, openTarget, syncTarget, writeSlice, type OpenedTarget } from '../src/target.js';
+import {
+  checkTargetPlace,
+  Flusher,
+  openTarget,
+  syncTarget,
+  writeSlice,
+  type OpenedTarget,
+} from '../../src/target/target.js';
 
 const S = MIN_SLICE_SIZE;
 /** 3 full slices and a 1000-byte tail. */

@@ -7,14 +7,14 @@ import {
   type Logger,
   type Manifest,
 } from '@cascade/common';
-import { helloIdentity } from './machine-identity.js';
-import { PeerServing } from './peer-serving.js';
+import { helloIdentity } from '../machine/machine-identity.js';
+import { PeerServing } from '../serve/peer-serving.js';
 import type { PeerOptions } from './peer-types.js';
-import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from './slice-client.js';
-import type { SliceStore } from './slice-store.js';
-import { accountTarget } from './target-store.js';
-import { assertTargetFree } from './target-in-use.js';
-import { checkDeviceTarget, checkTargetPlace, openTarget, syncTarget, writeSlice } from './target.js';
+import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../fetch/slice-client.js';
+import type { SliceStore } from '../slices/slice-store.js';
+import { accountTarget } from '../target/account-target.js';
+import { assertTargetFree } from '../target/target-in-use.js';
+import { checkDeviceTarget, checkTargetPlace, openTarget, syncTarget, writeSlice } from '../target/target.js';
 
 /** Time as the peer sees it (tests pass a clock that does not wait). */
 export interface PeerClock {

@@ -17,7 +17,7 @@ import {
   type ServerRef,
   type SliceBodyListener,
 } from '@cascade/common';
-import { expectedSlicesOnly } from './inflight-slices.js';
+import { expectedSlicesOnly } from '../slices/inflight-slices.js';
 import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
 import { connectFrames, type FrameReader } from './frame-reader.js';
 import { dropFrames, slicePool } from './receive-buffers.js';

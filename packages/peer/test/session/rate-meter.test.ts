@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RateMeter } from '../src/rate-meter.js';
+import { RateMeter } from '../../src/session/rate-meter.js';
 
 describe('RateMeter', () => {
   test('a transfer that just began: its rate over the time since its bytes began, not the whole window', () => {

@@ -21,10 +21,10 @@ import {
   type Manifest,
   type SliceSource,
 } from '@cascade/common';
-import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../src/slice-client.js';
-import { SliceStore } from '../src/slice-store.js';
-import { openTarget, writeSlice, type OpenedTarget } from '../src/target.js';
-import { noise } from '../../common/test/fixtures.js';
+import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../../src/fetch/slice-client.js';
+import { SliceStore } from '../../src/slices/slice-store.js';
+import { openTarget, writeSlice, type OpenedTarget } from '../../src/target/target.js';
+import { noise } from '../../../common/test/fixtures.js';
 
 const HOST = '127.0.3.2';
 const S = MIN_SLICE_SIZE;

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CascadeError, isCascadeError, sliceDigest, type Manifest } from '@cascade/common';
-import { VerifyPipeline, type VerifyPipelineOptions } from '../src/verify-pipeline.js';
+import { VerifyPipeline, type VerifyPipelineOptions } from '../../src/fetch/verify-pipeline.js';
 
 const SLICES = 12;
 const data = Array.from({ length: SLICES }, (_, i) => [Buffer.from(`slice ${i} `.repeat(50))]);

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@cascade/common';
-import { hookEnv, runOnComplete, type HookResult } from '../src/on-complete.js';
+import { hookEnv, runOnComplete, type HookResult } from '../../src/machine/on-complete.js';
 
 const result: HookResult = {
   result: 'imaged',

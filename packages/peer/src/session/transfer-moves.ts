@@ -1,5 +1,5 @@
 import { CascadeError, type CoordinatorMessageOf } from '@cascade/common';
-import type { SliceFetchResult } from './slice-client.js';
+import type { SliceFetchResult } from '../fetch/slice-client.js';
 
 type Assign = CoordinatorMessageOf<'assign'>;
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { checkDeviceTarget } from '../src/target.js';
+import { checkDeviceTarget } from '../../src/target/target.js';
 
 describe('checkDeviceTarget (issue 16, finding 6)', () => {
   const missing = `/dev/cascade-unit-nvme9n1-${process.pid}`;

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CascadeError, computeImageId, MIN_SLICE_SIZE, SliceBitmap, type Manifest } from '@cascade/common';
-import { SliceStore } from '../src/slice-store.js';
+import { SliceStore } from '../../src/slices/slice-store.js';
 
 const S = MIN_SLICE_SIZE;
 

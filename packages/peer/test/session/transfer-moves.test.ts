@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CascadeError, isCascadeError, serverRefusal } from '@cascade/common';
-import type { PeerTarget } from '../src/peer-components.js';
-import type { SliceFetchOptions, SliceFetchResult } from '../src/slice-client.js';
+import type { PeerTarget } from '../../src/session/components.js';
+import type { SliceFetchOptions, SliceFetchResult } from '../../src/fetch/slice-client.js';
 import { fetchAll, openSession, rig, stubTarget, until, type Rig } from './peer-stubs.js';
 
 /** A target that records every slice written. */

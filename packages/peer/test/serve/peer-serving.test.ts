@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { silentLogger } from '@cascade/common';
-import { PeerServing } from '../src/peer-serving.js';
+import { PeerServing } from '../../src/serve/peer-serving.js';
 
 const HOST = '127.0.3.60';
 

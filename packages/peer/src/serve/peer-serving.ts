@@ -12,8 +12,8 @@ import {
   type Manifest,
   type SliceServer,
 } from '@cascade/common';
-import type { PeerTarget, ServeOffer, ServingPart } from './peer-components.js';
-import type { SliceStore } from './slice-store.js';
+import type { PeerTarget, ServeOffer, ServingPart } from '../session/components.js';
+import type { SliceStore } from '../slices/slice-store.js';
 
 export interface PeerServingOptions {
   logger: Logger;

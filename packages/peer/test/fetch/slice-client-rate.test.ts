@@ -18,10 +18,10 @@ import {
   verifyTicket,
   type Manifest,
 } from '@cascade/common';
-import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../src/slice-client.js';
-import { RateFloor } from '../src/rate-floor.js';
-import { SliceStore } from '../src/slice-store.js';
-import { noise } from '../../common/test/fixtures.js';
+import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../../src/fetch/slice-client.js';
+import { RateFloor } from '../../src/fetch/rate-floor.js';
+import { SliceStore } from '../../src/slices/slice-store.js';
+import { noise } from '../../../common/test/fixtures.js';
 
 const HOST = '127.0.3.7';
 const S = MIN_SLICE_SIZE;

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { silentLogger } from '@cascade/common';
-import { hookFor, runFinishHook } from '../src/finish-hooks.js';
-import type { HookResult } from '../src/on-complete.js';
+import { hookFor, runFinishHook } from '../../src/machine/finish-hooks.js';
+import type { HookResult } from '../../src/machine/on-complete.js';
 
 const base: HookResult = {
   result: 'imaged',

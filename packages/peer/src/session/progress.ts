@@ -1,4 +1,4 @@
-import type { SliceStore } from './slice-store.js';
+import type { SliceStore } from '../slices/slice-store.js';
 
 /** What a peer is doing and how far it got, for progress displays and the coordinator. */
 export interface PeerProgress {

@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildManifest, DigestPool, MIN_SLICE_SIZE } from '@cascade/common';
-import { openTarget } from '../src/target.js';
-import { accountTarget } from '../src/target-store.js';
+import { openTarget } from '../../src/target/target.js';
+import { accountTarget } from '../../src/target/account-target.js';
 
 const S = MIN_SLICE_SIZE;
 const COUNT = 12;

@@ -1,5 +1,5 @@
 import { buildManifest, sliceLength, type BuildManifestOptions, type Manifest } from '@cascade/common';
-import { SliceStore } from './slice-store.js';
+import { SliceStore } from '../slices/slice-store.js';
 import { writeSlice, type OpenedTarget } from './target.js';
 
 /**

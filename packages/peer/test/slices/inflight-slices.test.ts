@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BufferPool, FrameFlags, holdChunk } from '@cascade/common';
-import { expectedSlicesOnly, InflightSlices } from '../src/inflight-slices.js';
-import type { InflightStreamOptions } from '../src/inflight-stream.js';
+import { expectedSlicesOnly, InflightSlices } from '../../src/slices/inflight-slices.js';
+import type { InflightStreamOptions } from '../../src/slices/inflight-stream.js';
 
 const LEN = 1000;
 const slice = Buffer.from(Array.from({ length: LEN }, (_, i) => (i * 13) & 0xff));

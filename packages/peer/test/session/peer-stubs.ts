@@ -13,12 +13,12 @@ import {
   type Manifest,
   type RoleControl,
 } from '@cascade/common';
-import { Peer } from '../src/peer.js';
-import type { Fetcher, PeerComponents, PeerTarget, ServingPart } from '../src/peer-components.js';
-import type { PeerOptions } from '../src/peer-types.js';
-import type { SliceFetchOptions, SliceFetchResult } from '../src/slice-client.js';
-import { SliceStore } from '../src/slice-store.js';
-import { noise } from '../../common/test/fixtures.js';
+import { Peer } from '../../src/session/peer.js';
+import type { Fetcher, PeerComponents, PeerTarget, ServingPart } from '../../src/session/components.js';
+import type { PeerOptions } from '../../src/session/peer-types.js';
+import type { SliceFetchOptions, SliceFetchResult } from '../../src/fetch/slice-client.js';
+import { SliceStore } from '../../src/slices/slice-store.js';
+import { noise } from '../../../common/test/fixtures.js';
 
 /** A 4-slice manifest built from noise (no zero slices). */
 export async function smallManifest(): Promise<Manifest> {

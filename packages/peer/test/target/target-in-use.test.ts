@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertTargetFree, blockDeviceInUse, devNumber, type SystemPaths } from '../src/target-in-use.js';
+import { assertTargetFree, blockDeviceInUse, devNumber, type SystemPaths } from '../../src/target/target-in-use.js';
 
 /** A fake /sys and /proc: disks sdx (partitions sdx1, sdx2), sdy, sdz; what is mounted is up to each test. */
 describe('refusing targets that are in use', () => {
