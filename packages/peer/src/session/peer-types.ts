@@ -126,10 +126,3 @@ export function countReceived(result: PeerResult, chunks: readonly Buffer[]): nu
   result.slicesReceived++;
   return n;
 }
-
-/**
- * Where a peer is: connecting (before the session is known) → preparing (opening and accounting
- * for the target) → waiting (in the client queue) ⇄ fetching (one transfer at a time) → serving
- * (imaged; until the session ends) → finished, or failed from any phase.
- */
-export type PeerPhase = 'connecting' | 'preparing' | 'waiting' | 'fetching' | 'serving' | 'finished' | 'failed';

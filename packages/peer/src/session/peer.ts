@@ -12,22 +12,18 @@ import {
 } from '@cascade/common';
 import PQueue from 'p-queue';
 import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './components.js';
-import {
-  countReceived,
-  emptyPeerResult,
-  recordTransfer,
-  type PeerOptions,
-  type PeerPhase,
-  type PeerResult,
-} from './peer-types.js';
+import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-types.js';
+import { imaged, targetOf, transition, type PeerEvent, type PeerPhase, type PeerState } from './peer-state.js';
 import { peerProgress, type PeerProgress } from './progress.js';
 import { acceptSession, leaveMessage, sourceAddress } from './session-messages.js';
 import { fetchAfterMove, TransferMoves } from './transfer-moves.js';
 import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from '../fetch/slice-client.js';
+import type { SliceStore } from '../slices/slice-store.js';
 import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
 
-export type { PeerOptions, PeerPhase, PeerResult, TransferRecord } from './peer-types.js';
+export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
+export type { PeerPhase, PeerState } from './peer-state.js';
 
 /** Requests kept outstanding in relay sessions: each hop of the chain can lag at most this many slices. */
 const RELAY_WINDOW = 2;
@@ -36,9 +32,10 @@ const STARTUP_FAULT_REPORT_MS = 10_000;
 
 /**
  * A lab machine's role: wait for an assignment, pull slices, verify each before writing it,
- * report done, then serve others until the session ends. A phase machine over injected parts
- * (peer-components.ts): every coordinator message and every transfer's end runs in the role's
- * one event loop (RoleSkeleton); nothing it does can escape as an unhandled rejection.
+ * report done, then serve others until the session ends. A phase machine (peer-state.ts: one
+ * state, one transition table; every handler decides from the phase) over injected parts
+ * (components.ts): every coordinator message and every transfer's end runs in the role's one
+ * event loop (RoleSkeleton); nothing it does can escape as an unhandled rejection.
  */
 export class Peer {
   readonly id = randomUUID();
@@ -46,21 +43,14 @@ export class Peer {
   private readonly c: PeerComponents;
   private readonly role: RoleSkeleton<PeerResult>;
   private readonly log: Logger;
-  private phaseNow: PeerPhase = 'connecting';
-  private manifest: Manifest | null = null;
-  private target: PeerTarget | null = null;
-  /** The session streams: serve verified slices while still downloading. */
-  private relay = false;
-  private activeServer: string | null = null;
-  private transfer: Promise<void> | null = null;
+  private state: PeerState = { phase: 'connecting' };
+  /** The last transfer's end (it never rejects): stop() and shutdown() wait for it. */
+  private transferEnd: Promise<void> = Promise.resolve();
   /** Failed transfers in a row (for the backoff), and transfers ended by bad slices. */
   private readonly tally = { streak: 0, badServers: 0 };
   private readonly writes = new PQueue({ concurrency: 1 });
   private readonly stopper = new AbortController();
-  private stopReason: string | null = null;
-  private stopTicker: (() => void) | null = null;
-  /** The target was refused at startup: said to the coordinator on connecting, then the end. */
-  private startupFault: CascadeError | null = null;
+  private stopTicker: () => void = () => undefined;
   private readonly meter = new RateMeter(1000); // bytes received over the last second (routing)
   private readonly moves = new TransferMoves();
   private readonly result: PeerResult = emptyPeerResult(Date.now());
@@ -83,7 +73,7 @@ export class Peer {
   }
 
   get phase(): PeerPhase {
-    return this.phaseNow;
+    return this.state.phase;
   }
 
   /** What happened so far (also after run() rejected: what was fetched before the failure). */
@@ -103,23 +93,21 @@ export class Peer {
       { session: this.opts.session, coordinator: this.opts.coordinator, target: this.opts.target },
       'waiting for the session',
     );
+    let ok = false;
     try {
       const r = await this.role.run(() => this.startup());
-      this.phaseNow = 'finished';
+      ok = true;
       return r;
     } catch (err) {
       // Imaged, then the coordinator was gone for good: the machine is still imaged.
-      if (
-        this.result.outcome === 'imaged' &&
-        toCascadeError(err, 'ERR_INTERNAL').code === 'ERR_COORDINATOR_UNREACHABLE'
-      ) {
+      if (imaged(this.state) && toCascadeError(err, 'ERR_INTERNAL').code === 'ERR_COORDINATOR_UNREACHABLE') {
         this.result.sessionEndReason ||= 'coordinator unreachable';
-        this.phaseNow = 'finished';
+        ok = true;
         return this.result;
       }
-      this.phaseNow = 'failed';
       throw err;
     } finally {
+      this.to({ type: 'ended', ok });
       await this.shutdown();
     }
   }
@@ -131,18 +119,19 @@ export class Peer {
    * ERR_STOPPED. Never rejects.
    */
   async stop(reason = 'stopped'): Promise<void> {
-    if (this.stopper.signal.aborted) return;
-    this.stopReason = reason;
-    this.log.info({ reason, outcome: this.result.outcome, phase: this.phaseNow }, 'stopping');
+    const phase = this.state.phase;
+    const s = this.to({ type: 'stop', reason });
+    if (s?.phase !== 'stopping') return;
+    this.log.info({ reason, outcome: this.result.outcome, phase }, 'stopping');
     this.stopper.abort();
-    await this.transfer;
+    await this.transferEnd;
     await this.writes.onIdle().catch(() => undefined);
-    if (this.result.outcome === 'imaged') {
+    if (imaged(s)) {
       this.result.sessionEndReason ||= reason;
       this.role.finish(this.result);
       return;
     }
-    const store = this.target?.store;
+    const store = targetOf(s)?.store;
     const held = store ? `${store.heldSlices} of ${store.count} slices verified and kept` : 'nothing fetched yet';
     this.role.fail(new CascadeError('ERR_STOPPED', `stopped (${reason}) before the image was complete: ${held}`));
   }
@@ -167,7 +156,7 @@ export class Peer {
    * coordinator cannot be reached.
    */
   private refusedAtStartup(err: CascadeError): void {
-    this.startupFault = err;
+    this.to({ type: 'refused', error: err });
     this.log.error({ code: err.code, reason: err.message }, 'target refused; telling the coordinator, then exiting');
     const end = (): void => this.role.fail(err);
     this.c.clock.sleep(STARTUP_FAULT_REPORT_MS, this.stopper.signal).then(end, end);
@@ -175,26 +164,43 @@ export class Peer {
 
   /** After run() settles: tell the coordinator, close the server (clients keep what they verified). */
   private async shutdown(): Promise<void> {
-    this.stopTicker?.();
+    const s = this.state;
+    if (s.phase !== 'finished' && s.phase !== 'failed') return;
+    this.stopTicker();
     this.stopper.abort();
-    await this.transfer;
-    await this.role.close(leaveMessage(this.role.outcome, this.stopReason, this.result.sessionEndReason));
+    await this.transferEnd;
+    await this.role.close(leaveMessage(this.role.outcome, s.stopReason, this.result.sessionEndReason));
     await this.role.idle();
     this.result.bytesServed = await this.c.serving.close();
     await this.writes.onIdle().catch(() => undefined);
     await this.c.release?.();
-    await this.target?.close();
-    this.target = null;
+    await s.target?.close();
+  }
+
+  /** Apply an event to the state (peer-state.ts); the new state, or null when the phase does not take it. */
+  private to(e: PeerEvent): PeerState | null {
+    const next = transition(this.state, e);
+    if (next) this.state = next;
+    return next;
   }
 
   /** First connect and every reconnect: say what we hold and what we are doing. */
   private announce(): void {
-    if (this.startupFault) {
-      this.role.fail(this.startupFault); // connected: the leave that follows carries its code
-      return;
+    const s = this.state;
+    switch (s.phase) {
+      case 'refused':
+        this.role.fail(s.error); // connected: the leave that follows carries its code
+        return;
+      case 'waiting':
+      case 'fetching':
+      case 'serving':
+        return this.announceHoldings(s.target.store, s.phase === 'fetching' ? s.server.id : null);
+      default:
+        return; // no session yet (the coordinator sends it when it opens), or on the way out
     }
-    const store = this.target?.store;
-    if (!store) return; // no session yet: the coordinator sends it when it opens
+  }
+
+  private announceHoldings(store: SliceStore, activeServer: string | null): void {
     if (store.complete) {
       // Holdings first: the coordinator counts a done only from a client it knows (issue 16).
       this.role.send({ type: 'want', have: store.heldSlices });
@@ -204,11 +210,7 @@ export class Peer {
       return;
     }
     this.offerServe(); // a relay serves while it downloads
-    this.role.send({
-      type: 'want',
-      have: store.heldSlices,
-      ...(this.activeServer ? { activeServer: this.activeServer } : {}),
-    });
+    this.role.send({ type: 'want', have: store.heldSlices, ...(activeServer ? { activeServer } : {}) });
   }
 
   private async onMessage(m: CoordinatorMessage): Promise<void> {
@@ -232,54 +234,53 @@ export class Peer {
   }
 
   private async onSession(m: CoordinatorMessageOf<'session'>): Promise<void> {
-    const accepted = acceptSession(m, this.manifest, this.opts.trust, this.log);
-    if (!accepted) return;
-    this.manifest = accepted.manifest;
-    this.relay = accepted.relay;
+    const s = this.state;
+    const accepted = acceptSession(m, s.phase === 'connecting' ? null : manifestOf(s), this.opts.trust, this.log);
+    if (!accepted || !this.to({ type: 'session', ...accepted })) return;
     this.result.imageId = accepted.manifest.imageId;
-    await this.prepare(accepted.manifest);
+    await this.prepare(accepted.manifest, accepted.relay);
   }
 
   /** Open the target, account for what it already holds, then join the client queue. */
-  private async prepare(manifest: Manifest): Promise<void> {
-    this.phaseNow = 'preparing';
+  private async prepare(manifest: Manifest, relay: boolean): Promise<void> {
     let target: PeerTarget;
     try {
       target = await this.c.target.open(manifest, () => this.emitProgress('hashing'));
     } catch (err) {
       throw toCascadeError(err, 'ERR_TARGET_UNUSABLE');
     }
-    this.target = target;
+    if (!this.to({ type: 'target-ready', target })) return void (await target.close()); // stopped meanwhile
     this.result.slicesReused = target.reused;
     const store = target.store;
     this.log.info({ held: store.heldSlices, missing: store.missing(), reused: target.reused }, 'target ready');
     if (store.complete) return this.completed();
-    if (this.relay) await this.startServing(true);
-    this.phaseNow = 'waiting';
+    if (relay) await this.startServing(true, manifest, target);
     this.announce(); // offers the relay's slots too
   }
 
   private onAssign(m: CoordinatorMessageOf<'assign'>): void {
-    const target = this.target;
-    const manifest = this.manifest;
-    if (!target || !manifest || this.stopper.signal.aborted || this.result.outcome === 'imaged') return;
-    if (this.activeServer) {
+    const s = this.state;
+    if (s.phase === 'fetching') {
       if (m.move && this.moves.request(m)) this.log.info({ server: m.server.name }, 'moving to another server');
       else this.log.warn({ server: m.server.name }, 'assignment while a transfer runs; ignored');
       return;
     }
-    this.activeServer = m.server.id;
-    this.phaseNow = 'fetching';
+    if (s.phase !== 'waiting' || !this.to({ type: 'assigned', server: m.server })) return;
     const { name, host, port } = m.server;
-    this.log.info({ server: name, host, port, missing: target.store.missing() }, 'assigned');
+    this.log.info({ server: name, host, port, missing: s.target.store.missing() }, 'assigned');
     this.emitProgress('transferring', name);
-    const transfer = this.fetchFrom(m, target, manifest);
+    const transfer = this.fetchFrom(m, s.target, s.manifest, s.relay);
     this.role.watch('transfer', transfer); // a rejection ends the role…
-    this.transfer = transfer.catch(() => undefined); // …so stop() and shutdown() only wait for it
+    this.transferEnd = transfer.catch(() => undefined); // …so stop() and shutdown() only wait for it
   }
 
   /** One transfer, in the background: after the backoff (none for a move), fetch; its end is an event in the loop. */
-  private async fetchFrom(m: CoordinatorMessageOf<'assign'>, target: PeerTarget, manifest: Manifest): Promise<void> {
+  private async fetchFrom(
+    m: CoordinatorMessageOf<'assign'>,
+    target: PeerTarget,
+    manifest: Manifest,
+    relay: boolean,
+  ): Promise<void> {
     const signal = this.moves.begin(this.stopper.signal);
     if (!m.move) await this.c.clock.sleep(backoffMs(this.tally.streak), signal);
     const started = this.c.clock.now();
@@ -295,7 +296,7 @@ export class Peer {
         localAddress: sourceAddress(this.opts.listen),
         ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
         // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
-        window: this.relay ? Math.min(window, RELAY_WINDOW) : window,
+        window: relay ? Math.min(window, RELAY_WINDOW) : window,
         stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
         ...(this.opts.minRate !== undefined ? { minRate: this.opts.minRate } : {}),
         next: () => target.store.next(),
@@ -320,12 +321,12 @@ export class Peer {
   }
 
   private async onTransferEnded(m: CoordinatorMessageOf<'assign'>, r: SliceFetchResult, ms: number): Promise<void> {
-    this.activeServer = null;
-    this.transfer = null;
     const next = this.moves.end();
-    if (this.stopper.signal.aborted || !this.target) return;
+    const s = this.state;
+    if (s.phase !== 'fetching') return; // stopped meanwhile
+    this.to({ type: 'transfer-ended' });
     if (!this.result.servers.includes(m.server.name)) this.result.servers.push(m.server.name);
-    if (this.target.store.complete) {
+    if (s.target.store.complete) {
       this.tally.streak = 0;
       this.log.info({ server: m.server.name, bytes: r.bytes, ms }, 'image complete and verified');
       return this.completed(m.server.id, r.bytes, ms, r.badSlices.length);
@@ -345,28 +346,28 @@ export class Peer {
     if (verdict === 'bad-server' && ++this.tally.badServers > (this.opts.maxServerFailures ?? 20))
       throw verifyFailed(this.tally.badServers, err);
     this.tally.streak = r.slices > 0 ? 1 : this.tally.streak + 1;
-    this.phaseNow = 'waiting';
     this.emitProgress('queued');
   }
 
-  /** Whole image verified: flush, report done, and become a server. */
+  /** Whole image verified (waiting or fetching): flush, report done, and become a server. */
   private async completed(serverId?: string, bytes = 0, ms = 0, badSlices = 0): Promise<void> {
     await this.writes.onIdle();
-    await this.target?.sync();
+    const before = this.state;
+    if (before.phase !== 'waiting' && before.phase !== 'fetching') return; // stopped meanwhile
+    await before.target.sync();
+    const s = this.to({ type: 'imaged' });
+    if (s?.phase !== 'serving') return; // stopped during the flush
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
-    const held = this.target?.store.heldSlices;
-    if (!serverId && held !== undefined) this.role.send({ type: 'want', have: held }); // reused: holdings first
+    if (!serverId) this.role.send({ type: 'want', have: s.target.store.heldSlices }); // reused: holdings first
     this.role.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
-    this.phaseNow = 'serving';
-    await this.startServing(false);
+    await this.startServing(false, s.manifest, s.target);
     this.offerServe();
   }
 
   /** Serve slices: as a relay while downloading in a relay session, then the whole image. */
-  private async startServing(relay: boolean): Promise<void> {
-    const { target, manifest } = this;
-    if (this.opts.capacity <= 0 || this.stopper.signal.aborted || !target || !manifest) return;
+  private async startServing(relay: boolean, manifest: Manifest, target: PeerTarget): Promise<void> {
+    if (this.opts.capacity <= 0) return;
     const capacity = relay ? Math.min(this.opts.capacity, this.opts.relayCapacity ?? 1) : this.opts.capacity;
     const first = !this.c.serving.started;
     await this.c.serving.start({ relay, capacity, store: target.store, manifest, target });
@@ -381,20 +382,35 @@ export class Peer {
   private onSessionEnded(reason: string): void {
     this.result.sessionEndReason = reason;
     this.log.info({ reason, outcome: this.result.outcome }, 'session ended');
-    if (this.result.outcome !== 'imaged')
+    if (!imaged(this.state))
       throw new CascadeError('ERR_INCOMPLETE', `session ended (${reason}) before the image was complete`);
     this.role.finish(this.result);
   }
 
   private reportProgress(): void {
-    const store = this.target?.store;
-    if (!store || !this.activeServer) return;
-    const p = peerProgress(store, 'transferring', this.meter.rate());
+    const s = this.state;
+    if (s.phase !== 'fetching') return;
+    const p = peerProgress(s.target.store, 'transferring', this.meter.rate());
     this.role.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate });
     this.opts.onProgress?.(p);
   }
 
   private emitProgress(phase: PeerProgress['phase'], server?: string): void {
-    this.opts.onProgress?.(peerProgress(this.target?.store ?? null, phase, 0, server));
+    this.opts.onProgress?.(peerProgress(targetOf(this.state)?.store ?? null, phase, 0, server));
+  }
+}
+
+/** The image of the session, in the phases that know it. */
+function manifestOf(s: PeerState): Manifest | null {
+  switch (s.phase) {
+    case 'preparing':
+    case 'waiting':
+    case 'fetching':
+    case 'serving':
+      return s.manifest;
+    case 'stopping':
+      return manifestOf(s.from);
+    default:
+      return null;
   }
 }
