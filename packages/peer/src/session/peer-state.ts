@@ -107,6 +107,21 @@ export function targetOf(s: PeerState): PeerTarget | null {
   }
 }
 
+/** The image of the session, in the phases that know it. */
+export function manifestOf(s: PeerState): Manifest | null {
+  switch (s.phase) {
+    case 'preparing':
+    case 'waiting':
+    case 'fetching':
+    case 'serving':
+      return s.manifest;
+    case 'stopping':
+      return manifestOf(s.from);
+    default:
+      return null;
+  }
+}
+
 /** The image is whole and verified: serving, or stopping or ended from there. */
 export function imaged(s: PeerState): boolean {
   return s.phase === 'serving' || (s.phase === 'stopping' && imaged(s.from));

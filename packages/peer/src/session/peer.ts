@@ -13,10 +13,19 @@ import {
 import PQueue from 'p-queue';
 import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './components.js';
 import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-types.js';
-import { imaged, targetOf, transition, type PeerEvent, type PeerPhase, type PeerState } from './peer-state.js';
+import {
+  imaged,
+  manifestOf,
+  targetOf,
+  transition,
+  type PeerEvent,
+  type PeerPhase,
+  type PeerState,
+} from './peer-state.js';
 import { peerProgress, type PeerProgress } from './progress.js';
-import { acceptSession, leaveMessage, sourceAddress } from './session-messages.js';
-import { fetchAfterMove, TransferMoves } from './transfer-moves.js';
+import { acceptSession, leaveMessage } from './session-messages.js';
+import { TransferMoves } from './transfer-moves.js';
+import { runTransfer } from './transfer.js';
 import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from '../fetch/slice-client.js';
 import type { SliceStore } from '../slices/slice-store.js';
@@ -25,8 +34,6 @@ import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-ver
 export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
 export type { PeerPhase, PeerState } from './peer-state.js';
 
-/** Requests kept outstanding in relay sessions: each hop of the chain can lag at most this many slices. */
-const RELAY_WINDOW = 2;
 /** A target refused before joining: time given to tell the coordinator (the roster) before exiting. */
 const STARTUP_FAULT_REPORT_MS = 10_000;
 
@@ -274,40 +281,23 @@ export class Peer {
     this.transferEnd = transfer.catch(() => undefined); // …so stop() and shutdown() only wait for it
   }
 
-  /** One transfer, in the background: after the backoff (none for a move), fetch; its end is an event in the loop. */
+  /** One transfer, in the background (transfer.ts); its end is an event in the loop. */
   private async fetchFrom(
     m: CoordinatorMessageOf<'assign'>,
     target: PeerTarget,
     manifest: Manifest,
     relay: boolean,
   ): Promise<void> {
-    const signal = this.moves.begin(this.stopper.signal);
-    if (!m.move) await this.c.clock.sleep(backoffMs(this.tally.streak), signal);
-    const started = this.c.clock.now();
-    const window = this.opts.window ?? 8;
-    const fetch = () =>
-      this.c.fetcher({
-        logger: this.c.logger,
-        manifest,
-        server: m.server,
-        ticket: m.ticket,
-        session: this.opts.session,
-        clientId: this.id,
-        localAddress: sourceAddress(this.opts.listen),
-        ...(this.opts.connectTimeoutMs ? { connectTimeoutMs: this.opts.connectTimeoutMs } : {}),
-        // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
-        window: relay ? Math.min(window, RELAY_WINDOW) : window,
-        stallTimeoutMs: this.opts.stallTimeoutMs ?? 30_000,
-        ...(this.opts.minRate !== undefined ? { minRate: this.opts.minRate } : {}),
-        next: () => target.store.next(),
-        retry: (i) => target.store.retry(i),
-        sliceBody: target.store.inflight,
-        onVerified: (i, chunks) => this.writes.add(() => this.write(target, i, chunks)),
-        signal,
-        onReceived: (n) => this.meter.add(n),
-        ...(this.c.digest ? { digest: this.c.digest } : {}),
-      });
-    const r = m.move ? await fetchAfterMove(fetch, (ms) => this.c.clock.sleep(ms, signal)) : await fetch();
+    const init = {
+      parts: this.c,
+      opts: this.opts,
+      clientId: this.id,
+      signal: this.moves.begin(this.stopper.signal),
+      backoffMs: backoffMs(this.tally.streak),
+      onVerified: (i: number, chunks: Buffer[]) => this.writes.add(() => this.write(target, i, chunks)),
+      onReceived: (n: number) => this.meter.add(n),
+    };
+    const { r, started } = await runTransfer(init, m, target, manifest, relay);
     const ms = this.c.clock.now() - started;
     const complete = target.store.complete;
     recordTransfer(this.result, { server: m.server.name, startedAt: started, ms, complete }, r);
@@ -397,20 +387,5 @@ export class Peer {
 
   private emitProgress(phase: PeerProgress['phase'], server?: string): void {
     this.opts.onProgress?.(peerProgress(targetOf(this.state)?.store ?? null, phase, 0, server));
-  }
-}
-
-/** The image of the session, in the phases that know it. */
-function manifestOf(s: PeerState): Manifest | null {
-  switch (s.phase) {
-    case 'preparing':
-    case 'waiting':
-    case 'fetching':
-    case 'serving':
-      return s.manifest;
-    case 'stopping':
-      return manifestOf(s.from);
-    default:
-      return null;
   }
 }
