@@ -1,5 +1,4 @@
-/** Default minimum useful rate of a transfer (bytes/s) and the window it is measured over. */
-export const MIN_RATE_DEFAULT = 64 * 1024;
+/** The window a transfer's minimum useful rate is measured over (the floor itself is --min-rate). */
 export const MIN_RATE_WINDOW_MS = 10_000;
 /** Marks kept at most (one per check): bounds memory when the client hardly waits at all. */
 const MAX_MARKS = 1000;

@@ -18,7 +18,7 @@ import {
   type SliceBodyListener,
 } from '@cascade/common';
 import { expectedSlicesOnly } from '../slices/inflight-slices.js';
-import { MIN_RATE_DEFAULT, MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
+import { MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
 import { connectFrames, type FrameReader } from './frame-reader.js';
 import { dropFrames, slicePool } from './receive-buffers.js';
 import { VerifyPipeline } from './verify-pipeline.js';
@@ -32,17 +32,17 @@ export interface SliceFetchOptions {
   clientId: string;
   /** Source address for the connection (this peer's own address). */
   localAddress?: string | undefined;
-  /** No TCP connection within this long: the server is unreachable (default 5 s). */
-  connectTimeoutMs?: number;
+  /** No TCP connection within this long: the server is unreachable. */
+  connectTimeoutMs: number;
   /** Most GETs kept outstanding; the window in use is sized from the measured rate (see windowNow). */
   window: number;
   /** No bytes for this long with requests outstanding: the server is lost. */
   stallTimeoutMs: number;
   /**
-   * Minimum useful rate in bytes/s (default 64 KiB/s; 0: none): a server that sends bytes, but
-   * fewer than this over `minRateWindowMs` of waiting for them, is abandoned (ERR_SERVER_TOO_SLOW).
+   * Minimum useful rate in bytes/s (0: none): a server that sends bytes, but fewer than this
+   * over `minRateWindowMs` of waiting for them, is abandoned (ERR_SERVER_TOO_SLOW).
    */
-  minRate?: number;
+  minRate: number;
   minRateWindowMs?: number;
   /** Next slice to request, or undefined when nothing more is needed from this server. */
   next: () => number | undefined;
@@ -91,8 +91,6 @@ export function fetchSlices(opts: SliceFetchOptions): Promise<SliceFetchResult> 
   return new SliceFetch(opts).run();
 }
 
-/** A server that has not accepted the connection by then is unreachable (a network fault). */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Verified slices waiting for or in their write while the next ones are verified. */
 const WRITES_IN_FLIGHT = 1;
 /** Data kept requested ahead, in seconds at the measured rate (covers request latency and jitter). */
@@ -179,7 +177,7 @@ class SliceFetch {
     const socket = reader.socket;
     this.socket = socket;
     socket.on('error', () => undefined); // errors reach the loop through the iterator
-    const ms = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const ms = this.opts.connectTimeoutMs;
     const timer = setTimeout(() => {
       socket.destroy(
         new CascadeError('ERR_SERVER_UNREACHABLE', `no connection to ${this.where} within ${ms} ms`, {
@@ -249,7 +247,7 @@ class SliceFetch {
    * let a server that trickles a byte every few seconds hold this client forever.
    */
   private rateWatch(socket: Socket): RateFloor & { stop: () => void } {
-    const floor = new RateFloor(this.opts.minRate ?? MIN_RATE_DEFAULT, this.opts.minRateWindowMs ?? MIN_RATE_WINDOW_MS);
+    const floor = new RateFloor(this.opts.minRate, this.opts.minRateWindowMs ?? MIN_RATE_WINDOW_MS);
     const where = this.opts.server.name;
     const timer = setInterval(
       () => {

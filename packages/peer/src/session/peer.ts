@@ -358,7 +358,7 @@ export class Peer {
   /** Serve slices: as a relay while downloading in a relay session, then the whole image. */
   private async startServing(relay: boolean, manifest: Manifest, target: PeerTarget): Promise<void> {
     if (this.opts.capacity <= 0) return;
-    const capacity = relay ? Math.min(this.opts.capacity, this.opts.relayCapacity ?? 1) : this.opts.capacity;
+    const capacity = relay ? Math.min(this.opts.capacity, this.opts.relayCapacity) : this.opts.capacity;
     const first = !this.c.serving.started;
     await this.c.serving.start({ relay, capacity, store: target.store, manifest, target });
     if (first && !relay) this.emitProgress('serving');

@@ -38,7 +38,7 @@ export async function runTransfer(
   const { parts, opts, signal } = x;
   if (!m.move) await parts.clock.sleep(x.backoffMs, signal);
   const started = parts.clock.now();
-  const window = opts.window ?? 8;
+  const window = opts.window;
   const o: SliceFetchOptions = {
     logger: parts.logger,
     manifest,
@@ -47,11 +47,11 @@ export async function runTransfer(
     session: opts.session,
     clientId: x.clientId,
     localAddress: sourceAddress(opts.listen),
-    ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    connectTimeoutMs: opts.connectTimeoutMs,
     // In a relay chain a hop can hold back at most `window` slices: keep it small (latency per hop).
     window: relay ? Math.min(window, RELAY_WINDOW) : window,
-    stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
-    ...(opts.minRate !== undefined ? { minRate: opts.minRate } : {}),
+    stallTimeoutMs: opts.stallTimeoutMs,
+    minRate: opts.minRate,
     next: () => target.store.next(),
     retry: (i) => target.store.retry(i),
     sliceBody: target.store.inflight,

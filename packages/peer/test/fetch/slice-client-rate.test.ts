@@ -90,6 +90,8 @@ function fetchFrom(port: number, o: Partial<SliceFetchOptions> = {}): Promise<Sl
     clientId: 'c1',
     window: 4,
     stallTimeoutMs: 5000,
+    connectTimeoutMs: 5000,
+    minRate: 64 * 1024,
     next: () => store.next(),
     retry: (i) => store.retry(i),
     onVerified: async (i) => store.markHeld(i),

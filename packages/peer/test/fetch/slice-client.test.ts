@@ -134,6 +134,8 @@ function fetchFrom(
     clientId: CLIENT_ID,
     window: 4,
     stallTimeoutMs: 3000,
+    connectTimeoutMs: 5000,
+    minRate: 64 * 1024,
     next: () => {
       const i = side.store.next();
       if (i !== undefined) {

@@ -136,6 +136,8 @@ async function relay(
       clientId: name,
       window: 2,
       stallTimeoutMs: 10_000,
+      connectTimeoutMs: 5000,
+      minRate: 64 * 1024,
       next: () => store.next(),
       retry: (i) => store.retry(i),
       onVerified: async (i, chunks) => {
@@ -165,6 +167,8 @@ function downstream(relay: { name: string; port: number }, onBytes: (index: numb
     clientId: 'down',
     window: 2,
     stallTimeoutMs: 10_000,
+    connectTimeoutMs: 5000,
+    minRate: 64 * 1024,
     next: () => store.next(),
     retry: (i) => store.retry(i),
     onVerified: (i, chunks) => {

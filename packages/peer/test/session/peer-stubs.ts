@@ -198,6 +198,12 @@ export async function rig(
     target: '/nowhere',
     capacity: 3,
     listen: { host: '127.0.9.9', port: 0 },
+    // What `cascade peer`'s option table gives by default.
+    window: 8,
+    connectTimeoutMs: 5000,
+    stallTimeoutMs: 30_000,
+    minRate: 64 * 1024,
+    relayCapacity: 1,
     ...o.init,
   };
   const peer = new Peer(init, components);
