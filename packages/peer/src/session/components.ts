@@ -9,7 +9,7 @@ import {
 } from '@cascade/common';
 import { helloIdentity } from '../machine/machine-identity.js';
 import { PeerServing } from '../serve/peer-serving.js';
-import type { PeerOptions } from './peer-types.js';
+import type { PeerOptions } from './peer-result.js';
 import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../fetch/slice-client.js';
 import type { SliceStore } from '../slices/slice-store.js';
 import { accountTarget } from '../target/account-target.js';

@@ -12,7 +12,7 @@ import {
 } from '@cascade/common';
 import PQueue from 'p-queue';
 import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './components.js';
-import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-types.js';
+import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-result.js';
 import {
   imaged,
   manifestOf,
@@ -31,7 +31,7 @@ import type { SliceFetchResult } from '../fetch/slice-client.js';
 import type { SliceStore } from '../slices/slice-store.js';
 import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
 
-export type { PeerOptions, PeerResult, TransferRecord } from './peer-types.js';
+export type { PeerOptions, PeerResult, TransferRecord } from './peer-result.js';
 export type { PeerPhase, PeerState } from './peer-state.js';
 
 /** A target refused before joining: time given to tell the coordinator (the roster) before exiting. */

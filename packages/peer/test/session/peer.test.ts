@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { CascadeError, isCascadeError, serverRefusal } from '@cascade/common';
-import type { PeerResult } from '../../src/session/peer-types.js';
+import type { PeerResult } from '../../src/session/peer-result.js';
 import { assign, failing, fetchAll, openSession, rig, stubTarget, until } from './peer-stubs.js';
 
 const lost = (): CascadeError => new CascadeError('ERR_SERVER_LOST', 'connection reset');
