@@ -1,3 +1,9 @@
+/**
+ * fetch/ — pulling slices from one server over one TCP connection: the connection and its frame
+ * reader (frame-reader.ts, receive-buffers.ts), the request window, the stall and minimum-rate
+ * watches (rate-floor.ts), and the verify-then-write pipeline (verify-pipeline.ts). It owns one
+ * transfer's socket and the slices it has asked for; which slices to ask for is the store's call.
+ */
 import type { Socket } from 'node:net';
 import {
   CascadeError,

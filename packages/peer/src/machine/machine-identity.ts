@@ -1,3 +1,8 @@
+/**
+ * machine/ — the lab machine around the peer: its identity for the coordinator (this file),
+ * finding a coordinator by broadcast (discovery.ts), and the hooks run at the end
+ * (on-complete.ts, finish-hooks.ts).
+ */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,7 @@
+/**
+ * serve/ — the peer as a server: its slice server (common's serveImage) started as a relay while
+ * downloading, then for the whole image; the listening port, the advertised address, capacity.
+ */
 import type { FileHandle } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import {

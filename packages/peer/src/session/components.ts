@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import {
   controlClientFactory,
   DigestPool,
@@ -9,12 +8,13 @@ import {
 } from '@cascade/common';
 import { helloIdentity } from '../machine/machine-identity.js';
 import { PeerServing } from '../serve/peer-serving.js';
-import type { PeerOptions } from './peer-result.js';
+import type { PeerOptions } from './peer-options.js';
+import type { PeerTarget, TargetPart } from '../target/file-target.js';
 import { fetchSlices, type SliceFetchOptions, type SliceFetchResult } from '../fetch/slice-client.js';
+import { fileTarget } from '../target/file-target.js';
 import type { SliceStore } from '../slices/slice-store.js';
-import { accountTarget } from '../target/account-target.js';
-import { assertTargetFree } from '../target/target-in-use.js';
-import { checkDeviceTarget, checkTargetPlace, openTarget, syncTarget, writeSlice } from '../target/target.js';
+
+export type { PeerTarget, TargetPart } from '../target/file-target.js';
 
 /** Time as the peer sees it (tests pass a clock that does not wait). */
 export interface PeerClock {
@@ -23,27 +23,6 @@ export interface PeerClock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** Call `fn` every `ms` until the returned function is called. */
   every(ms: number, fn: () => void): () => void;
-}
-
-/** The target once opened and accounted for: what it holds, and how to write it. */
-export interface PeerTarget {
-  readonly store: SliceStore;
-  /** Slices found already correct (--reuse). */
-  readonly reused: number;
-  /** The open file, for serving from it (stubs may leave it undefined). */
-  readonly fh: FileHandle | undefined;
-  write(index: number, chunks: Buffer[]): Promise<void>;
-  sync(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface TargetPart {
-  /**
-   * Before anything else: refuse a target under /dev that is not an existing block device, and a
-   * mounted or system device (unless --force).
-   */
-  checkFree(): Promise<void>;
-  open(manifest: Manifest, onHashing: () => void): Promise<PeerTarget>;
 }
 
 export interface ServeOffer {
@@ -105,45 +84,6 @@ export const systemClock: PeerClock = {
     return () => clearInterval(t);
   },
 };
-
-/**
- * A file or block device: positional writes, reuse of what it already holds (hashed on `hasher`'s
- * threads when given, as many slices at once as they take; else inline).
- */
-export function fileTarget(
-  init: Pick<PeerOptions, 'target' | 'force' | 'reuse'>,
-  hasher: DigestPool | null = null,
-): TargetPart {
-  return {
-    checkFree: async () => {
-      await checkDeviceTarget(init.target);
-      await checkTargetPlace(init.target);
-      await assertTargetFree(init.target, init.force);
-    },
-    open: async (manifest, onHashing) => {
-      const t = await openTarget(init.target, manifest, { force: init.force ?? false });
-      try {
-        const hashing = hasher ? { hash: hasher.digest, hashers: hasher.slicesAtOnce(manifest.digest) } : {};
-        const { store, reused } = await accountTarget(t, manifest, {
-          reuse: init.reuse ?? false,
-          onHashing,
-          ...hashing,
-        });
-        return {
-          store,
-          reused,
-          fh: t.fh,
-          write: (index, chunks) => writeSlice(t, index * manifest.sliceSize, chunks),
-          sync: () => syncTarget(t),
-          close: () => t.fh.close().catch(() => undefined),
-        };
-      } catch (err) {
-        await t.fh.close().catch(() => undefined);
-        throw err;
-      }
-    },
-  };
-}
 
 /** The parts a real peer runs with. */
 export function defaultPeerComponents(

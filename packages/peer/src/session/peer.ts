@@ -1,3 +1,10 @@
+/**
+ * session/ — the peer's lifecycle. The Peer role (this file) owns the one state (peer-state.ts,
+ * with the transition table) and every decision taken from it: what to tell the coordinator
+ * (session-messages.ts), when to fetch and what a transfer's end means (transfer.ts,
+ * transfer-moves.ts, transfer-verdict.ts), the run's result (peer-result.ts) and progress. It owns
+ * no socket and no file: those are parts injected through components.ts (fetch/, serve/, target/).
+ */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -12,7 +19,8 @@ import {
 } from '@cascade/common';
 import PQueue from 'p-queue';
 import { defaultPeerComponents, type PeerComponents, type PeerTarget } from './components.js';
-import { countReceived, emptyPeerResult, recordTransfer, type PeerOptions, type PeerResult } from './peer-result.js';
+import { countReceived, emptyPeerResult, recordTransfer, type PeerResult } from './peer-result.js';
+import type { PeerOptions } from './peer-options.js';
 import {
   imaged,
   manifestOf,
@@ -31,7 +39,8 @@ import type { SliceFetchResult } from '../fetch/slice-client.js';
 import type { SliceStore } from '../slices/slice-store.js';
 import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
 
-export type { PeerOptions, PeerResult, TransferRecord } from './peer-result.js';
+export type { PeerOptions } from './peer-options.js';
+export type { PeerResult, TransferRecord } from './peer-result.js';
 export type { PeerPhase, PeerState } from './peer-state.js';
 
 /** A target refused before joining: time given to tell the coordinator (the roster) before exiting. */

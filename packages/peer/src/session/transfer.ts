@@ -1,7 +1,7 @@
 import type { CoordinatorMessageOf, Manifest } from '@cascade/common';
 import type { SliceFetchOptions, SliceFetchResult } from '../fetch/slice-client.js';
 import type { PeerComponents, PeerTarget } from './components.js';
-import type { PeerOptions } from './peer-result.js';
+import type { PeerOptions } from './peer-options.js';
 import { sourceAddress } from './session-messages.js';
 import { fetchAfterMove } from './transfer-moves.js';
 

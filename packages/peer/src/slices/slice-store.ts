@@ -1,3 +1,8 @@
+/**
+ * slices/ — the peer's per-slice state: which slices it holds verified, which it still needs and
+ * in what order (slice-store.ts), and the slices arriving right now with their bytes, published
+ * for relay cut-through (inflight-slices.ts, inflight-stream.ts).
+ */
 import { CascadeError, SliceBitmap, sliceLength, zeroMap, type Manifest } from '@cascade/common';
 import { InflightSlices } from './inflight-slices.js';
 

@@ -1,3 +1,8 @@
+/**
+ * target/ — the disk or file the image is written to: checks before use (target-in-use.ts),
+ * opening, positional writes and flushing (this file), accounting for what it already holds
+ * (account-target.ts), and the part the peer is given (file-target.ts).
+ */
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CascadeError, sizeOf, type Manifest } from '@cascade/common';

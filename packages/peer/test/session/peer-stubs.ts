@@ -15,7 +15,7 @@ import {
 } from '@cascade/common';
 import { Peer } from '../../src/session/peer.js';
 import type { Fetcher, PeerComponents, PeerTarget, ServingPart } from '../../src/session/components.js';
-import type { PeerOptions } from '../../src/session/peer-result.js';
+import type { PeerOptions } from '../../src/session/peer-options.js';
 import type { SliceFetchOptions, SliceFetchResult } from '../../src/fetch/slice-client.js';
 import { SliceStore } from '../../src/slices/slice-store.js';
 import { noise } from '../../../common/test/fixtures.js';
