@@ -38,11 +38,6 @@ export function acceptSession(
   return { manifest, relay: m.options.relay === true };
 }
 
-/** The source address for data connections: the --listen host, unless it is a wildcard. */
-export function sourceAddress(listen: { host: string }): string | undefined {
-  return listen.host === '0.0.0.0' || listen.host === '::' ? undefined : listen.host;
-}
-
 /**
  * Goodbye: a failure of our own carries its code and reason, so the roster shows why; a stop or
  * an ended session says just that.

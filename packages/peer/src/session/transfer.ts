@@ -2,7 +2,6 @@ import type { CoordinatorMessageOf, Manifest } from '@cascade/common';
 import type { SliceFetchOptions, SliceFetchResult } from '../fetch/slice-client.js';
 import type { PeerComponents, PeerTarget } from './components.js';
 import type { PeerOptions } from './peer-options.js';
-import { sourceAddress } from './session-messages.js';
 import { fetchAfterMove } from './transfer-moves.js';
 
 /** Requests kept outstanding in relay sessions: each hop of the chain can lag at most this many slices. */
@@ -63,4 +62,9 @@ export async function runTransfer(
   const fetch = (): Promise<SliceFetchResult> => parts.fetcher(o);
   const r = m.move ? await fetchAfterMove(fetch, (ms) => parts.clock.sleep(ms, signal)) : await fetch();
   return { r, started };
+}
+
+/** The source address for data connections: the --listen host, unless it is a wildcard. */
+export function sourceAddress(listen: { host: string }): string | undefined {
+  return listen.host === '0.0.0.0' || listen.host === '::' ? undefined : listen.host;
 }
