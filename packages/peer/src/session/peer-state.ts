@@ -43,16 +43,17 @@ export type PeerEvent =
  * An event the table does not list for the current phase is refused (transition returns null)
  * and its handler does nothing.
  *
- * | from                                       | event          | to                  | when / what happens                                   |
- * |--------------------------------------------|----------------|---------------------|-------------------------------------------------------|
- * | connecting                                 | refused        | refused             | our target is unusable at startup; tell, then fail    |
- * | connecting                                 | session        | preparing           | the coordinator sent a manifest we accept             |
- * | preparing                                  | target-ready   | waiting             | target opened and accounted for; join the queue       |
- * | waiting                                    | assigned       | fetching            | the coordinator gave us a server; one transfer runs   |
- * | fetching                                   | transfer-ended | waiting             | the transfer ended short; rejoin (or follow a move)   |
- * | waiting                                    | imaged         | serving             | every slice verified, written, flushed; report done   |
- * | connecting … serving, refused              | stop           | stopping            | SIGINT/SIGTERM: abandon the transfer, keep what holds |
- * | any but finished, failed                   | ended          | finished or failed  | run() settled: imaged / stopped when imaged → finished |
+ * | from                        | event          | to        | when, and what the handler does next            |
+ * |-----------------------------|----------------|-----------|-------------------------------------------------|
+ * | connecting                  | refused        | refused   | own target unusable at startup: tell, then fail |
+ * | connecting                  | session        | preparing | a manifest we accept: open the target           |
+ * | preparing                   | target-ready   | waiting   | target accounted for: join the queue (`want`)   |
+ * | waiting                     | assigned       | fetching  | a server to pull from: one transfer runs        |
+ * | fetching                    | transfer-ended | waiting   | whole: `imaged`; else report, rejoin, or move   |
+ * | waiting                     | imaged         | serving   | all verified, written, flushed: `done`, serve   |
+ * | connecting…serving, refused | stop           | stopping  | SIGINT/SIGTERM: abandon the transfer            |
+ * | all but finished, failed    | ended          | finished  | run() resolved: imaged (or stopped once imaged) |
+ * | all but finished, failed    | ended          | failed    | run() rejected                                  |
  *
  * Everything else is ignored: an assignment while fetching (a move is handled by the transfer
  * itself), a second session, a transfer's end after a stop, `imaged` after a stop.
