@@ -14,7 +14,7 @@ import { exists, httpStatus, waitFor, keep, killAfter } from './lab-helpers.js';
  * CASCADE_ON_FAILURE) runs on every other end — target unusable (exit 3, CASCADE_RESULT=failed),
  * session ended first (exit 5, CASCADE_RESULT=incomplete), discovery failed (exit 1; netns file) —
  * with the same CASCADE_* variables (CASCADE_ERROR_CODE set). The peer's exit code is its own.
- * The runner is packages/peer/src/finish-hooks.ts (hookFor / runFinishHook).
+ * The runner is packages/peer/src/machine/finish-hooks.ts (hookFor / runFinishHook).
  */
 const dir = await tempDir('lab-hooks');
 let coordinator: RoleProcess & { url: string };

@@ -37,7 +37,7 @@ import { exists, waitFor, type LabSession, type LabSnapshot } from './lab-helper
  *  - `status --json` → sessions[].roster: [{id, name, ip, mac, outcome, code, reason, imagedAt,
  *    source}], names unique in the session (a shared hostname gets the address: `lab-10.215.X.11`,
  *    see packages/coordinator/src/member-names.ts), `ip` the address the coordinator saw, `mac`
- *    that interface's MAC (lower-case aa:bb:…, packages/peer/src/machine-identity.ts); ended
+ *    that interface's MAC (lower-case aa:bb:…, packages/peer/src/machine/machine-identity.ts); ended
  *    sessions stay in the snapshot.
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -4,7 +4,7 @@ import { CascadeError, cascadeParams, parseKernelCmdline, resolveConfig } from '
 import { applyConfigSources, describeConfig, rawFlagText } from '../src/config-sources.js';
 import { COORDINATOR_OPTIONS } from '../src/options/coordinator-options.js';
 import { OPERATOR_OPTIONS } from '../src/options/operator-options.js';
-import { sourceKeys, type OptionTable } from '../src/options/option-table.js';
+import { parsedValue, sourceKeys, type OptionTable } from '../src/options/option-table.js';
 import { PEER_OPTIONS } from '../src/options/peer-options.js';
 import { SEED_OPTIONS } from '../src/options/seed-options.js';
 import { GATING_OPTIONS } from '../src/options/shared-options.js';
@@ -137,5 +137,18 @@ describe('option checks', () => {
     assert.equal(rawFlagText(['--a', '1', '--a=2'], 'a'), '2');
     assert.equal(rawFlagText(['--ab', '1'], 'a'), undefined);
     assert.equal(rawFlagText(['--', '--a', '1'], 'a'), undefined);
+  });
+});
+
+describe('parsed values', () => {
+  test("a handler takes a unit-carrying option's number from the table's own parser", () => {
+    assert.equal(parsedValue(PEER_OPTIONS, 'stall', '30s'), 30_000);
+    assert.equal(parsedValue(PEER_OPTIONS, 'connect-timeout', '5s'), 5000);
+    assert.equal(parsedValue(PEER_OPTIONS, 'min-rate', '64KiB/s'), 64 * 1024);
+    assert.equal(parsedValue(PEER_OPTIONS, 'rate', '100Mbit'), 12_500_000);
+  });
+
+  test('an option without a parser is a bug, not a value', () => {
+    assert.throws(() => parsedValue(PEER_OPTIONS, 'target', '/dev/sda'), { code: 'ERR_INTERNAL' });
   });
 });

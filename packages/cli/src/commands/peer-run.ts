@@ -8,7 +8,9 @@ import {
   toCascadeError,
 } from '@cascade/common';
 import { Peer, runFinishHook, type FinishHooks, type PeerOptions, type PeerResult } from '@cascade/peer';
-import { parseDurationArg, parseListen, parseRateArg } from '../args.js';
+import { parseListen } from '../args.js';
+import { parsedValue } from '../options/option-table.js';
+import { PEER_OPTIONS } from '../options/peer-options.js';
 import { loggerFrom, onStopSignal } from '../common-options.js';
 import { configOrigin } from '../config-sources.js';
 import { exitCodeFor, ExitCode } from '../exit.js';
@@ -61,6 +63,10 @@ function hashWorkersFrom(argv: Args): { hashWorkers?: number } {
   return argv['hash-thread'] === false ? { hashWorkers: 0 } : {};
 }
 
+/** A unit-carrying option of `cascade peer`, as its option table parses it. */
+const parsed = (name: (typeof PEER_OPTIONS)[number]['name'], value: string): number =>
+  parsedValue(PEER_OPTIONS, name, value);
+
 /** The peer's options from the parsed arguments. */
 async function peerOptions(argv: Args, base: PeerOptions['logger'], progress: ProgressDisplay): Promise<PeerOptions> {
   const { coordinator, session } = await resolvePeerEndpoints(argv, base);
@@ -79,15 +85,15 @@ async function peerOptions(argv: Args, base: PeerOptions['logger'], progress: Pr
     capacity: argv.capacity,
     listen: parseListen(argv.listen),
     listenFallback: configOrigin('listen') === 'default',
-    connectTimeoutMs: parseDurationArg(argv['connect-timeout'], '--connect-timeout'),
+    connectTimeoutMs: parsed('connect-timeout', argv['connect-timeout']),
     reuse: argv.reuse,
     window: argv.window,
     relayCapacity: argv['relay-capacity'],
     ...hashWorkersFrom(argv),
-    stallTimeoutMs: parseDurationArg(argv.stall, '--stall'),
-    minRate: parseRateArg(argv['min-rate'], '--min-rate'),
+    stallTimeoutMs: parsed('stall', argv.stall),
+    minRate: parsed('min-rate', argv['min-rate']),
     ...(argv.advertise ? { advertise: argv.advertise } : {}),
-    ...(argv.rate ? { rate: parseRateArg(argv.rate, '--rate') } : {}),
+    ...(argv.rate ? { rate: parsed('rate', argv.rate) } : {}),
     ...(argv.name ? { name: argv.name } : {}),
     ...(argv.fault ? { fault: parseFaultSpec(argv.fault) } : {}),
     onProgress: progressUpdater(progress),

@@ -80,6 +80,17 @@ export function positiveSize(v: string): number {
   return n > 0 ? n : fail(`must be above 0, got "${v}"`);
 }
 
+/**
+ * A unit-carrying option's value as its table parses it (`parse`): the one parser of that
+ * option, already run on the value when the settings were resolved, so it does not throw here.
+ * Handlers take their numbers from here instead of parsing the text again.
+ */
+export function parsedValue<T extends OptionTable>(table: T, name: T[number]['name'], value: string): number {
+  const spec = table.find((s) => s.name === name);
+  if (!spec?.parse) throw new CascadeError('ERR_INTERNAL', `option --${name} has no parser`);
+  return spec.parse(value);
+}
+
 /** Duration text that may be zero. */
 export const duration = (v: string): number => parseDuration(v);
 
