@@ -33,7 +33,7 @@ export * from './data/serve-image.js';
 export * from './data/digest-worker.js';
 export * from './compress/slice-compression.js';
 export * from './compress/zstd-codec.js';
-export type { ZstdCodec } from './compress/zstd-wasm.js';
+export * from './compress/zstd-thread.js';
 export * from './control/control-client.js';
 export * from './role/role-skeleton.js';
 export * from './config/kernel-cmdline.js';

@@ -5,9 +5,22 @@
  */
 
 import * as zlib from 'node:zlib';
-import type { WasmModule } from '../webassembly.js';
-import { zstdWasmBytes } from './zstd-wasm-bytes.js';
-import { zstdWasmCodec, type ZstdCodec } from './zstd-wasm.js';
+import { zstdWasmCodec } from './zstd-wasm.js';
+import { zstdWasmModule } from './zstd-wasm-module.js';
+
+/** A zstd compressor and decompressor working on whole buffers. */
+export interface ZstdCodec {
+  /** Which implementation this is (benchmarks, logs). */
+  readonly name: string;
+  /** One zstd frame of `src` at `level` (throws on a zstd error). */
+  compress(src: Uint8Array, level: number): Uint8Array;
+  /**
+   * `src` (one or more frames) decompressed into `into`, which must be exactly the expected size;
+   * returns how many bytes were written. Never writes past `into`: a frame that holds more fails
+   * (throws), whatever its header claims.
+   */
+  decompressInto(src: Uint8Array, into: Uint8Array): number;
+}
 
 /** The part of Node's zlib that has zstd (Node ≥ 22.15; @types/node 20 does not declare it). */
 export interface ZlibWithZstd {
@@ -33,14 +46,6 @@ export function nodeZstdCodec(z: unknown = zlib): ZstdCodec | null {
       return out.length;
     },
   };
-}
-
-let wasmModule: WasmModule | undefined;
-
-/** The compiled WebAssembly zstd module (compiled once; can be posted to worker threads). */
-export function zstdWasmModule(): WasmModule {
-  wasmModule ??= new WebAssembly.Module(zstdWasmBytes());
-  return wasmModule;
 }
 
 let codec: ZstdCodec | undefined;

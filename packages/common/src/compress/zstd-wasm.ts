@@ -14,20 +14,7 @@
  */
 
 import type { WasmModule } from '../webassembly.js';
-
-/** A zstd compressor and decompressor working on whole buffers. */
-export interface ZstdCodec {
-  /** Which implementation this is (benchmarks, logs). */
-  readonly name: string;
-  /** One zstd frame of `src` at `level` (throws on a zstd error). */
-  compress(src: Uint8Array, level: number): Uint8Array;
-  /**
-   * `src` (one or more frames) decompressed into `into`, which must be exactly the expected size;
-   * returns how many bytes were written. Never writes past `into`: a frame that holds more fails
-   * (throws), whatever its header claims.
-   */
-  decompressInto(src: Uint8Array, into: Uint8Array): number;
-}
+import type { ZstdCodec } from './zstd-codec.js';
 
 /** A codec over an instance of the zstd module (WebAssembly.Module of @bokuweb/zstd-wasm 0.0.27). */
 export function zstdWasmCodec(module: WasmModule): ZstdCodec {
