@@ -50,7 +50,10 @@ function fn(obj: unknown, ...path: string[]): AnyFn {
   return o as unknown as AnyFn;
 }
 
+let wantedLibs: string[] | undefined;
+
 async function optional(name: string, make: () => Promise<Lib>): Promise<Lib | string> {
+  if (wantedLibs && !wantedLibs.some((w) => name.includes(w))) return `${name}: not asked for (--libs)`;
   try {
     return await make();
   } catch (err) {
@@ -260,6 +263,8 @@ interface Row {
   decompress: number;
   decompressMd5: number;
   md5: number;
+  /** Compression failed at this level (the error). */
+  failed?: string;
 }
 
 function measure(libs: Lib[], data: Corpus, level: number, rounds: number, quick: boolean): Row[] {
@@ -287,18 +292,26 @@ function measure(libs: Lib[], data: Corpus, level: number, rounds: number, quick
     libs.forEach((lib, i) => {
       const row = rows[i]!;
       row.m.push(bytes / MB / (timeIt(() => all.forEach(md5), 300) / 1000));
-      row.d.push(bytes / MB / (timeIt(() => frames.forEach((f) => lib.decompress(f, SLICE)), 300) / 1000));
-      row.dm.push(bytes / MB / (timeIt(() => frames.forEach((f) => md5(lib.decompress(f, SLICE))), 300) / 1000));
+      try {
+        row.d.push(bytes / MB / (timeIt(() => frames.forEach((f) => lib.decompress(f, SLICE)), 300) / 1000));
+        row.dm.push(bytes / MB / (timeIt(() => frames.forEach((f) => md5(lib.decompress(f, SLICE))), 300) / 1000));
+      } catch (err) {
+        row.failed = `decompression: ${(err as Error).message ?? String(err)}`;
+      }
       if (lib.compress && (r === 0 || !slowLevel)) {
         const compress = lib.compress;
-        const ms = timeIt(() => compressSet.forEach((s) => compress(s, level)), slowLevel ? 1 : 300);
-        row.c.push((compressSet.length * SLICE) / MB / (ms / 1000));
+        try {
+          const ms = timeIt(() => compressSet.forEach((s) => compress(s, level)), slowLevel ? 1 : 300);
+          row.c.push((compressSet.length * SLICE) / MB / (ms / 1000));
+        } catch (err) {
+          row.failed = (err as Error).message ?? String(err);
+        }
       }
     });
   }
   libs.forEach((lib, i) => {
     const row = rows[i]!;
-    if (lib.compress) {
+    if (lib.compress && row.failed === undefined) {
       const compress = lib.compress;
       const size = (set: Buffer[]): number =>
         set.filter((_, k) => !slowLevel || k % 3 === 0).reduce((n, s) => n + compress(s, level).length, 0);
@@ -329,9 +342,8 @@ async function main(): Promise<void> {
   const quick = argv.includes('--quick');
   const levels = (arg('--levels') ?? '1,3,6,9,19').split(',').map(Number);
   const rounds = Number(arg('--rounds') ?? (quick ? 3 : 5));
-  const wanted = arg('--libs')?.split(',');
-  const { libs: found, skipped } = await libraries();
-  const libs = wanted ? found.filter((l, i) => i === 0 || wanted.some((w) => l.name.includes(w))) : found;
+  wantedLibs = arg('--libs')?.split(',');
+  const { libs, skipped } = await libraries();
   const data = corpus(quick);
   const all = [...data.binaries, ...data.text, ...data.random];
   // Every library must give the bytes back: one that does not is reported, not measured.
@@ -376,7 +388,7 @@ async function main(): Promise<void> {
       table.rows.push([
         r.lib,
         String(level),
-        f(r.ratio?.all ?? null, 3),
+        r.failed === undefined ? f(r.ratio?.all ?? null, 3) : 'fails',
         f(r.ratio?.binaries ?? null, 2),
         f(r.ratio?.text ?? null, 2),
         f(r.ratio?.random ?? null, 3),
@@ -385,6 +397,8 @@ async function main(): Promise<void> {
         f(r.decompress / r.md5, 2),
         f(r.decompressMd5),
       ]);
+      if (r.failed !== undefined) table.notes.push(`${r.lib}, level ${level}: compression fails (${r.failed})`);
+      process.stderr.write(`${table.rows[table.rows.length - 1]!.join(' | ')}\n`);
     }
     const cli = cliReference(all, level);
     if (cli)

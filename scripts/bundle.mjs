@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // One-file bundle for boot media: every role in a single ES module that runs with plain `node`,
 // no node_modules. Usage: node scripts/bundle.mjs [--outfile dist/cascade.mjs] (after `npm run build`).
+// `--entry FILE` bundles another entry point the same way (tests of what the bundle carries).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +12,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { version } = JSON.parse(readFileSync(resolve(root, 'packages/cli/package.json'), 'utf8'));
 const i = process.argv.indexOf('--outfile');
 const outfile = resolve(i > 0 && process.argv[i + 1] ? process.argv[i + 1] : resolve(root, 'dist/cascade.mjs'));
+const e = process.argv.indexOf('--entry');
+const entry = resolve(e > 0 && process.argv[e + 1] ? process.argv[e + 1] : resolve(root, 'packages/cli/dist/bin.js'));
 
 // zstd's WebAssembly module is written into the bundle: the file that reads it from node_modules
 // (packages/common/src/compress/zstd-wasm-bytes.ts) is replaced by one that holds its bytes.
@@ -30,7 +33,7 @@ const inlineZstdWasm = {
 };
 
 const result = await build({
-  entryPoints: [resolve(root, 'packages/cli/dist/bin.js')],
+  entryPoints: [entry],
   outfile,
   bundle: true,
   platform: 'node',
