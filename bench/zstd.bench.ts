@@ -9,7 +9,8 @@
  * the ratio, compression and decompression MB/s on one core (of image bytes), and decompression
  * plus MD5 (what a receiving core does per slice). Baseline, measured in the same run, in the
  * same rounds: MD5 of the same bytes on one core (OpenSSL); speeds are printed also as × MD5.
- * Each speed is the median of `rounds` interleaved rounds (the machine is shared: noisy).
+ * Speeds are per CPU second of this process (user + system, process.cpuUsage): MB/s per core even
+ * on a shared machine; each is the median of `rounds` interleaved rounds.
  *
  * Libraries: cascade's own (common/src/compress: Node's zstd when the runtime has one, else the
  * WebAssembly build of @bokuweb/zstd-wasm with synchronous glue), and, when installed (e.g.
@@ -217,15 +218,21 @@ function corpus(quick: boolean): Corpus {
   };
 }
 
-/** Milliseconds per call of `f`, over at least `minMs`. */
+/** CPU milliseconds (this process, user + system) now: speeds per core, whatever else runs. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** CPU milliseconds per call of `f`, over at least `minMs` of CPU. */
 function timeIt(f: () => void, minMs: number): number {
-  const t0 = performance.now();
+  const t0 = cpuMs();
   let n = 0;
   let t = 0;
   do {
     f();
     n++;
-    t = performance.now() - t0;
+    t = cpuMs() - t0;
   } while (t < minMs);
   return t / n;
 }
@@ -291,17 +298,17 @@ function measure(libs: Lib[], data: Corpus, level: number, rounds: number, quick
   for (let r = 0; r < rounds; r++) {
     libs.forEach((lib, i) => {
       const row = rows[i]!;
-      row.m.push(bytes / MB / (timeIt(() => all.forEach(md5), 300) / 1000));
+      row.m.push(bytes / MB / (timeIt(() => all.forEach(md5), 200) / 1000));
       try {
-        row.d.push(bytes / MB / (timeIt(() => frames.forEach((f) => lib.decompress(f, SLICE)), 300) / 1000));
-        row.dm.push(bytes / MB / (timeIt(() => frames.forEach((f) => md5(lib.decompress(f, SLICE))), 300) / 1000));
+        row.d.push(bytes / MB / (timeIt(() => frames.forEach((f) => lib.decompress(f, SLICE)), 200) / 1000));
+        row.dm.push(bytes / MB / (timeIt(() => frames.forEach((f) => md5(lib.decompress(f, SLICE))), 200) / 1000));
       } catch (err) {
         row.failed = `decompression: ${(err as Error).message ?? String(err)}`;
       }
       if (lib.compress && (r === 0 || !slowLevel)) {
         const compress = lib.compress;
         try {
-          const ms = timeIt(() => compressSet.forEach((s) => compress(s, level)), slowLevel ? 1 : 300);
+          const ms = timeIt(() => compressSet.forEach((s) => compress(s, level)), slowLevel ? 1 : 200);
           row.c.push((compressSet.length * SLICE) / MB / (ms / 1000));
         } catch (err) {
           row.failed = (err as Error).message ?? String(err);
