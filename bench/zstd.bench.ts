@@ -13,9 +13,9 @@
  * on a shared machine; each is the median of `rounds` interleaved rounds.
  *
  * Libraries: cascade's own (common/src/compress: Node's zstd when the runtime has one, else the
- * WebAssembly build of @bokuweb/zstd-wasm with synchronous glue), and, when installed (e.g.
- * `npm i --no-save zstd-codec @oneidentity/zstd-js fzstd @hpcc-js/wasm-zstd zstddec
- * @foxglove/wasm-zstd @toondepauw/node-zstd`), the others compared; the zstd CLI (native C,
+ * WebAssembly module of @foxglove/wasm-zstd with synchronous glue), and, when installed (e.g.
+ * `npm i --no-save @bokuweb/zstd-wasm zstd-codec @oneidentity/zstd-js fzstd @hpcc-js/wasm-zstd
+ * zstddec @toondepauw/node-zstd`), the others compared, each through its own loader; the zstd CLI (native C,
  * `zstd -b`) as the reference for what the same zstd does natively.
  */
 import { spawnSync } from 'node:child_process';
@@ -73,7 +73,7 @@ async function libraries(): Promise<{ libs: Lib[]; skipped: string[] }> {
       return out;
     },
   });
-  const found: (Lib | string)[] = [own(wasm, 'cascade wasm (@bokuweb/zstd-wasm module, own glue)')];
+  const found: (Lib | string)[] = [own(wasm, 'cascade wasm (@foxglove/wasm-zstd module, own glue)')];
   const node = nodeZstdCodec(zlib);
   if (node) found.push(own(node, `node:zlib zstd (${process.version})`));
   else found.push(`node:zlib zstd: not in ${process.version} (Node ≥ 22.15 has it)`);
@@ -110,7 +110,7 @@ async function libraries(): Promise<{ libs: Lib[]; skipped: string[] }> {
       const z = require('@foxglove/wasm-zstd') as Record<string, unknown>;
       await z['isLoaded'];
       return {
-        name: '@foxglove/wasm-zstd 1.0.1',
+        name: '@foxglove/wasm-zstd 1.0.1 (its own loader)',
         compress: (s, l) => fn(z, 'compress')(s, l) as Uint8Array,
         decompress: (s, n) => fn(z, 'decompress')(s, n) as Uint8Array,
       };

@@ -18,8 +18,8 @@ const entry = resolve(e > 0 && process.argv[e + 1] ? process.argv[e + 1] : resol
 // zstd's WebAssembly module is written into the bundle: the file that reads it from node_modules
 // (packages/common/src/compress/zstd-wasm-bytes.ts) is replaced by one that holds its bytes.
 const zstdWasm = join(
-  dirname(createRequire(resolve(root, 'packages/common/package.json')).resolve('@bokuweb/zstd-wasm')),
-  'zstd.wasm',
+  dirname(createRequire(resolve(root, 'packages/common/package.json')).resolve('@foxglove/wasm-zstd')),
+  'wasm-zstd.wasm',
 );
 const inlineZstdWasm = {
   name: 'inline-zstd-wasm',

@@ -1,36 +1,34 @@
 /**
- * zstd in WebAssembly, run synchronously: the module of @bokuweb/zstd-wasm (zstd 1.5, MIT), with
+ * zstd in WebAssembly, run synchronously: the module of @foxglove/wasm-zstd (zstd 1.5, MIT), with
  * glue of our own instead of the package's Emscripten loader, which instantiates asynchronously
  * and reads its file at run time. Here a compiled module is instantiated on the spot, so the codec
  * works on the main thread, in worker threads, and in the one-file bundle (the module's bytes are
- * written into it, zstd-wasm-module.ts).
+ * written into it, scripts/bundle.mjs). Chosen by measurement over @bokuweb/zstd-wasm and others:
+ * it decompresses about 1.6× as fast per core (BENCHMARKS.md, "zstd: level and library").
  *
  * `zstdWasmCodec()` is self-contained (it uses nothing from outside its own body): a hashing
  * thread evaluates its source text, as it does md5-lanes.ts's hasher.
  *
  * The package's exports are minified to letters; the map below is that of the exact version the
- * package.json pins (0.0.27). The codec round-trips a few bytes when it starts, so another build
+ * package.json pins (1.0.1). The codec round-trips a few bytes when it starts, so another build
  * fails there, loudly, never later on a slice.
  */
 
 import type { WasmModule } from '../webassembly.js';
 import type { ZstdCodec } from './zstd-codec.js';
 
-/** A codec over an instance of the zstd module (WebAssembly.Module of @bokuweb/zstd-wasm 0.0.27). */
+/** A codec over an instance of the zstd module (WebAssembly.Module of @foxglove/wasm-zstd 1.0.1). */
 export function zstdWasmCodec(module: WasmModule): ZstdCodec {
   let memory: WebAssembly.Memory | null = null;
   const fail = (what: string): never => {
     throw new Error(`zstd wasm: ${what}`);
   };
-  // Emscripten's imports, by their minified names: proc_exit, keepalive_clear, abort, setitimer,
-  // resize_heap (grow the memory to at least `requested` bytes; false when it cannot).
+  const heap = () => new Uint8Array((memory as WebAssembly.Memory).buffer);
+  // Emscripten's imports, by their minified names: resize_heap (grow the memory to at least
+  // `requested` bytes; 0 when it cannot) and memcpy_big.
   const imports = {
     a: {
-      a: (code: number) => fail(`exit(${code})`),
-      b: () => undefined,
-      c: () => fail('abort'),
-      d: () => 0,
-      e: (requested: number) => {
+      a: (requested: number) => {
         const mem = memory as WebAssembly.Memory & { grow(pages: number): number };
         const want = requested >>> 0;
         const have = mem.buffer.byteLength;
@@ -42,21 +40,22 @@ export function zstdWasmCodec(module: WasmModule): ZstdCodec {
           return 0;
         }
       },
+      b: (dest: number, src: number, n: number) => {
+        heap().copyWithin(dest, src, src + n);
+      },
     },
   };
   const inst = new WebAssembly.Instance(module, imports);
   const x = inst.exports as Record<string, (...args: number[]) => number>;
-  memory = inst.exports['f'] as WebAssembly.Memory;
-  (x['g'] as () => void)(); // constructors
-  const isError = x['h'] as (code: number) => number;
-  const bound = x['i'] as (n: number) => number;
-  const cctx = (x['j'] as () => number)();
-  const compressCtx = x['l'] as (...a: number[]) => number; // ZSTD_compress_usingDict
-  const dctx = (x['n'] as () => number)();
-  const decompressCtx = x['q'] as (...a: number[]) => number; // ZSTD_decompress_usingDict
-  const malloc = x['s'] as (n: number) => number;
-  const free = x['t'] as (p: number) => void;
-  if (!cctx || !dctx) fail('no context');
+  memory = inst.exports['c'] as WebAssembly.Memory;
+  (x['d'] as () => void)(); // constructors
+  const malloc = x['f'] as (n: number) => number;
+  const free = x['g'] as (p: number) => void;
+  const bound = x['h'] as (n: number) => number;
+  const compress = x['i'] as (dst: number, cap: number, src: number, n: number, level: number) => number;
+  // ZSTD_decompress: never writes past `cap`; a negative result is an error.
+  const decompress = x['j'] as (dst: number, cap: number, src: number, n: number) => number;
+
   // Two buffers in the module's memory, grown to the largest call seen (never shrunk).
   let inPtr = 0;
   let inCap = 0;
@@ -77,10 +76,9 @@ export function zstdWasmCodec(module: WasmModule): ZstdCodec {
     }
     return p;
   };
-  const heap = () => new Uint8Array(memory.buffer);
   const check = (result: number, what: string): number => {
-    if (isError(result)) fail(`${what} failed (zstd error ${-(result | 0)})`);
-    return result >>> 0;
+    if ((result | 0) < 0) fail(`${what} failed`);
+    return result;
   };
   const codec: ZstdCodec = {
     name: 'wasm',
@@ -89,14 +87,14 @@ export function zstdWasmCodec(module: WasmModule): ZstdCodec {
       const s = room(src.length, 'in');
       const d = room(cap, 'out');
       heap().set(src, s);
-      const n = check(compressCtx(cctx, d, cap, s, src.length, 0, 0, level), 'compress');
+      const n = check(compress(d, cap, s, src.length, level), 'compress');
       return heap().slice(d, d + n);
     },
     decompressInto(src, into) {
       const s = room(src.length, 'in');
       const d = room(into.length, 'out');
       heap().set(src, s);
-      const n = check(decompressCtx(dctx, d, into.length, s, src.length, 0, 0), 'decompress');
+      const n = check(decompress(d, into.length, s, src.length), 'decompress');
       if (n > into.length) fail('wrote past its buffer');
       into.set(heap().subarray(d, d + n));
       return n;
