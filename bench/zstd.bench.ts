@@ -324,13 +324,11 @@ function measure(libs: Lib[], data: Corpus, level: number, rounds: number, quick
         set.filter((_, k) => !slowLevel || k % 3 === 0).reduce((n, s) => n + compress(s, level).length, 0);
       const part = (set: Buffer[]): number =>
         (set.filter((_, k) => !slowLevel || k % 3 === 0).length * SLICE) / Math.max(1, size(set));
-      const whole = slowLevel ? compressSet : all;
-      row.ratio = {
-        all: (whole.length * SLICE) / whole.reduce((n, s) => n + compress(s, level).length, 0),
-        binaries: part(data.binaries),
-        text: part(data.text),
-        random: part(data.random),
-      };
+      const ratios = { binaries: part(data.binaries), text: part(data.text), random: part(data.random) };
+      // The whole corpus's ratio from each kind's (at slow levels each kind was sampled alike).
+      const kinds = ['binaries', 'text', 'random'] as const;
+      const wire = kinds.reduce((n, k) => n + (data[k].length * SLICE) / ratios[k], 0);
+      row.ratio = { all: (all.length * SLICE) / wire, ...ratios };
       row.compress = median(row.c);
     }
     row.decompress = median(row.d);
