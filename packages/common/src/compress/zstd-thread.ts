@@ -16,7 +16,7 @@
 import { sliceDigest, type DigestAlgorithm } from '../manifest/digest.js';
 import { decompressSlice } from './slice-compression.js';
 import { zstdWasmModule } from './zstd-wasm-module.js';
-import { zstdWasmCodec } from './zstd-wasm.js';
+import { zstdWasmCodec, zstdWasmInstance } from './zstd-wasm.js';
 
 /** A slice's image bytes and their digest, from its wire bytes. */
 export interface DecompressedSlice {
@@ -62,6 +62,7 @@ const zstd = (() => {
         return out.length;
       },
     };
+  ${zstdWasmInstance.toString()}
   return (${zstdWasmCodec.toString()})(require('node:worker_threads').workerData.zstdWasm);
 })();
 function decompressAndHash(algorithm, wire, imageLength) {

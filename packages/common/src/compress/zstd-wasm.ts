@@ -17,86 +17,93 @@
 import type { WasmModule } from '../webassembly.js';
 import type { ZstdCodec } from './zstd-codec.js';
 
-/** A codec over an instance of the zstd module (WebAssembly.Module of @foxglove/wasm-zstd 1.0.1). */
-export function zstdWasmCodec(module: WasmModule): ZstdCodec {
+/** The module's exports cascade uses, over its memory (whose buffer changes when it grows). */
+export interface ZstdWasmExports {
+  heap(): Uint8Array;
+  malloc(n: number): number;
+  free(p: number): void;
+  bound(n: number): number;
+  compress(dst: number, cap: number, src: number, n: number, level: number): number;
+  /** ZSTD_decompress: never writes past `cap`; a negative result is an error. */
+  decompress(dst: number, cap: number, src: number, n: number): number;
+}
+
+/**
+ * An instance of the zstd module (WebAssembly.Module of @foxglove/wasm-zstd 1.0.1), with its two
+ * Emscripten imports by their minified names: resize_heap (grow the memory to at least
+ * `requested` bytes; 0 when it cannot) and memcpy_big. Self-contained, as zstdWasmCodec.
+ */
+export function zstdWasmInstance(module: WasmModule): ZstdWasmExports {
   let memory: WebAssembly.Memory | null = null;
-  const fail = (what: string): never => {
-    throw new Error(`zstd wasm: ${what}`);
-  };
   const heap = () => new Uint8Array((memory as WebAssembly.Memory).buffer);
-  // Emscripten's imports, by their minified names: resize_heap (grow the memory to at least
-  // `requested` bytes; 0 when it cannot) and memcpy_big.
-  const imports = {
-    a: {
-      a: (requested: number) => {
-        const mem = memory as WebAssembly.Memory & { grow(pages: number): number };
-        const want = requested >>> 0;
-        const have = mem.buffer.byteLength;
-        if (want <= have) return 1;
-        try {
-          mem.grow(Math.ceil((want - have) / 65536));
-          return 1;
-        } catch {
-          return 0;
-        }
-      },
-      b: (dest: number, src: number, n: number) => {
-        heap().copyWithin(dest, src, src + n);
-      },
-    },
+  const grow = (requested: number) => {
+    const mem = memory as WebAssembly.Memory & { grow(pages: number): number };
+    const want = requested >>> 0;
+    const have = mem.buffer.byteLength;
+    if (want <= have) return 1;
+    try {
+      mem.grow(Math.ceil((want - have) / 65536));
+      return 1;
+    } catch {
+      return 0;
+    }
   };
-  const inst = new WebAssembly.Instance(module, imports);
+  const memcpy = (dest: number, src: number, n: number) => {
+    heap().copyWithin(dest, src, src + n);
+  };
+  const inst = new WebAssembly.Instance(module, { a: { a: grow, b: memcpy } });
   const x = inst.exports as Record<string, (...args: number[]) => number>;
   memory = inst.exports['c'] as WebAssembly.Memory;
   (x['d'] as () => void)(); // constructors
-  const malloc = x['f'] as (n: number) => number;
-  const free = x['g'] as (p: number) => void;
-  const bound = x['h'] as (n: number) => number;
-  const compress = x['i'] as (dst: number, cap: number, src: number, n: number, level: number) => number;
-  // ZSTD_decompress: never writes past `cap`; a negative result is an error.
-  const decompress = x['j'] as (dst: number, cap: number, src: number, n: number) => number;
+  return {
+    heap,
+    malloc: x['f'] as (n: number) => number,
+    free: x['g'] as (p: number) => void,
+    bound: x['h'] as (n: number) => number,
+    compress: x['i'] as ZstdWasmExports['compress'],
+    decompress: x['j'] as ZstdWasmExports['decompress'],
+  };
+}
 
-  // Two buffers in the module's memory, grown to the largest call seen (never shrunk).
-  let inPtr = 0;
-  let inCap = 0;
-  let outPtr = 0;
-  let outCap = 0;
-  const room = (need: number, which: 'in' | 'out'): number => {
-    const cap = which === 'in' ? inCap : outCap;
-    if (need <= cap && cap > 0) return which === 'in' ? inPtr : outPtr;
+/**
+ * A codec over an instance of the zstd module. Self-contained but for zstdWasmInstance (a thread
+ * evaluating its source text defines both).
+ */
+export function zstdWasmCodec(module: WasmModule): ZstdCodec {
+  const z = zstdWasmInstance(module);
+  const fail = (what: string): never => {
+    throw new Error(`zstd wasm: ${what}`);
+  };
+  // Two buffers in the module's memory (0: input, 1: output), grown to the largest call seen.
+  const ptr = [0, 0];
+  const cap = [0, 0];
+  const room = (need: number, which: 0 | 1): number => {
+    if (need <= cap[which]! && cap[which]! > 0) return ptr[which]!;
     const size = Math.max(need, 64);
-    const p = malloc(size);
+    const p = z.malloc(size);
     if (!p) fail(`out of memory for ${size} bytes`);
-    if (which === 'in') {
-      if (inPtr) free(inPtr);
-      [inPtr, inCap] = [p, size];
-    } else {
-      if (outPtr) free(outPtr);
-      [outPtr, outCap] = [p, size];
-    }
+    if (ptr[which]) z.free(ptr[which]);
+    [ptr[which], cap[which]] = [p, size];
     return p;
   };
-  const check = (result: number, what: string): number => {
-    if ((result | 0) < 0) fail(`${what} failed`);
-    return result;
-  };
+  const check = (result: number, what: string): number => ((result | 0) < 0 ? fail(`${what} failed`) : result);
   const codec: ZstdCodec = {
     name: 'wasm',
     compress(src, level) {
-      const cap = bound(src.length) >>> 0;
-      const s = room(src.length, 'in');
-      const d = room(cap, 'out');
-      heap().set(src, s);
-      const n = check(compress(d, cap, s, src.length, level), 'compress');
-      return heap().slice(d, d + n);
+      const bound = z.bound(src.length) >>> 0;
+      const s = room(src.length, 0);
+      const d = room(bound, 1);
+      z.heap().set(src, s);
+      const n = check(z.compress(d, bound, s, src.length, level), 'compress');
+      return z.heap().slice(d, d + n);
     },
     decompressInto(src, into) {
-      const s = room(src.length, 'in');
-      const d = room(into.length, 'out');
-      heap().set(src, s);
-      const n = check(decompress(d, into.length, s, src.length), 'decompress');
+      const s = room(src.length, 0);
+      const d = room(into.length, 1);
+      z.heap().set(src, s);
+      const n = check(z.decompress(d, into.length, s, src.length), 'decompress');
       if (n > into.length) fail('wrote past its buffer');
-      into.set(heap().subarray(d, d + n));
+      into.set(z.heap().subarray(d, d + n));
       return n;
     },
   };
