@@ -121,12 +121,12 @@ export async function withMount<T>(
 
 /** Wait (bounded, 30 s) until `dir` appears in /proc/mounts; rejects if the mounting process exits first. */
 async function waitForMount(dir: string, exited: Promise<number>, stderr: () => string): Promise<void> {
-  let gone: number | null = null;
-  void exited.then((c) => (gone = c));
+  const state: { gone: number | null } = { gone: null };
+  void exited.then((c) => (state.gone = c));
   for (let i = 0; i < 300; i++) {
     const mounts = await readFile('/proc/mounts', 'utf8');
     if (mounts.split('\n').some((l) => l.split(' ')[1] === dir)) return;
-    if (gone !== null) throw new Error(`ntfs-3g exited with ${gone}: ${stderr().trim()}`);
+    if (state.gone !== null) throw new Error(`ntfs-3g exited with ${state.gone}: ${stderr().trim()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`ntfs-3g: ${dir} not mounted within 30 s`);
@@ -206,8 +206,15 @@ export async function rangesDigest(image: string, ranges: Range[]): Promise<stri
 
 /** `fsck -n`: e2fsck -fn for ext4, ntfsfix -n for NTFS; null when clean, else the tool's complaint. */
 export async function fsckProblem(fs: FsKind, image: string): Promise<string | null> {
-  const [cmd, args] = fs === 'ext4' ? ['e2fsck', ['-fn', image]] : ['ntfsfix', ['-n', image]];
-  const r = spawnSync(cmd, args as string[], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  const [cmd, args]: [string, string[]] = fs === 'ext4' ? ['e2fsck', ['-fn', image]] : ['ntfsfix', ['-n', image]];
+  const r = await run(cmd, args, { maxBuffer: 16 * 2 ** 20 }).then(
+    (ok) => ({ status: 0, stdout: ok.stdout, stderr: ok.stderr }),
+    (err: Error & { code?: number | string; stdout?: string; stderr?: string }) => ({
+      status: err.code ?? 'error',
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? err.message,
+    }),
+  );
   if (r.status === 0) return null;
   const text = `${r.stdout}\n${r.stderr}`;
   const bad = text
