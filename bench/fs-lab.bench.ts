@@ -16,7 +16,7 @@
  * Images are cached under $BENCH_IMAGE_DIR (default /var/tmp/cascade-bench-images).
  */
 import { readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCascadeLab, type LabRun } from './lab/cascade-lab.js';
 import { fsLabTable, imageTable, rawSbMs, type FsRow, type FsTableSetup } from './lab/fs-tables.js';
@@ -35,8 +35,8 @@ import { mib, seconds, type BenchResult, type BenchTable } from './lib/report.js
 const MBIT = 100;
 const METHODS = ['clonezilla', 'udpcast-raw', 'cascade'];
 const NAMES: Record<string, string> = {
-  clonezilla: 'Clonezilla SE: partclone + zstd -3, udpcast multicast',
-  'udpcast-raw': 'udpcast multicast of the raw image',
+  clonezilla: 'Clonezilla SE (partclone | zstd -3, multicast)',
+  'udpcast-raw': 'udpcast multicast, raw image',
   cascade: 'cascade seed --relay (defaults)',
 };
 
@@ -133,21 +133,23 @@ function tmpfsBytes(s: FsLabSetup, images: FsImage[]): number | undefined {
 }
 
 async function measure(
+  fs: FsKind,
   row: Omit<FsRow, 'run' | 'wireBytes' | 'cpu'>,
   fn: () => Promise<LabRun>,
   receivers: LabHost[],
 ): Promise<FsRow> {
-  progress(`bench 6: ${row.name}`);
+  const label = `${fs}: ${row.name}`;
+  progress(`bench 6: ${label}`);
   const cpu = new CpuSampler();
   cpu.start();
   try {
     const { result: run, rx } = await meanRx(receivers, fn);
     const why = run.ok ? '' : ` — problems: ${run.problems.slice(0, 3).join('; ')}`;
-    progress(`bench 6: ${row.name}: ${seconds(run.makespanMs)}, ${rx === null ? '?' : mib(rx)} per receiver${why}`);
+    progress(`bench 6: ${label}: ${seconds(run.makespanMs)}, ${rx === null ? '?' : mib(rx)} per receiver${why}`);
     return { ...row, run, wireBytes: rx, cpu: cpu.stop() };
   } catch (err) {
     cpu.stop();
-    progress(`bench 6: ${row.name}: FAILED — ${(err as Error).message}`);
+    progress(`bench 6: ${label}: FAILED — ${(err as Error).message}`);
     return { ...row, run: null, wireBytes: null, cpu: null, error: (err as Error).message };
   }
 }
@@ -163,18 +165,22 @@ async function runRows(s: FsLabSetup, hosts: LabHost[], img: FsImage, dir: strin
   };
   const udpMissing = udpcastMissing(true);
   for (const method of s.methods) {
-    const base = { method, name: `${img.fs}: ${NAMES[method]!}`, payloadBytes: null as number | null };
+    const base = { method, name: NAMES[method]!, payloadBytes: null as number | null };
     if (method !== 'cascade' && udpMissing) {
-      rows.push({ ...base, run: null, wireBytes: null, cpu: null, skipped: `${base.name}: ${udpMissing}` });
+      rows.push({ ...base, run: null, wireBytes: null, cpu: null, skipped: `${img.fs}: ${base.name}: ${udpMissing}` });
       continue;
     }
     const sub = join(dir, `${img.fs}-${method}`);
     if (method === 'clonezilla') {
       const target = (h: LabHost): string => join(sub, `h${h.index}.img`);
+      // Each target is a file of the source's size (a partition of the same geometry, as
+      // Clonezilla restores into), which partclone -r overwrites (-O) with the used blocks.
       const restore = (h: LabHost): string =>
-        `zstd -d -q | partclone.${img.fs} -q -r -W -s - -o ${q(target(h))} -L ${q(`${target(h)}.pclog`)}`;
-      const run = (): Promise<LabRun> =>
-        runUdpcastPipe({
+        `zstd -d -q | partclone.${img.fs} -q -r -s - -O ${q(target(h))} -L ${q(`${target(h)}.pclog`)}`;
+      const run = async (): Promise<LabRun> => {
+        await mkdir(sub, { recursive: true });
+        for (const h of receivers) await truncate(target(h), img.size);
+        return runUdpcastPipe({
           ...common(s, hosts, sub),
           file: img.pcZst,
           consume: restore,
@@ -184,7 +190,8 @@ async function runRows(s: FsLabSetup, hosts: LabHost[], img: FsImage, dir: strin
             return wrong;
           },
         });
-      rows.push(await measure({ ...base, payloadBytes: img.pcZstBytes }, run, receivers));
+      };
+      rows.push(await measure(img.fs, { ...base, payloadBytes: img.pcZstBytes }, run, receivers));
     } else if (method === 'udpcast-raw') {
       const sum = (h: LabHost): string => join(sub, `h${h.index}.md5`);
       const run = (): Promise<LabRun> =>
@@ -197,7 +204,7 @@ async function runRows(s: FsLabSetup, hosts: LabHost[], img: FsImage, dir: strin
             return got === img.md5 ? [] : [`md5 ${got} is not the image's ${img.md5}`];
           },
         });
-      rows.push(await measure({ ...base, payloadBytes: img.size }, run, receivers));
+      rows.push(await measure(img.fs, { ...base, payloadBytes: img.size }, run, receivers));
     } else {
       progress(`bench 6: cascade manifest ${img.image} (cached beside the image)`);
       await prepareManifests(img.image);
@@ -215,7 +222,7 @@ async function runRows(s: FsLabSetup, hosts: LabHost[], img: FsImage, dir: strin
           timeoutMs: s.timeoutMs,
           verify: check,
         });
-      rows.push(await measure(base, run, receivers));
+      rows.push(await measure(img.fs, base, run, receivers));
     }
   }
   return rows;

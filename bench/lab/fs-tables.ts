@@ -43,13 +43,11 @@ function result(r: FsRow): string {
 
 function targets(r: FsRow, sb: number, clonezilla: number | null): string {
   if (r.method !== 'cascade' || !r.run || !Number.isFinite(r.run.makespanMs)) return '';
-  const vsSb = r.run.makespanMs / sb;
-  const parts = [`≤ ${TARGET_VS_SB} × S/B: ${vsSb <= TARGET_VS_SB ? 'met' : 'missed'}`];
-  if (clonezilla !== null) {
-    const vsCz = r.run.makespanMs / clonezilla;
-    parts.unshift(`≤ ${TARGET_VS_CLONEZILLA} × Clonezilla: ${vsCz <= TARGET_VS_CLONEZILLA ? 'met' : 'missed'}`);
-  } else parts.unshift(`≤ ${TARGET_VS_CLONEZILLA} × Clonezilla: no Clonezilla row`);
-  return parts.join('; ');
+  const verdict = (x: number, limit: number): string => `≤ ${limit}: ${x <= limit ? 'met' : 'missed'}`;
+  const vsSb = `S/B ${verdict(r.run.makespanMs / sb, TARGET_VS_SB)}`;
+  const vsCz =
+    clonezilla === null ? 'Clonezilla: no row' : `CZ ${verdict(r.run.makespanMs / clonezilla, TARGET_VS_CLONEZILLA)}`;
+  return `${vsCz}; ${vsSb}`;
 }
 
 /** The images: what they hold and how far each kind of reduction shrinks them. */
@@ -94,7 +92,7 @@ export function fsLabTable(s: FsTableSetup, img: FsImage, rows: FsRow[]): BenchT
   const notes = [
     `lab: ${s.n + 1} network namespaces on a bridge, HTB ${s.mbit} Mbit/s each way per host (bench 2's lab); host 0 is the file server`,
     `raw S/B = ${mib(img.size)} × 8 / ${s.mbit} Mbit/s = ${seconds(sb)}; bytes on the wire: mean bytes received on each receiver's eth0 during the row (frames: headers, retransmissions and control traffic included)`,
-    `clonezilla: \`partclone.${img.fs} -c -s IMAGE -o - | zstd -3\` stored beforehand (${mib(img.pcZstBytes)}); \`udp-sender --file IMAGE.pc.zst --min-receivers ${s.n} --max-bitrate ${s.udpBitrate}\` on host 0, \`udp-receiver | zstd -d | partclone.${img.fs} -r -W -s - -o TARGET\` on every host; makespan from udp-sender's launch to the last restore written (its pipeline's exit)`,
+    `clonezilla: \`partclone.${img.fs} -c -s IMAGE -o - | zstd -3\` stored beforehand (${mib(img.pcZstBytes)}); \`udp-sender --file IMAGE.pc.zst --min-receivers ${s.n} --max-bitrate ${s.udpBitrate}\` on host 0, \`udp-receiver | zstd -d | partclone.${img.fs} -r -s - -O TARGET\` on every host, TARGET a file of the image's size (a partition of the same geometry); makespan from udp-sender's launch to the last restore written (its pipeline's exit)`,
     `udpcast-raw: the raw image multicast the same way; each host pipes it into md5sum, and its digest must equal the image's (the same bytes: the filesystem checks follow)`,
     'cascade: `cascade seed IMAGE --relay` with every other setting default, a peer on every host writing a file target; makespan from the seeder launch (all peers waiting) to the last image verified; the image’s manifests were built before the row',
     `checks (after the makespan, not timed) on every restored target: ${img.fs === 'ext4' ? 'e2fsck -fn' : 'ntfsfix -n'} clean; partclone.${img.fs} --domain lists the source's used ranges; MD5 of those ranges equals the source's; every file's MD5 through a read-only mount (${s.fileDigests === 'all' ? 'every target' : s.fileDigests === 'first' ? "the first host's target of each row" : 'not run: --file-digests none'})`,

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import type { FsImage } from '../lib/fs-image.js';
 import { filesDigest, fsckProblem, rangesDigest, sumRanges, usedRanges, withMount } from '../lib/fs-tools.js';
 import { mib } from '../lib/report.js';
@@ -18,7 +19,7 @@ export async function restoreProblems(
 ): Promise<string[]> {
   const problems: string[] = [];
   const fsck = await fsckProblem(source.fs, target);
-  if (fsck) problems.push(fsck);
+  if (fsck) problems.push(fsck + (await lastSectorNote(source, target)));
   const ranges = await usedRanges(source.fs, target, scratch).catch((err: Error) => {
     problems.push(`used-block map unreadable: ${err.message}`);
     return null;
@@ -46,4 +47,27 @@ export async function restoreProblems(
 /** Problems as one short line per target (the first two of each). */
 export function describeProblems(name: string, problems: string[]): string {
   return `${name}: ${problems.slice(0, 2).join('; ')}${problems.length > 2 ? ` (+${problems.length - 2} more)` : ''}`;
+}
+
+/**
+ * An NTFS volume keeps a copy of its boot sector in the partition's last sector, outside every
+ * cluster (so outside partclone.ntfs's map: partclone issues #54, #69). When the target's last
+ * sector differs from the source's, say so: ntfsfix -n then reports the alternate boot sector BAD.
+ */
+async function lastSectorNote(source: FsImage, target: string): Promise<string> {
+  if (source.fs !== 'ntfs') return '';
+  const last = async (path: string): Promise<Buffer> => {
+    const fh = await open(path, 'r');
+    try {
+      const b = Buffer.alloc(512);
+      await fh.read(b, 0, 512, source.size - 512);
+      return b;
+    } finally {
+      await fh.close();
+    }
+  };
+  const [a, b] = await Promise.all([last(source.image), last(target)]).catch(() => [null, null]);
+  if (!a || !b || a.equals(b)) return '';
+  const zeros = b.every((x) => x === 0);
+  return ` — the volume's last sector (the alternate boot sector, outside the used-block map) ${zeros ? 'is zeros' : 'differs'} on the target`;
 }
