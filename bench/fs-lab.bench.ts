@@ -16,7 +16,7 @@
  * Images are cached under $BENCH_IMAGE_DIR (default /var/tmp/cascade-bench-images).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, truncate } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCascadeLab, type LabRun } from './lab/cascade-lab.js';
 import { fsLabTable, imageTable, rawSbMs, type FsRow, type FsTableSetup } from './lab/fs-tables.js';
@@ -27,7 +27,7 @@ import { udpcastMissing } from './lab/udpcast.js';
 import { meanRx } from './lab/wire.js';
 import { prepareManifests, progress, workdir } from './lib/cascade.js';
 import { realisticImage, type FsImage } from './lib/fs-image.js';
-import { FS_KINDS, fsToolsMissing, q, type FsKind } from './lib/fs-tools.js';
+import { FS_KINDS, fsToolsMissing, q, unmountOnExit, type FsKind } from './lib/fs-tools.js';
 import type { BenchOptions } from './lib/options.js';
 import { CpuSampler } from './lib/proc.js';
 import { mib, seconds, type BenchResult, type BenchTable } from './lib/report.js';
@@ -100,6 +100,7 @@ export async function fsLabBench(o: BenchOptions): Promise<BenchResult> {
   } else if (images.length > 0) {
     const wd = await workdir('fs-lab', tmpfsBytes(s, images));
     s.inMemory = wd.inMemory;
+    const guard = wd.inMemory ? unmountOnExit(wd.dir) : null;
     let lab: NetLab | null = null;
     try {
       progress(`bench 6: building ${s.n + 1} namespaces with ${MBIT} Mbit/s HTB each way`);
@@ -111,6 +112,7 @@ export async function fsLabBench(o: BenchOptions): Promise<BenchResult> {
     } finally {
       await lab?.destroy();
       await wd.done();
+      guard?.release();
     }
   }
   return { id: 6, name: 'realistic images', tables, data: resultData(s, images, perFs, skipped) };
@@ -179,7 +181,10 @@ async function runRows(s: FsLabSetup, hosts: LabHost[], img: FsImage, dir: strin
         `zstd -d -q | partclone.${img.fs} -q -r -s - -O ${q(target(h))} -L ${q(`${target(h)}.pclog`)}`;
       const run = async (): Promise<LabRun> => {
         await mkdir(sub, { recursive: true });
-        for (const h of receivers) await truncate(target(h), img.size);
+        for (const h of receivers) {
+          const fh = await open(target(h), 'w');
+          await fh.truncate(img.size).finally(() => fh.close());
+        }
         return runUdpcastPipe({
           ...common(s, hosts, sub),
           file: img.pcZst,

@@ -77,6 +77,16 @@ function installHandlers(): void {
 }
 
 /**
+ * Lazily unmount `dir` if the process exits or is interrupted while it is still mounted (e.g. the
+ * run's tmpfs); `release()` once it has been unmounted the ordinary way.
+ */
+export function unmountOnExit(dir: string): { release: () => void } {
+  installHandlers();
+  mounted.add(dir);
+  return { release: () => void mounted.delete(dir) };
+}
+
+/**
  * Mount `image` (a filesystem image file) on a fresh folder, run `fn` with that folder, unmount
  * (retrying while busy, then lazily) and remove the folder, whatever `fn` did. ext4: a loop mount
  * (`nodiscard`: deleting files must leave their bytes, as on a real disk; read-only: `noload`, so
