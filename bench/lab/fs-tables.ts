@@ -104,7 +104,7 @@ export function fsLabTable(s: FsTableSetup, img: FsImage, rows: FsRow[]): BenchT
   for (const r of rows) {
     if (r.skipped) notes.push(r.skipped);
     if (r.error) notes.push(`${r.name}: FAILED — ${r.error}`);
-    if (r.run && !r.run.ok) notes.push(`${r.name}: FAILED — ${r.run.problems.slice(0, 4).join('; ')}`);
+    if (r.run && !r.run.ok) notes.push(`${r.name}: FAILED — ${groupProblems(r.run.problems).join('; ')}`);
   }
   return {
     title: `6. ${img.fs} master image (${mib(img.size)}) on ${s.n} hosts at ${s.mbit} Mbit/s (raw S/B = ${seconds(sb)})`,
@@ -133,4 +133,19 @@ export function fsLabTable(s: FsTableSetup, img: FsImage, rows: FsRow[]): BenchT
     }),
     notes,
   };
+}
+
+/** `host 3: X` lines with the same X as one `hosts 1, 2, 3: X` (at most 4 groups shown). */
+export function groupProblems(problems: string[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const p of problems) {
+    const m = /^host (\d+): (?:target of host \d+: )?(.*)$/s.exec(p);
+    const [who, what] = m ? [m[1]!, m[2]!] : ['', p];
+    groups.set(what, [...(groups.get(what) ?? []), who]);
+  }
+  const out = [...groups].map(([what, who]) => {
+    const hosts = who.filter(Boolean);
+    return hosts.length === 0 ? what : `host${hosts.length > 1 ? 's' : ''} ${hosts.join(', ')}: ${what}`;
+  });
+  return out.length > 4 ? [...out.slice(0, 4), `(+${out.length - 4} more)`] : out;
 }
