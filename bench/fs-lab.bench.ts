@@ -16,18 +16,17 @@
  * Images are cached under $BENCH_IMAGE_DIR (default /var/tmp/cascade-bench-images).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCascadeLab, type LabRun } from './lab/cascade-lab.js';
+import type { LabRun } from './lab/cascade-lab.js';
+import { runCascadeRealistic, runClonezilla, runRawUdpcast } from './lab/fs-rows.js';
 import { fsLabTable, imageTable, rawSbMs, type FsRow, type FsTableSetup } from './lab/fs-tables.js';
 import { canBuildNamespaces, NetLab, type LabHost } from './lab/netns.js';
 import { describeProblems, restoreProblems } from './lab/restore-check.js';
-import { runUdpcastPipe } from './lab/udpcast-pipe.js';
 import { udpcastMissing } from './lab/udpcast.js';
 import { meanRx } from './lab/wire.js';
-import { prepareManifests, progress, workdir } from './lib/cascade.js';
+import { progress, workdir } from './lib/cascade.js';
 import { realisticImage, type FsImage } from './lib/fs-image.js';
-import { FS_KINDS, fsToolsMissing, q, unmountOnExit, type FsKind } from './lib/fs-tools.js';
+import { FS_KINDS, fsToolsMissing, unmountOnExit, type FsKind } from './lib/fs-tools.js';
 import type { BenchOptions } from './lib/options.js';
 import { CpuSampler } from './lib/proc.js';
 import { mib, seconds, type BenchResult, type BenchTable } from './lib/report.js';
@@ -172,73 +171,20 @@ async function runRows(s: FsLabSetup, hosts: LabHost[], img: FsImage, dir: strin
       rows.push({ ...base, run: null, wireBytes: null, cpu: null, skipped: `${img.fs}: ${base.name}: ${udpMissing}` });
       continue;
     }
-    const sub = join(dir, `${img.fs}-${method}`);
-    if (method === 'clonezilla') {
-      const target = (h: LabHost): string => join(sub, `h${h.index}.img`);
-      // Each target is a file of the source's size (a partition of the same geometry, as
-      // Clonezilla restores into), which partclone -r overwrites (-O) with the used blocks.
-      const restore = (h: LabHost): string =>
-        `zstd -d -q | partclone.${img.fs} -q -r -s - -O ${q(target(h))} -L ${q(`${target(h)}.pclog`)}`;
-      const run = async (): Promise<LabRun> => {
-        await mkdir(sub, { recursive: true });
-        for (const h of receivers) {
-          const fh = await open(target(h), 'w');
-          await fh.truncate(img.size).finally(() => fh.close());
-        }
-        return runUdpcastPipe({
-          ...common(s, hosts, sub),
-          file: img.pcZst,
-          consume: restore,
-          check: async (h) => {
-            const wrong = await check(target(h), h.index);
-            await rm(target(h), { force: true });
-            return wrong;
-          },
-        });
-      };
-      rows.push(await measure(img.fs, { ...base, payloadBytes: img.pcZstBytes }, run, receivers));
-    } else if (method === 'udpcast-raw') {
-      const sum = (h: LabHost): string => join(sub, `h${h.index}.md5`);
-      const run = (): Promise<LabRun> =>
-        runUdpcastPipe({
-          ...common(s, hosts, sub),
-          file: img.image,
-          consume: (h) => `md5sum > ${q(sum(h))}`,
-          check: async (h) => {
-            const got = (await readFile(sum(h), 'utf8')).split(' ')[0];
-            return got === img.md5 ? [] : [`md5 ${got} is not the image's ${img.md5}`];
-          },
-        });
-      rows.push(await measure(img.fs, { ...base, payloadBytes: img.size }, run, receivers));
-    } else {
-      progress(`bench 6: cascade manifest ${img.image} (cached beside the image)`);
-      await prepareManifests(img.image);
-      const run = (): Promise<LabRun> =>
-        runCascadeLab({
-          label: `${img.fs}-cascade`,
-          hosts,
-          image: img.image,
-          size: img.size,
-          relay: true,
-          seederArgs: [],
-          peerArgs: [],
-          workdir: dir,
-          extra: [],
-          timeoutMs: s.timeoutMs,
-          verify: check,
-        });
-      rows.push(await measure(img.fs, base, run, receivers));
-    }
+    const ctx = {
+      img,
+      hosts,
+      dir: join(dir, `${img.fs}-${method}`),
+      timeoutMs: s.timeoutMs,
+      bitrate: s.udpBitrate,
+      check,
+    };
+    const runs = { clonezilla: runClonezilla, 'udpcast-raw': runRawUdpcast, cascade: runCascadeRealistic };
+    const payloadBytes = method === 'clonezilla' ? img.pcZstBytes : method === 'udpcast-raw' ? img.size : null;
+    const run = runs[method as keyof typeof runs];
+    rows.push(await measure(img.fs, { ...base, payloadBytes }, () => run(ctx), receivers));
   }
   return rows;
-}
-
-function common(
-  s: FsLabSetup,
-  hosts: LabHost[],
-  dir: string,
-): { hosts: LabHost[]; dir: string; timeoutMs: number; bitrate: string } {
-  return { hosts, dir, timeoutMs: s.timeoutMs, bitrate: s.udpBitrate };
 }
 
 function resultData(
