@@ -32,16 +32,26 @@ export function fsToolsMissing(fs: FsKind): string | null {
     : null;
 }
 
-/** Run a program; resolves with stdout, rejects with its stderr's last lines. */
-export async function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  try {
-    const r = await run(cmd, args, { maxBuffer: 64 * 2 ** 20, ...(env ? { env: { ...process.env, ...env } } : {}) });
-    return r.stdout;
-  } catch (err) {
-    const e = err as Error & { stderr?: string; stdout?: string };
-    const tail = (e.stderr || e.stdout || e.message).trim().split('\n').slice(-3).join(' | ');
-    throw new Error(`${cmd} ${args.join(' ')}: ${tail}`);
-  }
+/** Programs running now (each in its own process group), stopped by the exit/signal sweep. */
+const running = new Set<number>();
+
+/**
+ * Run a program in a process group of its own (a pipeline's every process with it); resolves with
+ * stdout, rejects with its stderr's last lines. If this process exits or is interrupted meanwhile,
+ * the whole group gets SIGTERM (installHandlers).
+ */
+export function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  installHandlers();
+  return new Promise((resolve, reject) => {
+    const opts = { maxBuffer: 64 * 2 ** 20, detached: true, ...(env ? { env: { ...process.env, ...env } } : {}) };
+    const child = execFile(cmd, args, opts, (err, stdout, stderr) => {
+      if (child.pid !== undefined) running.delete(child.pid);
+      if (!err) return resolve(stdout);
+      const tail = (stderr || stdout || err.message).trim().split('\n').slice(-3).join(' | ');
+      reject(new Error(`${cmd} ${args.join(' ')}: ${tail}`));
+    });
+    if (child.pid !== undefined) running.add(child.pid);
+  });
 }
 
 /** Single-quote a word for bash. */
@@ -64,6 +74,14 @@ function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   const sweep = (): void => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    running.clear();
     for (const dir of mounted) spawnSync('umount', ['-l', dir], { stdio: 'ignore' });
     mounted.clear();
   };
@@ -109,8 +127,10 @@ export async function withMount<T>(
       mounted.add(dir);
     } else {
       const o = `${opts.readOnly ? 'ro' : 'rw'},no_detach`;
-      const child = spawn('ntfs-3g', ['-o', o, image, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('ntfs-3g', ['-o', o, image, dir], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
       ntfs3g = child;
+      if (child.pid !== undefined) running.add(child.pid);
+      child.on('exit', () => child.pid !== undefined && running.delete(child.pid));
       let err = '';
       child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
       ntfsExit = new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
