@@ -3,14 +3,17 @@
  * ratios against a baseline measured in the same run; all results go to bench/results/latest.json
  * and a markdown version (for BENCHMARKS.md) to bench/results/latest.md.
  *
- *   npm run bench                      all five
+ *   npm run bench                      all six
  *   npm run bench -- 1 3 --quick       a subset, smaller sizes
  *   npm run bench -- 2 --size 512MiB   options: --stream-size, --size, --peers, --sim-peers, --peer-image,
  *                                      bench 2: --methods, --slow-host, --relay-capacity, --udp-bitrate (README)
+ *   npm run bench -- 6 --fs ext4,ntfs --image-size 1GiB --hosts 16 --methods clonezilla,udpcast-raw,cascade
+ *                                      bench 6: realistic images (bench/fs-lab.bench.ts)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { coordinatorScale } from './coordinator-scale.bench.js';
+import { fsLabBench } from './fs-lab.bench.js';
 import { labBench } from './lab.bench.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { BenchOptions } from './lib/options.js';
@@ -25,6 +28,7 @@ const BENCHES: Record<number, (o: BenchOptions) => Promise<BenchResult>> = {
   3: coordinatorScale,
   4: simulatorBench,
   5: peerMemory,
+  6: fsLabBench,
 };
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -34,7 +38,8 @@ async function main(): Promise<void> {
   const { only, options } = BenchOptions.parse(argv);
   const chosen = only.length > 0 ? only : Object.keys(BENCHES).map(Number);
   const unknown = chosen.filter((n) => !BENCHES[n]);
-  if (unknown.length > 0) throw new Error(`no benchmark ${unknown.join(', ')} (there are 1 to 5)`);
+  if (unknown.length > 0)
+    throw new Error(`no benchmark ${unknown.join(', ')} (there are 1 to ${Object.keys(BENCHES).length})`);
   const machine = machineInfo();
   const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
   process.stdout.write(`machine: ${describeMachine(machine)}\ncommand: ${command}\n\n`);

@@ -6,7 +6,7 @@ import { startChild, stopAll, type Child } from './children.js';
 import { makespanOf, type LabRun } from './cascade-lab.js';
 import type { LabHost } from './netns.js';
 
-const PORTBASE = '9000';
+export const PORTBASE = '9000';
 
 /** Why the multicast row cannot run here, or null when it can. */
 export function udpcastMissing(shaped: boolean): string | null {
@@ -72,7 +72,7 @@ export async function runUdpcast(
 }
 
 /** Wait (bounded) until every child's log holds a line matching `re`. */
-async function waitForLogs(children: Child[], dir: string, re: RegExp, ms: number): Promise<void> {
+export async function waitForLogs(children: Child[], dir: string, re: RegExp, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   const pending = new Set(children.map((c) => c.name));
   while (pending.size > 0 && Date.now() < deadline) {

@@ -17,6 +17,9 @@ const KNOWN = new Set([
   'want-rate',
   'sim-peers',
   'peer-image',
+  'fs',
+  'image-size',
+  'file-digests',
 ]);
 
 /** Options shared by every benchmark: `--quick`, `--no-netns` and `--name value` pairs (e.g. `--size 64MiB`). */
