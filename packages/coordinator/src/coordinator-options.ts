@@ -1,7 +1,7 @@
 import { MAX_CONTROL_MESSAGE_BYTES, type Logger } from '@cascade/common';
-import type { ConnectionLimits } from './control-connection.js';
-import type { HelloPolicy } from './hello-gate.js';
-import type { UnreachableOptions } from './unreachable-reports.js';
+import type { ConnectionLimits } from './net/control-connection.js';
+import type { HelloPolicy } from './net/hello-gate.js';
+import type { UnreachableOptions } from './health/unreachable-reports.js';
 
 export interface CoordinatorOptions {
   logger: Logger;

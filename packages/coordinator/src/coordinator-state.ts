@@ -1,18 +1,18 @@
 import type { Logger } from '@cascade/common';
-import { Effects } from './effects.js';
+import { Effects } from './decisions/effects.js';
 import type { HandlerContext } from './handlers/context.js';
-import type { HelloPolicy } from './hello-gate.js';
-import type { SessionRecord } from './member.js';
-import { MemberTable, type MemberRetention } from './members.js';
-import { CoordinatorMetrics } from './metrics.js';
-import { pruneSessions } from './retention.js';
+import type { HelloPolicy } from './net/hello-gate.js';
+import type { SessionRecord } from './members/member.js';
+import { MemberTable, type MemberRetention } from './members/member-table.js';
+import { CoordinatorMetrics } from './status/metrics.js';
+import { pruneSessions } from './sessions/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { ServerHealth } from './server-health.js';
-import { SessionBooks } from './session-book.js';
-import { SourceWatch } from './source-watch.js';
-import { buildStatus, sessionReport, type StatusSnapshot, type StatusSources } from './status.js';
-import { UnreachableReports, type UnreachableOptions } from './unreachable-reports.js';
-import { WarningLog } from './warning-log.js';
+import { ServerHealth } from './health/server-health.js';
+import { SessionBooks } from './sessions/session-store.js';
+import { SourceWatch } from './health/source-watch.js';
+import { buildStatus, sessionReport, type StatusSnapshot, type StatusSources } from './status/status.js';
+import { UnreachableReports, type UnreachableOptions } from './health/unreachable-reports.js';
+import { WarningLog } from './status/warning-log.js';
 
 export interface StateOptions {
   log: Logger;

@@ -5,18 +5,18 @@ import { CascadeError, type ClientMessage, type Logger } from '@cascade/common';
 // ws through its CommonJS entry (see @cascade/common/ws): faster to load than `from 'ws'`.
 import ws from '@cascade/common/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { ConnectionSet } from './connections.js';
-import { ControlConnection } from './control-connection.js';
+import { ConnectionSet } from './net/connections.js';
+import { ControlConnection } from './net/control-connection.js';
 import { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
 import { CoordinatorState } from './coordinator-state.js';
 import type { HandlerContext } from './handlers/context.js';
 import { dispatch } from './handlers/dispatch.js';
 import { onClosed } from './handlers/closed.js';
 import { onHello } from './handlers/session-handlers.js';
-import { serveHttp } from './http-endpoints.js';
-import type { CoordinatorMetrics } from './metrics.js';
+import { serveHttp } from './net/http-endpoints.js';
+import type { CoordinatorMetrics } from './status/metrics.js';
 import type { Scheduler } from './scheduler/scheduler.js';
-import type { StatusSnapshot } from './status.js';
+import type { StatusSnapshot } from './status/status.js';
 
 /** Close codes of a link its member closed on purpose (1005: closed without a code). */
 const CLEAN_CLOSE: ReadonlySet<number> = new Set([1000, 1001, 1005]);

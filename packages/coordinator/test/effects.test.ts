@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger, verifyTicket } from '@cascade/common';
 import { CoordinatorState } from '../src/coordinator-state.js';
-import { ServerSlot } from '../src/member.js';
+import { ServerSlot } from '../src/members/member.js';
 import { admit, helloOf, manifestOf, StubConnection } from './member-stubs.js';
 
 /** Effects over a real (pure) scheduler and member table, with stub connections: no sockets. */

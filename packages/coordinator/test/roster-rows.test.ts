@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { statusSnapshotSchema } from '@cascade/common';
-import { pruneSessions } from '../src/retention.js';
+import { pruneSessions } from '../src/sessions/retention.js';
 import { StateHarness } from './state-harness.js';
 
 const machine = (ip: string, mac: string) => ({ ips: [ip], macs: [mac] });

@@ -1,14 +1,14 @@
 import type { Logger, SessionReport } from '@cascade/common';
-import { reachableHost } from './addresses.js';
-import type { Member, QuarantinePolicy, SessionRecord } from './member.js';
-import type { MemberTable } from './members.js';
-import type { CoordinatorMetrics } from './metrics.js';
-import { MemberOutcomes } from './outcomes.js';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { Decision, SessionEntry } from './scheduler/types.js';
-import type { ServerHealth } from './server-health.js';
-import type { SessionBooks } from './session-book.js';
-import type { WarningLog } from './warning-log.js';
+import { reachableHost } from '../members/addresses.js';
+import type { Member, QuarantinePolicy, SessionRecord } from '../members/member.js';
+import type { MemberTable } from '../members/member-table.js';
+import type { CoordinatorMetrics } from '../status/metrics.js';
+import { MemberOutcomes } from '../sessions/outcomes.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Decision, SessionEntry } from '../scheduler/types.js';
+import type { ServerHealth } from '../health/server-health.js';
+import type { SessionBooks } from '../sessions/session-store.js';
+import type { WarningLog } from '../status/warning-log.js';
 
 export interface EffectParts {
   scheduler: Scheduler;

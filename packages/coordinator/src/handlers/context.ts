@@ -1,8 +1,8 @@
 import type { Logger, StatusSnapshot } from '@cascade/common';
-import type { Effects } from '../effects.js';
-import type { HelloPolicy } from '../hello-gate.js';
-import type { SessionRecord } from '../member.js';
-import type { MemberTable } from '../members.js';
+import type { Effects } from '../decisions/effects.js';
+import type { HelloPolicy } from '../net/hello-gate.js';
+import type { SessionRecord } from '../members/member.js';
+import type { MemberTable } from '../members/member-table.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 
 /** What every message handler works with: the coordinator's state, and Effects to act on it. */

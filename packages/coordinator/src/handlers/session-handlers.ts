@@ -1,8 +1,8 @@
 import { CascadeError, parseManifest, PROTOCOL_VERSION, type ClientMessageOf } from '@cascade/common';
-import type { ControlConnection } from '../control-connection.js';
-import { checkHello } from '../hello-gate.js';
-import type { Member, MemberConnection, SessionRecord } from '../member.js';
-import { ServerSlot } from '../member.js';
+import type { ControlConnection } from '../net/control-connection.js';
+import { checkHello } from '../net/hello-gate.js';
+import type { Member, MemberConnection, SessionRecord } from '../members/member.js';
+import { ServerSlot } from '../members/member.js';
 import { refuseClaim, serveRight } from './claims.js';
 import type { HandlerContext } from './context.js';
 import { onDone } from './transfer-handlers.js';

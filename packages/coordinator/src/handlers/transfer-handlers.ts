@@ -1,5 +1,5 @@
 import type { ClientMessageOf } from '@cascade/common';
-import type { Member } from '../member.js';
+import type { Member } from '../members/member.js';
 import { doneCounts, hasTransfer, holdsAll, refuseClaim, reportableServer } from './claims.js';
 import type { HandlerContext } from './context.js';
 

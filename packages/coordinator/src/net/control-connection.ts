@@ -8,7 +8,7 @@ import {
   type Logger,
 } from '@cascade/common';
 import type WebSocket from 'ws';
-import type { Member, MemberConnection } from './member.js';
+import type { Member, MemberConnection } from '../members/member.js';
 import { MessageBudget } from './message-budget.js';
 
 export interface ConnectionLimits {

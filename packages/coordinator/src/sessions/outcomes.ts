@@ -1,9 +1,9 @@
 import type { MachineInfo } from '@cascade/common';
-import { macFor, plainIp } from './addresses.js';
-import type { Member } from './member.js';
-import type { MemberTable } from './members.js';
+import { macFor, plainIp } from '../members/addresses.js';
+import type { Member } from '../members/member.js';
+import type { MemberTable } from '../members/member-table.js';
 import type { Roster } from './roster.js';
-import type { SessionBooks } from './session-book.js';
+import type { SessionBooks } from './session-store.js';
 
 /** Codes a peer leaves with that are no failure of its own: it was stopped, or its session ended. */
 const NOT_A_FAILURE: ReadonlySet<string> = new Set(['ERR_STOPPED', 'ERR_INCOMPLETE', 'ERR_SESSION_ENDED']);

@@ -1,7 +1,7 @@
-import type { SessionRecord } from './member.js';
-import type { MemberTable } from './members.js';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { SessionBooks } from './session-book.js';
+import type { SessionRecord } from '../members/member.js';
+import type { MemberTable } from '../members/member-table.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { SessionBooks } from './session-store.js';
 
 /** Ended sessions kept for status (with their rosters) before the oldest is forgotten. */
 export const ENDED_SESSIONS_KEPT = 20;

@@ -1,5 +1,5 @@
-import type { MemberIdentity } from './member-names.js';
-import { NameBook } from './name-book.js';
+import type { MemberIdentity } from '../members/member-names.js';
+import { NameBook } from '../members/name-book.js';
 import { Roster } from './roster.js';
 
 /** Members one session remembers for naming (seeders and peers), oldest forgotten first. */

@@ -5,8 +5,8 @@ import {
   type RosterSummaryStatus,
   type SessionStatus,
 } from '@cascade/common';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { SessionBook } from './session-book.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { SessionBook } from '../sessions/session-store.js';
 
 export interface RosterSources {
   scheduler: Scheduler;

@@ -6,11 +6,11 @@ import {
   type StatusSnapshot,
   type StatusWarning,
 } from '@cascade/common';
-import type { Member, SessionRecord } from './member.js';
-import { rosterRows, summaryOf, treeOf, type RosterSources } from './roster-status.js';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { SessionEntry } from './scheduler/types.js';
-import type { SessionBook, SessionBooks } from './session-book.js';
+import type { Member, SessionRecord } from '../members/member.js';
+import { rosterRows, summaryOf, treeOf, type RosterSources } from './roster-rows.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { SessionEntry } from '../scheduler/types.js';
+import type { SessionBook, SessionBooks } from '../sessions/session-store.js';
 
 export type { SessionStatus, StatusSnapshot, StatusWarning } from '@cascade/common';
 
