@@ -2,13 +2,12 @@ import type { Logger } from '@cascade/common';
 import { Effects } from './decisions/effects.js';
 import type { HandlerContext } from './handlers/context.js';
 import type { HelloPolicy } from './net/hello-gate.js';
-import type { SessionRecord } from './members/member.js';
 import { MemberTable, type MemberRetention } from './members/member-table.js';
 import { CoordinatorMetrics } from './status/metrics.js';
 import { pruneSessions } from './sessions/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { ServerHealth } from './health/server-health.js';
-import { SessionBooks } from './sessions/session-store.js';
+import { SessionStore } from './sessions/session-store.js';
 import { SourceWatch } from './health/source-watch.js';
 import { buildStatus, sessionReport, type StatusSnapshot, type StatusSources } from './status/status.js';
 import { UnreachableReports, type UnreachableOptions } from './health/unreachable-reports.js';
@@ -33,16 +32,15 @@ export interface StateOptions {
 
 /**
  * Everything the coordinator knows, wired together, with no socket: the scheduler, the member
- * table, sessions' manifests and books, warnings, server health, metrics and Effects, and the
+ * table, the session store, warnings, server health, metrics and Effects, and the
  * HandlerContext the message handlers work with. The live coordinator puts a ws server in
  * front of it; unit tests drive it with stub connections.
  */
 export class CoordinatorState {
   readonly scheduler = new Scheduler();
   readonly members: MemberTable;
-  readonly sessions = new Map<string, SessionRecord>();
+  readonly sessions = new SessionStore(this.scheduler);
   readonly warnings = new WarningLog();
-  readonly books = new SessionBooks();
   readonly sources: SourceWatch;
   readonly health: ServerHealth;
   readonly metrics: CoordinatorMetrics;
@@ -51,14 +49,14 @@ export class CoordinatorState {
 
   constructor(private readonly o: StateOptions) {
     this.members = new MemberTable(o.retention);
-    const { scheduler, members, sessions, warnings, books } = this;
+    const { scheduler, members, sessions, warnings } = this;
     const log = o.log;
     this.sources = new SourceWatch(o.sourceGraceMs);
     const reports = new UnreachableReports(o.unreachable);
     this.health = new ServerHealth({ scheduler, members, reports, sources: this.sources, warnings, log });
     this.metrics = new CoordinatorMetrics(() => this.status(), { processMetrics: o.processMetrics ?? true });
     this.effects = new Effects({
-      ...{ scheduler, members, sessions, metrics: this.metrics, warnings, log, books, health: this.health },
+      ...{ scheduler, members, sessions, metrics: this.metrics, warnings, log, health: this.health },
       report: (session) => sessionReport(this.statusSources(), session, o.now()),
       ticketTtlMs: o.ticketTtlMs ?? 60_000,
       quarantine: { slices: o.quarantineAfter ?? 3, reporters: o.quarantineReporters ?? 2 },
@@ -78,9 +76,9 @@ export class CoordinatorState {
   }
 
   private statusSources(): StatusSources {
-    const { scheduler, sessions, books, health, sources } = this;
+    const { scheduler, sessions, health, sources } = this;
     return {
-      ...{ scheduler, sessions, books },
+      ...{ scheduler, sessions },
       member: (id: string) => this.members.get(id),
       health: {
         isUnreachable: (id) => health.isUnreachable(id),

@@ -1,22 +1,21 @@
 import type { Logger, SessionReport } from '@cascade/common';
 import { reachableHost } from '../members/addresses.js';
-import type { Member, QuarantinePolicy, SessionRecord } from '../members/member.js';
+import type { Member, QuarantinePolicy } from '../members/member.js';
+import type { SessionStore } from '../sessions/session-store.js';
 import type { MemberTable } from '../members/member-table.js';
 import type { CoordinatorMetrics } from '../status/metrics.js';
 import { MemberOutcomes } from '../sessions/outcomes.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Decision, SessionEntry } from '../scheduler/types.js';
 import type { ServerHealth } from '../health/server-health.js';
-import type { SessionBooks } from '../sessions/session-store.js';
 import type { WarningLog } from '../status/warning-log.js';
 
 export interface EffectParts {
   scheduler: Scheduler;
   members: MemberTable;
-  sessions: ReadonlyMap<string, SessionRecord>;
+  sessions: SessionStore;
   metrics: CoordinatorMetrics;
   warnings: WarningLog;
-  books: SessionBooks;
   health: ServerHealth;
   /** A session's end report (summary and roster) for its seeders, or null when it is unknown. */
   report: (session: string) => SessionReport | null;

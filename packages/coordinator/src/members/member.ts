@@ -5,9 +5,11 @@ import {
   type CascadeError,
   type ClientMessageOf,
   type CoordinatorMessage,
-  type Manifest,
   type Role,
 } from '@cascade/common';
+import type { SessionRecord } from '../sessions/session-store.js';
+
+export type { SessionRecord } from '../sessions/session-store.js';
 
 /** What a member needs of its control connection: ControlConnection, or a stub in tests. */
 export interface MemberConnection {
@@ -44,14 +46,6 @@ export interface PeerView {
   bytesServed?: number;
   doneAt?: number;
   servedBy?: string;
-}
-
-/** A session the coordinator knows the image of: the manifest its seeder opened it with. */
-export interface SessionRecord {
-  name: string;
-  manifest: Manifest;
-  /** Id of the seeder that opened (or last re-opened) it. */
-  openedBy: string;
 }
 
 /** When bad-slice reports quarantine a server (see README "Security"). */

@@ -1,23 +1,40 @@
+/**
+ * sessions/ owns every session the coordinator knows: one `Session` record each (its image and
+ * opener, its members' display names, its roster of outcomes), kept in one `SessionStore` that
+ * also reaches the scheduler's entry (state, gates, queues) by the same name. Retention drops a
+ * session with one call (`SessionStore.drop`), from every table at once.
+ */
+import type { Manifest } from '@cascade/common';
 import type { MemberIdentity } from '../members/member-names.js';
 import { NameBook } from '../members/name-book.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { SessionEntry } from '../scheduler/types.js';
 import { Roster } from './roster.js';
 
 /** Members one session remembers for naming (seeders and peers), oldest forgotten first. */
 const IDENTITY_LIMIT = 10_000;
 
+/** A session the coordinator knows the image of: the manifest its seeder opened it with. */
+export interface SessionRecord {
+  name: string;
+  manifest: Manifest;
+  /** Id of the seeder that opened (or last re-opened) it. */
+  openedBy: string;
+}
+
 /**
- * What the coordinator keeps of one session beyond the scheduler: who joined it (every seeder
- * and peer, in join order, for unique display names) and its roster (every peer and how it
- * ended). It exists from the first hello naming the session, opened by a seeder or not.
+ * One session as the coordinator keeps it beyond the scheduler's entry: the image it was opened
+ * with (null until a seeder opens it), who joined it (every seeder and peer, in join order, for
+ * unique display names) and its roster (every peer and how it ended). It exists from the first
+ * hello naming the session, opened by a seeder or not.
  */
-export class SessionBook {
+export class Session {
   roster = new Roster();
+  /** The image and opener, once a seeder opened it. */
+  opened: SessionRecord | null = null;
   private readonly names = new NameBook();
 
-  constructor(
-    readonly name: string,
-    readonly createdAt: number,
-  ) {}
+  constructor(readonly name: string) {}
 
   /**
    * A seeder or peer of this session said hello: remember who it is. Returns the members whose
@@ -40,28 +57,59 @@ export class SessionBook {
   }
 }
 
-/** Every session's book, by session name. */
-export class SessionBooks {
-  private readonly books = new Map<string, SessionBook>();
+/**
+ * Every session by name: the one store. `get`/`set` read and record the opened image (the
+ * manifest and its opener); `session`/`ensure` give the whole record; `entry` is the scheduler's
+ * part of it. Nothing else keeps a table of sessions but the scheduler, whose entry goes with
+ * `drop`.
+ */
+export class SessionStore {
+  private readonly byName = new Map<string, Session>();
 
-  get(name: string): SessionBook | undefined {
-    return this.books.get(name);
+  constructor(private readonly scheduler: Scheduler) {}
+
+  /** The session's opened image and opener, or undefined while no seeder opened it. */
+  get(name: string): SessionRecord | undefined {
+    return this.byName.get(name)?.opened ?? undefined;
   }
 
-  ensure(name: string, now: number): SessionBook {
-    let b = this.books.get(name);
-    if (!b) {
-      b = new SessionBook(name, now);
-      this.books.set(name, b);
+  /** A seeder opened (or re-opened) the session with `record`. */
+  set(name: string, record: SessionRecord): void {
+    this.ensure(name).opened = record;
+  }
+
+  /** The whole record of the session, if any member named it or a seeder opened it. */
+  session(name: string): Session | undefined {
+    return this.byName.get(name);
+  }
+
+  ensure(name: string): Session {
+    let s = this.byName.get(name);
+    if (!s) {
+      s = new Session(name);
+      this.byName.set(name, s);
     }
-    return b;
+    return s;
   }
 
-  delete(name: string): void {
-    this.books.delete(name);
+  /** The scheduler's entry of the session (state, gates, queues), if it has one. */
+  entry(name: string): SessionEntry | undefined {
+    return this.scheduler.getSession(name);
   }
 
+  /** Names of the sessions recorded here (a session only the scheduler knows is not among them). */
   names(): string[] {
-    return [...this.books.keys()];
+    return [...this.byName.keys()];
+  }
+
+  /** Names of every session the scheduler holds (open, waiting, ended or pending). */
+  schedulerNames(): string[] {
+    return this.scheduler.sessionNames();
+  }
+
+  /** Forget the session everywhere: its record here and its scheduler entry. */
+  drop(name: string): void {
+    this.scheduler.dropSession(name);
+    this.byName.delete(name);
   }
 }
