@@ -37,7 +37,10 @@ describe('Effects: decisions become messages, board updates, metrics and warning
       ...{ server: 'seed', imageId: 'img-1', session: 'lab', now: 20 },
     });
     assert.equal(claims.client, 'p1');
-    assert.deepEqual([m.view?.server, m.view?.serverId, m.view?.assignedAt], ['name-seed', 'seed', 10]);
+    assert.deepEqual(
+      [m.assignment?.server, m.assignment?.at, l.scheduler.getClient('p1')?.server],
+      ['seed', 10, 'seed'],
+    );
     assert.match(await l.metrics.text(), /cascade_transfers_total\{session="lab",outcome="assigned"\} 1/);
   });
 

@@ -104,9 +104,10 @@ export class Effects {
     if (!v) return;
     const fresh = { slices: Math.max(0, slices - v.slices), bytes: Math.max(0, bytes - v.bytes) };
     Object.assign(v, { slices, bytes, rate, updatedAt: now });
-    const server = v.serverId ? this.p.members.get(v.serverId)?.view : undefined;
+    const serverId = this.p.scheduler.getClient(m.id)?.server; // the one record of who serves it
+    const server = serverId ? this.p.members.get(serverId)?.view : undefined;
     if (server) server.bytesServed = (server.bytesServed ?? 0) + fresh.bytes;
-    if (v.serverId && fresh.bytes > 0) this.apply(this.p.health.reached(v.serverId, now));
+    if (serverId && fresh.bytes > 0) this.apply(this.p.health.reached(serverId, now));
     this.p.metrics.progressed(m.session ?? '', fresh);
   }
 
@@ -175,10 +176,9 @@ export class Effects {
     const srv = this.p.members.get(server);
     const serverName = srv?.name ?? server;
     const host = reachableHost(slot.host, { ip: srv?.ip ?? null }, { ip: m.ip, localAddress: m.conn.localAddress });
-    m.assignment = { session, server, reported: false, ...(d.move && d.from ? { movedFrom: d.from } : {}) };
+    m.assignment = { session, server, at, reported: false, ...(d.move && d.from ? { movedFrom: d.from } : {}) };
     const move = d.move ? { move: true } : {};
     m.send({ type: 'assign', server: { id: server, name: serverName, host, port: slot.port }, ticket, ...move });
-    if (m.view) Object.assign(m.view, { server: serverName, serverId: server, assignedAt: at });
     this.p.metrics.transfer(session, d.move ? 'moved' : 'assigned');
     const rewritten = host !== slot.host ? { advertised: slot.host } : {};
     if (d.move) this.moved(d, m.name, serverName);

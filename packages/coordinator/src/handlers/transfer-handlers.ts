@@ -56,7 +56,6 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
   const manifest = ctx.sessions.get(session)?.manifest;
   // the bytes since the peer's last progress report: credited to its server and the metrics
   if (manifest && msg.server !== 'reused') ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now);
-  if (m.view) Object.assign(m.view, { doneAt: now, servedBy: server });
   m.imagedIn = session;
   ctx.effects.counted(session, 'done');
   if (blamed && msg.badSlices) {

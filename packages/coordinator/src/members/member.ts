@@ -29,7 +29,10 @@ export interface MemberConnection {
   replaced(): void;
 }
 
-/** What the status board shows of one peer or server beyond the scheduler's queues. */
+/**
+ * What the status board shows of one peer or server beyond the scheduler's queues. Who serves it
+ * is not kept here: the scheduler's client entry says (one owner of every assignment).
+ */
 export interface PeerView {
   connected: boolean;
   host: string | null;
@@ -38,14 +41,8 @@ export interface PeerView {
   bytes: number;
   rate: number;
   updatedAt: number;
-  server?: string;
-  /** Id of the server this peer is (or was last) being served by. */
-  serverId?: string;
-  assignedAt?: number;
   /** Bytes this peer's clients received from it, from their progress reports. */
   bytesServed?: number;
-  doneAt?: number;
-  servedBy?: string;
 }
 
 /** When bad-slice reports quarantine a server (see README "Security"). */
@@ -123,11 +120,12 @@ export class Member {
   /** Proves a reconnect under this id (sent in every welcome; never shown or logged). */
   readonly secret = randomBytes(24).toString('base64url');
   /**
-   * The transfer the coordinator last assigned this client (running, or just ended): its server
-   * is the only one the client's bad-slice report may count against, once (`reported`).
+   * The last assignment delivered to this client (the ticket issued: running, or just ended), kept
+   * past the transfer to judge its claims: its server is the only one a bad-slice report may count
+   * against, once (`reported`); `movedFrom`: a move took it off that server (reroute.ts). Which
+   * server serves it now is the scheduler's to say (`getClient(id).server`).
    */
-  /** The transfer it was last assigned; `movedFrom`: a move took it off that server (reroute.ts). */
-  assignment: { session: string; server: string; reported: boolean; movedFrom?: string } | null = null;
+  assignment: { session: string; server: string; at: number; reported: boolean; movedFrom?: string } | null = null;
   /** The session in which the coordinator counted its `done` (it holds the image there). */
   imagedIn: string | null = null;
   /** The slices it last announced (`want`) holding, in which session. */
