@@ -1,4 +1,5 @@
 import type { Logger } from '@cascade/common';
+import { decider } from './decisions/decide.js';
 import { Effects } from './decisions/effects.js';
 import type { HandlerContext } from './handlers/context.js';
 import type { HelloPolicy } from './net/hello-gate.js';
@@ -62,7 +63,17 @@ export class CoordinatorState {
       quarantine: { slices: o.quarantineAfter ?? 3, reporters: o.quarantineReporters ?? 2 },
     });
     const { effects } = this;
-    this.ctx = { scheduler, members, sessions, effects, log, auth: o.auth ?? {}, status: (s) => this.status(s) };
+    const decide = decider(scheduler, (d) => effects.apply(d));
+    this.ctx = {
+      scheduler,
+      decide,
+      members,
+      sessions,
+      effects,
+      log,
+      auth: o.auth ?? {},
+      status: (s) => this.status(s),
+    };
   }
 
   status(session?: string): StatusSnapshot {

@@ -77,9 +77,7 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
     { session, image, imageId, size, options: msg.options },
     reopened ? 'session re-opened' : 'session opened',
   );
-  ctx.effects.apply(
-    ctx.scheduler.openSession(session, { imageId, size, name: image, sliceSize: manifest.sliceSize }, msg.options, now),
-  );
+  ctx.decide.openSession(session, { imageId, size, name: image, sliceSize: manifest.sliceSize }, msg.options, now);
   m.send({ type: 'ack', of: 'open-session', session });
   for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
   judgeDeferred(ctx, session, now);
@@ -146,6 +144,6 @@ export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'se
     { server: m.name, id: m.id, host: msg.host, port: msg.port, capacity: msg.capacity, relay },
     'server ready',
   );
-  ctx.effects.apply(ctx.scheduler.addServer(session, m.id, msg.capacity, now, { relay }));
+  ctx.decide.addServer(session, m.id, msg.capacity, now, { relay });
   ctx.effects.reannounced(m.id, now);
 }
