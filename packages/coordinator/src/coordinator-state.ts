@@ -25,7 +25,7 @@ export interface StateOptions {
   unreachable?: Partial<UnreachableOptions>;
   /** How long a session may be without a complete source before it is said (source-watch.ts). */
   sourceGraceMs?: number;
-  /** How long departed members' records (and secrets) are kept (members.ts). */
+  /** How long departed members' records (and secrets) are kept (members/member-table.ts). */
   retention?: MemberRetention;
   /** Node process metrics in /metrics (off in unit tests). */
   processMetrics?: boolean;

@@ -24,9 +24,10 @@ const CLEAN_CLOSE: ReadonlySet<number> = new Set([1000, 1001, 1005]);
 export { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
 
 /**
- * The live coordinator: a ws control plane in front of the pure Scheduler, plus HTTP /status
- * and /healthz on the same port. One Member record per member (members.ts); messages are handled
- * in handlers/, and every decision becomes messages, board updates, metrics and logs in Effects.
+ * The live coordinator: a ws control plane (net/) in front of the pure Scheduler (scheduler/),
+ * plus HTTP /status and /healthz on the same port. One Member record per member (members/), one
+ * record per session (sessions/); messages are handled in handlers/, and every decision becomes
+ * messages, board updates, metrics and logs in one place (decisions/).
  * All state is soft: peers and seeders re-announce after a reconnect, so a restarted coordinator
  * rebuilds its queues.
  */

@@ -1,3 +1,8 @@
+/**
+ * decisions/ owns the one channel from what was decided to what the world sees: `Effects.apply`
+ * turns every scheduler decision into messages, board updates, metrics and log events; handlers
+ * reach the scheduler's deciding calls only through `decide` (decide.ts), which always applies.
+ */
 import type { Logger, SessionReport } from '@cascade/common';
 import { reachableHost } from '../members/addresses.js';
 import type { Member, QuarantinePolicy } from '../members/member.js';

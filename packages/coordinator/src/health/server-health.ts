@@ -1,3 +1,8 @@
+/**
+ * health/ owns what the coordinator concludes about its servers and sources: clients' reports
+ * that a server cannot be reached (unreachable-reports.ts, a circuit breaker per server) and
+ * sessions left without a complete source (source-watch.ts), both turned into scheduler calls here.
+ */
 import type { Logger } from '@cascade/common';
 import type { MemberTable } from '../members/member-table.js';
 import type { Scheduler } from '../scheduler/scheduler.js';

@@ -101,7 +101,7 @@ export class ServerSlot {
 export class Member {
   conn: MemberConnection | null = null;
   role: Role;
-  /** Its display name: the name it gave when unique in its session, else made unique (session-book.ts). */
+  /** Its display name: the name it gave when unique in its session, else made unique (sessions/session-store.ts). */
   name: string;
   /** The name it gave at hello (`--name`, else its hostname). */
   hostname: string;

@@ -1,3 +1,9 @@
+/**
+ * scheduler/ owns the pairing: sessions' states and gates, the FIFO queues of clients and of
+ * servers with free slots, who serves each client (`ClientEntry.server`, the one record of it),
+ * rerouting around slow machines. Pure: no I/O, time passed in, decisions returned; the live
+ * coordinator and the simulator drive the same code.
+ */
 import type { SessionOptions } from '@cascade/common';
 import {
   endSession as markEnded,

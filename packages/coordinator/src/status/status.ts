@@ -1,3 +1,8 @@
+/**
+ * status/ owns what the coordinator shows: status snapshots for /status, observers and the
+ * console (this file), the roster's rows (roster-rows.ts), the recent warnings (warning-log.ts)
+ * and the Prometheus metrics (metrics.ts). It reads the other folders' state and changes none.
+ */
 import {
   STATUS_LIST_LIMIT,
   type SessionOptions,
