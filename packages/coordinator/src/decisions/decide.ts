@@ -42,11 +42,12 @@ const DECIDING: Record<DecidingCall, true> = {
 /** `scheduler`'s deciding calls, each followed by `apply` of what it decided. */
 export function decider(scheduler: Scheduler, apply: (decisions: Decision[]) => void): Decide {
   const calls = Object.keys(DECIDING).map((name) => {
-    const call = scheduler[name as DecidingCall] as (...args: unknown[]) => Decision[];
+    const call = (args: unknown[]): Decision[] =>
+      (scheduler[name as DecidingCall] as (...a: unknown[]) => Decision[]).apply(scheduler, args);
     return [
       name,
       (...args: unknown[]): void => {
-        apply(call.apply(scheduler, args));
+        apply(call(args));
       },
     ];
   });
