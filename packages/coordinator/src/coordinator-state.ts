@@ -1,4 +1,5 @@
 import type { Logger } from '@cascade/common';
+import { COORDINATOR_DEFAULTS as d } from './coordinator-options.js';
 import { decider } from './decisions/decide.js';
 import { Effects } from './decisions/effects.js';
 import type { HandlerContext } from './handlers/context.js';
@@ -20,7 +21,7 @@ export interface StateOptions {
   auth?: HelloPolicy;
   ticketTtlMs?: number;
   quarantineAfter?: number;
-  /** Distinct assigned clients whose bad-slice reports quarantine a server (default 2). */
+  /** Distinct assigned clients whose bad-slice reports quarantine a server. */
   quarantineReporters?: number;
   unreachable?: Partial<UnreachableOptions>;
   /** How long a session may be without a complete source before it is said (source-watch.ts). */
@@ -59,8 +60,11 @@ export class CoordinatorState {
     this.effects = new Effects({
       ...{ scheduler, members, sessions, metrics: this.metrics, warnings, log, health: this.health },
       report: (session) => sessionReport(this.statusSources(), session, o.now()),
-      ticketTtlMs: o.ticketTtlMs ?? 60_000,
-      quarantine: { slices: o.quarantineAfter ?? 3, reporters: o.quarantineReporters ?? 2 },
+      ticketTtlMs: o.ticketTtlMs ?? d.ticketTtlMs,
+      quarantine: {
+        slices: o.quarantineAfter ?? d.quarantineAfter,
+        reporters: o.quarantineReporters ?? d.quarantineReporters,
+      },
     });
     const { effects } = this;
     const decide = decider(scheduler, (d) => effects.apply(d));

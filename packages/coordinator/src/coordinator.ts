@@ -7,7 +7,12 @@ import ws from '@cascade/common/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionSet } from './net/connections.js';
 import { ControlConnection } from './net/control-connection.js';
-import { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
+import {
+  COORDINATOR_DEFAULTS,
+  DEFAULT_COORDINATOR_LIMITS,
+  type CoordinatorLimits,
+  type CoordinatorOptions,
+} from './coordinator-options.js';
 import { CoordinatorState } from './coordinator-state.js';
 import type { HandlerContext } from './handlers/context.js';
 import { dispatch } from './handlers/dispatch.js';
@@ -21,7 +26,13 @@ import type { StatusSnapshot } from './status/status.js';
 /** Close codes of a link its member closed on purpose (1005: closed without a code). */
 const CLEAN_CLOSE: ReadonlySet<number> = new Set([1000, 1001, 1005]);
 
-export { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
+export {
+  COORDINATOR_DEFAULTS,
+  DEFAULT_COORDINATOR_LIMITS,
+  type CoordinatorLimits,
+  type CoordinatorOptions,
+  type CoordinatorSettings,
+} from './coordinator-options.js';
 
 /**
  * The live coordinator: a ws control plane (net/) in front of the pure Scheduler (scheduler/),
@@ -94,10 +105,10 @@ export class Coordinator {
     });
     const tick = this.guarded('tick', () => this.state.tick());
     this.timers = [
-      setInterval(tick, this.opts.tickIntervalMs ?? 250),
+      setInterval(tick, this.opts.tickIntervalMs ?? COORDINATOR_DEFAULTS.tickIntervalMs),
       setInterval(
         this.guarded('ping', () => this.connections.pingAll()),
-        this.opts.pingIntervalMs ?? 10_000,
+        this.opts.pingIntervalMs ?? COORDINATOR_DEFAULTS.pingIntervalMs,
       ),
     ];
     const addr = this.http.address() as AddressInfo;
