@@ -19,6 +19,7 @@ export * from './simulator/index.js';
 export * from './members/member.js';
 export * from './members/member-table.js';
 export * from './sessions/session-store.js';
+export * from './decisions/applier.js';
 export * from './decisions/decide.js';
 export * from './decisions/effects.js';
 export * from './net/control-connection.js';
