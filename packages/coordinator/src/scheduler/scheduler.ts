@@ -1,9 +1,3 @@
-/**
- * scheduler/ owns the pairing: sessions' states and gates, the FIFO queues of clients and of
- * servers with free slots, who serves each client (`ClientEntry.server`, the one record of it),
- * rerouting around slow machines. Pure: no I/O, time passed in, decisions returned; the live
- * coordinator and the simulator drive the same code.
- */
 import type { SessionOptions } from '@cascade/common';
 import {
   endSession as markEnded,
@@ -22,6 +16,7 @@ import { Reroute } from './reroute.js';
 import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './pending-sessions.js';
 
 /**
+ * scheduler/ owns the pairing, and who serves each client (`ClientEntry.server`, its one record).
  * The pure scheduler: sessions, a FIFO queue of servers with free slots and a FIFO queue of
  * waiting clients per session, and the pairing between them. No I/O and no clock: every call
  * takes `now` and returns the decisions it made. The live coordinator and the simulator both
