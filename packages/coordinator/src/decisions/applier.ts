@@ -5,6 +5,7 @@
  * which always applies, and report observations to Effects (effects.ts), which applies too.
  */
 import { reachableHost } from '../members/addresses.js';
+import type { Member } from '../members/member.js';
 import type { Decision } from '../scheduler/types.js';
 import type { EffectParts } from './effects.js';
 
@@ -16,11 +17,24 @@ export class DecisionApplier {
     for (const d of decisions) {
       if (d.kind === 'assign') this.assign(d);
       else if (d.kind === 'queued') this.p.members.get(d.client)?.send({ type: 'queued', position: d.position });
-      else if (d.kind === 'started') this.p.log.info({ session: d.session, reason: d.reason }, 'session started');
+      else if (d.kind === 'started') this.started(d);
       else if (d.kind === 'refused')
         this.p.members.get(d.client)?.send({ type: 'error', code: d.code, message: d.reason });
       else this.ended(d);
     }
+  }
+
+  /**
+   * A seeder learns that its session has started (`ack session-started`), so that it re-opens it
+   * as started after a coordinator restart and the session is never gated again.
+   */
+  toldStarted(m: Member, session: string): void {
+    m.send({ type: 'ack', of: 'session-started', session });
+  }
+
+  private started(d: Extract<Decision, { kind: 'started' }>): void {
+    this.p.log.info({ session: d.session, reason: d.reason }, 'session started');
+    for (const m of this.p.members.connected(d.session)) if (m.role === 'seeder') this.toldStarted(m, d.session);
   }
 
   private ended(d: Extract<Decision, { kind: 'ended' }>): void {

@@ -62,6 +62,14 @@ export class Effects {
     this.applier.apply(decisions);
   }
 
+  /**
+   * A seeder learns that its session has started (`ack session-started`), so that it re-opens it
+   * as started after a coordinator restart and the session is never gated again.
+   */
+  toldStarted(m: Member, session: string): void {
+    this.applier.toldStarted(m, session);
+  }
+
   /** Time passes: gates and linger, held-back servers tried again, sessions' sources checked. */
   tick(now: number): void {
     this.apply(this.p.scheduler.tick(now));
