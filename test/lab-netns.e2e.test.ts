@@ -36,7 +36,7 @@ import { exists, waitFor, type LabSession, type LabSnapshot } from './lab-helper
  *    also when discovery fails; `--on-complete` runs only when it is;
  *  - `status --json` → sessions[].roster: [{id, name, ip, mac, outcome, code, reason, imagedAt,
  *    source}], names unique in the session (a shared hostname gets the address: `lab-10.215.X.11`,
- *    see packages/coordinator/src/member-names.ts), `ip` the address the coordinator saw, `mac`
+ *    see packages/coordinator/src/members/member-names.ts), `ip` the address the coordinator saw, `mac`
  *    that interface's MAC (lower-case aa:bb:…, packages/peer/src/machine/machine-identity.ts); ended
  *    sessions stay in the snapshot.
  */

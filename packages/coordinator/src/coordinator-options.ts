@@ -1,7 +1,7 @@
 import { MAX_CONTROL_MESSAGE_BYTES, type Logger } from '@cascade/common';
-import type { ConnectionLimits } from './control-connection.js';
-import type { HelloPolicy } from './hello-gate.js';
-import type { UnreachableOptions } from './unreachable-reports.js';
+import type { ConnectionLimits } from './net/control-connection.js';
+import type { HelloPolicy } from './net/hello-gate.js';
+import type { UnreachableOptions } from './health/unreachable-reports.js';
 
 export interface CoordinatorOptions {
   logger: Logger;
@@ -16,10 +16,11 @@ export interface CoordinatorOptions {
   tickIntervalMs?: number;
   /** ws ping interval; a connection that misses a pong for one interval is dropped. */
   pingIntervalMs?: number;
+  /** How long a ticket is valid after its assignment. */
   ticketTtlMs?: number;
-  /** Digest mismatches reported against one server before it is quarantined (default 3)... */
+  /** Digest mismatches reported against one server before it is quarantined... */
   quarantineAfter?: number;
-  /** ...by at least this many distinct clients the coordinator assigned to it (default 2). */
+  /** ...by at least this many distinct clients the coordinator assigned to it. */
   quarantineReporters?: number;
   /** When clients' ERR_SERVER_UNREACHABLE reports hold a server back (unreachable-reports.ts). */
   unreachable?: Partial<UnreachableOptions>;
@@ -41,4 +42,24 @@ export const DEFAULT_COORDINATOR_LIMITS: CoordinatorLimits = {
   messageBurst: 200,
   maxConnections: 20_000,
   maxConnectionsPerAddress: 1000,
+};
+
+/** The coordinator's settings that have a default (every one listed in COORDINATOR_DEFAULTS). */
+export type CoordinatorSettings = Required<
+  Pick<
+    CoordinatorOptions,
+    'tickIntervalMs' | 'pingIntervalMs' | 'ticketTtlMs' | 'quarantineAfter' | 'quarantineReporters'
+  >
+>;
+
+/**
+ * The one table of the coordinator's defaults (with DEFAULT_COORDINATOR_LIMITS): the library
+ * falls back to these, and `cascade coordinator`'s option table shows them as its defaults.
+ */
+export const COORDINATOR_DEFAULTS: CoordinatorSettings = {
+  tickIntervalMs: 250,
+  pingIntervalMs: 10_000,
+  ticketTtlMs: 60_000,
+  quarantineAfter: 3,
+  quarantineReporters: 2,
 };

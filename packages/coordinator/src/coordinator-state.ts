@@ -1,18 +1,19 @@
 import type { Logger } from '@cascade/common';
-import { Effects } from './effects.js';
+import { COORDINATOR_DEFAULTS as d } from './coordinator-options.js';
+import { decider } from './decisions/decide.js';
+import { Effects } from './decisions/effects.js';
 import type { HandlerContext } from './handlers/context.js';
-import type { HelloPolicy } from './hello-gate.js';
-import type { SessionRecord } from './member.js';
-import { MemberTable, type MemberRetention } from './members.js';
-import { CoordinatorMetrics } from './metrics.js';
-import { pruneSessions } from './retention.js';
+import type { HelloPolicy } from './net/hello-gate.js';
+import { MemberTable, type MemberRetention } from './members/member-table.js';
+import { CoordinatorMetrics } from './status/metrics.js';
+import { pruneSessions } from './sessions/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { ServerHealth } from './server-health.js';
-import { SessionBooks } from './session-book.js';
-import { SourceWatch } from './source-watch.js';
-import { buildStatus, sessionReport, type StatusSnapshot, type StatusSources } from './status.js';
-import { UnreachableReports, type UnreachableOptions } from './unreachable-reports.js';
-import { WarningLog } from './warning-log.js';
+import { ServerHealth } from './health/server-health.js';
+import { SessionStore } from './sessions/session-store.js';
+import { SourceWatch } from './health/source-watch.js';
+import { buildStatus, sessionReport, type StatusSnapshot, type StatusSources } from './status/status.js';
+import { UnreachableReports, type UnreachableOptions } from './health/unreachable-reports.js';
+import { WarningLog } from './status/warning-log.js';
 
 export interface StateOptions {
   log: Logger;
@@ -20,12 +21,12 @@ export interface StateOptions {
   auth?: HelloPolicy;
   ticketTtlMs?: number;
   quarantineAfter?: number;
-  /** Distinct assigned clients whose bad-slice reports quarantine a server (default 2). */
+  /** Distinct assigned clients whose bad-slice reports quarantine a server. */
   quarantineReporters?: number;
   unreachable?: Partial<UnreachableOptions>;
   /** How long a session may be without a complete source before it is said (source-watch.ts). */
   sourceGraceMs?: number;
-  /** How long departed members' records (and secrets) are kept (members.ts). */
+  /** How long departed members' records (and secrets) are kept (members/member-table.ts). */
   retention?: MemberRetention;
   /** Node process metrics in /metrics (off in unit tests). */
   processMetrics?: boolean;
@@ -33,16 +34,15 @@ export interface StateOptions {
 
 /**
  * Everything the coordinator knows, wired together, with no socket: the scheduler, the member
- * table, sessions' manifests and books, warnings, server health, metrics and Effects, and the
+ * table, the session store, warnings, server health, metrics and Effects, and the
  * HandlerContext the message handlers work with. The live coordinator puts a ws server in
  * front of it; unit tests drive it with stub connections.
  */
 export class CoordinatorState {
   readonly scheduler = new Scheduler();
   readonly members: MemberTable;
-  readonly sessions = new Map<string, SessionRecord>();
+  readonly sessions = new SessionStore(this.scheduler);
   readonly warnings = new WarningLog();
-  readonly books = new SessionBooks();
   readonly sources: SourceWatch;
   readonly health: ServerHealth;
   readonly metrics: CoordinatorMetrics;
@@ -51,20 +51,33 @@ export class CoordinatorState {
 
   constructor(private readonly o: StateOptions) {
     this.members = new MemberTable(o.retention);
-    const { scheduler, members, sessions, warnings, books } = this;
+    const { scheduler, members, sessions, warnings } = this;
     const log = o.log;
     this.sources = new SourceWatch(o.sourceGraceMs);
     const reports = new UnreachableReports(o.unreachable);
     this.health = new ServerHealth({ scheduler, members, reports, sources: this.sources, warnings, log });
     this.metrics = new CoordinatorMetrics(() => this.status(), { processMetrics: o.processMetrics ?? true });
     this.effects = new Effects({
-      ...{ scheduler, members, sessions, metrics: this.metrics, warnings, log, books, health: this.health },
+      ...{ scheduler, members, sessions, metrics: this.metrics, warnings, log, health: this.health },
       report: (session) => sessionReport(this.statusSources(), session, o.now()),
-      ticketTtlMs: o.ticketTtlMs ?? 60_000,
-      quarantine: { slices: o.quarantineAfter ?? 3, reporters: o.quarantineReporters ?? 2 },
+      ticketTtlMs: o.ticketTtlMs ?? d.ticketTtlMs,
+      quarantine: {
+        slices: o.quarantineAfter ?? d.quarantineAfter,
+        reporters: o.quarantineReporters ?? d.quarantineReporters,
+      },
     });
     const { effects } = this;
-    this.ctx = { scheduler, members, sessions, effects, log, auth: o.auth ?? {}, status: (s) => this.status(s) };
+    const decide = decider(scheduler, (d) => effects.apply(d));
+    this.ctx = {
+      scheduler,
+      decide,
+      members,
+      sessions,
+      effects,
+      log,
+      auth: o.auth ?? {},
+      status: (s) => this.status(s),
+    };
   }
 
   status(session?: string): StatusSnapshot {
@@ -78,9 +91,9 @@ export class CoordinatorState {
   }
 
   private statusSources(): StatusSources {
-    const { scheduler, sessions, books, health, sources } = this;
+    const { scheduler, sessions, health, sources } = this;
     return {
-      ...{ scheduler, sessions, books },
+      ...{ scheduler, sessions },
       member: (id: string) => this.members.get(id),
       health: {
         isUnreachable: (id) => health.isUnreachable(id),

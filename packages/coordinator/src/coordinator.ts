@@ -5,28 +5,40 @@ import { CascadeError, type ClientMessage, type Logger } from '@cascade/common';
 // ws through its CommonJS entry (see @cascade/common/ws): faster to load than `from 'ws'`.
 import ws from '@cascade/common/ws';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { ConnectionSet } from './connections.js';
-import { ControlConnection } from './control-connection.js';
-import { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
+import { ConnectionSet } from './net/connections.js';
+import { ControlConnection } from './net/control-connection.js';
+import {
+  COORDINATOR_DEFAULTS,
+  DEFAULT_COORDINATOR_LIMITS,
+  type CoordinatorLimits,
+  type CoordinatorOptions,
+} from './coordinator-options.js';
 import { CoordinatorState } from './coordinator-state.js';
 import type { HandlerContext } from './handlers/context.js';
 import { dispatch } from './handlers/dispatch.js';
 import { onClosed } from './handlers/closed.js';
 import { onHello } from './handlers/session-handlers.js';
-import { serveHttp } from './http-endpoints.js';
-import type { CoordinatorMetrics } from './metrics.js';
+import { serveHttp } from './net/http-endpoints.js';
+import type { CoordinatorMetrics } from './status/metrics.js';
 import type { Scheduler } from './scheduler/scheduler.js';
-import type { StatusSnapshot } from './status.js';
+import type { StatusSnapshot } from './status/status.js';
 
 /** Close codes of a link its member closed on purpose (1005: closed without a code). */
 const CLEAN_CLOSE: ReadonlySet<number> = new Set([1000, 1001, 1005]);
 
-export { DEFAULT_COORDINATOR_LIMITS, type CoordinatorLimits, type CoordinatorOptions } from './coordinator-options.js';
+export {
+  COORDINATOR_DEFAULTS,
+  DEFAULT_COORDINATOR_LIMITS,
+  type CoordinatorLimits,
+  type CoordinatorOptions,
+  type CoordinatorSettings,
+} from './coordinator-options.js';
 
 /**
- * The live coordinator: a ws control plane in front of the pure Scheduler, plus HTTP /status
- * and /healthz on the same port. One Member record per member (members.ts); messages are handled
- * in handlers/, and every decision becomes messages, board updates, metrics and logs in Effects.
+ * The live coordinator: a ws control plane (net/) in front of the pure Scheduler (scheduler/),
+ * plus HTTP /status and /healthz on the same port. One Member record per member (members/), one
+ * record per session (sessions/); messages are handled in handlers/, and every decision becomes
+ * messages, board updates, metrics and logs in one place (decisions/).
  * All state is soft: peers and seeders re-announce after a reconnect, so a restarted coordinator
  * rebuilds its queues.
  */
@@ -93,10 +105,10 @@ export class Coordinator {
     });
     const tick = this.guarded('tick', () => this.state.tick());
     this.timers = [
-      setInterval(tick, this.opts.tickIntervalMs ?? 250),
+      setInterval(tick, this.opts.tickIntervalMs ?? COORDINATOR_DEFAULTS.tickIntervalMs),
       setInterval(
         this.guarded('ping', () => this.connections.pingAll()),
-        this.opts.pingIntervalMs ?? 10_000,
+        this.opts.pingIntervalMs ?? COORDINATOR_DEFAULTS.pingIntervalMs,
       ),
     ];
     const addr = this.http.address() as AddressInfo;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isLoopback, isUnspecified, macFor, plainIp, reachableHost } from '../src/addresses.js';
+import { isLoopback, isUnspecified, macFor, plainIp, reachableHost } from '../src/members/addresses.js';
 import { StateHarness } from './state-harness.js';
 
 describe('reachableHost: the address a client is told to dial', () => {

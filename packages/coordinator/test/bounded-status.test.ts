@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CoordinatorMetrics, MAX_SESSION_LABELS } from '../src/metrics.js';
+import { CoordinatorMetrics, MAX_SESSION_LABELS } from '../src/status/metrics.js';
 import { silentLogger } from '@cascade/common';
 import { CoordinatorState } from '../src/coordinator-state.js';
-import { STATUS_SESSION_LIMIT } from '../src/status.js';
+import { STATUS_SESSION_LIMIT } from '../src/status/status.js';
 
 const IMAGE = { imageId: 'a'.repeat(32), size: 1000, name: 'lab.img' };
 

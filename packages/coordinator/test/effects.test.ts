@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { silentLogger, verifyTicket } from '@cascade/common';
 import { CoordinatorState } from '../src/coordinator-state.js';
-import { ServerSlot } from '../src/member.js';
+import { ServerSlot } from '../src/members/member.js';
 import { admit, helloOf, manifestOf, StubConnection } from './member-stubs.js';
 
 /** Effects over a real (pure) scheduler and member table, with stub connections: no sockets. */
@@ -37,7 +37,10 @@ describe('Effects: decisions become messages, board updates, metrics and warning
       ...{ server: 'seed', imageId: 'img-1', session: 'lab', now: 20 },
     });
     assert.equal(claims.client, 'p1');
-    assert.deepEqual([m.view?.server, m.view?.serverId, m.view?.assignedAt], ['name-seed', 'seed', 10]);
+    assert.deepEqual(
+      [m.assignment?.server, m.assignment?.at, l.scheduler.getClient('p1')?.server],
+      ['seed', 10, 'seed'],
+    );
     assert.match(await l.metrics.text(), /cascade_transfers_total\{session="lab",outcome="assigned"\} 1/);
   });
 

@@ -9,8 +9,8 @@ import type { HandlerContext } from '../src/handlers/context.js';
 import { dispatch } from '../src/handlers/dispatch.js';
 import { onClosed } from '../src/handlers/closed.js';
 import { onHello } from '../src/handlers/session-handlers.js';
-import type { HelloPolicy } from '../src/hello-gate.js';
-import type { MemberRetention } from '../src/members.js';
+import type { HelloPolicy } from '../src/net/hello-gate.js';
+import type { MemberRetention } from '../src/members/member-table.js';
 import { CoordinatorState } from '../src/coordinator-state.js';
 import { manifestOf, StubConnection } from './member-stubs.js';
 

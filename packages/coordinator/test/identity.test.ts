@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { helloProof, type Role } from '@cascade/common';
-import { MemberTable } from '../src/members.js';
+import { MemberTable } from '../src/members/member-table.js';
 import { HandlerLab } from './handler-stubs.js';
 import { admit, helloOf, StubConnection } from './member-stubs.js';
 

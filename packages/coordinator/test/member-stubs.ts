@@ -7,8 +7,8 @@ import {
   type Manifest,
   type Role,
 } from '@cascade/common';
-import type { Member, MemberConnection } from '../src/member.js';
-import type { MemberTable } from '../src/members.js';
+import type { Member, MemberConnection } from '../src/members/member.js';
+import type { MemberTable } from '../src/members/member-table.js';
 
 /** A control connection without a socket: records what it was sent and whether it was replaced. */
 export class StubConnection implements MemberConnection {

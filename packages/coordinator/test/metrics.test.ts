@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CoordinatorMetrics, MACHINE_SERIES_LIMIT } from '../src/metrics.js';
-import type { SessionStatus, StatusSnapshot } from '../src/status.js';
+import { CoordinatorMetrics, MACHINE_SERIES_LIMIT } from '../src/status/metrics.js';
+import type { SessionStatus, StatusSnapshot } from '../src/status/status.js';
 
 type Roster = SessionStatus['roster'];
 const machine = (i: number, outcome: Roster[number]['outcome']): Roster[number] => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { displayNames, type MemberIdentity } from '../src/member-names.js';
-import { NameBook } from '../src/name-book.js';
+import { displayNames, type MemberIdentity } from '../src/members/member-names.js';
+import { NameBook } from '../src/members/name-book.js';
 
 const m = (id: string, hostname: string, ip: string | null, mac: string | null = null): MemberIdentity => ({
   ...{ id, hostname, ip, mac },

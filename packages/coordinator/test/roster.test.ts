@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { displayNames } from '../src/member-names.js';
-import { Roster, summaryLine } from '../src/roster.js';
-import { UnreachableReports } from '../src/unreachable-reports.js';
+import { displayNames } from '../src/members/member-names.js';
+import { Roster, summaryLine } from '../src/sessions/roster.js';
+import { UnreachableReports } from '../src/health/unreachable-reports.js';
 
 const m = (id: string, hostname: string, ip: string | null, mac: string | null = null) => ({ id, hostname, ip, mac });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ClientMessageOf } from '@cascade/common';
-import type { Member } from '../src/member.js';
+import type { Member } from '../src/members/member.js';
 import { StateHarness } from './state-harness.js';
 
 const unreachable = (server: string): ClientMessageOf<'failed'> => ({

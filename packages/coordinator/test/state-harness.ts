@@ -13,8 +13,8 @@ import { CoordinatorState } from '../src/coordinator-state.js';
 import { onClosed } from '../src/handlers/closed.js';
 import { dispatch } from '../src/handlers/dispatch.js';
 import { onHello } from '../src/handlers/session-handlers.js';
-import type { Member, MemberConnection } from '../src/member.js';
-import type { UnreachableOptions } from '../src/unreachable-reports.js';
+import type { Member, MemberConnection } from '../src/members/member.js';
+import type { UnreachableOptions } from '../src/health/unreachable-reports.js';
 import { manifestOf, StubConnection } from './member-stubs.js';
 
 export interface LogLine {

@@ -1,22 +1,23 @@
 import type { CoordinatorLimits } from '@cascade/coordinator';
 import type { CommandModule } from 'yargs';
-import { parseDurationArg, parseListen, parseSizeArg } from '../args.js';
+import { parseListen } from '../args.js';
 import { loggerFrom, onStopSignal } from '../common-options.js';
 import { tlsFrom, tokenFrom } from '../security-options.js';
 import { withOptions } from '../config-sources.js';
 import { COORDINATOR_OPTIONS } from '../options/coordinator-options.js';
-import type { ArgsOf } from '../options/option-table.js';
+import { parsedArgs, type ArgsOf, type ParsedArgsOf } from '../options/option-table.js';
 
 type Args = ArgsOf<typeof COORDINATOR_OPTIONS>;
 
-export function limitsFrom(argv: Args): Partial<CoordinatorLimits> {
+/** The coordinator's limits, from arguments its option table parsed (defaults are the table's). */
+export function limitsFrom(args: ParsedArgsOf<typeof COORDINATOR_OPTIONS>): Partial<CoordinatorLimits> {
   return {
-    maxConnections: argv['max-connections'],
-    maxConnectionsPerAddress: argv['max-connections-per-address'],
-    maxMessageBytes: parseSizeArg(argv['max-message'], '--max-message'),
-    maxMessagesPerSecond: argv['max-messages-per-second'],
-    messageBurst: argv['message-burst'],
-    helloTimeoutMs: parseDurationArg(argv['hello-timeout'], '--hello-timeout'),
+    maxConnections: args['max-connections'],
+    maxConnectionsPerAddress: args['max-connections-per-address'],
+    maxMessageBytes: args['max-message'],
+    maxMessagesPerSecond: args['max-messages-per-second'],
+    messageBurst: args['message-burst'],
+    helloTimeoutMs: args['hello-timeout'],
   };
 }
 
@@ -32,12 +33,13 @@ export const coordinatorCommand: CommandModule<object, Args> = {
     const logger = await loggerFrom(argv, { role: 'coordinator' });
     const token = await tokenFrom(argv);
     const tls = await tlsFrom(argv);
+    const args = parsedArgs(COORDINATOR_OPTIONS, argv);
     const coordinator = new Coordinator({
       logger,
       host,
       port,
-      pingIntervalMs: parseDurationArg(argv['ping-interval'], '--ping-interval'),
-      limits: limitsFrom(argv),
+      pingIntervalMs: args['ping-interval'],
+      limits: limitsFrom(args),
       auth: { token, publicStatus: argv['public-status'] },
       ...(tls ? { tls } : {}),
     });

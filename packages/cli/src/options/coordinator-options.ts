@@ -1,6 +1,6 @@
 import { DISCOVERY_PORT } from '@cascade/common';
 // The defaults only (not the whole coordinator): this table is loaded by every `cascade` command.
-import { DEFAULT_COORDINATOR_LIMITS as d } from '@cascade/coordinator/coordinator-options';
+import { COORDINATOR_DEFAULTS as c, DEFAULT_COORDINATOR_LIMITS as d } from '@cascade/coordinator/coordinator-options';
 import { port, positiveCount, positiveDuration, positiveSize, type OptionTable } from './option-table.js';
 import { listenOption, LOG_OPTIONS } from './shared-options.js';
 
@@ -13,7 +13,7 @@ export const COORDINATOR_OPTIONS = [
   {
     name: 'ping-interval',
     kind: 'string',
-    default: '10s',
+    default: `${c.pingIntervalMs / 1000}s`,
     parse: positiveDuration,
     unit: 'ms',
     describe: 'ws ping interval; a peer silent for two intervals is dropped from the queues',
@@ -47,7 +47,7 @@ export const COORDINATOR_OPTIONS = [
   {
     name: 'max-message',
     kind: 'string',
-    default: '16MiB',
+    default: `${d.maxMessageBytes / 2 ** 20}MiB`,
     parse: positiveSize,
     unit: 'B',
     describe: 'largest control message',
@@ -72,7 +72,7 @@ export const COORDINATOR_OPTIONS = [
   {
     name: 'hello-timeout',
     kind: 'string',
-    default: '10s',
+    default: `${d.helloTimeoutMs / 1000}s`,
     parse: positiveDuration,
     unit: 'ms',
     describe: 'a connection that has not said hello by then is closed',

@@ -115,3 +115,25 @@ export type ArgsOf<T extends readonly unknown[]> = {
 } & {
   [S in T[number] as Always<S> extends true ? never : NameOf<S>]?: ValueOf<S>;
 };
+
+type ParsedValueOf<S> = S extends { parse: (v: string) => number } ? number : ValueOf<S>;
+
+/** ArgsOf with every option that has a `parse` (durations, sizes, rates) as its parsed number. */
+export type ParsedArgsOf<T extends readonly unknown[]> = {
+  [S in T[number] as Always<S> extends true ? NameOf<S> : never]: ParsedValueOf<S>;
+} & {
+  [S in T[number] as Always<S> extends true ? never : NameOf<S>]?: ParsedValueOf<S>;
+};
+
+/**
+ * The arguments a handler consumes: each option's text run through its table's own `parse`
+ * (already checked when the sources were read), so a handler never parses an option again.
+ */
+export function parsedArgs<T extends OptionTable>(table: T, argv: ArgsOf<T>): ParsedArgsOf<T> {
+  const out: Record<string, unknown> = { ...(argv as Record<string, unknown>) };
+  for (const spec of table) {
+    const v = out[spec.name];
+    if (spec.parse && typeof v === 'string') out[spec.name] = spec.parse(v);
+  }
+  return out as ParsedArgsOf<T>;
+}

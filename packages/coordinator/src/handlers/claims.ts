@@ -1,5 +1,5 @@
 import { CascadeError, type ClientMessageOf } from '@cascade/common';
-import type { Member } from '../member.js';
+import type { Member } from '../members/member.js';
 import type { HandlerContext } from './context.js';
 
 /*

@@ -1,4 +1,4 @@
-import type { MemberConnection } from '../member.js';
+import type { MemberConnection } from '../members/member.js';
 import type { HandlerContext } from './context.js';
 
 /**

@@ -1,6 +1,6 @@
 import { CascadeError, type ClientMessage } from '@cascade/common';
-import type { Member } from '../member.js';
-import { maySend } from '../permissions.js';
+import type { Member } from '../members/member.js';
+import { maySend } from './permissions.js';
 import type { HandlerContext } from './context.js';
 import { onGetStatus, onOperator } from './operator-handlers.js';
 import { onOpenSession, onServe } from './session-handlers.js';

@@ -1,5 +1,5 @@
 import { CascadeError, type ClientMessageOf } from '@cascade/common';
-import type { Member } from '../member.js';
+import type { Member } from '../members/member.js';
 import type { HandlerContext } from './context.js';
 
 /** `cascade start | end | set`: an operator moves a session on, or changes its options. */
@@ -15,10 +15,9 @@ export function onOperator(
     return;
   }
   ctx.log.info({ operator: m.name, command: msg.type, session: msg.session }, 'operator command');
-  const { scheduler } = ctx;
-  if (msg.type === 'start-session') ctx.effects.apply(scheduler.startSession(msg.session, now));
-  else if (msg.type === 'end-session') ctx.effects.apply(scheduler.endSession(msg.session, now, 'operator'));
-  else ctx.effects.apply(scheduler.setOptions(msg.session, msg.options, now));
+  if (msg.type === 'start-session') ctx.decide.startSession(msg.session, now);
+  else if (msg.type === 'end-session') ctx.decide.endSession(msg.session, now, 'operator');
+  else ctx.decide.setOptions(msg.session, msg.options, now);
   m.send({ type: 'ack', of: msg.type, session: msg.session });
 }
 

@@ -1,8 +1,8 @@
 import { CascadeError, parseManifest, PROTOCOL_VERSION, type ClientMessageOf } from '@cascade/common';
-import type { ControlConnection } from '../control-connection.js';
-import { checkHello } from '../hello-gate.js';
-import type { Member, MemberConnection, SessionRecord } from '../member.js';
-import { ServerSlot } from '../member.js';
+import type { ControlConnection } from '../net/control-connection.js';
+import { checkHello } from '../net/hello-gate.js';
+import type { Member, MemberConnection, SessionRecord } from '../members/member.js';
+import { ServerSlot } from '../members/member.js';
 import { refuseClaim, serveRight } from './claims.js';
 import type { HandlerContext } from './context.js';
 import { onDone } from './transfer-handlers.js';
@@ -68,7 +68,7 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
     joinOpenSession(ctx, m, record);
     // Only its opener may say it had started: another source leaves the gating alone.
     if (msg.started && s.state === 'waiting' && record.openedBy === m.id)
-      ctx.effects.apply(ctx.scheduler.openSession(session, s.image!, s.options, now, true));
+      ctx.decide.openSession(session, s.image!, s.options, now, true);
     else if (s.state === 'running') ctx.effects.toldStarted(m, session);
     return;
   }
@@ -83,7 +83,7 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   );
   const info = { imageId, size, name: image, sliceSize: manifest.sliceSize };
   // A session that had started before this coordinator restarted runs on: never gated again.
-  ctx.effects.apply(ctx.scheduler.openSession(session, info, msg.options, now, msg.started === true));
+  ctx.decide.openSession(session, info, msg.options, now, msg.started === true);
   m.send({ type: 'ack', of: 'open-session', session });
   for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
   judgeDeferred(ctx, session, now);
@@ -150,6 +150,6 @@ export function onServe(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'se
     { server: m.name, id: m.id, host: msg.host, port: msg.port, capacity: msg.capacity, relay },
     'server ready',
   );
-  ctx.effects.apply(ctx.scheduler.addServer(session, m.id, msg.capacity, now, { relay }));
+  ctx.decide.addServer(session, m.id, msg.capacity, now, { relay });
   ctx.effects.reannounced(m.id, now);
 }

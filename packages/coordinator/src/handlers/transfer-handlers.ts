@@ -1,5 +1,5 @@
 import type { ClientMessageOf } from '@cascade/common';
-import type { Member } from '../member.js';
+import type { Member } from '../members/member.js';
 import { doneCounts, hasTransfer, holdsAll, refuseClaim, reportableServer } from './claims.js';
 import type { HandlerContext } from './context.js';
 
@@ -20,13 +20,13 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
   }
   if (msg.activeServer) {
     ctx.log.info({ peer: m.name, server: msg.activeServer, have: msg.have }, 'transfer re-announced');
-    ctx.effects.apply(ctx.scheduler.resumeTransfer(session, m.id, msg.activeServer, now, m.address));
+    ctx.decide.resumeTransfer(session, m.id, msg.activeServer, now, m.address);
     return;
   }
   ctx.log.info({ peer: m.name, session, have: msg.have }, 'client waiting');
   const joinedAt = m.view?.joinedAt; // its hello (a peer is on the board from then on)
   const opts = { held: msg.have, address: m.address, ...(joinedAt === undefined ? {} : { joinedAt }) };
-  ctx.effects.apply(ctx.scheduler.enqueueClient(session, m.id, now, opts));
+  ctx.decide.enqueueClient(session, m.id, now, opts);
 }
 
 /** Progress of a transfer the coordinator records; from anyone else it is ignored (a peer sends it often). */
@@ -56,7 +56,6 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
   const manifest = ctx.sessions.get(session)?.manifest;
   // the bytes since the peer's last progress report: credited to its server and the metrics
   if (manifest && msg.server !== 'reused') ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now);
-  if (m.view) Object.assign(m.view, { doneAt: now, servedBy: server });
   m.imagedIn = session;
   ctx.effects.counted(session, 'done');
   if (blamed && msg.badSlices) {
@@ -64,7 +63,7 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
     ctx.effects.badSlices({ client: m, server: blamed, count: msg.badSlices, session, claim }, now);
   }
   ctx.effects.outcomes.imaged(m, imagedFrom(ctx, m, msg.server), now);
-  ctx.effects.apply(ctx.scheduler.transferDone(m.id, now, m.session, m.address));
+  ctx.decide.transferDone(m.id, now, m.session, m.address);
 }
 
 /**
@@ -103,7 +102,7 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   ctx.effects.counted(session, 'failed');
   if (msg.code === 'ERR_TARGET_UNUSABLE') {
     ctx.effects.outcomes.failed(m, msg.code, msg.reason);
-    ctx.effects.apply(ctx.scheduler.removeClient(m.id, now));
+    ctx.decide.removeClient(m.id, now);
     return;
   }
   const a = m.assignment;
@@ -114,7 +113,7 @@ export function onFailed(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'f
   else if (msg.badSlices.length > 0) ctx.log.info({ peer: m.name, named: server }, 'bad-slice report not counted');
   // A full server (its own code, passed on as remoteCode) is not avoided: it frees a slot soon.
   const avoidServer = (msg.remoteCode ?? msg.code) !== 'ERR_SERVER_FULL';
-  ctx.effects.apply(ctx.scheduler.transferFailed(m.id, now, { avoidServer, distrust: blamed !== null }));
+  ctx.decide.transferFailed(m.id, now, { avoidServer, distrust: blamed !== null });
 }
 
 /**
@@ -140,7 +139,7 @@ function seederStopped(ctx: HandlerContext, m: Member, now: number, imageChanged
   if (imageChanged) {
     ctx.log.warn({ session, seeder: m.name }, 'seeder image changed: session ends');
     ctx.effects.warn(now, session, 'image-changed', `${m.name}: its image changed; the session ends`);
-    ctx.effects.apply(ctx.scheduler.endSession(session, now, 'image-changed'));
+    ctx.decide.endSession(session, now, 'image-changed');
     return;
   }
   const sources = ctx.effects.completeSources(s);
@@ -150,7 +149,7 @@ function seederStopped(ctx: HandlerContext, m: Member, now: number, imageChanged
     return;
   }
   ctx.log.info({ session, seeder: m.name }, 'seeder stopped: session ends');
-  ctx.effects.apply(ctx.scheduler.endSession(session, now, 'seeder-stopped'));
+  ctx.decide.endSession(session, now, 'seeder-stopped');
 }
 
 /**

@@ -19,6 +19,7 @@ import { Reroute } from './reroute.js';
 import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './pending-sessions.js';
 
 /**
+ * scheduler/ owns the pairing, and who serves each client (`ClientEntry.server`, its one record).
  * The pure scheduler: sessions, a FIFO queue of servers with free slots and a FIFO queue of
  * waiting clients per session, and the pairing between them. No I/O and no clock: every call
  * takes `now` and returns the decisions it made. The live coordinator and the simulator both

@@ -8,7 +8,7 @@ import {
   type Logger,
 } from '@cascade/common';
 import type WebSocket from 'ws';
-import type { Member, MemberConnection } from './member.js';
+import type { Member, MemberConnection } from '../members/member.js';
 import { MessageBudget } from './message-budget.js';
 
 export interface ConnectionLimits {
@@ -26,7 +26,7 @@ export interface ConnectionLimits {
  * enforces hello-first and the hello timeout. Never throws out of a socket handler.
  */
 export class ControlConnection implements MemberConnection {
-  /** Who is at the other end, once its hello passed (members.ts). */
+  /** Who is at the other end, once its hello passed (members/member-table.ts). */
   member: Member | null = null;
   private bad = 0;
   private closing = false;

@@ -1,19 +1,19 @@
 import type { MachineInfo } from '@cascade/common';
-import { macFor, plainIp } from './addresses.js';
-import type { Member } from './member.js';
-import type { MemberTable } from './members.js';
+import { macFor, plainIp } from '../members/addresses.js';
+import type { Member } from '../members/member.js';
+import type { MemberTable } from '../members/member-table.js';
 import type { Roster } from './roster.js';
-import type { SessionBooks } from './session-book.js';
+import type { SessionStore } from './session-store.js';
 
 /** Codes a peer leaves with that are no failure of its own: it was stopped, or its session ended. */
 const NOT_A_FAILURE: ReadonlySet<string> = new Set(['ERR_STOPPED', 'ERR_INCOMPLETE', 'ERR_SESSION_ENDED']);
 
 /**
- * Who each machine is and how it ended, per session (session-book.ts): its unique display name,
+ * Who each machine is and how it ended, per session (session-store.ts): its unique display name,
  * the address it connected from and its MAC when it joins; imaged, failed, left or lost after.
  */
 export class MemberOutcomes {
-  constructor(private readonly p: { members: MemberTable; books: SessionBooks }) {}
+  constructor(private readonly p: { members: MemberTable; sessions: SessionStore }) {}
 
   /**
    * A seeder or peer said hello (first time or again): its address as seen and its MAC are
@@ -23,7 +23,7 @@ export class MemberOutcomes {
     if (m.conn) m.ip = plainIp(m.conn.address);
     m.mac = macFor(machine, m.ip) ?? m.mac;
     if (!m.session || (m.role !== 'peer' && m.role !== 'seeder')) return;
-    const book = this.p.books.ensure(m.session, now);
+    const book = this.p.sessions.ensure(m.session);
     const identity = { id: m.id, hostname: m.hostname, ip: m.ip, mac: m.mac };
     for (const [id, name] of book.admit(identity)) {
       const other = this.p.members.get(id);
@@ -56,7 +56,7 @@ export class MemberOutcomes {
 
   /** The session runs anew (re-opened after it ended): a fresh roster of the peers connected now. */
   restarted(session: string, now: number): void {
-    const book = this.p.books.get(session);
+    const book = this.p.sessions.session(session);
     if (!book) return;
     book.restart();
     for (const m of this.p.members.connected(session))
@@ -64,6 +64,6 @@ export class MemberOutcomes {
   }
 
   private roster(m: Member): Roster | undefined {
-    return m.role === 'peer' && m.session ? this.p.books.get(m.session)?.roster : undefined;
+    return m.role === 'peer' && m.session ? this.p.sessions.session(m.session)?.roster : undefined;
   }
 }

@@ -1,22 +1,21 @@
 import type { Logger, SessionReport } from '@cascade/common';
-import { reachableHost } from './addresses.js';
-import type { Member, QuarantinePolicy, SessionRecord } from './member.js';
-import type { MemberTable } from './members.js';
-import type { CoordinatorMetrics } from './metrics.js';
-import { MemberOutcomes } from './outcomes.js';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { Decision, SessionEntry } from './scheduler/types.js';
-import type { ServerHealth } from './server-health.js';
-import type { SessionBooks } from './session-book.js';
-import type { WarningLog } from './warning-log.js';
+import { DecisionApplier } from './applier.js';
+import type { Member, QuarantinePolicy } from '../members/member.js';
+import type { SessionStore } from '../sessions/session-store.js';
+import type { MemberTable } from '../members/member-table.js';
+import type { CoordinatorMetrics } from '../status/metrics.js';
+import { MemberOutcomes } from '../sessions/outcomes.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Decision, SessionEntry } from '../scheduler/types.js';
+import type { ServerHealth } from '../health/server-health.js';
+import type { WarningLog } from '../status/warning-log.js';
 
 export interface EffectParts {
   scheduler: Scheduler;
   members: MemberTable;
-  sessions: ReadonlyMap<string, SessionRecord>;
+  sessions: SessionStore;
   metrics: CoordinatorMetrics;
   warnings: WarningLog;
-  books: SessionBooks;
   health: ServerHealth;
   /** A session's end report (summary and roster) for its seeders, or null when it is unknown. */
   report: (session: string) => SessionReport | null;
@@ -42,27 +41,25 @@ export interface BadSliceReport {
 }
 
 /**
- * The one place where what happened becomes what the world sees: scheduler decisions turn into
- * messages, board updates, metrics and log events here, and so do the coordinator's own
- * observations (a server lost, a quarantine) and its clients' reports (bad slices).
+ * What happened, made what the world sees: scheduler decisions go through the one applier
+ * (applier.ts); the coordinator's own observations (a server lost, a quarantine) and its
+ * clients' reports (progress, bad slices) become board updates, warnings, metrics and log
+ * events here, and any decision they cause goes through the same applier.
  */
 export class Effects {
   /** Names, addresses and the roster (outcomes.ts). */
   readonly outcomes: MemberOutcomes;
 
+  private readonly applier: DecisionApplier;
+
   constructor(private readonly p: EffectParts) {
     this.outcomes = new MemberOutcomes(p);
+    this.applier = new DecisionApplier(p);
   }
 
+  /** Scheduler decisions, made what the world sees (applier.ts): the one channel. */
   apply(decisions: Decision[]): void {
-    for (const d of decisions) {
-      if (d.kind === 'assign') this.assign(d);
-      else if (d.kind === 'queued') this.p.members.get(d.client)?.send({ type: 'queued', position: d.position });
-      else if (d.kind === 'started') this.started(d);
-      else if (d.kind === 'refused')
-        this.p.members.get(d.client)?.send({ type: 'error', code: d.code, message: d.reason });
-      else this.ended(d);
-    }
+    this.applier.apply(decisions);
   }
 
   /**
@@ -70,7 +67,7 @@ export class Effects {
    * as started after a coordinator restart and the session is never gated again.
    */
   toldStarted(m: Member, session: string): void {
-    m.send({ type: 'ack', of: 'session-started', session });
+    this.applier.toldStarted(m, session);
   }
 
   /** Time passes: gates and linger, held-back servers tried again, sessions' sources checked. */
@@ -116,9 +113,10 @@ export class Effects {
     if (!v) return;
     const fresh = { slices: Math.max(0, slices - v.slices), bytes: Math.max(0, bytes - v.bytes) };
     Object.assign(v, { slices, bytes, rate, updatedAt: now });
-    const server = v.serverId ? this.p.members.get(v.serverId)?.view : undefined;
+    const serverId = this.p.scheduler.getClient(m.id)?.server; // the one record of who serves it
+    const server = serverId ? this.p.members.get(serverId)?.view : undefined;
     if (server) server.bytesServed = (server.bytesServed ?? 0) + fresh.bytes;
-    if (v.serverId && fresh.bytes > 0) this.apply(this.p.health.reached(v.serverId, now));
+    if (serverId && fresh.bytes > 0) this.apply(this.p.health.reached(serverId, now));
     this.p.metrics.progressed(m.session ?? '', fresh);
   }
 
@@ -169,53 +167,5 @@ export class Effects {
     this.p.log.warn({ server: server.name, badSlices: bad.total, reporters }, 'server quarantined');
     this.warn(now, r.session, 'quarantined', `${server.name} sent ${bad.total} bad slices to ${reporters} clients`);
     this.p.scheduler.quarantineServer(r.server);
-  }
-
-  private started(d: Extract<Decision, { kind: 'started' }>): void {
-    this.p.log.info({ session: d.session, reason: d.reason }, 'session started');
-    for (const m of this.p.members.connected(d.session)) if (m.role === 'seeder') this.toldStarted(m, d.session);
-  }
-
-  private ended(d: Extract<Decision, { kind: 'ended' }>): void {
-    const imaged = this.p.scheduler.getSession(d.session)?.imaged;
-    this.p.health.ended(d.session);
-    const report = this.p.report(d.session);
-    this.p.log.info({ session: d.session, reason: d.reason, imaged, summary: report?.summary }, 'session ended');
-    const msg = { type: 'session-ended', session: d.session, reason: d.reason } as const;
-    for (const m of this.p.members.connected(d.session))
-      m.send(m.role === 'seeder' && report ? { ...msg, report } : msg);
-  }
-
-  private assign(d: Extract<Decision, { kind: 'assign' }>): void {
-    const { session, client, server, at } = d;
-    const manifest = this.p.sessions.get(session)?.manifest;
-    const m = this.p.members.get(client);
-    const slot = this.p.members.get(server)?.serving;
-    if (!manifest || !slot || !m?.conn) {
-      // Cannot reach one side: undo, and let the scheduler hand the client out again.
-      this.p.log.warn({ client, server }, 'assignment could not be delivered');
-      const undo = m?.conn ? this.p.scheduler.transferFailed(client, at) : this.p.scheduler.removeClient(client, at);
-      this.apply(undo);
-      return;
-    }
-    const ticket = slot.ticket({ session, imageId: manifest.imageId, client, server }, at + this.p.ticketTtlMs);
-    const srv = this.p.members.get(server);
-    const serverName = srv?.name ?? server;
-    const host = reachableHost(slot.host, { ip: srv?.ip ?? null }, { ip: m.ip, localAddress: m.conn.localAddress });
-    m.assignment = { session, server, reported: false, ...(d.move && d.from ? { movedFrom: d.from } : {}) };
-    const move = d.move ? { move: true } : {};
-    m.send({ type: 'assign', server: { id: server, name: serverName, host, port: slot.port }, ticket, ...move });
-    if (m.view) Object.assign(m.view, { server: serverName, serverId: server, assignedAt: at });
-    this.p.metrics.transfer(session, d.move ? 'moved' : 'assigned');
-    const rewritten = host !== slot.host ? { advertised: slot.host } : {};
-    if (d.move) this.moved(d, m.name, serverName);
-    else this.p.log.info({ session, client: m.name, server: serverName, host, ...rewritten }, 'assigned');
-  }
-
-  /** A transfer moved off a slow machine (reroute.ts), for an operator to follow. */
-  private moved(d: Extract<Decision, { kind: 'assign' }>, client: string, to: string): void {
-    const from = d.from ? this.p.members.name(d.from) : null;
-    const rates = { rate: Math.round(d.rate ?? 0), ref: Math.round(d.ref ?? 0) };
-    this.p.log.info({ session: d.session, client, from, to, reason: d.reason, ...rates }, 'moved');
   }
 }

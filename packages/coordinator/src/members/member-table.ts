@@ -1,3 +1,9 @@
+/**
+ * members/ owns every member the coordinator knows: one `Member` record per id (its connection,
+ * identity and secret, display name, server slot, board line and the assignment it was last
+ * delivered) in one `MemberTable`; names made unique (member-names.ts, name-book.ts) and the
+ * addresses a client can reach (addresses.ts).
+ */
 import { CascadeError, type ClientMessageOf } from '@cascade/common';
 import { Member, type MemberConnection } from './member.js';
 

@@ -1,3 +1,9 @@
+/**
+ * net/ owns the coordinator's sockets: one `ControlConnection` per ws link (framing, decoding,
+ * rate and size limits, the hello timeout), the set of open connections with its admission limits
+ * (this file), the hello gate (token challenge, protocol), HTTP /status, /metrics and /healthz, and
+ * the UDP discovery responder.
+ */
 import type { Logger } from '@cascade/common';
 import { AddressCounter } from './address-counter.js';
 import type { ControlConnection } from './control-connection.js';

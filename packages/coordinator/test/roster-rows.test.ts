@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { statusSnapshotSchema } from '@cascade/common';
-import { pruneSessions } from '../src/retention.js';
+import { pruneSessions } from '../src/sessions/retention.js';
 import { StateHarness } from './state-harness.js';
 
 const machine = (ip: string, mac: string) => ({ ips: [ip], macs: [mac] });
@@ -115,8 +115,8 @@ describe('a roster per session: every machine and how it ended', () => {
       h.state.effects.apply(h.state.scheduler.endSession(`s${i}`, h.now++, 'operator'));
       h.close(seed.conn);
     }
-    const { scheduler, sessions, books, members } = h.state;
-    assert.deepEqual(pruneSessions({ scheduler, sessions, books, members }, 2), ['s0', 's1']);
+    const { sessions, members } = h.state;
+    assert.deepEqual(pruneSessions({ sessions, members }, 2), ['s0', 's1']);
     assert.deepEqual(
       h.state.status().sessions.map((s) => [s.name, s.state]),
       [

@@ -5,9 +5,11 @@ import {
   type CascadeError,
   type ClientMessageOf,
   type CoordinatorMessage,
-  type Manifest,
   type Role,
 } from '@cascade/common';
+import type { SessionRecord } from '../sessions/session-store.js';
+
+export type { SessionRecord } from '../sessions/session-store.js';
 
 /** What a member needs of its control connection: ControlConnection, or a stub in tests. */
 export interface MemberConnection {
@@ -27,7 +29,10 @@ export interface MemberConnection {
   replaced(): void;
 }
 
-/** What the status board shows of one peer or server beyond the scheduler's queues. */
+/**
+ * What the status board shows of one peer or server beyond the scheduler's queues. Who serves it
+ * is not kept here: the scheduler's client entry says (one owner of every assignment).
+ */
 export interface PeerView {
   connected: boolean;
   host: string | null;
@@ -36,22 +41,8 @@ export interface PeerView {
   bytes: number;
   rate: number;
   updatedAt: number;
-  server?: string;
-  /** Id of the server this peer is (or was last) being served by. */
-  serverId?: string;
-  assignedAt?: number;
   /** Bytes this peer's clients received from it, from their progress reports. */
   bytesServed?: number;
-  doneAt?: number;
-  servedBy?: string;
-}
-
-/** A session the coordinator knows the image of: the manifest its seeder opened it with. */
-export interface SessionRecord {
-  name: string;
-  manifest: Manifest;
-  /** Id of the seeder that opened (or last re-opened) it. */
-  openedBy: string;
 }
 
 /** When bad-slice reports quarantine a server (see README "Security"). */
@@ -110,7 +101,7 @@ export class ServerSlot {
 export class Member {
   conn: MemberConnection | null = null;
   role: Role;
-  /** Its display name: the name it gave when unique in its session, else made unique (session-book.ts). */
+  /** Its display name: the name it gave when unique in its session, else made unique (sessions/session-store.ts). */
   name: string;
   /** The name it gave at hello (`--name`, else its hostname). */
   hostname: string;
@@ -129,11 +120,12 @@ export class Member {
   /** Proves a reconnect under this id (sent in every welcome; never shown or logged). */
   readonly secret = randomBytes(24).toString('base64url');
   /**
-   * The transfer the coordinator last assigned this client (running, or just ended): its server
-   * is the only one the client's bad-slice report may count against, once (`reported`).
+   * The last assignment delivered to this client (the ticket issued: running, or just ended), kept
+   * past the transfer to judge its claims: its server is the only one a bad-slice report may count
+   * against, once (`reported`); `movedFrom`: a move took it off that server (reroute.ts). Which
+   * server serves it now is the scheduler's to say (`getClient(id).server`).
    */
-  /** The transfer it was last assigned; `movedFrom`: a move took it off that server (reroute.ts). */
-  assignment: { session: string; server: string; reported: boolean; movedFrom?: string } | null = null;
+  assignment: { session: string; server: string; at: number; reported: boolean; movedFrom?: string } | null = null;
   /** The session in which the coordinator counted its `done` (it holds the image there). */
   imagedIn: string | null = null;
   /** The slices it last announced (`want`) holding, in which session. */

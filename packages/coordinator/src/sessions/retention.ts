@@ -1,15 +1,11 @@
-import type { SessionRecord } from './member.js';
-import type { MemberTable } from './members.js';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { SessionBooks } from './session-book.js';
+import type { MemberTable } from '../members/member-table.js';
+import type { SessionStore } from './session-store.js';
 
 /** Ended sessions kept for status (with their rosters) before the oldest is forgotten. */
 export const ENDED_SESSIONS_KEPT = 20;
 
 export interface RetentionParts {
-  scheduler: Scheduler;
-  sessions: Map<string, SessionRecord>;
-  books: SessionBooks;
+  sessions: SessionStore;
   members: MemberTable;
 }
 
@@ -19,25 +15,18 @@ export interface RetentionParts {
  * named (never opened) is kept while one of its members is connected.
  */
 export function pruneSessions(p: RetentionParts, keep = ENDED_SESSIONS_KEPT, now = Date.now()): string[] {
-  const ended = p.scheduler
-    .sessionNames()
-    .map((n) => p.scheduler.getSession(n)!)
-    .filter((s) => s.state === 'ended')
-    .sort((a, b) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
-  const dropped = ended.slice(0, Math.max(0, ended.length - keep)).map((s) => s.name);
-  for (const name of dropped) {
-    p.scheduler.dropSession(name);
-    p.sessions.delete(name);
-    p.books.delete(name);
+  const { sessions } = p;
+  const ended: string[] = [];
+  for (const name of new Set([...sessions.names(), ...sessions.schedulerNames()])) {
+    const s = sessions.entry(name);
+    if (s?.state === 'ended') ended.push(name);
   }
+  ended.sort((a, b) => (sessions.entry(a)?.endedAt ?? 0) - (sessions.entry(b)?.endedAt ?? 0));
   const live = new Set<string>();
   for (const m of p.members.connected()) if (m.session !== undefined) live.add(m.session);
-  for (const name of p.books.names()) {
-    if (!p.scheduler.getSession(name) && !live.has(name)) {
-      p.books.delete(name);
-      dropped.push(name);
-    }
-  }
+  const unopened = sessions.names().filter((n) => !sessions.entry(n) && !live.has(n));
+  const dropped = [...ended.slice(0, Math.max(0, ended.length - keep)), ...unopened];
+  for (const name of dropped) sessions.drop(name);
   if (dropped.length > 0) forgetMembers(p, new Set(dropped), now);
   return dropped;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StatusSnapshot } from './status.js';
+import type { StatusSnapshot } from '../status/status.js';
 
 export interface HttpSources {
   status: (session?: string) => StatusSnapshot;

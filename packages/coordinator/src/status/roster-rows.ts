@@ -5,12 +5,12 @@ import {
   type RosterSummaryStatus,
   type SessionStatus,
 } from '@cascade/common';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { SessionBook } from './session-book.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Session } from '../sessions/session-store.js';
 
 export interface RosterSources {
   scheduler: Scheduler;
-  book: SessionBook | undefined;
+  book: Session | undefined;
   /** A member's display name by id (a server's id for `source`). */
   nameOf: (id: string) => string;
 }
@@ -42,7 +42,7 @@ export function rosterRows(src: RosterSources): RosterStatus[] {
 }
 
 /** imaged · failed · waiting of expected, counted over the whole roster (not only the rows listed). */
-export function summaryOf(book: SessionBook | undefined, expected: number | null): RosterSummaryStatus {
+export function summaryOf(book: Session | undefined, expected: number | null): RosterSummaryStatus {
   return book ? book.roster.summary(expected) : { imaged: 0, failed: 0, waiting: 0, expected };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ServerSlot } from '../src/member.js';
-import { MemberTable } from '../src/members.js';
+import { ServerSlot } from '../src/members/member.js';
+import { MemberTable } from '../src/members/member-table.js';
 import { admit, helloOf, StubConnection } from './member-stubs.js';
 
 describe('MemberTable: one record per member', () => {

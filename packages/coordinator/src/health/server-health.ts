@@ -1,10 +1,15 @@
+/**
+ * health/ owns what the coordinator concludes about its servers and sources: clients' reports
+ * that a server cannot be reached (unreachable-reports.ts, a circuit breaker per server) and
+ * sessions left without a complete source (source-watch.ts), both turned into scheduler calls here.
+ */
 import type { Logger } from '@cascade/common';
-import type { MemberTable } from './members.js';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { Decision, SessionEntry } from './scheduler/types.js';
+import type { MemberTable } from '../members/member-table.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Decision, SessionEntry } from '../scheduler/types.js';
 import type { SourceWatch } from './source-watch.js';
 import type { UnreachableReports } from './unreachable-reports.js';
-import type { WarningLog } from './warning-log.js';
+import type { WarningLog } from '../status/warning-log.js';
 
 export interface HealthParts {
   scheduler: Scheduler;

@@ -1,3 +1,8 @@
+/**
+ * status/ owns what the coordinator shows: status snapshots for /status, observers and the
+ * console (this file), the roster's rows (roster-rows.ts), the recent warnings (warning-log.ts)
+ * and the Prometheus metrics (metrics.ts). It reads the other folders' state and changes none.
+ */
 import {
   STATUS_LIST_LIMIT,
   type SessionOptions,
@@ -6,20 +11,20 @@ import {
   type StatusSnapshot,
   type StatusWarning,
 } from '@cascade/common';
-import type { Member, SessionRecord } from './member.js';
-import { rosterRows, summaryOf, treeOf, type RosterSources } from './roster-status.js';
-import type { Scheduler } from './scheduler/scheduler.js';
-import type { SessionEntry } from './scheduler/types.js';
-import type { SessionBook, SessionBooks } from './session-book.js';
+import type { Member } from '../members/member.js';
+import { rosterRows, summaryOf, treeOf, type RosterSources } from './roster-rows.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { SessionEntry } from '../scheduler/types.js';
+import type { Session, SessionStore } from '../sessions/session-store.js';
 
 export type { SessionStatus, StatusSnapshot, StatusWarning } from '@cascade/common';
 
-/** What a snapshot reads besides the scheduler: members by id, sessions' manifests, books, warnings. */
+/** What a snapshot reads besides the scheduler: members by id, sessions (sessions/), warnings. */
 export interface StatusSources {
   scheduler: Scheduler;
   member: (id: string) => Member | undefined;
-  sessions: ReadonlyMap<string, SessionRecord>;
-  books: SessionBooks;
+  /** Every session's record: its opened image, names and roster. */
+  sessions: SessionStore;
   health: {
     isUnreachable(serverId: string): boolean;
     completeSources(s: SessionEntry): number;
@@ -37,10 +42,10 @@ export function buildStatus(src: StatusSources, now: number, only?: string): Sta
   const sessions: SessionStatus[] = [];
   const listed = sessionsToList(src.scheduler, only);
   for (const name of listed.names) sessions.push(sessionStatus(src, src.scheduler.getSession(name)!, now));
-  for (const name of src.books.names()) {
+  for (const name of src.sessions.names()) {
     if (sessions.length >= STATUS_SESSION_LIMIT) break;
     if ((only && name !== only) || src.scheduler.getSession(name)) continue;
-    const book = src.books.get(name)!;
+    const book = src.sessions.session(name)!;
     if (book.roster.size > 0) sessions.push(unopenedStatus(src, book)); // peers wait for it
   }
   // One session asked for: its warnings only, not other sessions'.
@@ -79,13 +84,13 @@ export function sessionReport(src: StatusSources, name: string, now: number): Se
   return { name, state, image, openedAt, startedAt, endedAt, endReason, summary, roster };
 }
 
-function rosterSources(src: StatusSources, book: SessionBook | undefined): RosterSources {
+function rosterSources(src: StatusSources, book: Session | undefined): RosterSources {
   return { scheduler: src.scheduler, book, nameOf: (id) => nameOf(src, id, book) };
 }
 
 function sessionStatus(src: StatusSources, s: SessionEntry, now: number): SessionStatus {
   const m = src.sessions.get(s.name)?.manifest;
-  const book = src.books.get(s.name);
+  const book = src.sessions.session(s.name);
   const expected = s.options.endCount ?? s.options.startCount ?? null;
   const roster = rosterRows(rosterSources(src, book));
   return {
@@ -116,7 +121,7 @@ function sessionStatus(src: StatusSources, s: SessionEntry, now: number): Sessio
 }
 
 /** A session peers named that no seeder has opened: its waiting machines, nothing else yet. */
-function unopenedStatus(src: StatusSources, book: SessionBook): SessionStatus {
+function unopenedStatus(src: StatusSources, book: Session): SessionStatus {
   const roster = rosterRows(rosterSources(src, book));
   const waiting = roster
     .filter((r) => r.outcome === 'waiting')
@@ -129,7 +134,7 @@ function unopenedStatus(src: StatusSources, book: SessionBook): SessionStatus {
   };
 }
 
-function nameOf(src: StatusSources, id: string, book?: SessionBook): string {
+function nameOf(src: StatusSources, id: string, book?: Session): string {
   return src.member(id)?.name ?? book?.nameOf(id) ?? id;
 }
 
@@ -138,7 +143,7 @@ function definedOptions(o: SessionOptions): SessionOptions {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-function serverRows(src: StatusSources, s: SessionEntry, book?: SessionBook): SessionStatus['servers'] {
+function serverRows(src: StatusSources, s: SessionEntry, book?: Session): SessionStatus['servers'] {
   return [...s.servers].slice(0, STATUS_LIST_LIMIT).map((id) => {
     const srv = src.scheduler.getServer(id)!;
     const who = src.member(id);
@@ -159,7 +164,7 @@ function serverRows(src: StatusSources, s: SessionEntry, book?: SessionBook): Se
 }
 
 /** Running transfers: who fetches from whom, how far. */
-function transferRows(src: StatusSources, s: SessionEntry, book?: SessionBook): SessionStatus['transfers'] {
+function transferRows(src: StatusSources, s: SessionEntry, book?: Session): SessionStatus['transfers'] {
   const transfers: SessionStatus['transfers'] = [];
   for (const id of s.clients) {
     const c = src.scheduler.getClient(id);
