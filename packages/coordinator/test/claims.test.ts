@@ -106,6 +106,23 @@ describe('claims are checked against what the coordinator knows (issue 16, findi
     assert.deepEqual([s.imaged, s.state], [2, 'ended']);
   });
 
+  test('only a done that ends an assigned transfer makes a source; claimed holdings never do', () => {
+    const lab = new HandlerLab();
+    lab.seeder('seed', 'lab');
+    const { conn, server } = assigned(lab, 'p1');
+    lab.send(conn, { type: 'done', server, bytes: 4, ms: 1 });
+    lab.send(conn, { type: 'serve', host: '127.0.0.70', port: 9004, capacity: 2 });
+    assert.equal(conn.of('serving').length, 1, 'an imaged peer of an assigned transfer serves');
+    for (const id of ['sybil-1', 'sybil-2']) {
+      const fake = lab.peer(id);
+      lab.send(fake, { type: 'want', have: 4 });
+      lab.send(fake, { type: 'done', server: 'reused', bytes: 0, ms: 0 });
+      lab.send(fake, { type: 'serve', host: '127.0.0.71', port: 9005, capacity: 1024 });
+      assert.equal(fake.of('serving').length, 0, `${id} serves on its claim alone`);
+      assert.equal(fake.rejected.at(-1)?.code, 'ERR_CLAIM_REFUSED');
+    }
+  });
+
   test('after a coordinator restart, an imaged peer back before the seeder is counted once it opens', () => {
     const lab = new HandlerLab();
     const back = lab.peer('imaged');
@@ -119,7 +136,8 @@ describe('claims are checked against what the coordinator knows (issue 16, findi
     assert.equal(lab.scheduler.getSession('lab')?.imaged ?? 0, 0);
     lab.seeder('seed', 'lab', { endCount: 3 });
     assert.equal(lab.scheduler.getSession('lab')?.imaged, 1);
-    assert.equal(back.of('serving').length, 1, 'its serve is accepted with its done');
+    // Its holdings are its word alone: counted, but it serves nobody (issue 29, finding 1).
+    assert.equal(back.of('serving').length, 0, 'a claimed image made a source');
     assert.equal(back.of('assign').length, 0, 'an imaged peer is never handed a server');
     assert.equal(liar.rejected[0]?.code, 'ERR_CLAIM_REFUSED');
   });

@@ -100,10 +100,15 @@ export class StateHarness {
     return s;
   }
 
-  /** The member holds the whole image (as a `--reuse` peer says): holdings first, then done. */
+  /**
+   * The member holds the whole image: holdings first, then done (as a `--reuse` peer says), and
+   * the coordinator knows it holds it, as after transfers it assigned (a shortcut: a claim alone
+   * never makes a source, issue 29).
+   */
   imaged(m: Member): void {
     this.send(m, { type: 'want', have: openableManifest().digests.length });
     this.send(m, { type: 'done', server: 'reused', bytes: 0, ms: 0 });
+    m.holds = m.session ?? null;
   }
 
   serve(m: Member, host: string, capacity = 2): void {

@@ -52,8 +52,17 @@ export function holdsAll(ctx: HandlerContext, m: Member, session: string): boole
 }
 
 /**
+ * Whether a counted `done` from `m` makes it a source: it ended a transfer the coordinator
+ * assigned it in `session` (running, or just ended). Holdings announced alone never do.
+ */
+export function doneProvesHolding(ctx: HandlerContext, m: Member, session: string): boolean {
+  return m.assignment?.session === session || hasTransfer(ctx, m, session);
+}
+
+/**
  * Whether `m` may serve `session`, and how. The seeder that opened it, and a peer whose `done`
- * was counted, hold the image: they serve it whole. In a relay session a peer of the session may
+ * ended a transfer the coordinator assigned (`holds`), hold the image: they serve it whole. A
+ * peer that only claimed its holdings (`--reuse`) stays a client (issue 29, finding 1). In a relay session a peer of the session may
  * register as a relay: the scheduler sends it clients only while it is itself receiving and
  * ahead of them (server-choice.ts). Anyone else holds nothing the coordinator knows of; a
  * quarantined server stays quarantined.
@@ -65,11 +74,11 @@ export function serveRight(
   session: string,
 ): { relay: boolean } | string {
   if (m.serving?.quarantined) return 'this server is quarantined (its clients reported bad slices)';
-  const holds = m.opened?.name === session || m.imagedIn === session;
+  const holds = m.opened?.name === session || m.holds === session;
   if (holds || (m.role === 'seeder' && m.sourceOf === session)) return { relay: msg.relay ?? false };
   const relaySession = ctx.scheduler.getSession(session)?.options.relay === true;
   if (m.role === 'peer' && relaySession && msg.relay === true) return { relay: true };
   return relaySession
     ? 'only a relay (serve with relay: true) or a member holding the image may serve'
-    : 'only the seeder that opened the session or a peer whose done was counted may serve';
+    : 'only the seeder that opened the session or a peer imaged through assigned transfers may serve';
 }

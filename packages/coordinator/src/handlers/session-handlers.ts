@@ -103,7 +103,7 @@ function judgeDeferred(ctx: HandlerContext, session: string, now: number): void 
   });
   waiting.forEach((m, i) => {
     const serve = serves[i];
-    if (serve && m.imagedIn === session) onServe(ctx, m, serve, now);
+    if (serve && m.holds === session) onServe(ctx, m, serve, now);
   });
 }
 

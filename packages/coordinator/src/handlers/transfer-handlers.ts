@@ -1,6 +1,6 @@
 import type { ClientMessageOf } from '@cascade/common';
 import type { Member } from '../members/member.js';
-import { doneCounts, hasTransfer, holdsAll, refuseClaim, reportableServer } from './claims.js';
+import { doneCounts, doneProvesHolding, hasTransfer, holdsAll, refuseClaim, reportableServer } from './claims.js';
 import type { HandlerContext } from './context.js';
 
 /** A peer wants the image (or re-announces a transfer that went on while it reconnected). */
@@ -57,6 +57,7 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
   // the bytes since the peer's last progress report: credited to its server and the metrics
   if (manifest && msg.server !== 'reused') ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now);
   m.imagedIn = session;
+  if (doneProvesHolding(ctx, m, session)) m.holds = session;
   ctx.effects.counted(session, 'done');
   if (blamed && msg.badSlices) {
     const claim = { reportedBy: m.name, code: 'ERR_SLICE_DIGEST_MISMATCH' };

@@ -128,6 +128,13 @@ export class Member {
   assignment: { session: string; server: string; at: number; reported: boolean; movedFrom?: string } | null = null;
   /** The session in which the coordinator counted its `done` (it holds the image there). */
   imagedIn: string | null = null;
+  /**
+   * The session whose image the coordinator knows this member holds, so that it may serve it: its
+   * counted `done` ended a transfer the coordinator assigned it there. Announced holdings (`want`
+   * with every slice: `--reuse`, or back after a coordinator restart) count its done but never make
+   * it a source: a claim is not proof (issue 29, finding 1).
+   */
+  holds: string | null = null;
   /** The slices it last announced (`want`) holding, in which session. */
   announced: { session: string; have: number } | null = null;
   /**

@@ -36,7 +36,8 @@ export interface PeerOptions {
   /** Minimum useful rate of a transfer in bytes/s (0: none; --min-rate); see slice-client.ts. */
   minRate: number;
   /**
-   * Transfers that may end on bad slices before the image counts as unverifiable (exit 4).
+   * Transfers from one server that may end on bad slices before the image counts as unverifiable
+   * (exit 4); counted per server, so that bad servers that keep appearing never end the peer.
    * Network faults and refusals never count: the peer rejoins the queue for as long as the session is open.
    */
   maxServerFailures?: number;

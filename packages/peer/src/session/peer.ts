@@ -36,7 +36,7 @@ import { runTransfer } from './transfer.js';
 import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from '../fetch/slice-client.js';
 import type { SliceStore } from '../slices/slice-store.js';
-import { backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
+import { BadServerBudget, backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
 
 export type { PeerOptions } from './peer-options.js';
 export type { PeerResult, TransferRecord } from './peer-result.js';
@@ -61,8 +61,8 @@ export class Peer {
   private state: PeerState = { phase: 'connecting' };
   /** The last transfer's end (it never rejects): stop() and shutdown() wait for it. */
   private transferEnd: Promise<void> = Promise.resolve();
-  /** Failed transfers in a row (for the backoff), and transfers ended by bad slices. */
-  private readonly tally = { streak: 0, badServers: 0 };
+  /** Failed transfers in a row (for the backoff), and transfers ended by bad slices, per server. */
+  private readonly tally = { streak: 0, bad: new BadServerBudget() };
   private readonly writes = new PQueue({ concurrency: 1 });
   private readonly stopper = new AbortController();
   private stopTicker: () => void = () => undefined;
@@ -338,8 +338,8 @@ export class Peer {
     if (verdict === 'stopped') return;
     this.role.send(failedReport(server, err, r.badSlices));
     if (verdict === 'local') throw err;
-    if (verdict === 'bad-server' && ++this.tally.badServers > (this.opts.maxServerFailures ?? 20))
-      throw verifyFailed(this.tally.badServers, err);
+    const bad = verdict === 'bad-server' ? this.tally.bad.count(server) : 0;
+    if (bad > (this.opts.maxServerFailures ?? 20)) throw verifyFailed(bad, err);
     this.tally.streak = r.slices > 0 ? 1 : this.tally.streak + 1;
     this.emitProgress('queued');
   }

@@ -37,8 +37,28 @@ export function failedReport(server: string, err: CascadeError, badSlices: numbe
   return { type: 'failed', server, code: err.code, ...remote, reason: err.message.slice(0, 1024), badSlices };
 }
 
-/** Too many transfers ended on bad slices: the image cannot be verified (exit 4). */
+/**
+ * Transfers ended on bad slices, counted per server (issue 29, finding 1): bad servers that keep
+ * appearing (fresh ids) each cost a transfer or two and are reported, but never end the peer;
+ * only one server failing it again and again does (its image cannot be verified). Bounded: the
+ * oldest server is forgotten past `limit` of them.
+ */
+export class BadServerBudget {
+  private readonly counts = new Map<string, number>();
+  constructor(private readonly limit = 1024) {}
+
+  /** Count one more bad transfer from `server`; how many it has caused. */
+  count(server: string): number {
+    const n = (this.counts.get(server) ?? 0) + 1;
+    this.counts.delete(server);
+    this.counts.set(server, n);
+    if (this.counts.size > this.limit) this.counts.delete(this.counts.keys().next().value!);
+    return n;
+  }
+}
+
+/** Too many transfers from one server ended on bad slices: the image cannot be verified (exit 4). */
 export function verifyFailed(transfers: number, last: CascadeError): CascadeError {
-  const why = `${transfers} transfers ended on bad slices (last: ${last.message})`;
+  const why = `${transfers} transfers from one server ended on bad slices (last: ${last.message})`;
   return new CascadeError('ERR_VERIFY_FAILED', `image could not be verified: ${why}`);
 }
