@@ -25,6 +25,7 @@ export * from './protocol/hello-auth.js';
 export * from './data/slice-source.js';
 export * from './data/slice-stream.js';
 export * from './data/buffer-pool.js';
+export * from './data/client-floor.js';
 export * from './data/slice-server.js';
 export * from './data/rate-limiter.js';
 export * from './data/block-device.js';

@@ -35,6 +35,8 @@ export interface SeederComponents {
     ticketKey: () => Uint8Array | null;
     /** The image no longer matches its manifest (a slice read failed its digest). */
     onImageChanged: (err: CascadeError) => void;
+    /** The rate floor dropped this client (ERR_CLIENT_TOO_SLOW): the coordinator frees its slot. */
+    onClientDropped?: (client: string) => void;
   }): Promise<{ server: SeederServer; bound: { host: string; port: number } }>;
   /** Call `fn` every `ms` until the returned function is called. */
   every(ms: number, fn: () => void): () => void;
@@ -64,7 +66,7 @@ async function serveSeederImage(
   opts: SeederOptions,
   id: string,
   log: Logger,
-  { manifest, fh, ticketKey, onImageChanged }: Parameters<SeederComponents['serve']>[0],
+  { manifest, fh, ticketKey, onImageChanged, onClientDropped }: Parameters<SeederComponents['serve']>[0],
 ): ReturnType<SeederComponents['serve']> {
   if (!fh) throw new Error('the image is not open');
   // A block device's content changes without its mtime: check every slice before it is sent.
@@ -84,9 +86,10 @@ async function serveSeederImage(
     fault: opts.fault,
     verify: hasher ? { hash: hasher.digest, onChanged: onImageChanged } : undefined,
   });
-  served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) =>
-    log.info({ client: s.client, bytes: s.bytes, reason }, 'client left'),
-  );
+  served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
+    log.info({ client: s.client, bytes: s.bytes, reason }, 'client left');
+    if (reason === 'ERR_CLIENT_TOO_SLOW') onClientDropped?.(s.client);
+  });
   const server: SeederServer = {
     get bytesServed() {
       return served.server.bytesServed;

@@ -172,6 +172,7 @@ export class Seeder {
       fh: this.fh,
       ticketKey: () => this.ticketKey,
       onImageChanged: (err) => this.role.post('image-changed', () => this.imageChanged(err)),
+      onClientDropped: (client) => this.role.send({ type: 'dropped', client, code: 'ERR_CLIENT_TOO_SLOW' }),
     });
     this.server = served.server;
     this.bound = served.bound;

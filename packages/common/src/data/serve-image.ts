@@ -14,6 +14,7 @@ import {
   type SliceHasher,
   type SliceSource,
 } from './slice-source.js';
+import type { ClientFloorOptions } from './client-floor.js';
 
 export interface ServeImageOptions {
   logger: Logger;
@@ -42,6 +43,8 @@ export interface ServeImageOptions {
   verify?: { hash: SliceHasher; onChanged: (err: CascadeError) => void } | undefined;
   /** A listener already bound to `listen` (bindListener): taken over instead of binding again. */
   prebound?: Server | undefined;
+  /** The rate floor for clients while full (default CLIENT_FLOOR_DEFAULTS; null: none, a relay). */
+  clientFloor?: ClientFloorOptions | null | undefined;
 }
 
 /**
@@ -61,6 +64,7 @@ export async function serveImage(
     host: o.listen.host,
     port: o.listen.port,
     rateLimiter: o.rate ? new RateLimiter(o.rate) : undefined,
+    ...(o.clientFloor === undefined ? {} : { clientFloor: o.clientFloor }),
     authorize: (hello) => {
       const key = o.ticketKey();
       if (!key) throw new CascadeError('ERR_TICKET_INVALID', 'ticket refused: not registered with a coordinator yet');

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CascadeError } from '../errors.js';
+import { CLIENT_FLOOR_DEFAULTS, judgeClient, type ClientFloorOptions, type FloorMark } from './client-floor.js';
 import { ConnectionGate, SLICE_SERVER_DEFAULTS } from './connection-gate.js';
 import { zeroMap, type SliceBitmap } from '../manifest/manifest.js';
 import type { DataHello } from '../protocol/data-frames.js';
@@ -33,6 +34,11 @@ export interface SliceServerOptions {
   maxConnections?: number;
   /** Connections one address may hold beyond the capacity (default 4). */
   perAddressConnections?: number;
+  /**
+   * The rate floor clients are held to while every slot is taken (client-floor.ts; default
+   * CLIENT_FLOOR_DEFAULTS); null: none (a relay, whose clients wait for its own upstream).
+   */
+  clientFloor?: ClientFloorOptions | null;
 }
 
 export { SLICE_SERVER_DEFAULTS };
@@ -51,7 +57,8 @@ export interface ClientStats {
  * respecting socket backpressure. Never throws from a socket handler: a bad client gets an
  * ERROR frame and is closed.
  *
- * Events: `client-joined` (ClientStats), `client-left` (ClientStats, reason).
+ * Events: `client-joined` (ClientStats), `client-left` (ClientStats, reason: ERR_CLIENT_TOO_SLOW
+ * when the rate floor dropped it, client-floor.ts).
  */
 export class SliceServer extends EventEmitter implements ConnectionHost {
   private server: Server | null = null;
@@ -62,6 +69,9 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
   private capacityValue: number;
   private readonly gate: ConnectionGate<SliceConnection>;
   private readonly refusals = { count: 0, loggedAt: 0 };
+  /** Each admitted client's rate-floor window (client-floor.ts). */
+  private readonly marks = new Map<SliceConnection, FloorMark>();
+  private floorTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: SliceServerOptions) {
     super();
@@ -109,14 +119,32 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
         'refused data connection',
       ),
     );
+    const floor = this.opts.clientFloor === undefined ? CLIENT_FLOOR_DEFAULTS : this.opts.clientFloor;
+    if (floor) this.floorTimer = setInterval(() => this.holdToFloor(floor), floor.windowMs / 4).unref();
     const addr = server.address() as AddressInfo;
     return { host: addr.address, port: addr.port };
+  }
+
+  /** Drop the clients that stayed below the rate floor for a whole window while every slot was taken. */
+  private holdToFloor(floor: ClientFloorOptions): void {
+    const now = Date.now();
+    const full = this.clients.size >= this.capacityValue;
+    for (const [conn, mark] of this.marks) {
+      const next = judgeClient(conn.stats, mark, full, floor, now);
+      if (next !== 'slow') {
+        this.marks.set(conn, next);
+        continue;
+      }
+      const why = `took less than ${floor.bytesPerSec} B/s over ${floor.windowMs} ms while others waited`;
+      conn.abort(new CascadeError('ERR_CLIENT_TOO_SLOW', why));
+    }
   }
 
   /** Stop accepting; end every connection (clients keep what they verified). */
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
+    if (this.floorTimer) clearInterval(this.floorTimer);
     // A connection already ending (an ERROR frame just sent) gets a moment to deliver it.
     for (const s of this.sockets) {
       if (s.writableEnded) setTimeout(() => s.destroy(), 200).unref();
@@ -162,6 +190,7 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
       return new CascadeError('ERR_SERVER_FULL', `server is serving its capacity of ${this.capacityValue} clients`);
     }
     this.clients.set(claims.client, conn);
+    this.marks.set(conn, { at: Date.now(), bytes: 0 });
     this.gate.admitted(conn);
     this.emit('client-joined', conn.stats);
     return null;
@@ -169,6 +198,7 @@ export class SliceServer extends EventEmitter implements ConnectionHost {
 
   /** @internal */
   release(conn: SliceConnection, reason: string): void {
+    this.marks.delete(conn);
     if (this.clients.get(conn.stats.client) === conn) {
       this.clients.delete(conn.stats.client);
       this.emit('client-left', conn.stats, reason);

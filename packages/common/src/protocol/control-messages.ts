@@ -102,6 +102,8 @@ export const clientMessageSchemas = [
     reason: z.string().max(1024),
     badSlices: z.array(count).max(100_000),
   }),
+  /** A server dropped its client `client` (ERR_CLIENT_TOO_SLOW: below the rate floor while full). */
+  z.object({ type: z.literal('dropped'), client: id, code: z.string().max(64) }),
   z.object({
     type: z.literal('leave'),
     reason: z.string().max(1024),

@@ -5,6 +5,7 @@ import type { HandlerContext } from './context.js';
 import { onGetStatus, onOperator } from './operator-handlers.js';
 import { onOpenSession, onServe } from './session-handlers.js';
 import { onDone, onFailed, onLeave, onProgress, onWant } from './transfer-handlers.js';
+import { onDropped } from './dropped.js';
 
 /** Route a welcomed member's message to its handler, once its role may send it (permissions.ts). */
 export function dispatch(
@@ -30,6 +31,8 @@ export function dispatch(
       return onDone(ctx, m, msg, now);
     case 'failed':
       return onFailed(ctx, m, msg, now);
+    case 'dropped':
+      return onDropped(ctx, m, msg, now);
     case 'leave':
       return onLeave(ctx, m, msg, now);
     case 'start-session':

@@ -11,6 +11,7 @@ export const allowedRoles: Readonly<Record<ClientMessage['type'], readonly Role[
   progress: ['peer'],
   done: ['peer'],
   failed: ['peer'],
+  dropped: ['seeder', 'peer'],
   leave: ['seeder', 'peer'],
   'start-session': ['operator'],
   'end-session': ['operator'],

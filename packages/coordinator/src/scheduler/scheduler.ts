@@ -29,6 +29,9 @@ import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './p
  * after an assignment goes to the tail (so load spreads over servers), and so does a server
  * whose slot frees. Clients that lost their server rejoin at the head.
  */
+/** How a failed transfer's client rejoins the queue. */
+type FailedOptions = { avoidServer?: boolean; distrust?: boolean; back?: boolean };
+
 export class Scheduler {
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly servers = new Map<string, ServerEntry>();
@@ -275,13 +278,13 @@ export class Scheduler {
     return this.evaluate(s, now);
   }
 
-  /** The client's transfer failed (server lost, bad slices): it rejoins at the head. */
-  transferFailed(id: string, now: number, opts: { avoidServer?: boolean; distrust?: boolean } = {}): Decision[] {
+  /** The client's transfer failed (server lost, bad slices): it rejoins at the head (`back`: its server dropped it). */
+  transferFailed(id: string, now: number, opts: FailedOptions = {}): Decision[] {
     const c = this.clients.get(id);
     if (!c) return [];
     if (opts.avoidServer && c.server) c.avoid.add(c.server);
     if (opts.distrust && c.server) c.distrusted.add(c.server);
-    return this.enqueueClient(c.session, id, now, { front: true });
+    return this.enqueueClient(c.session, id, now, { front: opts.back !== true });
   }
 
   // ---- time -------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ export interface PeerServingOptions {
   relayWaitMs?: number | undefined;
   /** The listen port is the default one: when it is taken, take any free port (with a warning). */
   listenFallback?: boolean | undefined;
-  onClientLeft: () => void;
+  /** A client left; `reason` ERR_CLIENT_TOO_SLOW: the rate floor dropped it (the coordinator is told). */
+  onClientLeft: (client: string, reason: string) => void;
 }
 
 /**
@@ -98,6 +99,8 @@ export class PeerServing implements ServingPart {
       manifest: o.manifest,
       fh,
       prebound,
+      // A relay's clients wait for its own upstream: no rate floor for them (issue 29, finding 4).
+      clientFloor: o.relay ? null : undefined,
       held: (i) => store.has(i),
       ...(o.relay ? { waitFor: (i: number) => store.waitFor(i, waitMs), live: liveSlices(store, fh, waitMs) } : {}),
       serverId: this.opts.serverId,
@@ -109,7 +112,7 @@ export class PeerServing implements ServingPart {
       fault: this.opts.fault,
     });
     server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
-      this.opts.onClientLeft();
+      this.opts.onClientLeft(s.client, reason);
       this.log.info({ client: s.client, bytes: s.bytes, reason }, 'client left');
     });
     this.server = server;

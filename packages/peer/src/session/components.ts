@@ -88,7 +88,7 @@ export const systemClock: PeerClock = {
 /** The parts a real peer runs with. */
 export function defaultPeerComponents(
   init: PeerOptions,
-  me: { id: string; name: string; onClientLeft: () => void },
+  me: { id: string; name: string; onClientLeft: (client: string, reason: string) => void },
 ): PeerComponents {
   const hasher = init.hashWorkers === 0 ? null : new DigestPool(init.hashWorkers);
   return {

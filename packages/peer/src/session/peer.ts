@@ -30,7 +30,7 @@ import {
   type PeerState,
 } from './peer-state.js';
 import { peerProgress, type PeerProgress } from './progress.js';
-import { acceptSession, leaveMessage, stoppedMessage } from './session-messages.js';
+import { acceptSession, droppedReport, leaveMessage, stoppedMessage } from './session-messages.js';
 import { TransferMoves } from './transfer-moves.js';
 import { runTransfer } from './transfer.js';
 import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
@@ -75,7 +75,7 @@ export class Peer {
     components?: PeerComponents,
   ) {
     this.name = opts.name ?? hostname();
-    const me = { id: this.id, name: this.name, onClientLeft: () => void this.result.clientsServed++ };
+    const me = { id: this.id, name: this.name, onClientLeft: this.clientLeft.bind(this) };
     this.c = components ?? defaultPeerComponents(opts, me);
     this.log = this.c.logger.child({ component: 'peer' });
     this.role = new RoleSkeleton<PeerResult>({
@@ -330,6 +330,10 @@ export class Peer {
     // Moved: not a failure (the coordinator already rebound us), unless our own target failed.
     if (next && verdictOf(err) !== 'local') return this.onAssign(next);
     this.transferFailed(m.server.id, err, r);
+  }
+
+  private clientLeft(client: string, reason: string): void {
+    if (++this.result.clientsServed && reason === 'ERR_CLIENT_TOO_SLOW') this.role.send(droppedReport(client));
   }
 
   /** Report a failed transfer as what it was; only the peer's own faults and unverifiable images end it. */

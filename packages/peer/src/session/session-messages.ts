@@ -60,3 +60,8 @@ export function stoppedMessage(reason: string, store: { heldSlices: number; coun
       : 'nothing fetched yet';
   return `stopped (${reason}) before the image was complete: ${held}`;
 }
+
+/** A client our rate floor dropped (issue 29, finding 4): the coordinator gives its slot to the next client. */
+export function droppedReport(client: string): ClientMessageOf<'dropped'> {
+  return { type: 'dropped', client, code: 'ERR_CLIENT_TOO_SLOW' };
+}
