@@ -16,6 +16,7 @@ export * from './manifest/manifest.js';
 export * from './manifest/build-manifest.js';
 export * from './manifest/digest.js';
 export * from './manifest/manifest-signature.js';
+export * from './manifest/used-map.js';
 export * from './protocol/control-messages.js';
 export * from './protocol/control-codec.js';
 export * from './protocol/status-snapshot.js';
