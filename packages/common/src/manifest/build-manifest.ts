@@ -59,7 +59,7 @@ function sliceBuffers(count: number, size: number, shared: boolean): Buffer[] {
  * Read a slice's payload (its used pieces, one after another) into `buf`; the image ending early
  * is ERR_IMAGE_UNREADABLE.
  */
-async function readPayload(
+export async function readPayload(
   fh: FileHandle,
   at: { path: string; size: number },
   buf: Buffer,
