@@ -3,7 +3,7 @@ import { CascadeError } from '../errors.js';
 import type { DigestAlgorithm } from '../manifest/digest.js';
 import { readPayload } from '../manifest/build-manifest.js';
 import { slicePayloadLength, slicePieces, zeroMap, type Manifest, type SliceBitmap } from '../manifest/manifest.js';
-import { corruptStream, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
+import { corruptStream, isCompressedSlice, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
 
 /** Where a server's slices come from: the seeder's image, or a peer's verified target. */
 export interface SliceSource {
@@ -90,7 +90,8 @@ export class FileSliceSource implements SliceSource {
     this.mine.add(into.buffer);
     const path = { path: m.name, size: m.size };
     const buf = await readPayload(this.fh, path, into, slicePieces(m, index));
-    if (buf.length !== slicePayloadLength(m, index)) throw new CascadeError('ERR_INTERNAL', `slice ${index}: short payload`);
+    if (buf.length !== slicePayloadLength(m, index))
+      throw new CascadeError('ERR_INTERNAL', `slice ${index}: short payload`);
     return buf;
   }
 
@@ -143,7 +144,8 @@ export class CorruptingSliceSource extends WrappedSliceSource {
   }
   async openSlice(index: number): Promise<SliceBody> {
     const body = this.inner.openSlice ? await this.inner.openSlice(index) : await this.inner.readSlice(index);
-    return isSliceStream(body) ? (this.hit(index) ? corruptStream(body) : body) : this.corrupt(index, body);
+    if (isSliceStream(body)) return this.hit(index) ? corruptStream(body) : body;
+    return isCompressedSlice(body) ? { zstd: this.corrupt(index, body.zstd) } : this.corrupt(index, body);
   }
   private hit(index: number): boolean {
     const every = this.fault.every;
