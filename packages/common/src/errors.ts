@@ -40,6 +40,8 @@ export const ErrorCodes = {
   ERR_SLICE_OUT_OF_RANGE: 'the slice index is outside the image',
   ERR_TOO_MANY_REQUESTS: 'the client has too many requests outstanding',
   ERR_SLICE_DIGEST_MISMATCH: 'a received slice does not match the manifest digest',
+  ERR_SLICE_DECOMPRESS:
+    'a received compressed slice is corrupt, truncated, not zstd, or does not decompress to its image length',
   ERR_SERVER_LOST: 'the connection to the server was lost or stalled',
   ERR_SERVER_UNREACHABLE:
     'the server could not be reached (refused, or no answer within the connect timeout): a network fault, not a verification failure',
