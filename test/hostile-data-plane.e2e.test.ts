@@ -27,10 +27,11 @@ import { becomeImaged, hostileServerFor } from './hostile/attacker.js';
 import { helloAs, HostileControl } from './hostile/hostile-control.js';
 import { fakeHello, idleConnections, trickle } from './hostile/hostile-data.js';
 import { HostileLab, MiB } from './hostile/hostile-lab.js';
+import { runCascade } from './helpers.js';
 
 const ATTACKER = '127.0.12.200';
 
-describe('hostile data plane (issue 16: findings 4, 5, 8)', { timeout: 240_000 }, () => {
+describe('hostile data plane (issue 16: findings 4, 5, 8)', { timeout: 360_000 }, () => {
   test('#4 a peer that offers to serve before it holds the image is refused and never gets a client', async (t) => {
     const lab = await HostileLab.create('hostile-serve-early', { coordinatorHost: '127.0.12.1' });
     // The session starts once the three real peers wait (no linger racing their start-up).
@@ -105,38 +106,51 @@ describe('hostile data plane (issue 16: findings 4, 5, 8)', { timeout: 240_000 }
     assert.ok(Math.max(...lifetimes) <= 6000, `a connection without HELLO lived ${Math.max(...lifetimes)} ms`);
   });
 
-  test('#8 a peer (and seeder) refused with ERR_TOO_MANY_CONNECTIONS while reconnecting comes back, is counted and runs its hook', async () => {
-    const lab = await HostileLab.create('hostile-reconnect', {
-      coordinatorHost: '127.0.12.4',
-      size: 4 * MiB + 11,
-      coordinatorArgs: ['--max-connections-per-address', '3'],
+  // Every coordinator restart test covers gated and manual sessions: a restart changes nothing.
+  const gates: Array<[string, string, string[]]> = [
+    ['an ungated session', '127.0.12.4', []],
+    ['a gated session (--start-count 1)', '127.0.12.5', ['--start-count', '1']],
+    ['a manual session started by cascade start', '127.0.12.6', ['--start', 'manual']],
+  ];
+  for (const [gate, coordinatorHost, gating] of gates)
+    test(`#8 ${gate}: a peer (and seeder) refused with ERR_TOO_MANY_CONNECTIONS while reconnecting comes back, is counted and runs its hook`, async () => {
+      const lab = await HostileLab.create('hostile-reconnect', {
+        coordinatorHost,
+        size: 4 * MiB + 11,
+        coordinatorArgs: ['--max-connections-per-address', '3'],
+      });
+      lab.seeder(['--rate', '1MB/s', '--end-count', '1', '--linger', '30s', ...gating]);
+      await lab.seederId();
+      const hook = join(lab.dir, 'hook-ran');
+      const peer = lab.peer(1, ['--on-complete', `touch ${hook}`]);
+      if (gating.includes('manual')) {
+        await lab.waitFor('the peer waiting', (s) => s.waiting.length === 1, 30_000);
+        const started = await runCascade(['start', lab.session, '--coordinator', lab.url]);
+        assert.equal(started.code, 0, `cascade start: ${started.stderr}`);
+      }
+      await lab.waitFor('a transfer running', (s) => s.transfers.length === 1, 30_000);
+      await lab.restartCoordinator();
+      // Take every connection slot of the roles' address (their control connections come from
+      // 127.0.0.1) on the new coordinator, before they are back.
+      const squatters = await Promise.all(
+        [1, 2, 3].map(async (i) => {
+          const c = await HostileControl.connect(lab.url, '127.0.0.1').catch(() => null);
+          await c?.hello({ role: 'observer', id: `squatter-${i}` });
+          return c;
+        }),
+      );
+      const refused = async (): Promise<boolean> =>
+        (await readFile(lab.coordinator.logFile, 'utf8')).includes('ERR_TOO_MANY_CONNECTIONS');
+      const until = Date.now() + 20_000;
+      while (!(await refused()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(await refused(), 'the peer was never refused (the attack did not happen)');
+      for (const c of squatters) c?.close();
+      const r = await lab.finish(peer, 90_000);
+      assert.equal(r.exit, 0, `peer exit ${r.exit}; see ${peer.logFile}`);
+      assert.ok(r.exact, 'target byte-exact');
+      assert.ok(existsSync(hook), 'the on-complete hook ran');
+      const end = await lab.waitFor('the session ended', (s) => s.state === 'ended', 10_000);
+      assert.equal(end.imaged, 1, 'the coordinator counted the peer imaged');
+      assert.equal(end.endReason, 'end-count', 'the session ended by itself at --end-count');
     });
-    lab.seeder(['--rate', '1MB/s', '--end-count', '1', '--linger', '30s']);
-    await lab.seederId();
-    const hook = join(lab.dir, 'hook-ran');
-    const peer = lab.peer(1, ['--on-complete', `touch ${hook}`]);
-    await lab.waitFor('a transfer running', (s) => s.transfers.length === 1, 30_000);
-    await lab.restartCoordinator();
-    // Take every connection slot of the roles' address (their control connections come from
-    // 127.0.0.1) on the new coordinator, before they are back.
-    const squatters = await Promise.all(
-      [1, 2, 3].map(async (i) => {
-        const c = await HostileControl.connect(lab.url, '127.0.0.1').catch(() => null);
-        await c?.hello({ role: 'observer', id: `squatter-${i}` });
-        return c;
-      }),
-    );
-    const refused = async (): Promise<boolean> =>
-      (await readFile(lab.coordinator.logFile, 'utf8')).includes('ERR_TOO_MANY_CONNECTIONS');
-    const until = Date.now() + 20_000;
-    while (!(await refused()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(await refused(), 'the peer was never refused (the attack did not happen)');
-    for (const c of squatters) c?.close();
-    const r = await lab.finish(peer, 90_000);
-    assert.equal(r.exit, 0, `peer exit ${r.exit}; see ${peer.logFile}`);
-    assert.ok(r.exact, 'target byte-exact');
-    assert.ok(existsSync(hook), 'the on-complete hook ran');
-    const end = await lab.waitFor('the session ended', (s) => s.state === 'ended', 10_000);
-    assert.equal(end.imaged, 1, 'the coordinator counted the peer imaged');
-  });
 });

@@ -59,6 +59,8 @@ export const ErrorCodes = {
   ERR_KEY_INVALID: 'a signing key, public key, certificate or token file could not be read or parsed',
   ERR_IMAGE_UNREADABLE: 'the image could not be read',
   ERR_IMAGE_CHANGED: 'the image changed while it was being served',
+  ERR_DISK_MAP:
+    'a partition table or filesystem allocation map could not be read or looks inconsistent (that area is sent whole)',
   // peer target
   ERR_TARGET_UNUSABLE: 'the target cannot be opened or written',
   ERR_TARGET_TOO_SMALL: 'the target is smaller than the image',

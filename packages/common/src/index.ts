@@ -41,3 +41,8 @@ export * from './config/kernel-cmdline.js';
 export * from './config/sources.js';
 export * from './net/subnets.js';
 export * from './protocol/discovery-messages.js';
+export { readDiskLayout, type DiskLayout, type DiskLayoutOptions, type DiskPartition } from './disk/disk-layout.js';
+export { readPartitionTable, type PartitionEntry, type PartitionTable } from './disk/partition-table.js';
+export { mergeRanges, rangesBytes, usedWithin, type ByteRange } from './disk/ranges.js';
+export type { FsKind, ReadAt } from './disk/read-source.js';
+export { decodeUsedMap, encodeUsedMap, USED_MAP_UNIT } from './disk/used-map.js';

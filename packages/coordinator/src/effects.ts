@@ -58,11 +58,19 @@ export class Effects {
     for (const d of decisions) {
       if (d.kind === 'assign') this.assign(d);
       else if (d.kind === 'queued') this.p.members.get(d.client)?.send({ type: 'queued', position: d.position });
-      else if (d.kind === 'started') this.p.log.info({ session: d.session, reason: d.reason }, 'session started');
+      else if (d.kind === 'started') this.started(d);
       else if (d.kind === 'refused')
         this.p.members.get(d.client)?.send({ type: 'error', code: d.code, message: d.reason });
       else this.ended(d);
     }
+  }
+
+  /**
+   * A seeder learns that its session has started (`ack session-started`), so that it re-opens it
+   * as started after a coordinator restart and the session is never gated again.
+   */
+  toldStarted(m: Member, session: string): void {
+    m.send({ type: 'ack', of: 'session-started', session });
   }
 
   /** Time passes: gates and linger, held-back servers tried again, sessions' sources checked. */
@@ -148,6 +156,11 @@ export class Effects {
     this.p.log.warn({ server: server.name, badSlices: bad.total, reporters }, 'server quarantined');
     this.warn(now, 'quarantined', `${server.name} sent ${bad.total} bad slices to ${reporters} clients`);
     this.p.scheduler.quarantineServer(r.server);
+  }
+
+  private started(d: Extract<Decision, { kind: 'started' }>): void {
+    this.p.log.info({ session: d.session, reason: d.reason }, 'session started');
+    for (const m of this.p.members.connected(d.session)) if (m.role === 'seeder') this.toldStarted(m, d.session);
   }
 
   private ended(d: Extract<Decision, { kind: 'ended' }>): void {

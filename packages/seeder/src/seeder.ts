@@ -94,6 +94,11 @@ export class Seeder {
   private failure: CascadeError | null = null;
   /** stop() waiting for the coordinator's session-ended. */
   private onEnded: (() => void) | null = null;
+  /**
+   * The coordinator said the session started: re-opened as started after a coordinator restart,
+   * so the restarted coordinator runs it on instead of gating it again.
+   */
+  private started = false;
 
   private readonly opts: SeederOptions & { capacity: number };
 
@@ -195,13 +200,18 @@ export class Seeder {
     const m = this.manifest;
     const bound = this.bound;
     if (!m || !bound) return;
-    this.role.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions });
+    const started = this.started ? { started: true } : {};
+    this.role.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions, ...started });
     const { host, port } = advertisedEndpoint(bound, this.opts.advertise, this.role.control?.localAddress);
     this.role.send({ type: 'serve', host, port, capacity: this.opts.capacity });
   }
 
   private onMessage(m: CoordinatorMessage): void {
     if (m.type === 'serving') this.ticketKey = m.ticketKey;
+    if (m.type === 'ack' && m.of === 'session-started' && !this.started) {
+      this.started = true;
+      this.log.info({ session: m.session }, 'session started');
+    }
     if (m.type !== 'session-ended') return;
     const bytesServed = this.server?.bytesServed ?? 0;
     this.log.info({ session: m.session, reason: m.reason, bytesServed }, 'session ended');

@@ -124,6 +124,23 @@ describe('seeder phases', () => {
     assert.equal(r.control.closed, true);
   });
 
+  test('once told its session started, it re-opens it as started after a reconnect (a restarted coordinator does not gate it again)', async () => {
+    const r = rig();
+    await until(() => r.control.handlers !== null, 'connecting');
+    r.control.handlers!.onConnected();
+    await until(() => r.control.sent.length === 2, 'open-session and serve');
+    assert.equal((r.control.sent[0] as { started?: boolean }).started, undefined, 'a first opening is gated');
+    r.control.handlers!.onMessage({ type: 'ack', of: 'session-started', session: 'lab' });
+    r.control.handlers!.onConnected(); // the coordinator restarted: the seeder reconnects
+    await until(() => r.control.sent.length === 4, 'open-session and serve again');
+    const reopen = r.control.sent[2];
+    assert.equal(reopen?.type, 'open-session');
+    assert.equal((reopen as { started?: boolean }).started, true);
+    assert.deepEqual((reopen as { options?: unknown }).options, { startCount: 3 }, 'its options are unchanged');
+    r.control.handlers!.onMessage({ type: 'session-ended', session: 'lab', reason: 'end-count' });
+    await r.run;
+  });
+
   test('a relay session without --capacity offers one slot (a single full-rate chain); an explicit capacity is honoured', async () => {
     const cases = [
       { opts: { capacity: undefined, sessionOptions: { relay: true } }, offered: 1 },

@@ -70,6 +70,11 @@ export const clientMessageSchemas = [
     type: z.literal('open-session'),
     manifest: z.record(z.string(), z.unknown()),
     options: sessionOptionsSchema,
+    /**
+     * The session had started (the coordinator said so in `ack session-started`): a coordinator
+     * that restarted since runs it at once instead of gating it again.
+     */
+    started: z.boolean().optional(),
   }),
   z.object({ type: z.literal('serve'), host, port, capacity, relay: z.boolean().optional() }),
   z.object({

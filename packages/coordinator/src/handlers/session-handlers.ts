@@ -66,6 +66,10 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   }
   if (open) {
     joinOpenSession(ctx, m, record);
+    // Only its opener may say it had started: another source leaves the gating alone.
+    if (msg.started && s.state === 'waiting' && record.openedBy === m.id)
+      ctx.effects.apply(ctx.scheduler.openSession(session, s.image!, s.options, now, true));
+    else if (s.state === 'running') ctx.effects.toldStarted(m, session);
     return;
   }
   const reopened = s?.state === 'ended';
@@ -74,12 +78,12 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   ctx.sessions.set(session, m.opened);
   const { name: image, imageId, size } = manifest;
   ctx.log.info(
-    { session, image, imageId, size, options: msg.options },
+    { session, image, imageId, size, options: msg.options, started: msg.started === true },
     reopened ? 'session re-opened' : 'session opened',
   );
-  ctx.effects.apply(
-    ctx.scheduler.openSession(session, { imageId, size, name: image, sliceSize: manifest.sliceSize }, msg.options, now),
-  );
+  const info = { imageId, size, name: image, sliceSize: manifest.sliceSize };
+  // A session that had started before this coordinator restarted runs on: never gated again.
+  ctx.effects.apply(ctx.scheduler.openSession(session, info, msg.options, now, msg.started === true));
   m.send({ type: 'ack', of: 'open-session', session });
   for (const peer of ctx.members.connected(session)) if (peer.role === 'peer') sendSession(ctx, peer);
   judgeDeferred(ctx, session, now);

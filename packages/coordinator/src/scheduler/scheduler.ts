@@ -7,6 +7,8 @@ import {
   newSessionEntry,
   requeueServer,
   sessionDeadline,
+  endCountReached,
+  markResumed,
   startReason,
   startSession as markStarted,
 } from './session-entry.js';
@@ -42,10 +44,14 @@ export class Scheduler {
 
   // ---- sessions -------------------------------------------------------------------------
 
-  /** Open (or re-open after it ended) a session with its image and options. */
-  openSession(name: string, image: ImageInfo, options: SessionOptions, now: number): Decision[] {
+  /**
+   * Open (or re-open after it ended) a session with its image and options. `started`: its seeder
+   * says it had started before this coordinator (re)started, so it runs at once, whatever its gate.
+   */
+  openSession(name: string, image: ImageInfo, options: SessionOptions, now: number, started = false): Decision[] {
     const s = this.session(name);
     if (s.state === 'ended') this.resetSession(s);
+    if (started) markResumed(s, now);
     s.image = image;
     s.options = { ...options };
     this.pending.forget(name);
@@ -263,13 +269,7 @@ export class Scheduler {
       s.progression.push({ at: now, imaged: s.imaged });
     }
     c.server = null;
-    const out: Decision[] = [];
-    const endCount = s.options.endCount;
-    if (s.state === 'running' && endCount !== undefined && endCount > 0 && s.imaged >= endCount) {
-      out.push(markEnded(s, 'end-count', now));
-      return out;
-    }
-    return out.concat(this.evaluate(s, now));
+    return this.evaluate(s, now);
   }
 
   /** The client's transfer failed (server lost, bad slices): it rejoins at the head. */
@@ -348,6 +348,7 @@ export class Scheduler {
       if (reason) out.push(markStarted(s, reason, now, this.joinedAt));
     }
     if (s.state !== 'running') return out;
+    if (endCountReached(s)) return [...out, markEnded(s, 'end-count', now)];
     out.push(...this.pair(s, now));
     const idle = s.clientQueue.size === 0 && s.transfers === 0;
     if (!idle) s.idleSince = null;

@@ -10,6 +10,7 @@ export function freshSessionState(): Resettable {
     image: null,
     openedAt: null,
     startedAt: null,
+    resumed: false,
     endedAt: null,
     endReason: null,
     imaged: 0,
@@ -30,15 +31,38 @@ export function newSessionEntry(name: string): SessionEntry {
   return { name, options: {}, ...freshSessionState() };
 }
 
-/** Why a waiting session may start now, or null: the COUNT= / WAIT= / keyboard gates. */
-export function startReason(s: SessionEntry, now: number): 'immediate' | 'count' | 'timer' | null {
+/**
+ * Why a waiting session may start now, or null: it had started before a coordinator restart
+ * (never gated again), or the COUNT= / WAIT= / keyboard gates.
+ */
+export function startReason(s: SessionEntry, now: number): 'resumed' | 'immediate' | 'count' | 'timer' | null {
   const o = s.options;
+  if (s.resumed) return 'resumed';
   if (o.startManual) return null;
   const gated = o.startCount !== undefined || o.startAfterMs !== undefined;
   if (!gated) return 'immediate';
   if (o.startCount !== undefined && s.clientQueue.size >= o.startCount) return 'count';
   if (o.startAfterMs !== undefined && s.openedAt !== null && now - s.openedAt >= o.startAfterMs) return 'timer';
   return null;
+}
+
+/**
+ * How long a session resumed after a coordinator restart is not counted idle while nobody is back
+ * yet: the roles' longest reconnect backoff (control-client.ts), so `--linger` cannot end it
+ * before its peers have re-announced.
+ */
+export const RESUME_GRACE_MS = 10_000;
+
+/** The session had started before this coordinator (re)started: it runs at once, never gated again. */
+export function markResumed(s: SessionEntry, now: number): void {
+  s.resumed = true;
+  if (s.state !== 'running') s.idleSince = now + RESUME_GRACE_MS;
+}
+
+/** The session has imaged the machines its --end-count asks for. */
+export function endCountReached(s: SessionEntry): boolean {
+  const n = s.options.endCount;
+  return n !== undefined && n > 0 && s.imaged >= n;
 }
 
 /** The next moment a timer (start-after or linger) of this session comes due, or null. */

@@ -22,13 +22,16 @@ export type Decision =
       ref?: number;
     }
   | { kind: 'queued'; session: string; client: string; position: number }
-  | { kind: 'started'; session: string; reason: 'immediate' | 'count' | 'timer' | 'operator'; at: number }
+  | { kind: 'started'; session: string; reason: StartReason; at: number }
   | { kind: 'ended'; session: string; reason: EndReason; at: number }
   /**
    * A client named a session nobody opened, and the pending-session caps are reached: it was not
    * recorded. The coordinator answers `error ERR_TOO_MANY_SESSIONS` (transient: it may retry).
    */
   | { kind: 'refused'; session: string; client: string; code: 'ERR_TOO_MANY_SESSIONS'; reason: string };
+
+/** `resumed`: it had started before a coordinator restart (its seeder says so when it re-opens it). */
+export type StartReason = 'resumed' | 'immediate' | 'count' | 'timer' | 'operator';
 
 export type EndReason = 'operator' | 'end-count' | 'linger' | 'seeder-stopped' | 'image-changed';
 
@@ -104,6 +107,11 @@ export interface SessionEntry {
   image: ImageInfo | null;
   openedAt: number | null;
   startedAt: number | null;
+  /**
+   * It had started before this coordinator (re)started, as its seeder said when it re-opened it:
+   * it starts at once whatever its gate, and is never gated again.
+   */
+  resumed: boolean;
   endedAt: number | null;
   endReason: EndReason | null;
   imaged: number;
