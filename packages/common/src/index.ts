@@ -45,4 +45,3 @@ export { readDiskLayout, type DiskLayout, type DiskLayoutOptions, type DiskParti
 export { readPartitionTable, type PartitionEntry, type PartitionTable } from './disk/partition-table.js';
 export { mergeRanges, rangesBytes, usedWithin, type ByteRange } from './disk/ranges.js';
 export type { FsKind, ReadAt } from './disk/read-source.js';
-export { decodeUsedMap, encodeUsedMap, USED_MAP_UNIT } from './disk/used-map.js';

@@ -15,7 +15,8 @@ import {
   wireBytes,
   zeroMap,
 } from '../src/manifest/manifest.js';
-import { payloadPieces, USED_UNIT, UsedMap, type ByteRange } from '../src/manifest/used-map.js';
+import type { ByteRange } from '../src/disk/ranges.js';
+import { payloadPieces, USED_UNIT, UsedMap } from '../src/manifest/used-map.js';
 
 const S = MIN_SLICE_SIZE;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
@@ -58,6 +59,13 @@ describe('used map', () => {
         },
       ),
     );
+  });
+
+  test('is small: a few bytes for a 20 GB disk in one run, 2–5 bytes per run', () => {
+    assert.ok(Buffer.from(UsedMap.fromRanges([[0, 20e9]], 20e9).encode(), 'base64').length <= 8);
+    const runs: ByteRange[] = Array.from({ length: 10_000 }, (_, i) => [i * 2e6, i * 2e6 + 300_000]);
+    const n = Buffer.from(UsedMap.fromRanges(runs, 20e9).encode(), 'base64').length;
+    assert.ok(n > 20_000 && n < 50_000, `${n} bytes for 10,000 runs`);
   });
 
   test('offsets beyond 4 GiB survive the encoding (a 2 TB disk)', () => {

@@ -1,3 +1,4 @@
+import { mergeRanges, type ByteRange } from '../disk/ranges.js';
 import { CascadeError } from '../errors.js';
 
 /**
@@ -13,8 +14,6 @@ import { CascadeError } from '../errors.js';
  * before a range and the range's length, both in USED_UNIT units.
  */
 export const USED_UNIT = 512;
-
-export type ByteRange = readonly [start: number, end: number];
 
 /** Most ranges a used map may hold (a badly fragmented 2 TB disk stays far below). */
 export const MAX_USED_RANGES = 8 * 1024 * 1024;
@@ -36,20 +35,11 @@ export class UsedMap {
 
   /** Ranges rounded outward to USED_UNIT (clamped to `size`), sorted and merged. */
   static fromRanges(ranges: Iterable<ByteRange>, size: number): UsedMap {
-    const sorted = [...ranges]
-      .map(([s, e]): [number, number] => [
-        Math.max(0, Math.floor(s / USED_UNIT) * USED_UNIT),
-        Math.min(size, Math.ceil(e / USED_UNIT) * USED_UNIT),
-      ])
-      .filter(([s, e]) => e > s)
-      .sort((a, b) => a[0] - b[0]);
-    const out: number[] = [];
-    for (const [s, e] of sorted) {
-      const last = out.length - 1;
-      if (last > 0 && s <= (out[last] as number)) out[last] = Math.max(out[last] as number, e);
-      else out.push(s, e);
-    }
-    return new UsedMap(Float64Array.from(out), size);
+    const rounded = [...ranges].map(([s, e]): ByteRange => [
+      Math.max(0, Math.floor(s / USED_UNIT) * USED_UNIT),
+      Math.min(size, Math.ceil(e / USED_UNIT) * USED_UNIT),
+    ]);
+    return new UsedMap(Float64Array.from(mergeRanges(rounded).flat()), size);
   }
 
   /** Decode a manifest's `used` field; anything malformed or outside the image is ERR_MANIFEST_INVALID. */
