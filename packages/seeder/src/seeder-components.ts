@@ -47,6 +47,7 @@ async function seederManifest(opts: SeederOptions, log: Logger): Promise<{ manif
   const loaded = await loadOrBuildManifest(opts.image, {
     hash: pool.digest,
     hashers: pool.slicesAtOnce(opts.digest ?? DEFAULT_DIGEST),
+    wholeDisk: opts.wholeDisk === true,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
     ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
     ...(opts.digest ? { digest: opts.digest } : {}),

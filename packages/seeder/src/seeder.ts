@@ -44,6 +44,8 @@ export interface SeederOptions {
    * ERR_IMAGE_CHANGED.
    */
   verifyReads?: boolean;
+  /** Send every byte, not only those the image's filesystems use (`--whole-disk`). */
+  wholeDisk?: boolean;
   /** Threads hashing slices for verify-on-read (default: one per core, at most 4; 0: inline). */
   hashWorkers?: number;
   /** Fault injection for drills and tests. */

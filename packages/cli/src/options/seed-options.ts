@@ -57,6 +57,12 @@ export const SEED_OPTIONS = [
   ...GATING_OPTIONS,
   { name: 'name', kind: 'string', describe: 'name shown in status' },
   {
+    name: 'whole-disk',
+    kind: 'boolean',
+    default: false,
+    describe: 'send every byte of the image, not only the blocks its filesystems use (ext2/3/4, NTFS, FAT)',
+  },
+  {
     name: 'verify-reads',
     kind: 'boolean',
     default: false,
