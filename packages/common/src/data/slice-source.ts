@@ -126,6 +126,29 @@ abstract class WrappedSliceSource implements SliceSource {
 }
 
 /**
+ * Slices compressed once (the seeder's cache): a slice the cache holds goes out as its compressed
+ * bytes (FrameFlags.COMPRESSED), any other as the inner source has it.
+ */
+export class CompressedSliceSource extends WrappedSliceSource {
+  constructor(
+    inner: SliceSource,
+    private readonly compressed: (index: number) => Promise<Buffer | null>,
+  ) {
+    super(inner);
+  }
+  readSlice(index: number): Promise<Buffer> {
+    return this.inner.readSlice(index);
+  }
+  async openSlice(index: number): Promise<SliceBody> {
+    if (this.inner.has(index)) {
+      const zstd = await this.compressed(index);
+      if (zstd) return { zstd };
+    }
+    return this.inner.openSlice ? this.inner.openSlice(index) : this.inner.readSlice(index);
+  }
+}
+
+/**
  * Fault injection for tests and drills: a source that flips one byte of chosen slices.
  * `every` corrupts every Nth slice served (index % every === every - 1); `once` corrupts each
  * listed index the first time only.
