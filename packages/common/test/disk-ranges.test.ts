@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CascadeError } from '../src/errors.js';
 import {
   bitmapRanges,
   complementRanges,
