@@ -176,7 +176,7 @@ describe('expectedSlicesOnly', () => {
     const l = expectedSlicesOnly(
       r,
       (i) => asked.includes(i),
-      () => LEN,
+      (_i, length) => length === LEN,
     );
     l.sliceStart(2, LEN, 0); // not asked for
     l.sliceData(2, slice);
