@@ -62,6 +62,8 @@ export interface SliceFetchOptions {
   digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
   /** Decompress and digest a compressed slice (e.g. DigestPool.digestCompressed); default: inline. */
   decompress?: DecompressDigest;
+  /** A compressed slice passed its digest: its wire bytes (pooled: copy what is kept). */
+  onCompressedVerified?: (index: number, wire: readonly Buffer[]) => void;
   /** Hears each slice's bytes as they arrive, before verification (relay cut-through). */
   sliceBody?: SliceBodyListener;
   /** Slices verified at once (the hashing pool's size; default 1). Written in any order. */
@@ -133,6 +135,7 @@ class SliceFetch {
       manifest: opts.manifest,
       digest: opts.digest,
       decompress: opts.decompress,
+      onCompressedVerified: opts.onCompressedVerified,
       payloadBuffer: () => slicePool(opts.manifest.sliceSize).take(),
       verifiers: opts.verifiers,
       writes: WRITES_IN_FLIGHT,

@@ -34,6 +34,8 @@ export interface VerifyPipelineOptions {
    * digestCompressed, on its threads; default inline). Rejects ERR_SLICE_DECOMPRESS when corrupt.
    */
   decompress?: DecompressDigest | undefined;
+  /** A compressed slice passed its digest: its wire bytes (pooled: copy what you keep), before its write. */
+  onCompressedVerified?: ((index: number, wire: readonly Buffer[]) => void) | undefined;
   /** Where decompressed payloads go (a pooled buffer of at least the slice size each). */
   payloadBuffer?: (() => { buf: Buffer; release: () => void }) | undefined;
   /** Slices verified at once (the hashing pool's size; default 1). */
@@ -124,6 +126,7 @@ export class VerifyPipeline {
       }
       if (hex === null || hex !== m.digests[index]) return this.o.onBad(index, length);
       if (this.error || this.stopped()) return this.o.retry(index);
+      if (s.compressed) this.o.onCompressedVerified?.(index, s.chunks);
       const bytes = payload ? [payload.buf.subarray(0, slicePayloadLength(m, index))] : s.chunks;
       const written = this.writing.then(() => this.o.onVerified(index, bytes));
       this.writing = written.catch(() => undefined);

@@ -100,6 +100,8 @@ export class PeerServing implements ServingPart {
       fh,
       prebound,
       held: (i) => store.has(i),
+      // Held slices whose compressed bytes are still kept go out compressed; the rest raw.
+      compressed: (i: number) => Promise.resolve(store.wire.get(i)),
       ...(o.relay ? { waitFor: (i: number) => store.waitFor(i, waitMs), live: liveSlices(store, fh, waitMs) } : {}),
       serverId: this.opts.serverId,
       session: this.opts.session,
