@@ -16,6 +16,7 @@ export * from './manifest/manifest.js';
 export * from './manifest/build-manifest.js';
 export * from './manifest/digest.js';
 export * from './manifest/manifest-signature.js';
+export * from './manifest/used-map.js';
 export * from './protocol/control-messages.js';
 export * from './protocol/control-codec.js';
 export * from './protocol/status-snapshot.js';
@@ -44,4 +45,3 @@ export { readDiskLayout, type DiskLayout, type DiskLayoutOptions, type DiskParti
 export { readPartitionTable, type PartitionEntry, type PartitionTable } from './disk/partition-table.js';
 export { mergeRanges, rangesBytes, usedWithin, type ByteRange } from './disk/ranges.js';
 export type { FsKind, ReadAt } from './disk/read-source.js';
-export { decodeUsedMap, encodeUsedMap, USED_MAP_UNIT } from './disk/used-map.js';

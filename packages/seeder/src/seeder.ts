@@ -43,6 +43,10 @@ export interface SeederOptions {
    * ERR_IMAGE_CHANGED.
    */
   verifyReads?: boolean;
+  /** Send every byte, not only those the image's filesystems use (`--whole-disk`). */
+  wholeDisk?: boolean;
+  /** zstd level the slices are compressed at once, before serving (0: sent as they are). */
+  compressLevel?: number;
   /** Threads hashing slices for verify-on-read (default: one per core, at most 4; 0: inline). */
   hashWorkers?: number;
   /** Fault injection for drills and tests. */

@@ -1,4 +1,4 @@
-import { DIGEST_ALGORITHMS, formatBytes, wireBytes, zeroMap, type DigestAlgorithm } from '@cascade/common';
+import { DIGEST_ALGORITHMS, formatBytes, usedMap, wireBytes, zeroMap, type DigestAlgorithm } from '@cascade/common';
 import type { CommandModule } from 'yargs';
 import { sliceSizeArg } from '../args.js';
 
@@ -9,6 +9,7 @@ interface Args {
   relay: boolean;
   digest: DigestAlgorithm;
   'cache-dir'?: string;
+  'whole-disk': boolean;
 }
 
 export const manifestCommand: CommandModule<object, Args> = {
@@ -28,6 +29,11 @@ export const manifestCommand: CommandModule<object, Args> = {
       .option('cache-dir', {
         type: 'string',
         describe: 'folder for the manifest cache, as `cascade seed --cache-dir`',
+      })
+      .option('whole-disk', {
+        type: 'boolean',
+        default: false,
+        describe: 'the manifest `cascade seed --whole-disk` uses (every byte, not only the used blocks)',
       }),
   handler: async (argv) => {
     // Loaded here, not at the top: every `cascade` command loads this module for its options.
@@ -35,6 +41,7 @@ export const manifestCommand: CommandModule<object, Args> = {
     const { manifest, cached } = await loadOrBuildManifest(argv.image, {
       sliceSize: sliceSizeArg(argv.slice, argv.relay),
       digest: argv.digest,
+      wholeDisk: argv['whole-disk'],
       ...(argv['cache-dir'] ? { cacheDir: argv['cache-dir'] } : {}),
     });
     if (argv.json) {
@@ -42,11 +49,16 @@ export const manifestCommand: CommandModule<object, Args> = {
       return;
     }
     const zeros = zeroMap(manifest).cardinality();
+    const used = usedMap(manifest);
+    const usedLine = used
+      ? `${formatBytes(used.usedBytes)} used by the filesystems (${used.rangeCount} ranges); only these are read and sent`
+      : 'every byte (no filesystem map: --whole-disk, or none could be read)';
     const lines = [
       `image     ${manifest.name}`,
       `imageId   ${manifest.imageId}`,
       `size      ${manifest.size} bytes (${formatBytes(manifest.size)})`,
       `slices    ${manifest.digests.length} × ${formatBytes(manifest.sliceSize)} (${zeros} all-zero, never sent)`,
+      `used      ${usedLine}`,
       `on wire   ${formatBytes(wireBytes(manifest))}`,
       `digest    ${manifest.digest} per slice`,
       `cache     ${cached ? 'reused' : 'built'}`,
