@@ -86,7 +86,9 @@ export class Coordinator {
       : createServer(onRequest);
     this.wss = new ws.WebSocketServer({
       server: this.http,
-      maxPayload: this.limits.maxMessageBytes,
+      // every connection starts at the hello size; ControlConnection.welcomed raises its own
+      maxPayload: this.limits.maxHelloBytes,
+      maxFragments: 1024,
       perMessageDeflate: false,
     });
     this.wss.on('connection', (ws, req) => {
@@ -138,7 +140,7 @@ export class Coordinator {
       conn.fail(new CascadeError('ERR_TOO_MANY_CONNECTIONS', refusal));
       return;
     }
-    this.connections.add(conn);
+    this.connections.add(conn, req.socket);
     ws.on('close', (code: number) => this.guarded('close', () => this.onClose(conn, code))());
     conn.send({ type: 'challenge', nonce: conn.nonce, auth: this.opts.auth?.token !== undefined });
   }
