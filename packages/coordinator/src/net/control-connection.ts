@@ -115,7 +115,8 @@ export class ControlConnection implements MemberConnection {
     let msg: ClientMessage;
     try {
       if (!isBinary) throw new CascadeError('ERR_MESSAGE_MALFORMED', 'control messages are binary msgpack frames');
-      msg = decodeClientMessage(data, this.member ? this.limits.maxMessageBytes : this.limits.maxHelloBytes);
+      const { maxMessageBytes, maxHelloBytes } = this.limits;
+      msg = decodeClientMessage(data, this.member ? maxMessageBytes : Math.min(maxHelloBytes, maxMessageBytes));
       if (!this.member && msg.type !== 'hello')
         throw new CascadeError('ERR_HELLO_REQUIRED', 'the first message must be hello');
       if (this.member && msg.type === 'hello')

@@ -17,7 +17,7 @@ interface ReceiverFields {
 
 function receiverOf(ws: WebSocket): Partial<ReceiverFields> | null {
   const r: unknown = Reflect.get(ws, '_receiver');
-  return r !== null && typeof r === 'object' ? (r) : null;
+  return r !== null && typeof r === 'object' ? r : null;
 }
 
 /** Let `ws` receive messages of up to `bytes` from now on (its hello passed). */
