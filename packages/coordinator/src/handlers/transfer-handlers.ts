@@ -50,6 +50,8 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
     } else refuseClaim(ctx, m, 'done', 'no transfer was assigned and no holdings announced');
     return;
   }
+  // by its word alone: counted while it stays, forgotten when it leaves (handlers/closed.ts)
+  if (m.imagedIn !== session || m.imagedByClaim) m.imagedByClaim = !assignedOrCounted(ctx, m, session);
   const server = ctx.members.name(msg.server);
   const blamed = msg.badSlices ? reportableServer(m, msg.server, session) : null;
   ctx.log.info({ peer: m.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
@@ -64,6 +66,12 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
   }
   ctx.effects.outcomes.imaged(m, imagedFrom(ctx, m, msg.server), now);
   ctx.decide.transferDone(m.id, now, m.session, m.address);
+}
+
+/** Whether the coordinator assigned `m` a transfer in `session`, or counted its done there before. */
+function assignedOrCounted(ctx: HandlerContext, m: Member, session: string): boolean {
+  if (m.imagedIn === session && !m.imagedByClaim) return true;
+  return m.assignment?.session === session || hasTransfer(ctx, m, session);
 }
 
 /**

@@ -128,6 +128,12 @@ export class Member {
   assignment: { session: string; server: string; at: number; reported: boolean; movedFrom?: string } | null = null;
   /** The session in which the coordinator counted its `done` (it holds the image there). */
   imagedIn: string | null = null;
+  /**
+   * Its `done` in `imagedIn` rested on its word alone (it announced every slice; the coordinator
+   * assigned it no transfer): it counts as imaged only while it stays connected, and is
+   * forgotten when it leaves (issue 29).
+   */
+  imagedByClaim = false;
   /** The slices it last announced (`want`) holding, in which session. */
   announced: { session: string; have: number } | null = null;
   /**
