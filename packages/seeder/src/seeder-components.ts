@@ -23,6 +23,8 @@ import type { SeederOptions } from './seeder.js';
 /** What the seeder's slice server must offer it. */
 export interface SeederServer {
   readonly bytesServed: number;
+  /** The image's wire size as far as known (compressed slices; the rest whole), when it goes compressed. */
+  wireBytes?: () => number;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ async function serveSeederImage(
     get bytesServed() {
       return served.server.bytesServed;
     },
+    ...(wire ? { wireBytes: () => wire.wireBytes() } : {}),
     close: async () => {
       await served.server.close();
       await hasher?.close();
