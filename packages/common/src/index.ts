@@ -35,6 +35,7 @@ export * from './data/digest-worker.js';
 export * from './compress/slice-compression.js';
 export * from './compress/zstd-codec.js';
 export * from './compress/zstd-thread.js';
+export * from './compress/compress-pool.js';
 export * from './control/control-client.js';
 export * from './role/role-skeleton.js';
 export * from './config/kernel-cmdline.js';

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
-  compressSlice,
+  CompressPool,
   controlClientFactory,
   ZSTD_DEFAULT_LEVEL,
   DEFAULT_DIGEST,
@@ -23,6 +23,8 @@ import type { SeederOptions } from './seeder.js';
 /** What the seeder's slice server must offer it. */
 export interface SeederServer {
   readonly bytesServed: number;
+  /** The image's wire size as far as known (compressed slices; the rest whole), when it goes compressed. */
+  wireBytes?: () => number;
   close(): Promise<void>;
 }
 
@@ -76,7 +78,8 @@ async function serveSeederImage(
   const verify = opts.verifyReads === true || (await stat(opts.image)).isBlockDevice();
   const hasher = verify ? new DigestPool(opts.hashWorkers) : null;
   if (hasher) log.info({ image: opts.image }, 'checking every slice read against its manifest digest');
-  const wire = await compressedSlices(opts, manifest, log);
+  const pool = new CompressPool(); // its threads start on first use: none with --compress 0
+  const wire = await compressedSlices(opts, manifest, log, pool);
   const served = await serveImage({
     logger: opts.logger,
     manifest,
@@ -98,26 +101,33 @@ async function serveSeederImage(
     get bytesServed() {
       return served.server.bytesServed;
     },
+    ...(wire ? { wireBytes: () => wire.wireBytes() } : {}),
     close: async () => {
       await served.server.close();
       await hasher?.close();
       await wire?.close();
+      await pool.close();
     },
   };
   return { server, bound: served.bound };
 }
 
 /**
- * The image's slices compressed once (zstd at `--compress`, default ZSTD_DEFAULT_LEVEL), ahead of
- * the stream, kept beside the manifest cache for the next run; null with `--compress 0`.
+ * The image's slices compressed once (zstd at `--compress`, default ZSTD_DEFAULT_LEVEL) on a
+ * thread per core (CompressPool), ahead of the stream, kept beside the manifest cache for the next run; null with `--compress 0`.
  */
-async function compressedSlices(opts: SeederOptions, manifest: Manifest, log: Logger): Promise<WireCache | null> {
+async function compressedSlices(
+  opts: SeederOptions,
+  manifest: Manifest,
+  log: Logger,
+  pool: CompressPool,
+): Promise<WireCache | null> {
   const level = opts.compressLevel ?? ZSTD_DEFAULT_LEVEL;
   if (level === 0) return null;
   return WireCache.open(manifestCacheFile(opts.image, opts.cacheDir), opts.image, manifest, {
     level,
-    compress: (payload, l) => Promise.resolve(compressSlice(payload, l)),
-    parallel: 2,
+    compress: pool.compress,
+    parallel: pool.size,
     logger: log,
   });
 }

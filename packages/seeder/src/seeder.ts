@@ -203,7 +203,15 @@ export class Seeder {
     const bound = this.bound;
     if (!m || !bound) return;
     const started = this.started ? { started: true } : {};
-    this.role.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions, ...started });
+    const wireBytes = this.server?.wireBytes?.();
+    const wire = wireBytes === undefined ? {} : { wireBytes };
+    this.role.send({
+      type: 'open-session',
+      manifest: { ...m },
+      options: this.opts.sessionOptions,
+      ...started,
+      ...wire,
+    });
     const { host, port } = advertisedEndpoint(bound, this.opts.advertise, this.role.control?.localAddress);
     this.role.send({ type: 'serve', host, port, capacity: this.opts.capacity });
   }

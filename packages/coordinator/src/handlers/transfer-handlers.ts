@@ -32,7 +32,7 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
 /** Progress of a transfer the coordinator records; from anyone else it is ignored (a peer sends it often). */
 export function onProgress(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'progress'>, now: number): void {
   if (!hasTransfer(ctx, m, m.session ?? '')) return;
-  ctx.effects.progressed(m, msg.slices, msg.bytes, msg.rate, now);
+  ctx.effects.progressed(m, msg.slices, msg.bytes, msg.rate, now, msg);
   ctx.scheduler.noteHeld(m.id, msg.slices);
   ctx.scheduler.noteRate(m.id, msg.rate, now);
 }
@@ -57,7 +57,8 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
   ctx.log.info({ peer: m.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
   const manifest = ctx.sessions.get(session)?.manifest;
   // the bytes since the peer's last progress report: credited to its server and the metrics
-  if (manifest && msg.server !== 'reused') ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now);
+  if (manifest && msg.server !== 'reused')
+    ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now, msg);
   m.imagedIn = session;
   ctx.effects.counted(session, 'done');
   if (blamed && msg.badSlices) {

@@ -43,6 +43,9 @@ export interface PeerView {
   updatedAt: number;
   /** Bytes this peer's clients received from it, from their progress reports. */
   bytesServed?: number;
+  /** Its reported totals: wire bytes received, payload bytes written (progress `wire`, `payload`). */
+  wire?: number;
+  payload?: number;
 }
 
 /** When bad-slice reports quarantine a server (see README "Security"). */

@@ -29,7 +29,7 @@ import {
   type PeerPhase,
   type PeerState,
 } from './peer-state.js';
-import { peerProgress, type PeerProgress } from './progress.js';
+import { peerProgress, peerTraffic, type PeerProgress } from './progress.js';
 import { acceptSession, leaveMessage, stoppedMessage } from './session-messages.js';
 import { TransferMoves } from './transfer-moves.js';
 import { runTransfer } from './transfer.js';
@@ -355,7 +355,8 @@ export class Peer {
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
     if (!serverId) this.role.send({ type: 'want', have: s.target.store.heldSlices }); // reused: holdings first
-    this.role.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
+    const done = { server: serverId ?? 'reused', bytes, ms, ...peerTraffic(this.meter, this.result) };
+    this.role.send({ type: 'done', ...done, ...(badSlices ? { badSlices } : {}) });
     await this.startServing(false, s.manifest, s.target);
     this.offerServe();
   }
@@ -386,7 +387,8 @@ export class Peer {
     const s = this.state;
     if (s.phase !== 'fetching') return;
     const p = peerProgress(s.target.store, 'transferring', this.meter.rate());
-    this.role.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate });
+    const traffic = peerTraffic(this.meter, this.result);
+    this.role.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate, ...traffic });
     this.opts.onProgress?.(p);
   }
 
