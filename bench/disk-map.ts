@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { encodeUsedMap, rangesBytes, readDiskLayout, type ByteRange } from '@cascade/common';
+import { rangesBytes, readDiskLayout, UsedMap, type ByteRange } from '@cascade/common';
 
 const run = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> =>
@@ -93,7 +93,7 @@ async function measure(name: string, image: string, tool: string, dir: string): 
     mib(rangesBytes(pc.used)),
     String(layout.usedBytes - rangesBytes(pc.used)),
     String(layout.used.length),
-    String(encodeUsedMap(layout.used, size).length),
+    String(Buffer.from(UsedMap.fromRanges(layout.used, size).encode(), 'base64').length),
   ].join(' | ');
 }
 

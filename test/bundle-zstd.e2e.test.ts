@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const ENTRY = (common: string): string => `
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { compressSlice, decompressSlice, zstdCodec, ZSTD_THREAD_SOURCE, zstdThreadData } from ${JSON.stringify(common)};
+import { CompressPool, compressSlice, decompressSlice, zstdCodec, ZSTD_THREAD_SOURCE, zstdThreadData } from ${JSON.stringify(common)};
 const md5 = (b) => createHash('md5').update(b).digest('hex');
 const src = new Uint8Array(4 << 20).map((_, i) => (i % 4096 < 1024 ? (i * 2654435761) >>> 24 : 0));
 const wire = compressSlice(src, 3);
@@ -23,15 +23,19 @@ try { decompressSlice(wire.subarray(0, 100), src.length); } catch (err) { out.co
 const source = ZSTD_THREAD_SOURCE + "require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(decompressAndHash('md5', m.wire, m.length).hex));";
 const w = new Worker(source, { eval: true, workerData: zstdThreadData() });
 w.postMessage({ wire, length: src.length });
-w.once('message', (hex) => {
+w.once('message', async (hex) => {
   out.thread = hex === md5(src);
+  const pool = new CompressPool(2);
+  const pooled = await pool.compress(src, 3);
+  out.pool = pooled !== null && pooled.length < src.length && md5(decompressSlice(pooled, src.length)) === md5(src);
+  await pool.close();
   console.log(JSON.stringify(out));
   void w.terminate();
 });
 `;
 
 describe('zstd in the one-file bundle', () => {
-  test('compresses, decompresses and verifies on a hashing thread with no node_modules in reach', async () => {
+  test('compresses (here and on the compressing threads), decompresses and verifies on a hashing thread with no node_modules in reach', async () => {
     const dir = await tempDir('bundle-zstd');
     const entry = join(dir, 'entry.mjs');
     const bundle = join(dir, 'zstd.mjs');
@@ -47,7 +51,14 @@ describe('zstd in the one-file bundle', () => {
       env: { ...process.env, CASCADE_ZSTD: 'wasm' },
     });
     const got = JSON.parse(stdout) as { wire: number };
-    assert.deepEqual(got, { codec: 'wasm', wire: got.wire, same: true, corrupt: 'ERR_SLICE_DECOMPRESS', thread: true });
+    assert.deepEqual(got, {
+      codec: 'wasm',
+      wire: got.wire,
+      same: true,
+      corrupt: 'ERR_SLICE_DECOMPRESS',
+      thread: true,
+      pool: true,
+    });
     assert.ok(got.wire < 2 << 20, `${got.wire} bytes on the wire`);
   });
 });

@@ -28,11 +28,12 @@ describe('the cascade command', () => {
     await exitWithin(coordinator, 5000);
   });
 
-  test('manifest --json prints a manifest with a digest per slice', async () => {
+  test('manifest --json prints a manifest with a digest per slice, and the image sizes', async () => {
     const r = await cascade(['manifest', image, '--json', '--slice', '1MiB']);
     assert.equal(r.code, 0, r.stderr);
-    const m = JSON.parse(r.stdout) as { digests: string[]; size: number; imageId: string };
+    const m = JSON.parse(r.stdout) as { digests: string[]; size: number; imageId: string; sizes: { image: number } };
     assert.equal(m.size, 3 * 1024 * 1024 + 7);
+    assert.equal(m.sizes.image, m.size, 'the sizes ride along: image, used, payload, wire, ratio');
     assert.equal(m.digests.length, 4);
     assert.match(m.imageId, /^[0-9a-f]{32}$/);
   });

@@ -63,9 +63,17 @@ describe('rerouting around slow machines (real processes on loopback)', () => {
     assert.equal(first?.servers.find((x) => x.name === 'seeder')?.capacity, 1, 'the seeder serves one chain');
     await allExact(l, peers);
     const seen = await moves(l);
+    // The slow machine B was routed around: it was moved behind the chain (slow-relay), or a client
+    // was moved off it (slow-server). Which of the two happens depends on when each machine's rate
+    // is first known, which a loaded machine shifts: either delays nobody behind B.
+    const aroundB = seen.filter(
+      (m) => (m.reason === 'slow-relay' || m.reason === 'slow-server') && (m.client === 'B' || m.from === 'B'),
+    );
+    assert.ok(aroundB.length > 0, `B was routed around: ${JSON.stringify(seen)}`);
+    // The slow machine was judged against a faster reference.
     assert.ok(
-      seen.some((m) => m.reason === 'slow-relay'),
-      `a slow relay was moved: ${JSON.stringify(seen)}`,
+      aroundB.some((m) => m.rate < m.ref),
+      `a move around B against a faster reference: ${JSON.stringify(aroundB)}`,
     );
     // The head probe trades the chain's head and its client, whatever their rates, and probes again
     // only a head settled well below the one it replaced (here: one behind B's capped uplink once B
@@ -73,12 +81,6 @@ describe('rerouting around slow machines (real processes on loopback)', () => {
     assert.ok(
       seen.filter((m) => m.reason === 'probe-head').length <= 6,
       `at most three head probes: ${JSON.stringify(seen)}`,
-    );
-    // The slow relay itself was judged against a faster reference (its clients move with it, at
-    // whatever rate they had).
-    assert.ok(
-      seen.some((m) => m.reason === 'slow-relay' && m.rate < m.ref),
-      `a machine slower than its reference: ${JSON.stringify(seen)}`,
     );
   });
 

@@ -4,7 +4,7 @@ import { formatDuration } from '@cascade/common';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { gatingText } from '../src/console/gating.js';
 import { layoutSections } from '../src/console/layout.js';
-import { renderConsole, sessionEta } from '../src/console/render.js';
+import { bytesLine, renderConsole, sessionEta } from '../src/console/render.js';
 import { bar, clean, etaText, sparkline } from '../src/console/text.js';
 
 const NOW = 1_700_000_000_000;
@@ -194,6 +194,28 @@ describe('renderConsole', () => {
     assert.match(text, /SESSION lab · UNOPENED · no image yet/);
     assert.match(text, /unopened: 1 machine\(s\) wait for a seeder to open it/);
     assert.match(text, /#1 +pc-w0 \(10\.0\.1\.1\)/);
+  });
+
+  test('the sizes line: image, used, the wire estimate, and what came over the wire with its ratio', () => {
+    const bytes = {
+      image: 1024 * MiB,
+      used: 410 * MiB,
+      wireEstimate: 101 * MiB,
+      wire: 202 * MiB,
+      payload: 820 * MiB,
+      ratio: 4.059,
+    };
+    const lines = renderConsole(snapshot([session({ bytes })]), { columns: 120, rows: Infinity }, { tree: false });
+    const line = lines.find((l) => l.includes('used 410'));
+    assert.equal(
+      line,
+      '  image 1.0 GiB · used 410.0 MiB · wire ≈ 101.0 MiB · received 820.0 MiB in 202.0 MiB on the wire (4.06×)',
+    );
+    const fresh = { ...bytes, wireEstimate: null, wire: 0, payload: 0, ratio: null };
+    assert.equal(bytesLine(fresh), 'image 1.0 GiB · used 410.0 MiB');
+    assert.ok(
+      !renderConsole(snapshot(), { columns: 120, rows: Infinity }, { tree: false }).some((l) => l.includes('used ')),
+    );
   });
 
   test('no sessions', () => {

@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CascadeError } from '../src/errors.js';
 import {
   bitmapRanges,
   complementRanges,
@@ -10,7 +9,6 @@ import {
   usedWithin,
   type ByteRange,
 } from '../src/disk/ranges.js';
-import { decodeUsedMap, encodeUsedMap } from '../src/disk/used-map.js';
 import { decodeRuns } from '../src/disk/ntfs.js';
 
 const rangesArb = fc
@@ -100,36 +98,6 @@ describe('byte ranges', () => {
         assert.deepEqual(cells(bitmapRanges(buf, count, 0, 1), 1), want);
       }),
     );
-  });
-});
-
-describe('used-map serialisation', () => {
-  test('round-trips at 4 KiB granularity: every used byte stays covered, widened to whole units', () => {
-    fc.assert(
-      fc.property(rangesArb, (rs) => {
-        const size = (1 << 24) + (1 << 16) + 123;
-        const m = mergeRanges(rs).filter(([, e]) => e <= size);
-        const back = decodeUsedMap(encodeUsedMap(m, size), size);
-        const widened = mergeRanges(
-          m.map(([s, e]): ByteRange => [s - (s % 4096), Math.min(size, Math.ceil(e / 4096) * 4096)]),
-        );
-        assert.deepEqual(back, widened);
-      }),
-    );
-  });
-
-  test('is small: 7 bytes for a 20 GB disk in one run, 2–5 bytes per run', () => {
-    assert.equal(encodeUsedMap([[0, 20e9]], 20e9).length, 2 + 1 + 4);
-    const runs: ByteRange[] = Array.from({ length: 10_000 }, (_, i) => [i * 2e6, i * 2e6 + 300_000]);
-    const n = encodeUsedMap(runs, 20e9).length;
-    assert.ok(n > 20_000 && n < 50_000, `${n} bytes for 10,000 runs`);
-  });
-
-  test('rejects a truncated map or one running past the image', () => {
-    const good = encodeUsedMap([[4096, 8192]], 1 << 20);
-    const isInvalid = (err: unknown): boolean => err instanceof CascadeError && err.code === 'ERR_MANIFEST_INVALID';
-    assert.throws(() => decodeUsedMap(Buffer.from([0x80]), 1 << 20), isInvalid);
-    assert.throws(() => decodeUsedMap(good, 4096), isInvalid);
   });
 });
 

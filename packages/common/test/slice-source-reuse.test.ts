@@ -11,7 +11,7 @@ import { makeImage } from './fixtures.js';
 
 const S = MIN_SLICE_SIZE;
 
-test('a file source reads into buffers given back to it, never into foreign ones or for a short tail slice', async () => {
+test('a file source reads into buffers given back to it, never into foreign ones', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cascade-source-reuse-'));
   const path = join(dir, 'img');
   const image = makeImage([S, S, S, 1000], new Set([2]));
@@ -24,7 +24,7 @@ test('a file source reads into buffers given back to it, never into foreign ones
     assert.ok(first.equals(image.subarray(0, S)));
     source.recycle(first);
     const second = await source.readSlice(1);
-    assert.equal(second, first, 'the buffer given back is read into again');
+    assert.equal(second.buffer, first.buffer, 'the buffer given back is read into again');
     assert.ok(second.equals(image.subarray(S, 2 * S)));
     const foreign = Buffer.alloc(S);
     source.recycle(foreign);
@@ -32,9 +32,9 @@ test('a file source reads into buffers given back to it, never into foreign ones
     source.recycle(second); // given back twice: kept once
     const a = await source.readSlice(0);
     const b = await source.readSlice(1);
-    assert.notEqual(a, foreign);
-    assert.notEqual(b, foreign);
-    assert.notEqual(a, b, 'one buffer is never handed out twice');
+    assert.notEqual(a.buffer, foreign.buffer);
+    assert.notEqual(b.buffer, foreign.buffer);
+    assert.notEqual(a.buffer, b.buffer, 'one buffer is never handed out twice');
     assert.ok(a.equals(image.subarray(0, S)) && b.equals(image.subarray(S, 2 * S)));
     source.recycle(a);
     const tail = await source.readSlice(3);

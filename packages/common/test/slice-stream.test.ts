@@ -23,7 +23,7 @@ const streaming: SliceSource = {
 };
 
 async function readAll(b: SliceBody): Promise<Buffer[]> {
-  if (!isSliceStream(b)) return [b];
+  if (!isSliceStream(b)) return [Buffer.isBuffer(b) ? b : b.zstd];
   const out: Buffer[] = [];
   for (let c = await b.next(), n = 0; c !== null && n < 100; c = await b.next(), n++) out.push(c);
   return out;

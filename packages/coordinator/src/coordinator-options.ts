@@ -31,17 +31,24 @@ export interface CoordinatorLimits extends ConnectionLimits {
   /** Connections held at once, in total and from one remote address. */
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  /**
+   * Bytes all control connections of one address may hold at once in unfinished messages
+   * (fragments, partial frames); at least maxMessageBytes is allowed.
+   */
+  maxBufferedBytesPerAddress: number;
 }
 
 /** Defaults: generous enough for 10,000 light clients from a few dozen addresses. */
 export const DEFAULT_COORDINATOR_LIMITS: CoordinatorLimits = {
   maxBadMessages: 5,
   helloTimeoutMs: 10_000,
+  maxHelloBytes: 16 * 1024,
   maxMessageBytes: MAX_CONTROL_MESSAGE_BYTES,
   maxMessagesPerSecond: 50,
   messageBurst: 200,
   maxConnections: 20_000,
   maxConnectionsPerAddress: 1000,
+  maxBufferedBytesPerAddress: 64 * 1024 * 1024,
 };
 
 /** The coordinator's settings that have a default (every one listed in COORDINATOR_DEFAULTS). */

@@ -19,6 +19,7 @@ import { dispatch } from './handlers/dispatch.js';
 import { onClosed } from './handlers/closed.js';
 import { onHello } from './handlers/session-handlers.js';
 import { serveHttp } from './net/http-endpoints.js';
+import { guardHttpSockets, HTTP_CHECK_INTERVAL_MS } from './net/http-sockets.js';
 import type { CoordinatorMetrics } from './status/metrics.js';
 import type { Scheduler } from './scheduler/scheduler.js';
 import type { StatusSnapshot } from './status/status.js';
@@ -81,12 +82,16 @@ export class Coordinator {
       const served = this.guarded('http', () => serveHttp(req, res, sources))();
       if (!served && !res.headersSent) res.writeHead(500).end('internal error\n');
     };
+    const checking = { connectionsCheckingInterval: HTTP_CHECK_INTERVAL_MS };
     this.http = opts.tls
-      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest)
-      : createServer(onRequest);
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...checking }, onRequest)
+      : createServer(checking, onRequest);
+    guardHttpSockets(this.http, this.limits.maxConnectionsPerAddress, this.log);
     this.wss = new ws.WebSocketServer({
       server: this.http,
-      maxPayload: this.limits.maxMessageBytes,
+      // every connection starts at the hello size; ControlConnection.welcomed raises its own
+      maxPayload: Math.min(this.limits.maxHelloBytes, this.limits.maxMessageBytes),
+      maxFragments: 1024,
       perMessageDeflate: false,
     });
     this.wss.on('connection', (ws, req) => {
@@ -138,7 +143,7 @@ export class Coordinator {
       conn.fail(new CascadeError('ERR_TOO_MANY_CONNECTIONS', refusal));
       return;
     }
-    this.connections.add(conn);
+    this.connections.add(conn, req.socket);
     ws.on('close', (code: number) => this.guarded('close', () => this.onClose(conn, code))());
     conn.send({ type: 'challenge', nonce: conn.nonce, auth: this.opts.auth?.token !== undefined });
   }

@@ -74,6 +74,26 @@ describe('Effects: decisions become messages, board updates, metrics and warning
     assert.match(await l.metrics.text(), /cascade_bytes_received_total\{session="lab"\} 262144/);
   });
 
+  test("peers' wire and payload totals add up per session: status shows sizes, traffic and the ratio", async () => {
+    const l = lab();
+    const { m: p1 } = l.peer('p1');
+    const { m: p2 } = l.peer('p2');
+    l.effects.apply(l.scheduler.enqueueClient('lab', 'p1', 10));
+    l.effects.progressed(p1, 1, 65536, 1e6, 20, { wire: 10_000, payload: 40_000 });
+    l.effects.progressed(p1, 2, 131072, 1e6, 30, { wire: 20_000, payload: 80_000 });
+    l.effects.progressed(p1, 2, 131072, 1e6, 31, { wire: 20_000, payload: 80_000 }); // a repeat counts nothing
+    l.effects.progressed(p2, 0, 0, 0, 32, { wire: 5_000 }); // an older total without payload
+    l.effects.progressed(p2, 0, 0, 0, 33); // an older peer: no totals at all
+    const bytes = l.state.status('lab').sessions[0]?.bytes;
+    const size = 4 * 65536;
+    assert.deepEqual(bytes, { image: size, used: size, wireEstimate: null, wire: 25_000, payload: 80_000, ratio: 3.2 });
+    const text = await l.metrics.text();
+    assert.match(text, /cascade_session_wire_bytes_total\{session="lab"\} 25000/);
+    assert.match(text, /cascade_session_payload_bytes_total\{session="lab"\} 80000/);
+    assert.match(text, /cascade_session_image_bytes\{session="lab"\} 262144/);
+    assert.match(text, /cascade_session_compression_ratio\{session="lab"\} 3.2/);
+  });
+
   test('a lost server is a warning and a metric; a session end reaches every connected member of it', async () => {
     const l = lab();
     const { conn } = l.peer('p1');

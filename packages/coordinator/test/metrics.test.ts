@@ -96,6 +96,30 @@ function snapshot(roster: Roster = [machine(1, 'imaged'), machine(2, 'failed')])
 }
 
 describe('CoordinatorMetrics', () => {
+  test('per session: image, used and estimated wire bytes, the ratio, and wire and payload counters', async () => {
+    const snap = snapshot();
+    const bytes = { image: 1024, used: 512, wireEstimate: 128, wire: 100, payload: 400, ratio: 4 };
+    snap.sessions[0] = { ...snap.sessions[0]!, bytes };
+    const m = new CoordinatorMetrics(() => snap, { processMetrics: false });
+    m.trafficked('lab', { wire: 100, payload: 400 });
+    m.trafficked('lab', { wire: 0, payload: 0 });
+    const lines = (await m.text()).split('\n');
+    for (const line of [
+      'cascade_session_image_bytes{session="lab"} 1024',
+      'cascade_session_used_bytes{session="lab"} 512',
+      'cascade_session_wire_estimate_bytes{session="lab"} 128',
+      'cascade_session_compression_ratio{session="lab"} 4',
+      'cascade_session_wire_bytes_total{session="lab"} 100',
+      'cascade_session_payload_bytes_total{session="lab"} 400',
+    ])
+      assert.ok(lines.includes(line), `missing: ${line}`);
+  });
+
+  test('a session without an image has no size series', async () => {
+    const m = new CoordinatorMetrics(() => snapshot(), { processMetrics: false });
+    assert.doesNotMatch(await m.text(), /cascade_session_image_bytes\{/);
+  });
+
   test('gauges come from the status snapshot, counters from events', async () => {
     let scrapes = 0;
     const m = new CoordinatorMetrics(

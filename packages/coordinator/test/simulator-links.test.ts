@@ -191,3 +191,19 @@ test('a link queue other than fair or fifo is refused by name', () => {
   const bad = { ...fluid(), queue: 'red' } as unknown as FluidModel;
   assert.throws(() => simulate(chain(2, bad)), /link queue must be fair or fifo, got red/);
 });
+
+test('--wire: transfers move the wire bytes; the disk still writes the payload; the ratio stays against the raw S/B', () => {
+  const wire = SIZE / 4;
+  const raw = simulate({ ...chain(1, fluid(ideal)), mode: 'classic' });
+  const compressed = simulate({ ...chain(1, fluid({ ...ideal, wireBytes: wire })), mode: 'classic' });
+  near(raw.makespanMs, SB, 1e-9, 'raw');
+  near(compressed.makespanMs, SB / 4, 1e-9, 'a quarter of the bytes on the wire');
+  near(compressed.ratio, 0.25, 1e-9, 'against the raw S/B');
+  // A disk at half the link writes the payload: 4 payload bytes per wire byte, so it is the limit.
+  const disk = simulate({ ...chain(1, fluid({ ...ideal, wireBytes: wire, diskBps: LINK / 2 })), mode: 'classic' });
+  near(disk.makespanMs, (SIZE / (LINK / 2)) * 1000, 1e-9, 'the disk writes every payload byte');
+  const relay = simulate(chain(8, fluid({ ...ideal, wireBytes: wire })));
+  const relayRaw = simulate(chain(8, fluid(ideal)));
+  near(relay.makespanMs / relayRaw.makespanMs, 0.25, 0.1, 'a relay chain too (hop lags do not shrink)');
+  assert.throws(() => simulate(chain(1, fluid({ wireBytes: 0 }))), /wire size must be a positive number/);
+});

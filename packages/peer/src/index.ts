@@ -16,6 +16,9 @@
  * ```
  */
 export * from './session/peer.js';
+export type { PeerOptions } from './session/peer-options.js';
+export type { PeerResult, TransferRecord } from './session/peer-result.js';
+export type { PeerPhase, PeerState } from './session/peer-state.js';
 export * from './session/components.js';
 export * from './session/transfer-verdict.js';
 export * from './session/rate-meter.js';

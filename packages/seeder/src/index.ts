@@ -14,3 +14,4 @@ export * from './cache-location.js';
 export * from './manifest-check.js';
 export * from './seeder.js';
 export * from './seeder-components.js';
+export * from './wire-cache.js';

@@ -13,6 +13,7 @@ import {
   type Manifest,
 } from '@cascade/common';
 import { manifestCacheFile } from './cache-location.js';
+import { mapImage } from './image-map.js';
 import { mismatchedSlices, openImage, sampleSlices } from './manifest-check.js';
 
 /** Where the cached manifest of an image lives by default: beside it. */
@@ -21,7 +22,8 @@ export function manifestCachePath(imagePath: string): string {
 }
 
 interface CacheEntry {
-  key: { size: number; mtimeMs: number; sliceSize: number };
+  /** `whole`: every byte was hashed (`--whole-disk`); absent in caches written before used maps. */
+  key: { size: number; mtimeMs: number; sliceSize: number; whole?: boolean };
   manifest: Manifest;
 }
 
@@ -43,6 +45,8 @@ export interface LoadManifestOptions {
   digest?: DigestAlgorithm;
   /** Ignore any cached manifest and read the image again. */
   rebuild?: boolean;
+  /** Hash and send every byte, not only those the filesystems use (`--whole-disk`). */
+  wholeDisk?: boolean;
   onProgress?: BuildManifestOptions['onProgress'];
   /** Hash slices on these threads when building (a DigestPool's digest and size); default inline. */
   hash?: BuildManifestOptions['hash'];
@@ -118,12 +122,14 @@ async function checkDeviceCache(
 export async function loadOrBuildManifest(imagePath: string, opts: LoadManifestOptions = {}): Promise<LoadedManifest> {
   const sliceSize = opts.sliceSize ?? DEFAULT_SLICE_SIZE;
   const { size, blockDevice, mtimeMs } = await imageSize(imagePath);
-  const key = { size, mtimeMs, sliceSize };
+  const whole = opts.wholeDisk === true;
+  const key = { size, mtimeMs, sliceSize, whole };
   const cachePath = manifestCacheFile(imagePath, opts.cacheDir);
   const digest = opts.digest ?? DEFAULT_DIGEST;
   // Entries for the image as it is now; the one asked for is replaced below if it is rebuilt.
   const current = (await readCache(cachePath)).filter((e) => e.key.size === size && e.key.mtimeMs === mtimeMs);
-  const same = (e: CacheEntry): boolean => e.key.sliceSize === sliceSize && e.manifest.digest === digest;
+  const same = (e: CacheEntry): boolean =>
+    e.key.sliceSize === sliceSize && e.manifest.digest === digest && (e.key.whole ?? true) === whole;
   const hit = opts.rebuild ? undefined : current.find(same);
   if (hit) {
     const manifest = { ...hit.manifest, name: basename(imagePath) };
@@ -131,9 +137,14 @@ export async function loadOrBuildManifest(imagePath: string, opts: LoadManifestO
     const sampled = await checkDeviceCache(imagePath, manifest, opts.logger);
     if (sampled) return { manifest, cached: true, sampled };
   }
+  const fh = await openImage(imagePath);
+  const { used } = await mapImage(fh, size, { wholeDisk: whole, logger: opts.logger, image: imagePath }).finally(() =>
+    fh.close(),
+  );
   const manifest = await buildManifest(imagePath, {
     sliceSize,
     size,
+    used,
     ...(opts.digest ? { digest: opts.digest } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.hash ? { hash: opts.hash, hashers: opts.hashers ?? 1 } : {}),

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { CascadeError, sliceDigest, sliceLength, type Manifest } from '@cascade/common';
+import { CascadeError, readPayload, sliceDigest, slicePieces, type Manifest } from '@cascade/common';
 
 /** Slices read to check a block device's cached manifest (plus the first and the last). */
 export const CACHE_SAMPLE_SLICES = 32;
@@ -16,15 +16,9 @@ export function sampleSlices(count: number, n = CACHE_SAMPLE_SLICES): number[] {
   return [...picked].sort((a, b) => a - b);
 }
 
+/** Slice `index`'s payload (its used bytes) from the image, or null when the image ends early. */
 async function readSlice(fh: FileHandle, m: Manifest, index: number, buf: Buffer): Promise<Buffer | null> {
-  const want = sliceLength(m, index);
-  let got = 0;
-  while (got < want) {
-    const { bytesRead } = await fh.read(buf, got, want - got, index * m.sliceSize + got);
-    if (bytesRead === 0) return null;
-    got += bytesRead;
-  }
-  return buf.subarray(0, want);
+  return readPayload(fh, { path: m.name, size: m.size }, buf, slicePieces(m, index)).catch(() => null);
 }
 
 /** Indices among `indices` whose bytes in the open image no longer match the manifest's digests. */

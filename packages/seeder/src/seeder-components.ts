@@ -2,7 +2,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
+  CompressPool,
   controlClientFactory,
+  ZSTD_DEFAULT_LEVEL,
   DEFAULT_DIGEST,
   DigestPool,
   serveImage,
@@ -13,12 +15,16 @@ import {
   type Logger,
   type Manifest,
 } from '@cascade/common';
+import { manifestCacheFile } from './cache-location.js';
 import { loadOrBuildManifest } from './manifest-cache.js';
+import { WireCache } from './wire-cache.js';
 import type { SeederOptions } from './seeder.js';
 
 /** What the seeder's slice server must offer it. */
 export interface SeederServer {
   readonly bytesServed: number;
+  /** The image's wire size as far as known (compressed slices; the rest whole), when it goes compressed. */
+  wireBytes?: () => number;
   close(): Promise<void>;
 }
 
@@ -49,6 +55,7 @@ async function seederManifest(opts: SeederOptions, log: Logger): Promise<{ manif
   const loaded = await loadOrBuildManifest(opts.image, {
     hash: pool.digest,
     hashers: pool.slicesAtOnce(opts.digest ?? DEFAULT_DIGEST),
+    wholeDisk: opts.wholeDisk === true,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}), // the error names the file it could not write
     ...(opts.sliceSize ? { sliceSize: opts.sliceSize } : {}),
     ...(opts.digest ? { digest: opts.digest } : {}),
@@ -73,6 +80,8 @@ async function serveSeederImage(
   const verify = opts.verifyReads === true || (await stat(opts.image)).isBlockDevice();
   const hasher = verify ? new DigestPool(opts.hashWorkers) : null;
   if (hasher) log.info({ image: opts.image }, 'checking every slice read against its manifest digest');
+  const pool = new CompressPool(); // its threads start on first use: none with --compress 0
+  const wire = await compressedSlices(opts, manifest, log, pool);
   const served = await serveImage({
     logger: opts.logger,
     manifest,
@@ -85,6 +94,7 @@ async function serveSeederImage(
     rate: opts.rate,
     fault: opts.fault,
     verify: hasher ? { hash: hasher.digest, onChanged: onImageChanged } : undefined,
+    compressed: wire ? (i) => wire.read(i) : undefined,
   });
   served.server.on('client-left', (s: { client: string; bytes: number }, reason: string) => {
     log.info({ client: s.client, bytes: s.bytes, reason }, 'client left');
@@ -94,12 +104,35 @@ async function serveSeederImage(
     get bytesServed() {
       return served.server.bytesServed;
     },
+    ...(wire ? { wireBytes: () => wire.wireBytes() } : {}),
     close: async () => {
       await served.server.close();
       await hasher?.close();
+      await wire?.close();
+      await pool.close();
     },
   };
   return { server, bound: served.bound };
+}
+
+/**
+ * The image's slices compressed once (zstd at `--compress`, default ZSTD_DEFAULT_LEVEL) on a
+ * thread per core (CompressPool), ahead of the stream, kept beside the manifest cache for the next run; null with `--compress 0`.
+ */
+async function compressedSlices(
+  opts: SeederOptions,
+  manifest: Manifest,
+  log: Logger,
+  pool: CompressPool,
+): Promise<WireCache | null> {
+  const level = opts.compressLevel ?? ZSTD_DEFAULT_LEVEL;
+  if (level === 0) return null;
+  return WireCache.open(manifestCacheFile(opts.image, opts.cacheDir), opts.image, manifest, {
+    level,
+    compress: pool.compress,
+    parallel: pool.size,
+    logger: log,
+  });
 }
 
 /** The parts a real seeder runs with. */

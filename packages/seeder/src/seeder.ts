@@ -43,6 +43,10 @@ export interface SeederOptions {
    * ERR_IMAGE_CHANGED.
    */
   verifyReads?: boolean;
+  /** Send every byte, not only those the image's filesystems use (`--whole-disk`). */
+  wholeDisk?: boolean;
+  /** zstd level the slices are compressed at once, before serving (0: sent as they are). */
+  compressLevel?: number;
   /** Threads hashing slices for verify-on-read (default: one per core, at most 4; 0: inline). */
   hashWorkers?: number;
   /** Fault injection for drills and tests. */
@@ -200,7 +204,15 @@ export class Seeder {
     const bound = this.bound;
     if (!m || !bound) return;
     const started = this.started ? { started: true } : {};
-    this.role.send({ type: 'open-session', manifest: { ...m }, options: this.opts.sessionOptions, ...started });
+    const wireBytes = this.server?.wireBytes?.();
+    const wire = wireBytes === undefined ? {} : { wireBytes };
+    this.role.send({
+      type: 'open-session',
+      manifest: { ...m },
+      options: this.opts.sessionOptions,
+      ...started,
+      ...wire,
+    });
     const { host, port } = advertisedEndpoint(bound, this.opts.advertise, this.role.control?.localAddress);
     this.role.send({ type: 'serve', host, port, capacity: this.opts.capacity });
   }

@@ -15,6 +15,8 @@ export function limitsFrom(args: ParsedArgsOf<typeof COORDINATOR_OPTIONS>): Part
     maxConnections: args['max-connections'],
     maxConnectionsPerAddress: args['max-connections-per-address'],
     maxMessageBytes: args['max-message'],
+    maxHelloBytes: args['max-hello'],
+    maxBufferedBytesPerAddress: args['max-unfinished-per-address'],
     maxMessagesPerSecond: args['max-messages-per-second'],
     messageBurst: args['message-burst'],
     helloTimeoutMs: args['hello-timeout'],

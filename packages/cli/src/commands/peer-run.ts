@@ -26,7 +26,9 @@ export function summaryLine(target: string, r: PeerResult): string {
   // The rate is over the time spent transferring, not waiting in the queue or for a server.
   const rate = busy > 0 ? formatRate((r.bytesReceived * 1000) / busy) : '—';
   const from = r.servers.join(', ') || 'nobody (reused)';
-  return `imaged ${target}: ${formatBytes(r.bytesReceived)} received in ${formatDuration(busy)} of transfer (${rate}), ${formatDuration(ms)} in all, from ${from}; served ${formatBytes(r.bytesServed)} to ${r.clientsServed} clients`;
+  // Compressed slices: what crossed the wire too.
+  const wire = r.wireBytesReceived < r.bytesReceived ? ` (${formatBytes(r.wireBytesReceived)} on the wire)` : '';
+  return `imaged ${target}: ${formatBytes(r.bytesReceived)} received${wire} in ${formatDuration(busy)} of transfer (${rate}), ${formatDuration(ms)} in all, from ${from}; served ${formatBytes(r.bytesServed)} to ${r.clientsServed} clients`;
 }
 
 /** Time covered by the transfers (overlapping ones counted once). */

@@ -23,6 +23,8 @@ async function seederFrom(argv: Args, session: string, logger: Logger, progress:
     session,
     ...(argv.capacity !== undefined ? { capacity: argv.capacity } : {}),
     verifyReads: argv['verify-reads'],
+    wholeDisk: argv['whole-disk'],
+    compressLevel: argv.compress,
     ...(argv['hash-workers'] !== undefined ? { hashWorkers: argv['hash-workers'] } : {}),
     listen: parseListen(argv.listen),
     sessionOptions: sessionOptionsFrom(argv),

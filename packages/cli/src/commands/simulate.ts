@@ -14,6 +14,7 @@ interface Args {
   mode: 'classic' | 'relay' | 'both';
   transfer?: string;
   image?: string;
+  wire?: string;
   link?: string;
   'seeder-link'?: string;
   disk?: string;
@@ -36,6 +37,11 @@ interface Args {
 /** The fluid model's options (each needs --image and --link). */
 const FLUID_OPTIONS = {
   image: { type: 'string', describe: 'fluid model: image size (with --link)' },
+  wire: {
+    type: 'string',
+    describe:
+      'fluid model: what the image takes on the wire (used bytes, compressed: `cascade manifest` prints it; default --image)',
+  },
   link: { type: 'string', describe: "fluid model: every host's link rate, e.g. 1Gbit" },
   'seeder-link': { type: 'string', describe: "fluid model: the seeder's link rate (default --link)" },
   disk: { type: 'string', describe: "fluid model: each peer's disk write rate, e.g. 150MB/s" },
@@ -163,7 +169,7 @@ export function paramsFrom(argv: Args): Omit<SimulationParams, 'mode'> {
   };
 }
 
-const FLUID_ONLY = ['seeder-link', 'disk', 'slow', 'start', 'frame-overhead', 'ack-overhead', 'queue'] as const;
+const FLUID_ONLY = ['wire', 'seeder-link', 'disk', 'slow', 'start', 'frame-overhead', 'ack-overhead', 'queue'] as const;
 
 function modelFrom(argv: Args, peers: number): SimModel {
   const positive = (v: number, flag: string): number => {
@@ -189,9 +195,11 @@ function modelFrom(argv: Args, peers: number): SimModel {
   };
   const seederLinkBps = rate('seeder-link');
   const diskBps = rate('disk');
+  const wire = argv.wire === undefined ? undefined : positive(parseSizeArg(argv.wire, '--wire'), '--wire');
   return {
     kind: 'fluid',
     imageBytes: image,
+    ...(wire !== undefined ? { wireBytes: wire } : {}),
     linkBps: positive(parseRateArg(argv.link, '--link'), '--link'),
     ...(seederLinkBps !== undefined ? { seederLinkBps } : {}),
     ...(diskBps !== undefined ? { diskBps } : {}),

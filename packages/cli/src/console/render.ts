@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, formatRate } from '@cascade/common';
+import { formatBytes, formatDuration, formatRate, type SessionBytes } from '@cascade/common';
 import type { SessionStatus, StatusSnapshot } from '@cascade/coordinator';
 import { gatingText } from './gating.js';
 import { layoutSections } from './layout.js';
@@ -73,11 +73,26 @@ export function sessionSummary(s: SessionStatus, now: number, width: number): st
     `SESSION ${s.name} · ${s.state.toUpperCase()} · ${img} · imaged ${s.imaged}${of}`,
     `  ${gatingText(s, now)}`,
     `  ${rosterLine(s)}`,
+    ...(s.bytes ? [`  ${bytesLine(s.bytes)}`] : []),
     `${stats}${spark}`,
   ];
   if (s.noSource)
     lines.push('  !! NO COMPLETE SOURCE (ERR_NO_SOURCE): no seeder or imaged peer serves; start the seeder again');
   return lines;
+}
+
+/**
+ * The image's sizes and what crossed the wire:
+ * `image 1.0 GiB · used 410 MiB · wire ≈ 101 MiB · received 820 MiB in 202 MiB on the wire (4.06×)`.
+ */
+export function bytesLine(b: SessionBytes): string {
+  const parts = [`image ${formatBytes(b.image)}`, `used ${formatBytes(b.used)}`];
+  if (b.wireEstimate !== null) parts.push(`wire ≈ ${formatBytes(b.wireEstimate)}`);
+  if (b.wire > 0 || b.payload > 0) {
+    const ratio = b.ratio === null ? '' : ` (${b.ratio.toFixed(2)}×)`;
+    parts.push(`received ${formatBytes(b.payload)} in ${formatBytes(b.wire)} on the wire${ratio}`);
+  }
+  return parts.join(' · ');
 }
 
 /**

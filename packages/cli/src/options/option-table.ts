@@ -57,6 +57,13 @@ export function wholeAtLeast(min: number): (v: number) => void {
   };
 }
 
+/** A whole number from `min` to `max`. */
+export function wholeBetween(min: number, max: number): (v: number) => void {
+  return (v) => {
+    if (!Number.isSafeInteger(v) || v < min || v > max) fail(`expected a whole number from ${min} to ${max}, got ${v}`);
+  };
+}
+
 export const positiveCount = wholeAtLeast(1);
 export const port = (v: number): void => {
   if (!Number.isInteger(v) || v < 1 || v > 65535) fail(`expected a port 1-65535, got ${v}`);

@@ -1,5 +1,5 @@
-import { DIGEST_ALGORITHMS } from '@cascade/common';
-import { positiveCount, positiveRate, positiveSize, type OptionTable } from './option-table.js';
+import { DIGEST_ALGORITHMS, ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL } from '@cascade/common';
+import { positiveCount, positiveRate, positiveSize, wholeBetween, type OptionTable } from './option-table.js';
 import {
   CLIENT_SECURITY_OPTIONS,
   coordinatorWithDefault,
@@ -56,6 +56,19 @@ export const SEED_OPTIONS = [
   },
   ...GATING_OPTIONS,
   { name: 'name', kind: 'string', describe: 'name shown in status' },
+  {
+    name: 'compress',
+    kind: 'number',
+    default: ZSTD_DEFAULT_LEVEL,
+    check: wholeBetween(0, ZSTD_MAX_LEVEL),
+    describe: `zstd level slices are compressed at, once, ahead of the stream (0: send them as they are; 1-${ZSTD_MAX_LEVEL})`,
+  },
+  {
+    name: 'whole-disk',
+    kind: 'boolean',
+    default: false,
+    describe: 'send every byte of the image, not only the blocks its filesystems use (ext2/3/4, NTFS, FAT)',
+  },
   {
     name: 'verify-reads',
     kind: 'boolean',

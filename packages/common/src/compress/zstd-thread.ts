@@ -47,7 +47,9 @@ export function zstdThreadData(): { zstdWasm: unknown } {
  * Source text for a thread started with `eval: true` and zstdThreadData() in its workerData: it
  * defines `zstd` (Node's own zstd when the thread's runtime has it, else the WebAssembly codec)
  * and `decompressAndHash(algorithm, wire, imageLength)`, which returns `{ bytes, hex }` or
- * `{ error }` (a corrupt slice; the caller raises ERR_SLICE_DECOMPRESS) — it never throws.
+ * `{ error }` (a corrupt slice; the caller raises ERR_SLICE_DECOMPRESS), and
+ * `compressHere(src, level)`, which returns `{ wire }` (one zstd frame), `{ raw: true }` (it would
+ * not shrink: send it raw, as compressSlice's null) or `{ error }` — neither ever throws.
  */
 export const ZSTD_THREAD_SOURCE = `
 var __name = (f) => f;
@@ -55,6 +57,9 @@ const zstd = (() => {
   const zlib = require('node:zlib');
   if (typeof zlib.zstdDecompressSync === 'function')
     return {
+      compress(src, level) {
+        return zlib.zstdCompressSync(src, { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } });
+      },
       decompressInto(src, into) {
         const out = zlib.zstdDecompressSync(src, { maxOutputLength: into.length + 1 });
         if (out.length > into.length) throw new Error('zstd: the frame holds more than expected');
@@ -65,6 +70,15 @@ const zstd = (() => {
   ${zstdWasmInstance.toString()}
   return (${zstdWasmCodec.toString()})(require('node:worker_threads').workerData.zstdWasm);
 })();
+function compressHere(src, level) {
+  try {
+    if (src.length === 0) return { raw: true };
+    const out = zstd.compress(src, level);
+    return out.length < src.length ? { wire: out } : { raw: true };
+  } catch (err) {
+    return { error: String((err && err.message) || err) };
+  }
+}
 function decompressAndHash(algorithm, wire, imageLength) {
   try {
     const bytes = new Uint8Array(imageLength);

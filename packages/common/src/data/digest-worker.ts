@@ -4,6 +4,7 @@ import { CascadeError } from '../errors.js';
 import { sliceDigest, type DigestAlgorithm } from '../manifest/digest.js';
 import type { WasmModule } from '../webassembly.js';
 import { MD5_LANES, md5LanesHasher, md5LanesModule, md5LanesWasm } from '../manifest/md5-lanes.js';
+import { decompressAndDigest, ZSTD_THREAD_SOURCE, zstdThreadData } from '../compress/zstd-thread.js';
 
 // The worker's whole program, evaluated from a string so the one-file bundle needs no extra file.
 // It hashes bytes where they lie in shared memory, or bytes the main thread copied into a slot
@@ -39,10 +40,30 @@ function hashLanes(jobs) {
   }
   jobs.forEach((j, i) => parentPort.postMessage({ id: j.id, ...(hexes ? { hex: hexes[i] } : hash('md5', views[i])) }));
 }
+let zstdHere = null;
+function unzstd(m, wire) {
+  try {
+    zstdHere ??= (function () {
+      ${ZSTD_THREAD_SOURCE}
+      return zstd;
+    })();
+  } catch (err) {
+    return { error: String((err && err.message) || err) };
+  }
+  try {
+    const into = new Uint8Array(m.into, m.intoOffset, m.imageLength);
+    const n = zstdHere.decompressInto(wire, into);
+    if (n !== m.imageLength) return { bad: 'a compressed slice holds ' + n + ' bytes, the manifest says ' + m.imageLength };
+    return hash(m.algorithm, into);
+  } catch (err) {
+    return { bad: String((err && err.message) || err) };
+  }
+}
 parentPort.on('message', (m) => {
   if (m.lanes) return hashLanes(m.lanes);
   const bytes = m.shared ? new Uint8Array(m.shared, m.offset, m.length) : new Uint8Array(m.slot, 0, m.length);
-  parentPort.postMessage({ id: m.id, slot: m.slot, ...hash(m.algorithm, bytes) }, m.slot ? [m.slot] : []);
+  const answer = m.into ? unzstd(m, bytes) : hash(m.algorithm, bytes);
+  parentPort.postMessage({ id: m.id, slot: m.slot, ...answer }, m.slot ? [m.slot] : []);
 });
 `;
 /** Most hashing threads a pool starts by default, however many cores there are. */
@@ -61,6 +82,8 @@ interface Job {
   algorithm: DigestAlgorithm;
   chunks: readonly Buffer[];
   length: number;
+  /** Decompress the chunks (one zstd frame) into `into` (shared memory), then hash those bytes. */
+  unzstd?: { into: Buffer; imageLength: number } | undefined;
   resolve: (hex: string) => void;
   reject: (err: Error) => void;
 }
@@ -69,7 +92,20 @@ interface Reply {
   id: number;
   hex?: string;
   error?: string;
+  /** The compressed slice did not decompress to its image length (the sender's fault). */
+  bad?: string;
   slot?: ArrayBuffer;
+}
+
+const noop = (): void => undefined;
+
+/** The zstd module for the threads (none when it cannot be compiled here: they then answer inline). */
+function zstdData(): { zstdWasm?: unknown } {
+  try {
+    return zstdThreadData();
+  } catch {
+    return {};
+  }
 }
 
 /** Jobs one thread holds at once: one hashed while the next is copied in (two slots). */
@@ -102,9 +138,11 @@ class HashThread {
   post(job: Job): void {
     const shared = sharedChunk(job);
     this.jobs.set(job.id, job);
+    const z = job.unzstd;
+    const out = z ? { into: z.into.buffer, intoOffset: z.into.byteOffset, imageLength: z.imageLength } : {};
     if (shared) {
       const { buffer, byteOffset: offset, length } = shared;
-      this.worker.postMessage({ id: job.id, algorithm: job.algorithm, shared: buffer, offset, length });
+      this.worker.postMessage({ id: job.id, algorithm: job.algorithm, shared: buffer, offset, length, ...out });
       return;
     }
     let slot = this.free.pop();
@@ -112,7 +150,7 @@ class HashThread {
     const view = Buffer.from(slot, 0, job.length);
     let at = 0;
     for (const c of job.chunks) at += c.copy(view, at);
-    this.worker.postMessage({ id: job.id, algorithm: job.algorithm, slot, length: job.length }, [slot]);
+    this.worker.postMessage({ id: job.id, algorithm: job.algorithm, slot, length: job.length, ...out }, [slot]);
   }
 
   /** Equal MD5 slices in shared memory, hashed together in the thread's SIMD lanes. */
@@ -134,6 +172,18 @@ class HashThread {
     if (this.jobs.size === 0) this.lanes = false;
     if (slot && this.free.length < JOBS_PER_WORKER) this.free.push(slot);
     return job;
+  }
+}
+
+/** A job done inline: hashed, or decompressed then hashed (a corrupt slice rejects ERR_SLICE_DECOMPRESS). */
+function inlineJob(job: Job): Promise<string> {
+  const z = job.unzstd;
+  if (!z) return inlineDigest(job.algorithm, job.chunks);
+  try {
+    const wire = job.chunks.length === 1 ? (job.chunks[0] as Buffer) : Buffer.concat(job.chunks);
+    return Promise.resolve(decompressAndDigest(job.algorithm, wire, z.imageLength, z.into).hex);
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }
 
@@ -208,6 +258,28 @@ export class DigestPool {
     });
   };
 
+  /**
+   * Decompress a compressed slice (`wire`: one zstd frame, as received) into `into` (its first
+   * `imageLength` bytes: in shared memory, the threads write it there; else it is done inline),
+   * and digest those bytes. Rejects ERR_SLICE_DECOMPRESS when the frame is corrupt or holds
+   * another length: a bad slice, the sender's fault.
+   */
+  digestCompressed(
+    algorithm: DigestAlgorithm,
+    wire: readonly Buffer[],
+    imageLength: number,
+    into: Buffer,
+  ): Promise<string> {
+    const length = wire.reduce((n, c) => n + c.length, 0);
+    const job = { id: this.nextId++, algorithm, chunks: wire, length, unzstd: { into, imageLength } };
+    const threads = this.closed || !(into.buffer instanceof SharedArrayBuffer) ? [] : this.ensure();
+    if (threads.length === 0 || into.length < imageLength) return inlineJob({ ...job, resolve: noop, reject: noop });
+    return new Promise<string>((resolve, reject) => {
+      this.waiting.push({ ...job, resolve, reject });
+      this.dispatch();
+    });
+  }
+
   /** Stop the threads; jobs not answered yet are hashed inline. */
   async close(): Promise<void> {
     this.closed = true;
@@ -232,7 +304,7 @@ export class DigestPool {
   }
 
   private start(): HashThread {
-    const workerData = this.md5Lanes ? { md5Lanes: md5LanesWasm() } : {};
+    const workerData = { ...(this.md5Lanes ? { md5Lanes: md5LanesWasm() } : {}), ...zstdData() };
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData });
     w.unref();
     const t = new HashThread(w);
@@ -265,11 +337,11 @@ export class DigestPool {
    */
   private takeLanes(threads: HashThread[]): Job[] | 'wait' | null {
     const first = this.waiting[0] as Job;
-    if (first.algorithm !== 'md5' || !sharedChunk(first)) return null;
+    if (first.algorithm !== 'md5' || first.unzstd || !sharedChunk(first)) return null;
     const picked: number[] = [];
     for (let i = 0; i < this.waiting.length && picked.length < MD5_LANES; i++) {
       const j = this.waiting[i] as Job;
-      if (j.algorithm === 'md5' && j.length === first.length && sharedChunk(j)) picked.push(i);
+      if (j.algorithm === 'md5' && !j.unzstd && j.length === first.length && sharedChunk(j)) picked.push(i);
     }
     if (picked.length < MD5_LANES) {
       if (threads.some((t) => t.lanes)) return 'wait';
@@ -285,7 +357,13 @@ export class DigestPool {
     const job = t.finish(m.id, m.slot);
     if (job) {
       if (m.hex !== undefined) job.resolve(m.hex);
-      else inlineDigest(job.algorithm, job.chunks).then(job.resolve, job.reject);
+      else if (m.bad !== undefined)
+        job.reject(
+          new CascadeError('ERR_SLICE_DECOMPRESS', `a compressed slice did not decompress: ${m.bad}`, {
+            details: { wireBytes: job.length, imageLength: job.unzstd?.imageLength },
+          }),
+        );
+      else inlineJob(job).then(job.resolve, job.reject);
     }
     this.dispatch();
   }
@@ -302,12 +380,12 @@ export class DigestPool {
   }
 
   private orphan(t: HashThread): void {
-    for (const job of t.jobs.values()) inlineDigest(job.algorithm, job.chunks).then(job.resolve, job.reject);
+    for (const job of t.jobs.values()) inlineJob(job).then(job.resolve, job.reject);
     t.jobs.clear();
   }
 
   private drainInline(): void {
-    for (const job of this.waiting.splice(0)) inlineDigest(job.algorithm, job.chunks).then(job.resolve, job.reject);
+    for (const job of this.waiting.splice(0)) inlineJob(job).then(job.resolve, job.reject);
   }
 }
 

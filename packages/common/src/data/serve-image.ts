@@ -7,6 +7,7 @@ import { verifyTicket } from '../protocol/ticket.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SliceServer } from './slice-server.js';
 import {
+  CompressedSliceSource,
   CorruptingSliceSource,
   FileSliceSource,
   VerifyingSliceSource,
@@ -41,6 +42,8 @@ export interface ServeImageOptions {
    * --verify-reads); `onChanged` hears once that the image no longer matches (ERR_IMAGE_CHANGED).
    */
   verify?: { hash: SliceHasher; onChanged: (err: CascadeError) => void } | undefined;
+  /** A slice's compressed payload, when it has one (the seeder's cache); null: send it raw. */
+  compressed?: ((index: number) => Promise<Buffer | null>) | undefined;
   /** A listener already bound to `listen` (bindListener): taken over instead of binding again. */
   prebound?: Server | undefined;
   /** The rate floor for clients while full (default CLIENT_FLOOR_DEFAULTS; null: none, a relay). */
@@ -56,6 +59,7 @@ export async function serveImage(
 ): Promise<{ server: SliceServer; bound: { host: string; port: number } }> {
   let source: SliceSource = new FileSliceSource(o.manifest, o.fh, o.held, o.waitFor, o.live);
   if (o.verify) source = new VerifyingSliceSource(source, o.verify.hash, o.verify.onChanged);
+  if (o.compressed) source = new CompressedSliceSource(source, o.compressed);
   if (o.fault) source = new CorruptingSliceSource(source, o.fault);
   const server = new SliceServer({
     logger: o.logger,

@@ -15,7 +15,7 @@ import type { TicketClaims } from '../protocol/ticket.js';
 import { SLICE_SERVER_DEFAULTS } from './connection-gate.js';
 import type { ClientStats, SliceServerOptions } from './slice-server.js';
 import { holdChunk } from './buffer-pool.js';
-import { discardBody, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
+import { discardBody, isCompressedSlice, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
 
 /** What a connection needs from its server: admission against capacity, accounting. */
 export interface ConnectionHost {
@@ -147,24 +147,25 @@ export class SliceConnection {
       return;
     }
     if (isSliceStream(data)) return this.sendStream(index, data);
+    const bytes = isCompressedSlice(data) ? data.zstd : data;
     if (this.done) return;
-    if (this.opts.rateLimiter) await this.opts.rateLimiter.take(data.length);
+    if (this.opts.rateLimiter) await this.opts.rateLimiter.take(bytes.length);
     if (this.done) return;
-    this.socket.write(encodeSliceHeader(index, data.length));
-    const flushed = this.socket.write(data);
-    this.stats.bytes += data.length;
+    this.socket.write(encodeSliceHeader(index, bytes.length, bytes === data ? 0 : FrameFlags.COMPRESSED));
+    const flushed = this.socket.write(bytes);
+    this.stats.bytes += bytes.length;
     this.stats.slices++;
-    this.server.countBytes(data.length);
+    this.server.countBytes(bytes.length);
     // Once drained, the socket holds no reference to the bytes: the source may read into them again.
     if (!flushed) await this.drained();
-    if (!flushed) this.opts.source.recycle?.(data);
+    if (!flushed) this.opts.source.recycle?.(bytes);
   }
 
   /** Forward a slice as it arrives: each chunk goes out (rate-limited, back-pressured) as it comes. */
   private async sendStream(index: number, stream: SliceStream): Promise<void> {
     try {
       if (this.done) return;
-      this.socket.write(encodeSliceHeader(index, stream.length));
+      this.socket.write(encodeSliceHeader(index, stream.length, stream.compressed ? FrameFlags.COMPRESSED : 0));
       this.midSlice = true;
       for (let c = await stream.next(); c !== null; c = await stream.next()) {
         if (this.done) return;

@@ -1,15 +1,19 @@
 import type { FileHandle } from 'node:fs/promises';
 import { CascadeError } from '../errors.js';
 import type { DigestAlgorithm } from '../manifest/digest.js';
-import { sliceLength, zeroMap, type Manifest, type SliceBitmap } from '../manifest/manifest.js';
-import { corruptStream, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
+import { readPayload } from '../manifest/build-manifest.js';
+import { slicePayloadLength, slicePieces, zeroMap, type Manifest, type SliceBitmap } from '../manifest/manifest.js';
+import { corruptStream, isCompressedSlice, isSliceStream, type SliceBody, type SliceStream } from './slice-stream.js';
 
 /** Where a server's slices come from: the seeder's image, or a peer's verified target. */
 export interface SliceSource {
   readonly manifest: Manifest;
   /** True when slice `index` can be served now. */
   has(index: number): boolean;
-  /** The slice's bytes; rejects with ERR_SLICE_UNAVAILABLE if not held (relay: after waiting). */
+  /**
+   * The slice's payload (its used bytes; the whole slice without a used map); rejects with
+   * ERR_SLICE_UNAVAILABLE if not held (relay: after waiting).
+   */
   readSlice(index: number): Promise<Buffer>;
   /**
    * Relay cut-through: the slice's bytes, or — for a slice still arriving — a stream of them as
@@ -54,7 +58,7 @@ export class FileSliceSource implements SliceSource {
   private readonly zero: SliceBitmap;
   /** Full-slice buffers this source allocated and got back: read into again (fresh memory costs page faults). */
   private readonly spare: Buffer[] = [];
-  private readonly mine = new WeakSet<Buffer>();
+  private readonly mine = new WeakSet<ArrayBufferLike>();
   constructor(
     readonly manifest: Manifest,
     private readonly fh: FileHandle,
@@ -81,16 +85,19 @@ export class FileSliceSource implements SliceSource {
       if (!this.waitFor) throw new CascadeError('ERR_SLICE_UNAVAILABLE', `slice ${index} is not held`);
       await this.waitFor(index);
     }
-    const length = sliceLength(this.manifest, index);
-    const into = length === this.manifest.sliceSize ? this.spare.pop() : undefined;
-    const buf = await readFully(this.fh, length, index * this.manifest.sliceSize, into);
-    if (length === this.manifest.sliceSize) this.mine.add(buf);
+    const m = this.manifest;
+    const into = this.spare.pop() ?? Buffer.allocUnsafeSlow(m.sliceSize);
+    this.mine.add(into.buffer);
+    const path = { path: m.name, size: m.size };
+    const buf = await readPayload(this.fh, path, into, slicePieces(m, index));
+    if (buf.length !== slicePayloadLength(m, index))
+      throw new CascadeError('ERR_INTERNAL', `slice ${index}: short payload`);
     return buf;
   }
 
   recycle(buf: Buffer): void {
-    if (!this.mine.delete(buf) || this.spare.length >= MAX_SPARE_BUFFERS) return;
-    this.spare.push(buf);
+    if (!this.mine.delete(buf.buffer) || this.spare.length >= MAX_SPARE_BUFFERS) return;
+    this.spare.push(Buffer.from(buf.buffer, 0, this.manifest.sliceSize));
   }
 
   /** A held slice from the file; one still arriving (relay) as a stream of its bytes. */
@@ -119,6 +126,29 @@ abstract class WrappedSliceSource implements SliceSource {
 }
 
 /**
+ * Slices compressed once (the seeder's cache): a slice the cache holds goes out as its compressed
+ * bytes (FrameFlags.COMPRESSED), any other as the inner source has it.
+ */
+export class CompressedSliceSource extends WrappedSliceSource {
+  constructor(
+    inner: SliceSource,
+    private readonly compressed: (index: number) => Promise<Buffer | null>,
+  ) {
+    super(inner);
+  }
+  readSlice(index: number): Promise<Buffer> {
+    return this.inner.readSlice(index);
+  }
+  async openSlice(index: number): Promise<SliceBody> {
+    if (this.inner.has(index)) {
+      const zstd = await this.compressed(index);
+      if (zstd) return { zstd };
+    }
+    return this.inner.openSlice ? this.inner.openSlice(index) : this.inner.readSlice(index);
+  }
+}
+
+/**
  * Fault injection for tests and drills: a source that flips one byte of chosen slices.
  * `every` corrupts every Nth slice served (index % every === every - 1); `once` corrupts each
  * listed index the first time only.
@@ -137,7 +167,8 @@ export class CorruptingSliceSource extends WrappedSliceSource {
   }
   async openSlice(index: number): Promise<SliceBody> {
     const body = this.inner.openSlice ? await this.inner.openSlice(index) : await this.inner.readSlice(index);
-    return isSliceStream(body) ? (this.hit(index) ? corruptStream(body) : body) : this.corrupt(index, body);
+    if (isSliceStream(body)) return this.hit(index) ? corruptStream(body) : body;
+    return isCompressedSlice(body) ? { zstd: this.corrupt(index, body.zstd) } : this.corrupt(index, body);
   }
   private hit(index: number): boolean {
     const every = this.fault.every;

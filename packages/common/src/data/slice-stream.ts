@@ -5,6 +5,8 @@
  */
 export interface SliceStream {
   readonly length: number;
+  /** The bytes are a zstd frame of the slice's payload (FrameFlags.COMPRESSED), forwarded as they are. */
+  readonly compressed?: boolean;
   /**
    * The next chunk, or null once `length` bytes were given. Rejects (ERR_SLICE_UNAVAILABLE) when
    * the rest did not come within the relay's wait.
@@ -14,11 +16,20 @@ export interface SliceStream {
   close(): void;
 }
 
-/** What a slice source hands the server for one slice: its bytes, or a stream of them. */
-export type SliceBody = Buffer | SliceStream;
+/** A slice's payload compressed once (the seeder's cache): sent as it is, flagged COMPRESSED. */
+export interface CompressedSlice {
+  readonly zstd: Buffer;
+}
+
+/** What a slice source hands the server for one slice: its payload, compressed, or a stream of either. */
+export type SliceBody = Buffer | SliceStream | CompressedSlice;
 
 export function isSliceStream(b: SliceBody | null): b is SliceStream {
-  return b !== null && !Buffer.isBuffer(b);
+  return b !== null && !Buffer.isBuffer(b) && 'next' in b;
+}
+
+export function isCompressedSlice(b: SliceBody | null): b is CompressedSlice {
+  return b !== null && !Buffer.isBuffer(b) && 'zstd' in b;
 }
 
 /** Close a body that turned out not to be needed (a read-ahead when the connection closes). */
@@ -40,6 +51,7 @@ export function corruptStream(inner: SliceStream): SliceStream {
   let offset = 0;
   return {
     length: inner.length,
+    compressed: inner.compressed === true,
     close: () => inner.close(),
     next: async () => {
       const c = await inner.next();

@@ -12,6 +12,7 @@ import {
   sliceCount,
   type Manifest,
 } from './manifest.js';
+import { payloadPieces, type PayloadPiece, type UsedMap } from './used-map.js';
 
 export interface BuildManifestOptions {
   sliceSize?: number;
@@ -25,6 +26,11 @@ export interface BuildManifestOptions {
   /** Hash slices elsewhere (a DigestPool's digest), `hashers` at once; default: inline, one at a time. */
   hash?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
   hashers?: number;
+  /**
+   * The bytes the filesystems use (readDiskLayout's map): only they are read and hashed, and the
+   * manifest carries the map. Absent or null: every byte (`--whole-disk`).
+   */
+  used?: UsedMap | null | undefined;
 }
 
 /** True when every byte of `buf` is zero. */
@@ -49,21 +55,30 @@ function sliceBuffers(count: number, size: number, shared: boolean): Buffer[] {
   );
 }
 
-/** Read `length` bytes at `position` into `buf`; the image ending early is ERR_IMAGE_UNREADABLE. */
-async function readSliceAt(
+/**
+ * Read a slice's payload (its used pieces, one after another) into `buf`; the image ending early
+ * is ERR_IMAGE_UNREADABLE.
+ */
+export async function readPayload(
   fh: FileHandle,
   at: { path: string; size: number },
   buf: Buffer,
-  position: number,
-  length: number,
+  pieces: readonly PayloadPiece[],
 ): Promise<Buffer> {
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
-    if (bytesRead === 0) {
-      throw new CascadeError('ERR_IMAGE_UNREADABLE', `image ${at.path} ended at ${position + got} of ${at.size} bytes`);
+  let length = 0;
+  for (const p of pieces) {
+    let got = 0;
+    while (got < p.length) {
+      const { bytesRead } = await fh.read(buf, p.payloadOffset + got, p.length - got, p.position + got);
+      if (bytesRead === 0) {
+        throw new CascadeError(
+          'ERR_IMAGE_UNREADABLE',
+          `image ${at.path} ended at ${p.position + got} of ${at.size} bytes`,
+        );
+      }
+      got += bytesRead;
     }
-    got += bytesRead;
+    length = p.payloadOffset + p.length;
   }
   return buf.subarray(0, length);
 }
@@ -103,13 +118,9 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
     for (let i = 0; i < count; i++) {
       if (free.length === 0) await hashing.get(Math.min(...hashing.keys()));
       const buf = free.pop() as Buffer;
-      const slice = await readSliceAt(
-        fh,
-        { path, size },
-        buf,
-        i * sliceSize,
-        Math.min(sliceSize, size - i * sliceSize),
-      );
+      const start = i * sliceSize;
+      const pieces = payloadPieces(options.used ?? null, start, Math.min(start + sliceSize, size));
+      const slice = await readPayload(fh, { path, size }, buf, pieces);
       if (isAllZero(slice)) zero.set(i);
       const hex = options.hash ? options.hash(digest, [slice]) : Promise.resolve(sliceDigest(digest, slice));
       const settled = hex.then((d) => {
@@ -122,7 +133,8 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
       hashing.set(i, settled);
     }
     await Promise.all(hashing.values());
-    const body = { version: MANIFEST_VERSION, size, sliceSize, digest, digests, zero: zero.toBase64() };
+    const used = options.used ? { used: options.used.encode() } : {};
+    const body = { version: MANIFEST_VERSION, size, sliceSize, digest, digests, zero: zero.toBase64(), ...used };
     return { ...body, imageId: computeImageId(body), name: options.name ?? basename(path) };
   } finally {
     await fh.close();

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CascadeError } from '../errors.js';
 import { DIGEST_ALGORITHMS, DIGEST_HEX_LENGTH, zeroSliceDigest, type DigestAlgorithm } from './digest.js';
+import { payloadPieces, UsedMap, type PayloadPiece } from './used-map.js';
 
 export const MANIFEST_VERSION = 1 as const;
 export const DEFAULT_SLICE_SIZE = 4 * 1024 * 1024;
@@ -21,8 +22,16 @@ export interface Manifest {
   digest: DigestAlgorithm;
   /** Hex digest of every slice, in order (the last slice may be short). */
   digests: string[];
-  /** Bitmap, base64: bit i (LSB first) set when slice i is all zeros and never crosses the wire. */
+  /**
+   * Bitmap, base64: bit i (LSB first) set when slice i's payload is all zeros (or empty) and never
+   * crosses the wire.
+   */
   zero: string;
+  /**
+   * The bytes the image's filesystems use (used-map.ts), when known: only they are read, sent,
+   * written and covered by the slice digests. Absent: every byte (`--whole-disk`).
+   */
+  used?: string | undefined;
   /** Ed25519 signature over the manifest's content digest (see manifest-signature.ts). */
   signature?: ManifestSignature | undefined;
 }
@@ -46,6 +55,10 @@ export const manifestSchema = z.object({
   digest: z.enum(DIGEST_ALGORITHMS),
   digests: z.array(hexDigest).max(16 * 1024 * 1024),
   zero: z.string().max(4 * 1024 * 1024),
+  used: z
+    .string()
+    .max(64 * 1024 * 1024)
+    .optional(),
   signature: z.object({ alg: z.literal('ed25519'), key: z.string().max(64), sig: z.string().max(128) }).optional(),
 });
 
@@ -95,7 +108,7 @@ export class SliceBitmap {
   }
 }
 
-type ManifestContent = Pick<Manifest, 'version' | 'size' | 'sliceSize' | 'digest' | 'digests' | 'zero'>;
+type ManifestContent = Pick<Manifest, 'version' | 'size' | 'sliceSize' | 'digest' | 'digests' | 'zero' | 'used'>;
 
 /**
  * SHA-256 (hex, 64 characters) over everything that defines the image's bytes: version, size,
@@ -104,6 +117,7 @@ type ManifestContent = Pick<Manifest, 'version' | 'size' | 'sliceSize' | 'digest
 export function manifestContentDigest(m: ManifestContent): string {
   const h = createHash('sha256');
   h.update(JSON.stringify([m.version, m.size, m.sliceSize, m.digest, m.zero]));
+  if (m.used !== undefined) h.update(JSON.stringify(['used', m.used]));
   for (const d of m.digests) h.update(d);
   return h.digest('hex');
 }
@@ -128,9 +142,10 @@ export function parseManifest(input: unknown): Manifest {
   if (m.digests.some((d) => d.length !== hexLength)) {
     throw new CascadeError('ERR_MANIFEST_INVALID', `every ${m.digest} digest must be ${hexLength} hex characters`);
   }
+  if (m.used === undefined) delete m.used;
   const zero = SliceBitmap.fromBase64(count, m.zero);
   for (let i = 0; i < count; i++) {
-    if (zero.get(i) && m.digests[i] !== zeroSliceDigest(m.digest, sliceLength(m, i))) {
+    if (zero.get(i) && m.digests[i] !== zeroSliceDigest(m.digest, slicePayloadLength(m, i))) {
       throw new CascadeError(
         'ERR_MANIFEST_INVALID',
         `slice ${i} is flagged all-zero but its digest is not that of zeros`,
@@ -144,6 +159,32 @@ export function parseManifest(input: unknown): Manifest {
   return m;
 }
 
+const usedMaps = new WeakMap<Manifest, UsedMap | null>();
+
+/** The manifest's used map (decoded once per manifest object), or null when every byte is used. */
+export function usedMap(m: Pick<Manifest, 'used' | 'size'>): UsedMap | null {
+  const key = m as Manifest;
+  let map = usedMaps.get(key);
+  if (map === undefined) {
+    map = m.used === undefined ? null : UsedMap.decode(m.used, m.size);
+    usedMaps.set(key, map);
+  }
+  return map;
+}
+
+/** Where slice `index`'s payload lands in the image (one piece for the whole slice without a used map). */
+export function slicePieces(m: Pick<Manifest, 'used' | 'size' | 'sliceSize'>, index: number): PayloadPiece[] {
+  const start = index * m.sliceSize;
+  return payloadPieces(usedMap(m), start, start + sliceLength(m, index));
+}
+
+/** Bytes in slice `index`'s payload: its used bytes (all of them without a used map). */
+export function slicePayloadLength(m: Pick<Manifest, 'used' | 'size' | 'sliceSize'>, index: number): number {
+  const map = usedMap(m);
+  const start = index * m.sliceSize;
+  return map ? map.bytesWithin(start, start + sliceLength(m, index)) : sliceLength(m, index);
+}
+
 /** Zero bitmap of a manifest. */
 export function zeroMap(m: Manifest): SliceBitmap {
   return SliceBitmap.fromBase64(m.digests.length, m.zero);
@@ -153,6 +194,6 @@ export function zeroMap(m: Manifest): SliceBitmap {
 export function wireBytes(m: Manifest): number {
   const zero = zeroMap(m);
   let total = 0;
-  for (let i = 0; i < m.digests.length; i++) if (!zero.get(i)) total += sliceLength(m, i);
+  for (let i = 0; i < m.digests.length; i++) if (!zero.get(i)) total += slicePayloadLength(m, i);
   return total;
 }

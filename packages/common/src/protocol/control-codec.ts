@@ -10,6 +10,7 @@ import {
   type CoordinatorMessage,
   type ControlMessage,
 } from './control-messages.js';
+import { checkMsgpackShape, CLIENT_SHAPE_LIMITS, type MsgpackShapeLimits } from './msgpack-shape.js';
 
 /** Default ceiling for one control message (a manifest for a 100 GiB image fits easily). */
 export const MAX_CONTROL_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -41,10 +42,17 @@ function decodeSingle(data: Uint8Array): unknown {
   return values[0];
 }
 
-function decodeWith<T>(data: Uint8Array, schema: z.ZodType<T>, known: ReadonlySet<string>, maxBytes: number): T {
+function decodeWith<T>(
+  data: Uint8Array,
+  schema: z.ZodType<T>,
+  known: ReadonlySet<string>,
+  maxBytes: number,
+  shape?: MsgpackShapeLimits,
+): T {
   if (data.byteLength > maxBytes) {
     throw new CascadeError('ERR_MESSAGE_TOO_LARGE', `message of ${data.byteLength} bytes exceeds ${maxBytes}`);
   }
+  if (shape) checkMsgpackShape(Buffer.from(data.buffer, data.byteOffset, data.byteLength), shape);
   const raw = decodeSingle(data);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Buffer.isBuffer(raw)) {
     throw new CascadeError('ERR_MESSAGE_MALFORMED', 'message is not a msgpack map');
@@ -66,9 +74,12 @@ function decodeWith<T>(data: Uint8Array, schema: z.ZodType<T>, known: ReadonlySe
   return r.data;
 }
 
-/** Decode and validate a message sent to the coordinator. Throws CascadeError. */
+/**
+ * Decode and validate a message sent to the coordinator; its raw bytes are checked against
+ * CLIENT_SHAPE_LIMITS before they are decoded. Throws CascadeError.
+ */
 export function decodeClientMessage(data: Uint8Array, maxBytes = MAX_CONTROL_MESSAGE_BYTES): ClientMessage {
-  return decodeWith(data, clientMessageSchema, clientMessageTypes, maxBytes);
+  return decodeWith(data, clientMessageSchema, clientMessageTypes, maxBytes, CLIENT_SHAPE_LIMITS);
 }
 
 /** Decode and validate a message sent by the coordinator. Throws CascadeError. */

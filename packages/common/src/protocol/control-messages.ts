@@ -75,6 +75,11 @@ export const clientMessageSchemas = [
      * that restarted since runs it at once instead of gating it again.
      */
     started: z.boolean().optional(),
+    /**
+     * The seeder's estimate of the bytes the whole image takes on the wire (its compressed slices;
+     * slices not compressed yet counted whole), for status and metrics. Absent: not known.
+     */
+    wireBytes: count.optional(),
   }),
   z.object({ type: z.literal('serve'), host, port, capacity, relay: z.boolean().optional() }),
   z.object({
@@ -84,12 +89,24 @@ export const clientMessageSchemas = [
     /** Set when re-announcing after a reconnect while a transfer from that server goes on. */
     activeServer: id.optional(),
   }),
-  z.object({ type: z.literal('progress'), slices: count, bytes: count, rate: z.number().nonnegative() }),
+  z.object({
+    type: z.literal('progress'),
+    slices: count,
+    bytes: count,
+    rate: z.number().nonnegative(),
+    /** Bytes received on data connections so far, in all (compressed slices count as sent). Optional: older peers. */
+    wire: count.optional(),
+    /** Payload bytes (used image bytes) received and written so far, in all. Optional: older peers. */
+    payload: count.optional(),
+  }),
   z.object({
     type: z.literal('done'),
     server: id,
     bytes: count,
     ms: count,
+    /** The peer's final `progress` wire and payload totals (the bytes since its last report included). */
+    wire: count.optional(),
+    payload: count.optional(),
     /** Slices of the finishing transfer that failed their digest and were fetched again. */
     badSlices: count.optional(),
   }),

@@ -27,6 +27,11 @@ export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
 export const FrameFlags = {
   /** SLICE: the slice is all zeros; no payload follows. */
   ZERO: 1,
+  /**
+   * SLICE: the payload is one zstd frame holding the slice's payload (its used bytes); without
+   * it the payload is those bytes as they are. Relays forward it as it came.
+   */
+  COMPRESSED: 2,
 } as const;
 
 export const HEADER_BYTES = 12;

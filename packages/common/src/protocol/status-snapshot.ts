@@ -78,10 +78,26 @@ export const rosterSummarySchema = z.object({
   expected: count.nullable(),
 });
 
+/**
+ * A session's sizes and traffic: the image's bytes, the bytes its filesystems use (the whole
+ * image without a used map), the seeder's estimate of its wire size, and what its peers received:
+ * payload bytes written and the wire bytes they took. `ratio` = payload ÷ wire (null before any).
+ */
+export const sessionBytesSchema = z.object({
+  image: amount,
+  used: amount,
+  wireEstimate: amount.nullable(),
+  wire: amount,
+  payload: amount,
+  ratio: amount.nullable(),
+});
+
 export const sessionStatusSchema = z.object({
   name: text,
   state: sessionStateSchema,
   image: z.object({ name: text, imageId: text, size: amount, slices: count }).nullable(),
+  /** Sizes and traffic, once the session has an image (absent from older coordinators). */
+  bytes: sessionBytesSchema.nullable().optional(),
   options: sessionOptionsSchema,
   openedAt: time.nullable(),
   startedAt: time.nullable(),
@@ -144,6 +160,7 @@ export const statusSnapshotSchema = z.object({
 });
 
 export type SessionStatus = z.infer<typeof sessionStatusSchema>;
+export type SessionBytes = z.infer<typeof sessionBytesSchema>;
 export type SessionReport = z.infer<typeof sessionReportSchema>;
 export type RosterStatus = z.infer<typeof rosterEntrySchema>;
 export type RosterSummaryStatus = z.infer<typeof rosterSummarySchema>;

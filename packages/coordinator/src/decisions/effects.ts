@@ -1,7 +1,7 @@
 import type { Logger, SessionReport } from '@cascade/common';
 import { DecisionApplier } from './applier.js';
 import type { Member, QuarantinePolicy } from '../members/member.js';
-import type { SessionStore } from '../sessions/session-store.js';
+import type { SessionStore, SessionTraffic as Traffic } from '../sessions/session-store.js';
 import type { MemberTable } from '../members/member-table.js';
 import type { CoordinatorMetrics } from '../status/metrics.js';
 import { MemberOutcomes } from '../sessions/outcomes.js';
@@ -108,16 +108,33 @@ export class Effects {
    * A client's cumulative progress: its board line moves, the new bytes are credited to the
    * server serving it and counted in the metrics.
    */
-  progressed(m: Member, slices: number, bytes: number, rate: number, now: number): void {
+  progressed(m: Member, slices: number, bytes: number, rate: number, now: number, traffic?: Partial<Traffic>): void {
     const v = m.view;
     if (!v) return;
     const fresh = { slices: Math.max(0, slices - v.slices), bytes: Math.max(0, bytes - v.bytes) };
     Object.assign(v, { slices, bytes, rate, updatedAt: now });
+    this.trafficed(m, v, traffic ?? {});
     const serverId = this.p.scheduler.getClient(m.id)?.server; // the one record of who serves it
     const server = serverId ? this.p.members.get(serverId)?.view : undefined;
     if (server) server.bytesServed = (server.bytesServed ?? 0) + fresh.bytes;
     if (serverId && fresh.bytes > 0) this.apply(this.p.health.reached(serverId, now));
     this.p.metrics.progressed(m.session ?? '', fresh);
+  }
+
+  /** A client's wire and payload totals: what is new is added to its session's and to the metrics. */
+  private trafficed(m: Member, v: NonNullable<Member['view']>, t: Partial<Traffic>): void {
+    const fresh = {
+      wire: Math.max(0, (t.wire ?? 0) - (v.wire ?? 0)),
+      payload: Math.max(0, (t.payload ?? 0) - (v.payload ?? 0)),
+    };
+    if (t.wire !== undefined) v.wire = Math.max(v.wire ?? 0, t.wire);
+    if (t.payload !== undefined) v.payload = Math.max(v.payload ?? 0, t.payload);
+    const book = this.p.sessions.session(m.session ?? '');
+    if (book) {
+      book.traffic.wire += fresh.wire;
+      book.traffic.payload += fresh.payload;
+    }
+    this.p.metrics.trafficked(m.session ?? '', fresh);
   }
 
   /** A server's connection closed, or it said it leaves: it serves no more. */

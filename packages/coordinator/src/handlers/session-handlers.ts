@@ -74,7 +74,7 @@ export function onOpenSession(ctx: HandlerContext, m: Member, msg: ClientMessage
   }
   const reopened = s?.state === 'ended';
   if (reopened) ctx.effects.outcomes.restarted(session, now);
-  m.opened = { name: session, manifest, openedBy: m.id };
+  m.opened = { name: session, manifest, openedBy: m.id, wireEstimate: msg.wireBytes };
   ctx.sessions.set(session, m.opened);
   const { name: image, imageId, size } = manifest;
   ctx.log.info(

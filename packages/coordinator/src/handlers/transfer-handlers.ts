@@ -32,7 +32,7 @@ export function onWant(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'wan
 /** Progress of a transfer the coordinator records; from anyone else it is ignored (a peer sends it often). */
 export function onProgress(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'progress'>, now: number): void {
   if (!hasTransfer(ctx, m, m.session ?? '')) return;
-  ctx.effects.progressed(m, msg.slices, msg.bytes, msg.rate, now);
+  ctx.effects.progressed(m, msg.slices, msg.bytes, msg.rate, now, msg);
   ctx.scheduler.noteHeld(m.id, msg.slices);
   ctx.scheduler.noteRate(m.id, msg.rate, now);
 }
@@ -50,12 +50,15 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
     } else refuseClaim(ctx, m, 'done', 'no transfer was assigned and no holdings announced');
     return;
   }
+  // by its word alone: counted while it stays, forgotten when it leaves (handlers/closed.ts)
+  if (m.imagedIn !== session || m.imagedByClaim) m.imagedByClaim = !assignedOrCounted(ctx, m, session);
   const server = ctx.members.name(msg.server);
   const blamed = msg.badSlices ? reportableServer(m, msg.server, session) : null;
   ctx.log.info({ peer: m.name, server, bytes: msg.bytes, ms: msg.ms }, 'finished');
   const manifest = ctx.sessions.get(session)?.manifest;
   // the bytes since the peer's last progress report: credited to its server and the metrics
-  if (manifest && msg.server !== 'reused') ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now);
+  if (manifest && msg.server !== 'reused')
+    ctx.effects.progressed(m, manifest.digests.length, manifest.size, 0, now, msg);
   m.imagedIn = session;
   if (doneProvesHolding(ctx, m, session)) m.holds = session;
   ctx.effects.counted(session, 'done');
@@ -65,6 +68,12 @@ export function onDone(ctx: HandlerContext, m: Member, msg: ClientMessageOf<'don
   }
   ctx.effects.outcomes.imaged(m, imagedFrom(ctx, m, msg.server), now);
   ctx.decide.transferDone(m.id, now, m.session, m.address);
+}
+
+/** Whether the coordinator assigned `m` a transfer in `session`, or counted its done there before. */
+function assignedOrCounted(ctx: HandlerContext, m: Member, session: string): boolean {
+  if (m.imagedIn === session && !m.imagedByClaim) return true;
+  return m.assignment?.session === session || hasTransfer(ctx, m, session);
 }
 
 /**

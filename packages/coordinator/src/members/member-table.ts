@@ -93,7 +93,7 @@ export class MemberTable {
    */
   settle(m: Member, now: number): void {
     if (m.worthKeeping || this.byId.get(m.id) !== m) return;
-    if (m.role === 'observer' || m.role === 'operator') {
+    if (m.role === 'observer' || m.role === 'operator' || m.imagedByClaim) {
       this.byId.delete(m.id);
       return;
     }

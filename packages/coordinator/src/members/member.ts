@@ -43,6 +43,9 @@ export interface PeerView {
   updatedAt: number;
   /** Bytes this peer's clients received from it, from their progress reports. */
   bytesServed?: number;
+  /** Its reported totals: wire bytes received, payload bytes written (progress `wire`, `payload`). */
+  wire?: number;
+  payload?: number;
 }
 
 /** When bad-slice reports quarantine a server (see README "Security"). */
@@ -135,6 +138,12 @@ export class Member {
    * it a source: a claim is not proof (issue 29, finding 1).
    */
   holds: string | null = null;
+  /**
+   * Its `done` in `imagedIn` rested on its word alone (it announced every slice; the coordinator
+   * assigned it no transfer): it counts as imaged only while it stays connected, and is
+   * forgotten when it leaves (issue 29).
+   */
+  imagedByClaim = false;
   /** The slices it last announced (`want`) holding, in which session. */
   announced: { session: string; have: number } | null = null;
   /**

@@ -5,18 +5,31 @@
  * the UDP discovery responder.
  */
 import type { Logger } from '@cascade/common';
+import type { Socket } from 'node:net';
+import { AddressBudget } from './address-budget.js';
 import { AddressCounter } from './address-counter.js';
 import type { ControlConnection } from './control-connection.js';
+import { heldBytes } from './receiver-limits.js';
+
+export interface ConnectionSetLimits {
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  maxBufferedBytesPerAddress: number;
+  maxMessageBytes: number;
+}
 
 /** Every open control connection, hello or not: admission limits and the ping sweep. */
 export class ConnectionSet {
   private readonly open = new Set<ControlConnection>();
   private readonly perAddress = new AddressCounter();
+  private readonly buffered: AddressBudget;
 
   constructor(
-    private readonly limits: { maxConnections: number; maxConnectionsPerAddress: number },
+    private readonly limits: ConnectionSetLimits,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.buffered = new AddressBudget(Math.max(limits.maxBufferedBytesPerAddress, limits.maxMessageBytes));
+  }
 
   /** Why `conn` may not be held (total or per-address limit), or null when it may. */
   refusal(conn: ControlConnection): string | null {
@@ -27,12 +40,24 @@ export class ConnectionSet {
     return null;
   }
 
-  add(conn: ControlConnection): void {
+  /**
+   * Hold `conn`, whose bytes arrive on `socket`: after ws's parser took each chunk, what the
+   * connection holds in unfinished messages is counted against its address's budget, and the
+   * connection that goes over it is dropped.
+   */
+  add(conn: ControlConnection, socket: Socket): void {
     this.open.add(conn);
     this.perAddress.add(conn.address);
+    socket.on('data', () => {
+      if (!this.open.has(conn) || this.buffered.update(conn, conn.address, heldBytes(conn.ws))) return;
+      const budget = this.limits.maxBufferedBytesPerAddress;
+      this.log.warn({ remote: conn.remote, budget }, 'address over its unfinished-message budget; dropping connection');
+      conn.ws.terminate();
+    });
   }
 
   delete(conn: ControlConnection): void {
+    this.buffered.forget(conn);
     if (this.open.delete(conn)) this.perAddress.remove(conn.address);
   }
 

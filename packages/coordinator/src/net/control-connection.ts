@@ -10,11 +10,14 @@ import {
 import type WebSocket from 'ws';
 import type { Member, MemberConnection } from '../members/member.js';
 import { MessageBudget } from './message-budget.js';
+import { raiseMaxPayload } from './receiver-limits.js';
 
 export interface ConnectionLimits {
   /** Invalid messages tolerated before the connection is closed. */
   maxBadMessages: number;
   helloTimeoutMs: number;
+  /** Largest message before hello passed (a hello fits; nothing else may be sent yet). */
+  maxHelloBytes: number;
   maxMessageBytes: number;
   /** Messages per second one connection may send (sustained), and its burst. */
   maxMessagesPerSecond: number;
@@ -87,6 +90,7 @@ export class ControlConnection implements MemberConnection {
   }
 
   welcomed(member: Member): void {
+    if (!this.member) raiseMaxPayload(this.ws, this.limits.maxMessageBytes);
     this.member = member;
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.helloTimer = null;
@@ -111,7 +115,8 @@ export class ControlConnection implements MemberConnection {
     let msg: ClientMessage;
     try {
       if (!isBinary) throw new CascadeError('ERR_MESSAGE_MALFORMED', 'control messages are binary msgpack frames');
-      msg = decodeClientMessage(data, this.limits.maxMessageBytes);
+      const { maxMessageBytes, maxHelloBytes } = this.limits;
+      msg = decodeClientMessage(data, this.member ? maxMessageBytes : Math.min(maxHelloBytes, maxMessageBytes));
       if (!this.member && msg.type !== 'hello')
         throw new CascadeError('ERR_HELLO_REQUIRED', 'the first message must be hello');
       if (this.member && msg.type === 'hello')

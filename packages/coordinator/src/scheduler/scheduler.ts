@@ -237,12 +237,13 @@ export class Scheduler {
     return this.evaluate(s, now);
   }
 
-  /** The client is gone (disconnected for good, or left). */
-  removeClient(id: string, now: number): Decision[] {
+  /** The client is gone (disconnected for good, or left); `uncount`: an imaged one no longer counts. */
+  removeClient(id: string, now: number, opts: { uncount?: boolean } = {}): Decision[] {
     const c = this.clients.get(id);
     if (!c) return [];
     const s = this.mustSession(c.session);
     if (c.state === 'transferring') this.releaseTransfer(c, now);
+    if (c.state === 'imaged' && opts.uncount) s.imaged--;
     s.clientQueue.remove(id);
     s.clients.delete(id);
     this.clients.delete(id);
@@ -264,7 +265,8 @@ export class Scheduler {
     if (!c) return [];
     const s = this.mustSession(c.session);
     s.clientQueue.remove(id);
-    if (c.state === 'transferring') {
+    const finished = c.state === 'transferring'; // a progression point (not a re-announce or a claim)
+    if (finished) {
       const srv = c.server ? this.servers.get(c.server) : undefined;
       if (srv) srv.served++;
       this.releaseTransfer(c, now);
@@ -272,7 +274,7 @@ export class Scheduler {
     if (c.state !== 'imaged') {
       c.state = 'imaged';
       s.imaged++;
-      s.progression.push({ at: now, imaged: s.imaged });
+      if (finished) s.progression.push({ at: now, imaged: s.imaged });
     }
     this.links.set(c, null);
     return this.evaluate(s, now);

@@ -49,9 +49,13 @@ export class MemberOutcomes {
     else this.roster(m)?.gone(m.id, 'left');
   }
 
-  /** A peer's control link closed: cleanly (it left) or not (lost). */
+  /**
+   * A peer's control link closed: cleanly (it left) or not (lost). One imaged by its claim alone
+   * leaves no trace: anyone can make up such ids by the thousand.
+   */
   closed(m: Member, clean: boolean): void {
-    this.roster(m)?.gone(m.id, clean ? 'left' : 'lost');
+    if (m.imagedByClaim) this.roster(m)?.forget(m.id);
+    else this.roster(m)?.gone(m.id, clean ? 'left' : 'lost');
   }
 
   /** The session runs anew (re-opened after it ended): a fresh roster of the peers connected now. */

@@ -82,6 +82,11 @@ export class Roster {
     if (e && (how === 'left' || e.outcome !== 'left')) this.set(id, how);
   }
 
+  /** Forget a machine (one that was never more than its own claims). */
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
+
   /** Machines on the roster. */
   get size(): number {
     return this.entries.size;

@@ -20,6 +20,14 @@ export interface SessionRecord {
   manifest: Manifest;
   /** Id of the seeder that opened (or last re-opened) it. */
   openedBy: string;
+  /** The opener's estimate of the image's wire size (open-session `wireBytes`), when it sent one. */
+  wireEstimate?: number | undefined;
+}
+
+/** What a session's peers received, from their progress reports: payload bytes and wire bytes. */
+export interface SessionTraffic {
+  wire: number;
+  payload: number;
 }
 
 /**
@@ -30,6 +38,8 @@ export interface SessionRecord {
  */
 export class Session {
   roster = new Roster();
+  /** Bytes its peers received (status and metrics); a fresh count when it runs anew. */
+  traffic: SessionTraffic = { wire: 0, payload: 0 };
   /** The image and opener, once a seeder opened it. */
   opened: SessionRecord | null = null;
   private readonly names = new NameBook();
@@ -54,6 +64,7 @@ export class Session {
   /** The session runs anew (re-opened after it ended): a fresh roster; names are kept. */
   restart(): void {
     this.roster = new Roster();
+    this.traffic = { wire: 0, payload: 0 };
   }
 }
 

@@ -13,6 +13,11 @@ export type SimModel = { kind: 'fixed'; transferMs: number; imageBytes?: number 
 export interface FluidModel {
   kind: 'fluid';
   imageBytes: number;
+  /**
+   * Bytes a whole image takes on the wire (its used bytes, compressed: `cascade manifest` prints
+   * it). Transfers move this many; a disk still writes the image's payload. Default imageBytes.
+   */
+  wireBytes?: number;
   /** Every host's link rate, each way, in bytes per second (on the wire, like a shaper counts). */
   linkBps: number;
   /** The seeder's uplink (default linkBps). */
@@ -61,6 +66,7 @@ export const SEEDER_START_MS = 500;
 
 /** Every host's rates, in payload bytes per millisecond (Infinity: no limit). */
 export interface HostRates {
+  /** Bytes a transfer of the whole image moves (the fluid model's wire size, when given). */
   imageBytes: number;
   seederUp: number;
   peerUp: number;
@@ -105,14 +111,20 @@ export function hostRates(model: SimModel, sliceBytes: number): HostRates {
     const fallbackUp = h.index === 0 ? (model.seederLinkBps ?? model.linkBps) : model.linkBps;
     custom.set(h.index, {
       up: (h.upBps ?? fallbackUp) / 1000,
-      down: h.index === 0 ? Infinity : Math.min((h.downBps ?? model.linkBps) / 1000, disk),
+      down:
+        h.index === 0
+          ? Infinity
+          : Math.min((h.downBps ?? model.linkBps) / 1000, disk * (wireOf(model) / model.imageBytes)),
     });
   }
+  // A transfer moves wire bytes; the disk writes the payload they carry (image ÷ wire per wire byte).
+  const wire = wireOf(model);
+  const diskWire = disk * (wire / model.imageBytes);
   return {
-    imageBytes: model.imageBytes,
+    imageBytes: wire,
     seederUp: (model.seederLinkBps ?? model.linkBps) / 1000,
     peerUp: link,
-    peerDown: Math.min(link, disk),
+    peerDown: Math.min(link, diskWire),
     custom,
     frame: model.frameOverhead ?? TCP_FRAME_OVERHEAD,
     ack: model.ackOverhead ?? TCP_ACK_OVERHEAD,
@@ -120,6 +132,11 @@ export function hostRates(model: SimModel, sliceBytes: number): HostRates {
     startMs: model.startMs ?? SEEDER_START_MS,
     lowerBoundMs: model.imageBytes / Math.min(link, disk),
   };
+}
+
+/** Bytes a transfer of the whole image moves in the fluid model. */
+function wireOf(model: FluidModel): number {
+  return model.wireBytes ?? model.imageBytes;
 }
 
 /** Throws a RangeError naming the first impossible value. */
@@ -134,6 +151,7 @@ export function checkModel(model: SimModel, peers = Infinity): void {
     return;
   }
   positive(model.imageBytes, 'image size');
+  positive(model.wireBytes, 'wire size');
   positive(model.linkBps, 'link rate');
   positive(model.seederLinkBps, 'seeder link rate');
   positive(model.diskBps, 'disk rate');

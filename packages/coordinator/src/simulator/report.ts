@@ -94,7 +94,8 @@ export function describeModel(m: SimModel): string {
   const start = formatSpan(m.startMs ?? SEEDER_START_MS);
   const queue = m.queue === 'fifo' ? ', FIFO link queues' : '';
   const tcp = `${ideal ? 'payload-only links' : 'TCP framing and ACKs'}${queue}, seeder start ${start}`;
-  return `fluid model: ${formatGiB(m.imageBytes)} image, links ${rateText(m.linkBps)}${seeder}${disk}${hosts.join('')}, ${tcp}`;
+  const wire = m.wireBytes === undefined ? '' : ` (${formatGiB(m.wireBytes)} on the wire)`;
+  return `fluid model: ${formatGiB(m.imageBytes)} image${wire}, links ${rateText(m.linkBps)}${seeder}${disk}${hosts.join('')}, ${tcp}`;
 }
 
 function formatGiB(bytes: number): string {

@@ -115,6 +115,31 @@ const SESSION_GAUGES: Array<{
     },
   },
   {
+    name: 'cascade_session_image_bytes',
+    help: "Size of the session's image, bytes",
+    labelNames: ['session'],
+    fill: (sessions, set) => sessions.forEach((s) => s.bytes && set({ session: s.name }, s.bytes.image)),
+  },
+  {
+    name: 'cascade_session_used_bytes',
+    help: 'Bytes of the image its filesystems use (the image size without a used map)',
+    labelNames: ['session'],
+    fill: (sessions, set) => sessions.forEach((s) => s.bytes && set({ session: s.name }, s.bytes.used)),
+  },
+  {
+    name: 'cascade_session_wire_estimate_bytes',
+    help: "The seeder's estimate of the bytes the whole image takes on the wire (compressed)",
+    labelNames: ['session'],
+    fill: (sessions, set) =>
+      sessions.forEach((s) => s.bytes?.wireEstimate != null && set({ session: s.name }, s.bytes.wireEstimate)),
+  },
+  {
+    name: 'cascade_session_compression_ratio',
+    help: 'Payload bytes peers received per wire byte (1 when nothing came compressed)',
+    labelNames: ['session'],
+    fill: (sessions, set) => sessions.forEach((s) => s.bytes?.ratio != null && set({ session: s.name }, s.bytes.ratio)),
+  },
+  {
     name: 'cascade_transfer_rate_bytes',
     help: 'Aggregate receive rate of running transfers, bytes/s',
     labelNames: ['session'],
@@ -142,6 +167,8 @@ export class CoordinatorMetrics {
   private readonly mismatches: Counter<'session'>;
   private readonly transfers: Counter<'session' | 'outcome'>;
   private readonly serversLost: Counter<'session'>;
+  private readonly wire: Counter<'session'>;
+  private readonly payload: Counter<'session'>;
   /** One snapshot shared by every gauge of a scrape. */
   private snapshot: StatusSnapshot | null = null;
   private readonly labels = new Set<string>();
@@ -178,6 +205,18 @@ export class CoordinatorMetrics {
       labelNames: ['session'],
       registers,
     });
+    this.wire = new Counter({
+      name: 'cascade_session_wire_bytes_total',
+      help: 'Bytes peers received on data connections (compressed slices as sent), from their progress reports',
+      labelNames: ['session'],
+      registers,
+    });
+    this.payload = new Counter({
+      name: 'cascade_session_payload_bytes_total',
+      help: 'Payload bytes (used image bytes) peers received and wrote, from their progress reports',
+      labelNames: ['session'],
+      registers,
+    });
     this.sessionGauges(status);
     if (opts.processMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'cascade_coordinator_' });
@@ -205,6 +244,14 @@ export class CoordinatorMetrics {
     const session = this.label(name);
     if (fresh.bytes > 0) this.bytes.inc({ session }, fresh.bytes);
     if (fresh.slices > 0) this.slices.inc({ session }, fresh.slices);
+  }
+
+  /** New wire and payload bytes a peer reported. */
+  trafficked(name: string, fresh: { wire: number; payload: number }): void {
+    if (fresh.wire <= 0 && fresh.payload <= 0) return;
+    const session = this.label(name);
+    if (fresh.wire > 0) this.wire.inc({ session }, fresh.wire);
+    if (fresh.payload > 0) this.payload.inc({ session }, fresh.payload);
   }
 
   transfer(session: string, outcome: 'assigned' | 'moved' | 'done' | 'failed'): void {

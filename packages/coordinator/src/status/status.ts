@@ -5,6 +5,8 @@
  */
 import {
   STATUS_LIST_LIMIT,
+  usedMap,
+  type SessionBytes,
   type SessionOptions,
   type SessionReport,
   type SessionStatus,
@@ -15,7 +17,7 @@ import type { Member } from '../members/member.js';
 import { rosterRows, summaryOf, treeOf, type RosterSources } from './roster-rows.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { SessionEntry } from '../scheduler/types.js';
-import type { Session, SessionStore } from '../sessions/session-store.js';
+import type { Session, SessionRecord, SessionStore, SessionTraffic } from '../sessions/session-store.js';
 
 export type { SessionStatus, StatusSnapshot, StatusWarning } from '@cascade/common';
 
@@ -97,6 +99,7 @@ function sessionStatus(src: StatusSources, s: SessionEntry, now: number): Sessio
     name: s.name,
     state: s.state === 'pending' ? 'unopened' : s.state,
     image: m ? { name: m.name, imageId: m.imageId, size: m.size, slices: m.digests.length } : null,
+    bytes: book?.opened ? sessionBytes(book.opened, book.traffic) : null,
     options: definedOptions(s.options),
     openedAt: s.openedAt,
     startedAt: s.startedAt,
@@ -131,6 +134,19 @@ function unopenedStatus(src: StatusSources, book: Session): SessionStatus {
     ...{ name: book.name, state: 'unopened', image: null, options: {}, openedAt: null, startedAt: null },
     ...{ endedAt: null, endReason: null, imaged: 0, expected: null, waiting, servers: [], transfers: [] },
     ...{ progression: [], tree: [], roster, summary: summaryOf(book, null), completeSources: 0, noSource: false },
+  };
+}
+
+/** A session's sizes (image, used, the seeder's wire estimate) and what its peers received. */
+export function sessionBytes(record: SessionRecord, traffic: SessionTraffic): SessionBytes {
+  const m = record.manifest;
+  return {
+    image: m.size,
+    used: usedMap(m)?.usedBytes ?? m.size,
+    wireEstimate: record.wireEstimate ?? null,
+    wire: traffic.wire,
+    payload: traffic.payload,
+    ratio: traffic.wire > 0 ? Math.round((traffic.payload / traffic.wire) * 1000) / 1000 : null,
   };
 }
 

@@ -15,7 +15,6 @@ import {
   FrameFlags,
   FrameType,
   serverRefusal,
-  sliceLength,
   type DigestAlgorithm,
   type Frame,
   type Logger,
@@ -24,10 +23,11 @@ import {
   type SliceBodyListener,
 } from '@cascade/common';
 import { expectedSlicesOnly } from '../slices/inflight-slices.js';
-import { MIN_RATE_WINDOW_MS, RateFloor } from './rate-floor.js';
+import { rateWatch, stallWatch } from './socket-watches.js';
 import { connectFrames, type FrameReader } from './frame-reader.js';
 import { dropFrames, slicePool } from './receive-buffers.js';
-import { VerifyPipeline } from './verify-pipeline.js';
+import { VerifyPipeline, type DecompressDigest } from './verify-pipeline.js';
+import { wireLengthVerdict } from './wire-length.js';
 
 export interface SliceFetchOptions {
   logger: Logger;
@@ -60,6 +60,10 @@ export interface SliceFetchOptions {
   maxBadSlices?: number;
   /** Hash a slice (e.g. on a pool of worker threads); default: inline. */
   digest?: (algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>;
+  /** Decompress and digest a compressed slice (e.g. DigestPool.digestCompressed); default: inline. */
+  decompress?: DecompressDigest;
+  /** A compressed slice passed its digest: its wire bytes (pooled: copy what is kept). */
+  onCompressedVerified?: (index: number, wire: readonly Buffer[]) => void;
   /** Hears each slice's bytes as they arrive, before verification (relay cut-through). */
   sliceBody?: SliceBodyListener;
   /** Slices verified at once (the hashing pool's size; default 1). Written in any order. */
@@ -75,7 +79,10 @@ export interface SliceFetchOptions {
 
 export interface SliceFetchResult {
   slices: number;
+  /** Payload bytes of the slices written (image bytes the filesystems use). */
   bytes: number;
+  /** What those slices took on the wire (less than `bytes` when they came compressed). */
+  wireBytes?: number;
   badSlices: number[];
   /**
    * Set when the transfer ended early: ERR_SERVER_UNREACHABLE (refused, unroutable, or no
@@ -127,6 +134,9 @@ class SliceFetch {
     this.pipeline = new VerifyPipeline({
       manifest: opts.manifest,
       digest: opts.digest,
+      decompress: opts.decompress,
+      onCompressedVerified: opts.onCompressedVerified,
+      payloadBuffer: () => slicePool(opts.manifest.sliceSize).take(),
       verifiers: opts.verifiers,
       writes: WRITES_IN_FLIGHT,
       onVerified: opts.onVerified,
@@ -159,6 +169,7 @@ class SliceFetch {
     error ??= this.pipeline.error;
     this.result.slices = this.pipeline.slices;
     this.result.bytes = this.pipeline.bytes;
+    this.result.wireBytes = this.pipeline.wireBytes;
     this.close(error === null);
     if (error)
       this.log.info(
@@ -210,8 +221,8 @@ class SliceFetch {
 
   /** The loop: frames in, GETs out, until nothing is left to ask for. */
   private async exchange(reader: FrameReader): Promise<void> {
-    const stall = this.stallWatch(reader.socket);
-    const slow = this.rateWatch(reader.socket);
+    const stall = stallWatch(reader.socket, this.opts.stallTimeoutMs, this.opts.server.name);
+    const slow = rateWatch(reader.socket, this.opts.minRate, this.opts.minRateWindowMs, this.opts.server.name);
     try {
       for (;;) {
         stall.reading(true);
@@ -237,57 +248,14 @@ class SliceFetch {
     }
   }
 
-  /** Publish only slices asked for, at their manifest length (anything else is an error anyway). */
+  /** Publish only slices asked for, at a length the manifest allows (anything else is an error anyway). */
   private published(inner: SliceBodyListener): SliceBodyListener {
     const m = this.opts.manifest;
     return expectedSlicesOnly(
       inner,
       (i) => this.welcomed && this.outstanding.includes(i),
-      (i) => sliceLength(m, i),
+      (i, length, flags) => wireLengthVerdict(m, i, length, flags) === 'ok',
     );
-  }
-
-  /**
-   * The minimum useful rate (rate-floor.ts): checked ten times per window; a server below it is
-   * abandoned with ERR_SERVER_TOO_SLOW, which the pending read then throws. --stall alone would
-   * let a server that trickles a byte every few seconds hold this client forever.
-   */
-  private rateWatch(socket: Socket): RateFloor & { stop: () => void } {
-    const floor = new RateFloor(this.opts.minRate, this.opts.minRateWindowMs ?? MIN_RATE_WINDOW_MS);
-    const where = this.opts.server.name;
-    const timer = setInterval(
-      () => {
-        const rate = floor.check();
-        if (rate === null) return;
-        const msg = `${where} sent ${Math.round(rate)} B/s over the last ${floor.windowMs / 1000} s, below the minimum useful rate of ${floor.floor} B/s`;
-        socket.destroy(new CascadeError('ERR_SERVER_TOO_SLOW', msg, { details: { rate, floor: floor.floor } }));
-      },
-      Math.max(50, floor.windowMs / 10),
-    );
-    timer.unref();
-    return Object.assign(floor, { stop: () => clearInterval(timer) });
-  }
-
-  /**
-   * A read that brings nothing for stallTimeoutMs means the server is lost: the socket is
-   * destroyed with ERR_SERVER_LOST, which the pending read then throws. Time spent not reading
-   * (verifying, waiting for the disk) never counts. One timer, re-armed at each read.
-   */
-  private stallWatch(socket: Socket): { reading: (on: boolean) => void; stop: () => void } {
-    const ms = this.opts.stallTimeoutMs;
-    const where = this.opts.server.name;
-    let reading = false;
-    const timer = setTimeout(function check(this: void) {
-      if (!reading) return void timer.refresh();
-      socket.destroy(new CascadeError('ERR_SERVER_LOST', `no data from ${where} for ${ms} ms`));
-    }, ms);
-    return {
-      reading: (on) => {
-        if (on && !reading) timer.refresh();
-        reading = on;
-      },
-      stop: () => clearTimeout(timer),
-    };
   }
 
   /** Handle one frame; true when the transfer is done. A frame's pooled bytes are given back here or by the pipeline. */
@@ -335,27 +303,34 @@ class SliceFetch {
 
   /**
    * Requests to keep outstanding: enough slices to cover WINDOW_SECONDS at the rate measured so
-   * far, plus two (webtorrent's rule), capped by `window`; the whole `window` for the first second.
+   * far (in slices: their wire size varies with the used map and compression), plus two
+   * (webtorrent's rule), capped by `window`; the whole `window` for the first second.
    */
   private windowNow(): number {
     const elapsed = (Date.now() - this.welcomedAt) / 1000;
-    const rate = elapsed >= 1 ? this.pipeline.bytes / elapsed : 0;
-    const wanted = 2 + Math.ceil((rate * WINDOW_SECONDS) / this.opts.manifest.sliceSize);
+    const rate = elapsed >= 1 ? this.pipeline.slices / elapsed : 0;
+    const wanted = 2 + Math.ceil(rate * WINDOW_SECONDS);
     return Math.max(1, Math.min(this.opts.window, elapsed >= 1 ? wanted : this.opts.window));
   }
 
   /** Hand a slice to the verify-and-write pipeline; resolves once it has room for the next one. */
   private async take(f: Frame): Promise<void> {
-    const zero = (f.flags & FrameFlags.ZERO) !== 0;
-    if (zero || f.length !== sliceLength(this.opts.manifest, f.index)) {
+    const verdict = wireLengthVerdict(this.opts.manifest, f.index, f.length, f.flags);
+    if (verdict !== 'ok') {
       f.release?.();
+      if (verdict === 'too-large')
+        throw new CascadeError(
+          'ERR_FRAME_TOO_LARGE',
+          `compressed slice ${f.index} of ${f.length} bytes is larger than its payload allows`,
+        );
       return this.rejectSlice(f.index, f.length);
     }
     if (this.firstSlice) {
       this.firstSlice = false;
       this.log.info({ slice: f.index, bytes: f.length, afterMs: Date.now() - this.welcomedAt }, 'first slice received');
     }
-    await this.pipeline.add(f.index, f.chunks, f.length, f.release);
+    const compressed = (f.flags & FrameFlags.COMPRESSED) !== 0;
+    await this.pipeline.add(f.index, f.chunks, f.length, f.release, compressed);
     if (this.pipeline.error) throw this.pipeline.error;
   }
 

@@ -1,16 +1,43 @@
 import {
+  decompressAndDigest,
   isCascadeError,
   sliceDigest,
+  slicePayloadLength,
   toCascadeError,
   type CascadeError,
   type DigestAlgorithm,
   type Manifest,
 } from '@cascade/common';
 
+/** Decompress `wire` (one zstd frame) into `into` and digest the `imageLength` bytes it holds. */
+export type DecompressDigest = (
+  algorithm: DigestAlgorithm,
+  wire: readonly Buffer[],
+  imageLength: number,
+  into: Buffer,
+) => Promise<string>;
+
+/** A slice as it came off the wire: its bytes (`length` of them), and whether they are a zstd frame of its payload. */
+interface WireSlice {
+  index: number;
+  chunks: Buffer[];
+  length: number;
+  compressed: boolean;
+}
+
 export interface VerifyPipelineOptions {
   manifest: Manifest;
   /** Hash a slice (a DigestPool's digest, or inline). */
   digest?: ((algorithm: DigestAlgorithm, chunks: readonly Buffer[]) => Promise<string>) | undefined;
+  /**
+   * Decompress a compressed slice into `into` and digest its payload (a DigestPool's
+   * digestCompressed, on its threads; default inline). Rejects ERR_SLICE_DECOMPRESS when corrupt.
+   */
+  decompress?: DecompressDigest | undefined;
+  /** A compressed slice passed its digest: its wire bytes (pooled: copy what you keep), before its write. */
+  onCompressedVerified?: ((index: number, wire: readonly Buffer[]) => void) | undefined;
+  /** Where decompressed payloads go (a pooled buffer of at least the slice size each). */
+  payloadBuffer?: (() => { buf: Buffer; release: () => void }) | undefined;
   /** Slices verified at once (the hashing pool's size; default 1). */
   verifiers?: number | undefined;
   /** Verified slices waiting for or in their write, beyond the ones being verified (default 1). */
@@ -38,9 +65,10 @@ export interface VerifyPipelineOptions {
  * A failure (bad server, write error, hashing error) is recorded once and handed to `onFatal`.
  */
 export class VerifyPipeline {
-  /** Slices written, and their bytes. */
+  /** Slices written, their payload bytes, and the bytes they took on the wire. */
   slices = 0;
   bytes = 0;
+  wireBytes = 0;
   error: CascadeError | null = null;
   private held = 0;
   private verifying = 0;
@@ -59,10 +87,11 @@ export class VerifyPipeline {
    * Take a slice in; resolves once there is room for the next one. `release` (pooled bytes) is
    * called once the slice is written, dropped or put back: the chunks are not used after that.
    */
-  async add(index: number, chunks: Buffer[], length: number, release?: () => void): Promise<void> {
+  async add(index: number, chunks: Buffer[], length: number, release?: () => void, compressed = false): Promise<void> {
+    const s: WireSlice = { index, chunks, length, compressed };
     this.held++;
     this.verifying++;
-    this.process(index, chunks, length)
+    this.process(s)
       .catch((err: unknown) => this.fail(err, index))
       .finally(() => {
         release?.();
@@ -83,24 +112,54 @@ export class VerifyPipeline {
     return this.until(() => this.held === 0);
   }
 
-  private async process(index: number, chunks: Buffer[], length: number): Promise<void> {
+  private async process(s: WireSlice): Promise<void> {
+    const { index, length } = s;
     const m = this.o.manifest;
-    let hex: string;
+    const payload = s.compressed ? this.o.payloadBuffer?.() : undefined;
     try {
-      hex = await (this.o.digest ? this.o.digest(m.digest, chunks) : Promise.resolve(sliceDigest(m.digest, chunks)));
+      let hex: string | null;
+      try {
+        hex = await this.verify(s, payload?.buf);
+      } finally {
+        this.verifying--;
+        this.wake();
+      }
+      if (hex === null || hex !== m.digests[index]) return this.o.onBad(index, length);
+      if (this.error || this.stopped()) return this.o.retry(index);
+      if (s.compressed) this.o.onCompressedVerified?.(index, s.chunks);
+      const bytes = payload ? [payload.buf.subarray(0, slicePayloadLength(m, index))] : s.chunks;
+      const written = this.writing.then(() => this.o.onVerified(index, bytes));
+      this.writing = written.catch(() => undefined);
+      await written.catch((err: unknown) => {
+        throw toCascadeError(err, 'ERR_TARGET_UNUSABLE');
+      });
     } finally {
-      this.verifying--;
-      this.wake();
+      payload?.release();
     }
-    if (hex !== m.digests[index]) return this.o.onBad(index, length);
-    if (this.error || this.stopped()) return this.o.retry(index);
-    const written = this.writing.then(() => this.o.onVerified(index, chunks));
-    this.writing = written.catch(() => undefined);
-    await written.catch((err: unknown) => {
-      throw toCascadeError(err, 'ERR_TARGET_UNUSABLE');
-    });
     this.slices++;
-    this.bytes += length;
+    this.bytes += s.compressed ? slicePayloadLength(m, index) : length;
+    this.wireBytes += length;
+  }
+
+  /**
+   * The digest of the slice's payload: hashed as it came, or decompressed (into `into`) and
+   * hashed; null when a compressed slice does not decompress to its payload (a bad slice).
+   */
+  private async verify(s: WireSlice, into: Buffer | undefined): Promise<string | null> {
+    const m = this.o.manifest;
+    if (!s.compressed) {
+      return this.o.digest ? this.o.digest(m.digest, s.chunks) : sliceDigest(m.digest, s.chunks);
+    }
+    const imageLength = slicePayloadLength(m, s.index);
+    const out = into ?? Buffer.allocUnsafe(imageLength);
+    try {
+      if (this.o.decompress) return await this.o.decompress(m.digest, s.chunks, imageLength, out);
+      const wire = s.chunks.length === 1 ? (s.chunks[0] as Buffer) : Buffer.concat(s.chunks);
+      return decompressAndDigest(m.digest, wire, imageLength, out).hex;
+    } catch (err) {
+      if (isCascadeError(err, 'ERR_SLICE_DECOMPRESS')) return null;
+      throw err;
+    }
   }
 
   /** The first failure ends the transfer; a slice whose write or hash failed is fetched again. */

@@ -8,9 +8,10 @@ import {
   advertisedEndpoint,
   bindListener,
   CascadeError,
-  readFully,
+  readPayload,
   serveImage,
-  sliceLength,
+  slicePayloadLength,
+  slicePieces,
   type LiveSlices,
   type Logger,
   type Manifest,
@@ -102,6 +103,8 @@ export class PeerServing implements ServingPart {
       // A relay's clients wait for its own upstream: no rate floor for them (issue 29, finding 4).
       clientFloor: o.relay ? null : undefined,
       held: (i) => store.has(i),
+      // Held slices whose compressed bytes are still kept go out compressed; the rest raw.
+      compressed: (i: number) => Promise.resolve(store.wire.get(i)),
       ...(o.relay ? { waitFor: (i: number) => store.waitFor(i, waitMs), live: liveSlices(store, fh, waitMs) } : {}),
       serverId: this.opts.serverId,
       session: this.opts.session,
@@ -147,8 +150,9 @@ export class PeerServing implements ServingPart {
 }
 
 /**
- * A relay's slices still arriving, forwarded as their bytes come (cut-through); the rest of a
- * slice that became held meanwhile is read from the target.
+ * A relay's slices still arriving, forwarded as their wire bytes come (cut-through; compressed
+ * ones stay compressed); the rest of a raw slice that became held meanwhile is its payload read
+ * from the target (its used pieces).
  */
 function liveSlices(store: SliceStore, fh: FileHandle, waitMs: number): LiveSlices {
   const m = store.manifest;
@@ -156,6 +160,10 @@ function liveSlices(store: SliceStore, fh: FileHandle, waitMs: number): LiveSlic
     store.inflight.open(i, {
       waitMs,
       held: () => store.has(i),
-      readFrom: (offset) => readFully(fh, sliceLength(m, i) - offset, i * m.sliceSize + offset),
+      readFrom: async (offset) => {
+        const buf = Buffer.allocUnsafe(slicePayloadLength(m, i));
+        const payload = await readPayload(fh, { path: m.name, size: m.size }, buf, slicePieces(m, i));
+        return payload.subarray(offset);
+      },
     });
 }

@@ -101,8 +101,16 @@ export function defaultPeerComponents(
       token: init.token,
       ca: init.ca,
     }),
-    // As many slices verified at once as the pool's threads take (MD5: a batch of lanes each).
-    fetcher: hasher ? (o) => fetchSlices({ verifiers: hasher.slicesAtOnce(o.manifest.digest), ...o }) : fetchSlices,
+    // As many slices verified at once as the pool's threads take (MD5: a batch of lanes each);
+    // compressed slices decompressed and verified on the same threads.
+    fetcher: hasher
+      ? (o) =>
+          fetchSlices({
+            verifiers: hasher.slicesAtOnce(o.manifest.digest),
+            decompress: (a, wire, n, into) => hasher.digestCompressed(a, wire, n, into),
+            ...o,
+          })
+      : fetchSlices,
     target: fileTarget(init, hasher),
     serving: new PeerServing({ ...init, serverId: me.id, onClientLeft: me.onClientLeft }),
     ...(hasher ? { digest: hasher.digest, release: () => hasher.close() } : {}),

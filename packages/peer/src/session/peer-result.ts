@@ -6,7 +6,9 @@ export interface TransferRecord {
   startedAt: number;
   ms: number;
   slices: number;
+  /** Payload bytes written (used image bytes), and what they took on the wire (compressed). */
   bytes: number;
+  wireBytes: number;
   badSlices: number;
   /** Why it ended early (error code), or null when it completed the image. */
   error: string | null;
@@ -17,7 +19,10 @@ export interface PeerResult {
   outcome: 'imaged' | 'incomplete';
   sessionEndReason: string;
   imageId: string | null;
+  /** Payload bytes received and written (the image's used bytes in the slices fetched). */
   bytesReceived: number;
+  /** What those slices took on the wire (below bytesReceived when they came compressed). */
+  wireBytesReceived: number;
   slicesReceived: number;
   slicesReused: number;
   badSlices: number;
@@ -37,6 +42,7 @@ export function emptyPeerResult(startedAt: number): PeerResult {
     sessionEndReason: '',
     imageId: null,
     bytesReceived: 0,
+    wireBytesReceived: 0,
     slicesReceived: 0,
     slicesReused: 0,
     badSlices: 0,
@@ -53,15 +59,17 @@ export function emptyPeerResult(startedAt: number): PeerResult {
 export function recordTransfer(
   result: PeerResult,
   t: { server: string; startedAt: number; ms: number; complete: boolean },
-  r: { slices: number; bytes: number; badSlices: number[]; error: { code: string } | null },
+  r: { slices: number; bytes: number; wireBytes?: number; badSlices: number[]; error: { code: string } | null },
 ): void {
   result.badSlices += r.badSlices.length;
+  result.wireBytesReceived += r.wireBytes ?? r.bytes;
   result.transfers.push({
     server: t.server,
     startedAt: t.startedAt,
     ms: t.ms,
     slices: r.slices,
     bytes: r.bytes,
+    wireBytes: r.wireBytes ?? r.bytes,
     badSlices: r.badSlices.length,
     error: t.complete ? null : (r.error?.code ?? 'ERR_SERVER_LOST'),
   });

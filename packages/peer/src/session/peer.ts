@@ -29,7 +29,7 @@ import {
   type PeerPhase,
   type PeerState,
 } from './peer-state.js';
-import { peerProgress, type PeerProgress } from './progress.js';
+import { peerProgress, peerTraffic, type PeerProgress } from './progress.js';
 import { acceptSession, droppedReport, leaveMessage, stoppedMessage } from './session-messages.js';
 import { TransferMoves } from './transfer-moves.js';
 import { runTransfer } from './transfer.js';
@@ -37,10 +37,6 @@ import { PROGRESS_REPORT_MS, RateMeter } from './rate-meter.js';
 import type { SliceFetchResult } from '../fetch/slice-client.js';
 import type { SliceStore } from '../slices/slice-store.js';
 import { BadServerBudget, backoffMs, failedReport, verdictOf, verifyFailed } from './transfer-verdict.js';
-
-export type { PeerOptions } from './peer-options.js';
-export type { PeerResult, TransferRecord } from './peer-result.js';
-export type { PeerPhase, PeerState } from './peer-state.js';
 
 /** A target refused before joining: time given to tell the coordinator (the roster) before exiting. */
 const STARTUP_FAULT_REPORT_MS = 10_000;
@@ -359,7 +355,8 @@ export class Peer {
     this.result.outcome = 'imaged';
     this.result.imagedAt = Date.now();
     if (!serverId) this.role.send({ type: 'want', have: s.target.store.heldSlices }); // reused: holdings first
-    this.role.send({ type: 'done', server: serverId ?? 'reused', bytes, ms, ...(badSlices ? { badSlices } : {}) });
+    const done = { server: serverId ?? 'reused', bytes, ms, ...peerTraffic(this.meter, this.result) };
+    this.role.send({ type: 'done', ...done, ...(badSlices ? { badSlices } : {}) });
     await this.startServing(false, s.manifest, s.target);
     this.offerServe();
   }
@@ -390,7 +387,8 @@ export class Peer {
     const s = this.state;
     if (s.phase !== 'fetching') return;
     const p = peerProgress(s.target.store, 'transferring', this.meter.rate());
-    this.role.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate });
+    const traffic = peerTraffic(this.meter, this.result);
+    this.role.send({ type: 'progress', slices: p.slices, bytes: p.bytes, rate: p.rate, ...traffic });
     this.opts.onProgress?.(p);
   }
 

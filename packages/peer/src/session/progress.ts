@@ -26,3 +26,11 @@ export function peerProgress(
     ...(server ? { server } : {}),
   };
 }
+
+/** A peer's totals for `progress` and `done`: bytes read on data connections, payload bytes written. */
+export function peerTraffic(
+  received: { total: number },
+  result: { bytesReceived: number },
+): { wire: number; payload: number } {
+  return { wire: received.total, payload: result.bytesReceived };
+}

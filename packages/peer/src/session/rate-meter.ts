@@ -10,6 +10,8 @@ const MIN_SPAN_MS = 250;
  * so a new transfer's rate is right from its first reports (the coordinator compares relays early).
  */
 export class RateMeter {
+  /** Bytes added in all (a peer's wire bytes received). */
+  total = 0;
   private samples: Array<{ t: number; bytes: number }> = [];
   /** When the current run of bytes (no pause of a whole window) began. */
   private runStart = 0;
@@ -20,6 +22,7 @@ export class RateMeter {
   ) {}
 
   add(bytes: number): void {
+    this.total += bytes;
     const t = this.now();
     const last = this.samples[this.samples.length - 1];
     if (!last || t - last.t >= this.windowMs) this.runStart = t;

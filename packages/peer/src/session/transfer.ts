@@ -54,6 +54,7 @@ export async function runTransfer(
     next: () => target.store.next(),
     retry: (i) => target.store.retry(i),
     sliceBody: target.store.inflight,
+    onCompressedVerified: (i, wire) => target.store.wire.put(i, wire),
     onVerified: x.onVerified,
     signal,
     onReceived: x.onReceived,

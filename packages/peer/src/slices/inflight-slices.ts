@@ -18,6 +18,8 @@ export class SliceAttempt {
   constructor(
     readonly index: number,
     readonly length: number,
+    /** The bytes are a zstd frame of the slice's payload (FrameFlags.COMPRESSED), forwarded as they are. */
+    readonly compressed = false,
   ) {}
 
   add(chunk: Buffer): void {
@@ -66,7 +68,7 @@ export class InflightSlices implements SliceBodyListener {
   sliceStart(index: number, length: number, flags: number): void {
     if ((flags & FrameFlags.ZERO) !== 0 || length === 0) return;
     this.attempts.get(index)?.retire('dead');
-    this.attempts.set(index, new SliceAttempt(index, length));
+    this.attempts.set(index, new SliceAttempt(index, length, (flags & FrameFlags.COMPRESSED) !== 0));
     this.notify(index);
   }
 
@@ -161,20 +163,21 @@ export class InflightSlices implements SliceBodyListener {
 }
 
 /**
- * Publish only the slices a transfer asked for, at their manifest length: bytes a server sends
- * unasked (or at a wrong length) never reach a downstream peer, and every slice published is
+ * Publish only the slices a transfer asked for, at a length their manifest allows (`fits`: the
+ * payload's, or within the bound of a compressed one): bytes a server sends unasked (or at a
+ * wrong length) never reach a downstream peer, and every slice published is
  * one the transfer will settle or put back. (`requested` is checked at the header: the frames
  * before it in the same socket chunk are not handled yet, so the slice may not be first.)
  */
 export function expectedSlicesOnly(
   inner: SliceBodyListener,
   requested: (index: number) => boolean,
-  lengthOf: (index: number) => number,
+  fits: (index: number, length: number, flags: number) => boolean,
 ): SliceBodyListener {
   let current: number | null = null;
   return {
     sliceStart: (index, length, flags) => {
-      const ok = requested(index) && length === lengthOf(index);
+      const ok = requested(index) && fits(index, length, flags);
       current = ok ? index : null;
       if (ok) inner.sliceStart(index, length, flags);
     },

@@ -6,7 +6,7 @@ export interface InflightStreamOptions {
   waitMs: number;
   /** True once the slice is verified and held. */
   held: () => boolean;
-  /** The slice's bytes from `offset` on, read from the target (held by then). */
+  /** The slice's payload from `offset` on, read from the target (held by then). */
   readFrom: (offset: number) => Promise<Buffer>;
 }
 
@@ -14,13 +14,16 @@ export interface InflightStreamOptions {
  * A slice a relay forwards while receiving it: the bytes of its current reception as they
  * arrive (subarrays of the received chunks, never copies). When that reception is lost or fails
  * its digest, the stream gives what had been received, then goes on from the offset reached
- * with the next reception of the slice (from any upstream), or from the target once the slice
- * is held; with no change for `waitMs` the next read rejects with ERR_SLICE_UNAVAILABLE. The bytes are not verified here:
+ * with the next reception of the slice in the same form (from any upstream), or — raw only —
+ * from the target once the slice is held (a compressed stream's later bytes exist only on the
+ * wire: it then waits for another compressed reception of the same length); with no change for `waitMs` the next read rejects with ERR_SLICE_UNAVAILABLE. The bytes are not verified here:
  * the receiving peer checks the whole slice against its digest, as it does any slice.
  */
 export class InflightStream implements SliceStream {
   readonly length: number;
   readonly index: number;
+  /** Wire bytes of a compressed reception, forwarded as they came (never recompressed). */
+  readonly compressed: boolean;
   private attempt: SliceAttempt | null;
   /** Ends this stream's use of `attempt` (its bytes stay until then). */
   private unuse: () => void;
@@ -40,6 +43,7 @@ export class InflightStream implements SliceStream {
     this.unuse = first.use();
     this.index = first.index;
     this.length = first.length;
+    this.compressed = first.compressed;
   }
 
   /** Bytes given so far. */
@@ -60,11 +64,12 @@ export class InflightStream implements SliceStream {
       if (c) return c;
       if (!a || a.state === 'dead') {
         const now = this.slices.get(this.index);
-        if (now && now !== a && now.length === this.length) {
+        if (now && now !== a && now.length === this.length && now.compressed === this.compressed) {
           this.follow(now);
           continue;
         }
-        if (this.o.held()) return this.rest();
+        // The target holds the payload, not these wire bytes: a compressed stream cannot go on from it.
+        if (this.o.held() && !this.compressed) return this.rest();
       }
       await this.slices.change(
         this.index,

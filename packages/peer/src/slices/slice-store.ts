@@ -1,10 +1,12 @@
 /**
  * slices/ — the peer's per-slice state: which slices it holds verified, which it still needs and
  * in what order (slice-store.ts), and the slices arriving right now with their bytes, published
- * for relay cut-through (inflight-slices.ts, inflight-stream.ts).
+ * for relay cut-through (inflight-slices.ts, inflight-stream.ts), and the compressed bytes of the
+ * latest ones (wire-cache.ts).
  */
 import { CascadeError, SliceBitmap, sliceLength, zeroMap, type Manifest } from '@cascade/common';
 import { InflightSlices } from './inflight-slices.js';
+import { WireCache } from './wire-cache.js';
 
 /**
  * Which slices this peer holds verified, which it still needs (in order), and who waits for
@@ -15,6 +17,8 @@ export class SliceStore {
   readonly zero: SliceBitmap;
   /** Slices being received, published as their bytes arrive (relay cut-through). */
   readonly inflight = new InflightSlices();
+  /** Compressed bytes of recent verified slices, served compressed while kept (wire-cache.ts). */
+  readonly wire = new WireCache();
   private heldCount = 0;
   private heldBytesValue = 0;
   private queue: number[] = [];

@@ -1,10 +1,10 @@
 import type { FileHandle } from 'node:fs/promises';
-import type { DigestPool, Manifest } from '@cascade/common';
+import { slicePieces, type DigestPool, type Manifest } from '@cascade/common';
 import type { PeerOptions } from '../session/peer-options.js';
 import type { SliceStore } from '../slices/slice-store.js';
 import { accountTarget } from './account-target.js';
 import { assertTargetFree } from './target-in-use.js';
-import { checkDeviceTarget, checkTargetPlace, openTarget, syncTarget, writeSlice } from './target.js';
+import { checkDeviceTarget, checkTargetPlace, openTarget, syncTarget, writePayload } from './target.js';
 
 /** The target once opened and accounted for: what it holds, and how to write it. */
 export interface PeerTarget {
@@ -13,6 +13,7 @@ export interface PeerTarget {
   readonly reused: number;
   /** The open file, for serving from it (stubs may leave it undefined). */
   readonly fh: FileHandle | undefined;
+  /** Write a verified slice's payload where its pieces land in the image. */
   write(index: number, chunks: Buffer[]): Promise<void>;
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -54,7 +55,7 @@ export function fileTarget(
           store,
           reused,
           fh: t.fh,
-          write: (index, chunks) => writeSlice(t, index * manifest.sliceSize, chunks),
+          write: (index, chunks) => writePayload(t, slicePieces(manifest, index), chunks),
           sync: () => syncTarget(t),
           close: () => t.fh.close().catch(() => undefined),
         };

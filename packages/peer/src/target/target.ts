@@ -5,7 +5,7 @@
  */
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CascadeError, sizeOf, type Manifest } from '@cascade/common';
+import { CascadeError, sizeOf, type Manifest, type PayloadPiece } from '@cascade/common';
 import { assertTargetFree } from './target-in-use.js';
 
 export interface OpenedTarget {
@@ -169,6 +169,37 @@ export async function writeSlice(t: OpenedTarget, position: number, chunks: read
   } catch (err) {
     throw unusable(t.path, `write at byte ${position} failed`, err);
   }
+}
+
+/**
+ * Write a slice's payload (as received or decompressed chunks) where its pieces land in the
+ * image: one positional write per piece, never across the unused gaps between them (a file stays
+ * sparse there; a block device keeps its old free-space bytes).
+ */
+export async function writePayload(
+  t: OpenedTarget,
+  pieces: readonly PayloadPiece[],
+  chunks: readonly Buffer[],
+): Promise<void> {
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const last = pieces[pieces.length - 1];
+  const expected = last ? last.payloadOffset + last.length : 0;
+  if (total !== expected) throw unusable(t.path, `refusing a payload of ${total} bytes for pieces of ${expected}`);
+  for (const p of pieces) await writeSlice(t, p.position, payloadRange(chunks, p.payloadOffset, p.length));
+}
+
+/** The bytes `from` … `from + length` of a payload given as chunks, as subarrays (no copy). */
+export function payloadRange(chunks: readonly Buffer[], from: number, length: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  const end = from + length;
+  for (const c of chunks) {
+    const cEnd = at + c.length;
+    if (cEnd > from && at < end) out.push(c.subarray(Math.max(0, from - at), Math.min(c.length, end - at)));
+    at = cEnd;
+    if (at >= end) break;
+  }
+  return out;
 }
 
 function dropWritten(chunks: Buffer[], n: number): Buffer[] {

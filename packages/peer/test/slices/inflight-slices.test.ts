@@ -146,6 +146,34 @@ describe('InflightStream: forwarding a slice still arriving', () => {
     assert.deepEqual(reads, [100]);
   });
 
+  test('a compressed reception is forwarded flagged, as its wire bytes came; lost mid-slice, it resumes only from another compressed reception, never the target', async () => {
+    const r = new InflightSlices();
+    let held = false;
+    r.sliceStart(6, LEN, FrameFlags.COMPRESSED);
+    const s = await r.open(6, opts({ waitMs: 50, held: () => held }));
+    assert.ok(s);
+    assert.equal(s.compressed, true);
+    r.sliceData(6, slice.subarray(0, 100));
+    const head = await s.next();
+    assert.equal(head?.length, 100);
+    r.dropped(6);
+    r.sliceStart(6, LEN, 0); // a raw reception of the same length: other bytes, not followed
+    r.sliceData(6, slice);
+    r.dropped(6);
+    held = true;
+    r.settled(6); // the target holds the payload, not these wire bytes
+    await assert.rejects(s.next(), { code: 'ERR_SLICE_UNAVAILABLE' });
+    r.sliceStart(7, LEN, FrameFlags.COMPRESSED);
+    const t = await r.open(7, opts());
+    r.sliceData(7, slice.subarray(0, 300));
+    const first = await t!.next();
+    r.dropped(7);
+    r.sliceStart(7, LEN, FrameFlags.COMPRESSED); // the same compressed bytes again (from any upstream)
+    r.sliceData(7, slice);
+    const rest = await readAll(() => t!.next());
+    assert.deepEqual(Buffer.concat([first!, rest]), slice);
+  });
+
   test('a reception lost and never resumed: the next read fails with ERR_SLICE_UNAVAILABLE after the wait', async () => {
     const r = new InflightSlices();
     r.sliceStart(4, LEN, 0);
@@ -176,7 +204,7 @@ describe('expectedSlicesOnly', () => {
     const l = expectedSlicesOnly(
       r,
       (i) => asked.includes(i),
-      () => LEN,
+      (_i, length) => length === LEN,
     );
     l.sliceStart(2, LEN, 0); // not asked for
     l.sliceData(2, slice);
