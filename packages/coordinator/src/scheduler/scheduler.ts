@@ -13,7 +13,7 @@ import {
   startReason,
   startSession as markStarted,
 } from './session-entry.js';
-import type { ClientEntry, Decision, EndReason, ImageInfo, ServerEntry, SessionEntry } from './types.js';
+import type { ClientEntry, Decision, EndReason, FailedOptions, ImageInfo, ServerEntry, SessionEntry } from './types.js';
 import { pickServer, ServerLinks } from './server-choice.js';
 import { Reroute } from './reroute.js';
 import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './pending-sessions.js';
@@ -29,9 +29,6 @@ import { DEFAULT_PENDING_LIMITS, PendingSessions, type PendingLimits } from './p
  * after an assignment goes to the tail (so load spreads over servers), and so does a server
  * whose slot frees. Clients that lost their server rejoin at the head.
  */
-/** How a failed transfer's client rejoins the queue. */
-type FailedOptions = { avoidServer?: boolean; distrust?: boolean; back?: boolean };
-
 export class Scheduler {
   private readonly sessions = new Map<string, SessionEntry>();
   private readonly servers = new Map<string, ServerEntry>();

@@ -135,3 +135,6 @@ export interface SessionEntry {
   headProbes: number;
   probeRef: number | null;
 }
+
+/** How a failed transfer's client rejoins the queue: avoiding or distrusting its server; `back`: its server dropped it. */
+export type FailedOptions = { avoidServer?: boolean; distrust?: boolean; back?: boolean };
