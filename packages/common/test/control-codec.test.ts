@@ -65,6 +65,7 @@ const clientSamples: ClientMessage[] = [
   { type: 'want', have: 1234, activeServer: 'seeder-1' },
   { type: 'progress', slices: 17, bytes: 17 * 65536, rate: 11.5e6 },
   { type: 'done', server: 'seeder-1', bytes: 268_435_456, ms: 21_000 },
+  { type: 'dropped', client: 'peer-7', code: 'ERR_CLIENT_TOO_SLOW' },
   { type: 'failed', server: 'peer-3', code: 'ERR_SERVER_BAD', reason: 'three bad slices', badSlices: [2, 9, 9] },
   { type: 'leave', reason: 'operator pressed ctrl-c' },
   { type: 'start-session', session: 'lab-a' },
