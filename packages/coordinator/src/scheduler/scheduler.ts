@@ -234,13 +234,13 @@ export class Scheduler {
     return this.evaluate(s, now);
   }
 
-  /** The client is gone (disconnected for good, or left); `uncount`: an imaged one no longer counts. */
+  /** The client is gone (disconnected for good, or left); `uncount`: an imaged one no longer counts (an ended session's count is final). */
   removeClient(id: string, now: number, opts: { uncount?: boolean } = {}): Decision[] {
     const c = this.clients.get(id);
     if (!c) return [];
     const s = this.mustSession(c.session);
     if (c.state === 'transferring') this.releaseTransfer(c, now);
-    if (c.state === 'imaged' && opts.uncount) s.imaged--;
+    if (c.state === 'imaged' && opts.uncount && s.state !== 'ended') s.imaged--;
     s.clientQueue.remove(id);
     s.clients.delete(id);
     this.clients.delete(id);
