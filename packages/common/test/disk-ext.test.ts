@@ -3,18 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDiskLayout } from '../src/disk/disk-layout.js';
 import { rangesBytes } from '../src/disk/ranges.js';
-import {
-  blankImage,
-  fileReader,
-  fsTools,
-  makeFiles,
-  partcloneUsed,
-  restoreUsed,
-  sh,
-  toDelete,
-} from './disk-fixtures.js';
+import { blankImage, fsTools, makeFiles, partcloneUsed, restoreUsed, sh, toDelete, layoutOf } from './disk-fixtures.js';
 
 let dir = '';
 let skip: string | null = null;
@@ -36,15 +26,6 @@ async function makeExt(name: string, mib: number, mkfsArgs: string[]): Promise<{
   await writeFile(join(dir, `${name}.rm`), gone.map((n) => `rm /${n}\n`).join(''));
   await sh('debugfs', ['-w', '-f', join(dir, `${name}.rm`), image]);
   return { image, kept: names.filter((n) => !gone.includes(n)) };
-}
-
-async function layoutOf(image: string) {
-  const src = await fileReader(image);
-  try {
-    return await readDiskLayout(src.read, src.size);
-  } finally {
-    await src.close();
-  }
 }
 
 const CONFIGS: [string, string[]][] = [

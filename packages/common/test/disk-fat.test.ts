@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDiskLayout } from '../src/disk/disk-layout.js';
-import {
-  blankImage,
-  fileReader,
-  fsTools,
-  makeFiles,
-  partcloneUsed,
-  restoreUsed,
-  sh,
-  toDelete,
-} from './disk-fixtures.js';
+import { blankImage, fsTools, makeFiles, partcloneUsed, restoreUsed, sh, toDelete, layoutOf } from './disk-fixtures.js';
 
 let dir = '';
 let skip: string | null = null;
@@ -50,15 +40,6 @@ async function fsckUsedBytes(image: string, size: number): Promise<number> {
   const clusterSize = num(/(\d+) bytes per cluster/);
   const [used, total] = (/(\d+)\/(\d+) clusters/.exec(out) ?? []).slice(1).map(Number);
   return data + used! * clusterSize + (size - data - total! * clusterSize);
-}
-
-async function layoutOf(image: string) {
-  const src = await fileReader(image);
-  try {
-    return await readDiskLayout(src.read, src.size);
-  } finally {
-    await src.close();
-  }
 }
 
 describe('FAT used-block map', () => {

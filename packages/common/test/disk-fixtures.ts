@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ByteRange } from '../src/disk/ranges.js';
 import type { ReadAt } from '../src/disk/read-source.js';
+import { readDiskLayout, type DiskLayout, type DiskLayoutOptions } from '../src/disk/disk-layout.js';
 import { noise } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -139,4 +140,14 @@ export function covers(a: readonly ByteRange[], b: readonly ByteRange[]): boolea
     if (i >= a.length || a[i]![0] > s || a[i]![1] < e) return false;
   }
   return true;
+}
+
+/** The used-block map of an image file. */
+export async function layoutOf(image: string, options?: DiskLayoutOptions): Promise<DiskLayout> {
+  const src = await fileReader(image);
+  try {
+    return await readDiskLayout(src.read, src.size, options);
+  } finally {
+    await src.close();
+  }
 }

@@ -3,18 +3,17 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDiskLayout } from '../src/disk/disk-layout.js';
 import { complementRanges, usedWithin } from '../src/disk/ranges.js';
 import {
   blankImage,
   covers,
-  fileReader,
   fsTools,
   makeFiles,
   partcloneUsed,
   restoreUsed,
   sh,
   toDelete,
+  layoutOf,
 } from './disk-fixtures.js';
 
 let dir = '';
@@ -53,15 +52,6 @@ async function fuseMissing(): Promise<string | null> {
     return null;
   } catch (err) {
     return `no usable /dev/fuse for ntfs-3g (${(err as Error).message})`;
-  }
-}
-
-async function layoutOf(image: string) {
-  const src = await fileReader(image);
-  try {
-    return await readDiskLayout(src.read, src.size);
-  } finally {
-    await src.close();
   }
 }
 

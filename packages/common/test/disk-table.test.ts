@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDiskLayout, type DiskLayout, type DiskLayoutOptions } from '../src/disk/disk-layout.js';
+import type { DiskLayout } from '../src/disk/disk-layout.js';
 import { complementRanges, mergeRanges, shiftClip, usedWithin, type ByteRange } from '../src/disk/ranges.js';
-import { blankImage, covers, ddAt, fileReader, fsTools, makeFiles, sh } from './disk-fixtures.js';
+import { blankImage, covers, ddAt, fsTools, layoutOf, makeFiles, sh } from './disk-fixtures.js';
 import { noise } from './fixtures.js';
 
 const MiB = 1 << 20;
@@ -13,15 +13,6 @@ let dir = '';
 let skip: string | null = null;
 /** Standalone filesystem images (built once) and their own maps. */
 const fsImages: Record<string, { path: string; used: ByteRange[] }> = {};
-
-async function layoutOf(image: string, options?: DiskLayoutOptions): Promise<DiskLayout> {
-  const src = await fileReader(image);
-  try {
-    return await readDiskLayout(src.read, src.size, options);
-  } finally {
-    await src.close();
-  }
-}
 
 async function buildFs(name: string, mib: number, make: (path: string) => Promise<unknown>): Promise<void> {
   const path = join(dir, `${name}.fs`);
